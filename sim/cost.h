@@ -1,0 +1,87 @@
+/*
+ * Cost profiles: every parameter the timing model charges, with its unit
+ * and its published source, loaded from a data file (profiles/NAME.profile).
+ *
+ * File format, one parameter per line ('#' starts a comment line):
+ *
+ *     NAME  VALUE  UNIT  SOURCE...
+ *
+ * UNIT must fit the parameter's dimension (cycles; a time: ps ns us ms s;
+ * a bandwidth: B/s KB/s MB/s GB/s; a plain count: x). SOURCE is the rest
+ * of the line and must not be empty; "(est.)" in it marks an estimate.
+ * Every known parameter must appear exactly once; unknown names, bad
+ * numbers, wrong units and duplicates are errors naming file:line:name.
+ *
+ * Values are stored in canonical units: cycles as cycles, times in ps,
+ * bandwidths in bytes per second, counts as-is.
+ */
+#ifndef HOPSIM_COST_H
+#define HOPSIM_COST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "simtime.h"
+
+enum cost_dim { DIM_CYCLES, DIM_TIME, DIM_BANDWIDTH, DIM_COUNT };
+
+/* X(id, "name", dimension, "what it is") -- append new parameters at the end */
+#define HOPSIM_COSTS(X)                                                                            \
+    X(C_INSN_ALU, "insn_alu", DIM_CYCLES, "integer ALU / move instruction")                        \
+    X(C_INSN_LOAD, "insn_load", DIM_CYCLES, "instruction with a memory read operand (L1 hit)")     \
+    X(C_INSN_STORE, "insn_store", DIM_CYCLES, "instruction with a memory write operand")           \
+    X(C_INSN_BRANCH, "insn_branch", DIM_CYCLES, "jump, call, return (predicted)")                  \
+    X(C_INSN_MUL, "insn_mul", DIM_CYCLES, "integer multiply")                                      \
+    X(C_INSN_DIV, "insn_div", DIM_CYCLES, "integer divide")                                        \
+    X(C_INSN_SIMD, "insn_simd", DIM_CYCLES, "SSE instruction")                                     \
+    X(C_INSN_STRING, "insn_string", DIM_CYCLES, "string instruction iteration (rep movs/stos)")    \
+    X(C_HYPERCALL, "hypercall", DIM_CYCLES, "PV hypercall entry + exit (syscall into Xen)")        \
+    X(C_VMEXIT, "vmexit_roundtrip", DIM_CYCLES, "VM exit + entry, hardware")                       \
+    X(C_EVTCHN_SEND, "evtchn_send", DIM_CYCLES, "event channel send work inside Xen")              \
+    X(C_IRQ_INJECT, "virq_inject", DIM_CYCLES, "virtual interrupt / upcall delivery to a vCPU")    \
+    X(C_WORLD_SWITCH, "world_switch", DIM_CYCLES, "switch a physical CPU between domains")         \
+    X(C_WAKE_IPI, "wake_ipi", DIM_TIME, "IPI to wake an idle physical CPU")                        \
+    X(C_GNT_MAP, "grant_map", DIM_CYCLES, "grant map: table checks + page table update")           \
+    X(C_GNT_UNMAP, "grant_unmap", DIM_CYCLES, "grant unmap: checks + page table update")           \
+    X(C_TLB_FLUSH, "tlb_flush", DIM_TIME, "TLB flush after unmap (IPI shootdown round trip)")      \
+    X(C_GNT_COPY_OP, "grant_copy_op", DIM_CYCLES, "grant copy: per-operation checks")              \
+    X(C_MEMCPY_BW, "memcpy_bw", DIM_BANDWIDTH, "in-hypervisor memory copy bandwidth")              \
+    X(C_XS_REQUEST, "xenstore_request", DIM_TIME, "xenstored: one request served")                 \
+    X(C_CONSOLE_IO, "console_io", DIM_CYCLES, "console_io hypercall work per call")                \
+    X(C_SLICE, "sched_slice", DIM_TIME, "scheduler time slice / simulation quantum")
+
+#define HOPSIM_COST_ENUM_(id, name, dim, desc) id,
+enum cost_id { HOPSIM_COSTS(HOPSIM_COST_ENUM_) COST_COUNT };
+#undef HOPSIM_COST_ENUM_
+
+struct cost_profile {
+    char name[64];
+    double value[COST_COUNT];    /* canonical units */
+    char unit[COST_COUNT][8];    /* unit as written in the file */
+    double given[COST_COUNT];    /* value as written in the file */
+    char source[COST_COUNT][160];
+    int line[COST_COUNT];
+};
+
+const char *cost_name(enum cost_id id);
+enum cost_dim cost_dim(enum cost_id id);
+const char *cost_desc(enum cost_id id);
+/* -1 if unknown */
+int cost_lookup(const char *name);
+
+/* Load a profile file. 0 on success, -1 with "file:line: name: message" in err. */
+int cost_load(struct cost_profile *p, const char *path, char *err, size_t errlen);
+/* Set one parameter from "VALUE UNIT" text (used by --set cost.NAME=...). */
+int cost_set(struct cost_profile *p, const char *name, const char *value_unit, char *err,
+             size_t errlen);
+
+/* Conversions given the core clock in Hz. */
+static inline simtime_t cost_cycles_to_ps(double cycles, double hz)
+{
+    return (simtime_t)(cycles * 1e12 / hz + 0.5);
+}
+/* Time of parameter `id` in ps (cycles converted with hz; times as stored). */
+simtime_t cost_ps(const struct cost_profile *p, enum cost_id id, double hz);
+/* Time to move `bytes` at bandwidth parameter `id`, in ps. */
+simtime_t cost_bytes_ps(const struct cost_profile *p, enum cost_id id, uint64_t bytes);
+
+#endif

@@ -1,0 +1,359 @@
+/*
+ * Grant tables, v1: entries live in frames the hypervisor owns and shares
+ * with the granting guest (mapped into it by XENMEM_add_to_physmap).
+ *
+ * map_grant_ref follows Xen's __gnttab_map_grant_ref: flags must ask for a
+ * host mapping (else GNTST_bad_gntref), the domain must exist
+ * (GNTST_bad_domain), the ref must be inside the table (GNTST_bad_gntref),
+ * the entry must be GTF_permit_access for the mapper's domid and not
+ * read-only for a writable map (GNTST_general_error), the maptrack must have
+ * room (GNTST_no_device_space). On success GTF_reading/GTF_writing are set in
+ * the shared entry and the granter's frame is really mapped into every
+ * engine of the mapping domain at host_addr (read-only engines map for
+ * read-only grants). host_addr must be a free page of the grant window
+ * (hopsim/abi.h); anything else is GNTST_general_error, as Xen's
+ * create_grant_host_mapping failure is.
+ *
+ * unmap: unknown handle -> GNTST_bad_handle; host_addr mismatch ->
+ * GNTST_general_error. Unmapping charges a TLB flush (the shootdown that
+ * makes persistent grants worthwhile). copy: offset+len beyond a page ->
+ * GNTST_bad_copy_arg (checked first, as Xen does), then per side the same
+ * domain/ref/permission checks; a local frame outside RAM -> GNTST_bad_page.
+ * The copy itself is a host memcpy charged at memcpy bandwidth.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "machine.h"
+
+#define GT_ENTRIES (GNT_MAX_FRAMES * GNT_ENTRIES_PER_FRAME)
+
+int gnttab_init(struct domain *d)
+{
+    struct gnttab *gt = &d->gt;
+    gt->first_mfn = machine_alloc_mfns(d->m, GNT_MAX_FRAMES);
+    if (gt->first_mfn == UINT64_MAX)
+        return -1;
+    gt->shared = machine_frame(d->m, gt->first_mfn);
+    memset(gt->shared, 0, GNT_MAX_FRAMES * PAGE_SIZE);
+    gt->nr_frames = 1;
+    gt->active = calloc(GT_ENTRIES, sizeof(*gt->active));
+    d->maptrack = calloc(MAPTRACK_MAX, sizeof(*d->maptrack));
+    return gt->active && d->maptrack ? 0 : -1;
+}
+
+void gnttab_fini(struct domain *d)
+{
+    free(d->gt.active);
+    free(d->maptrack);
+    d->gt.active = NULL;
+    d->maptrack = NULL;
+}
+
+static uint32_t nr_entries(const struct domain *d)
+{
+    return d->gt.nr_frames * GNT_ENTRIES_PER_FRAME;
+}
+
+/* Map grant-table frame idx of d at gpfn (XENMAPSPACE_grant_table); grows the table. */
+int gnttab_map_frame_gpfn(struct domain *d, uint32_t idx, uint64_t gpfn)
+{
+    if (idx >= GNT_MAX_FRAMES)
+        return -EINVAL;
+    void *host = machine_frame(d->m, d->gt.first_mfn + idx);
+    for (int i = 0; i < d->nvcpus; i++) {
+        if (d->gt.frame_gpfn[idx])
+            vcpu_unmap(d->vcpus[i], d->gt.frame_gpfn[idx] << PAGE_SHIFT, PAGE_SIZE);
+        if (vcpu_map(d->vcpus[i], gpfn << PAGE_SHIFT, PAGE_SIZE, host, true) < 0)
+            return -EINVAL;
+    }
+    d->gt.frame_gpfn[idx] = gpfn;
+    if (idx + 1 > d->gt.nr_frames)
+        d->gt.nr_frames = idx + 1;
+    return 0;
+}
+
+static struct domain *dom_lookup(struct domain *self, domid_t id)
+{
+    if (id == DOMID_SELF)
+        return self;
+    return machine_domain(self->m, id);
+}
+
+static bool window_slot_ok(struct domain *d, uint64_t addr)
+{
+    if (addr & (PAGE_SIZE - 1))
+        return false;
+    if (addr < HOPSIM_GNT_WINDOW_BASE ||
+        addr >= HOPSIM_GNT_WINDOW_BASE + HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE)
+        return false;
+    for (uint32_t h = 0; h < MAPTRACK_MAX; h++)
+        if (d->maptrack[h].in_use && d->maptrack[h].host_addr == addr)
+            return false;
+    return true;
+}
+
+static int16_t check_entry(struct domain *rd, uint32_t ref, domid_t who, bool readonly)
+{
+    if (ref >= nr_entries(rd))
+        return GNTST_bad_gntref;
+    grant_entry_v1_t *e = &rd->gt.shared[ref];
+    uint16_t flags = __atomic_load_n(&e->flags, __ATOMIC_SEQ_CST);
+    if ((flags & GTF_type_mask) != GTF_permit_access || e->domid != who)
+        return GNTST_general_error;
+    if (!readonly && (flags & GTF_readonly))
+        return GNTST_general_error;
+    if (e->frame >= rd->nr_pages)
+        return GNTST_general_error;
+    return GNTST_okay;
+}
+
+static void pin_update(struct domain *rd, uint32_t ref)
+{
+    struct active_grant *a = &rd->gt.active[ref];
+    grant_entry_v1_t *e = &rd->gt.shared[ref];
+    uint16_t set = (a->readers || a->writers ? GTF_reading : 0) | (a->writers ? GTF_writing : 0);
+    uint16_t flags = __atomic_load_n(&e->flags, __ATOMIC_SEQ_CST);
+    flags = (uint16_t)((flags & ~(GTF_reading | GTF_writing)) | set);
+    __atomic_store_n(&e->flags, flags, __ATOMIC_SEQ_CST);
+}
+
+static int16_t do_map(struct vcpu *v, struct gnttab_map_grant_ref *op)
+{
+    struct domain *d = v->d;
+    bool ro = (op->flags & GNTMAP_readonly) != 0;
+    if (!(op->flags & GNTMAP_host_map))
+        return GNTST_bad_gntref;
+    if (!window_slot_ok(d, op->host_addr))
+        return GNTST_general_error;
+    struct domain *rd = dom_lookup(d, op->dom);
+    if (!rd || rd->dead)
+        return GNTST_bad_domain;
+    int16_t st = check_entry(rd, op->ref, d->domid, ro);
+    if (st != GNTST_okay)
+        return st;
+    uint32_t h = 0;
+    while (h < MAPTRACK_MAX && d->maptrack[h].in_use)
+        h++;
+    if (h == MAPTRACK_MAX)
+        return GNTST_no_device_space;
+    uint64_t mfn = rd->first_mfn + rd->gt.shared[op->ref].frame;
+    for (int i = 0; i < d->nvcpus; i++)
+        if (vcpu_map(d->vcpus[i], op->host_addr, PAGE_SIZE, machine_frame(d->m, mfn), !ro) < 0) {
+            for (int k = 0; k < i; k++)
+                vcpu_unmap(d->vcpus[k], op->host_addr, PAGE_SIZE);
+            return GNTST_general_error;
+        }
+    d->maptrack[h] = (struct maptrack){
+        .in_use = true, .readonly = ro, .granter = rd->domid, .ref = op->ref,
+        .host_addr = op->host_addr};
+    if (ro)
+        rd->gt.active[op->ref].readers++;
+    else
+        rd->gt.active[op->ref].writers++;
+    pin_update(rd, op->ref);
+    op->handle = h;
+    op->dev_bus_addr = mfn << PAGE_SHIFT;
+    return GNTST_okay;
+}
+
+static void release_mapping(struct domain *d, uint32_t h)
+{
+    struct maptrack *mt = &d->maptrack[h];
+    for (int i = 0; i < d->nvcpus; i++)
+        vcpu_unmap(d->vcpus[i], mt->host_addr, PAGE_SIZE);
+    struct domain *rd = machine_domain(d->m, mt->granter);
+    if (rd && mt->ref < GT_ENTRIES) {
+        struct active_grant *a = &rd->gt.active[mt->ref];
+        if (mt->readonly && a->readers)
+            a->readers--;
+        else if (!mt->readonly && a->writers)
+            a->writers--;
+        pin_update(rd, mt->ref);
+    }
+    *mt = (struct maptrack){0};
+}
+
+static int16_t do_unmap(struct vcpu *v, struct gnttab_unmap_grant_ref *op)
+{
+    struct domain *d = v->d;
+    if (op->handle >= MAPTRACK_MAX || !d->maptrack[op->handle].in_use)
+        return GNTST_bad_handle;
+    if (op->host_addr && op->host_addr != d->maptrack[op->handle].host_addr)
+        return GNTST_general_error;
+    release_mapping(d, op->handle);
+    return GNTST_okay;
+}
+
+/* One side of a copy: resolve to a host pointer, with Xen's checks. */
+static int16_t copy_side(struct vcpu *v, bool is_gref, domid_t dom, uint64_t refmfn,
+                         uint16_t offset, uint16_t len, bool write, uint8_t **out)
+{
+    struct domain *d = v->d;
+    struct domain *od = dom_lookup(d, dom);
+    if (!od || od->dead)
+        return GNTST_bad_domain;
+    uint64_t gpfn;
+    if (is_gref) {
+        int16_t st = check_entry(od, (uint32_t)refmfn, d->domid, !write);
+        if (st != GNTST_okay)
+            return st;
+        gpfn = od->gt.shared[refmfn].frame;
+    } else {
+        if (od != d && !d->privileged)
+            return GNTST_permission_denied;
+        if (refmfn >= od->nr_pages)
+            return GNTST_bad_page;
+        gpfn = refmfn;
+    }
+    *out = od->ram + (gpfn << PAGE_SHIFT) + offset;
+    (void)len;
+    return GNTST_okay;
+}
+
+static int16_t do_copy(struct vcpu *v, struct gnttab_copy *op, simtime_t *cost)
+{
+    if ((uint32_t)op->source.offset + op->len > PAGE_SIZE ||
+        (uint32_t)op->dest.offset + op->len > PAGE_SIZE)
+        return GNTST_bad_copy_arg;
+    uint8_t *src = NULL, *dst = NULL;
+    int16_t st = copy_side(v, op->flags & GNTCOPY_source_gref, op->source.domid,
+                           (op->flags & GNTCOPY_source_gref) ? op->source.u.ref
+                                                             : op->source.u.gmfn,
+                           op->source.offset, op->len, false, &src);
+    if (st != GNTST_okay)
+        return st;
+    st = copy_side(v, op->flags & GNTCOPY_dest_gref, op->dest.domid,
+                   (op->flags & GNTCOPY_dest_gref) ? op->dest.u.ref : op->dest.u.gmfn,
+                   op->dest.offset, op->len, true, &dst);
+    if (st != GNTST_okay)
+        return st;
+    memmove(dst, src, op->len);
+    *cost += cost_bytes_ps(v->d->m->cost, C_MEMCPY_BW, op->len);
+    return GNTST_okay;
+}
+
+static long op_setup_table(struct vcpu *v, struct gnttab_setup_table *op)
+{
+    struct domain *d = dom_lookup(v->d, op->dom);
+    if (!d || (d != v->d && !v->d->privileged)) {
+        op->status = GNTST_bad_domain;
+        return 0;
+    }
+    if (op->nr_frames > GNT_MAX_FRAMES) {
+        op->status = GNTST_general_error;
+        return 0;
+    }
+    if (op->nr_frames > d->gt.nr_frames)
+        d->gt.nr_frames = op->nr_frames;
+    xen_pfn_t *list = guest_ram(v->d, (uint64_t)(uintptr_t)op->frame_list.p,
+                                op->nr_frames * sizeof(xen_pfn_t));
+    if (op->nr_frames && !list)
+        return -EFAULT;
+    for (uint32_t i = 0; i < op->nr_frames; i++)
+        list[i] = d->gt.first_mfn + i;
+    op->status = GNTST_okay;
+    return 0;
+}
+
+static long op_query_size(struct vcpu *v, struct gnttab_query_size *op)
+{
+    struct domain *d = dom_lookup(v->d, op->dom);
+    if (!d || (d != v->d && !v->d->privileged)) {
+        op->status = GNTST_bad_domain;
+        return 0;
+    }
+    op->nr_frames = d->gt.nr_frames;
+    op->max_nr_frames = GNT_MAX_FRAMES;
+    op->status = GNTST_okay;
+    return 0;
+}
+
+static const char *gntst_name(int16_t st)
+{
+    static const char *const names[] = GNTTABOP_error_msgs;
+    int i = -st;
+    return i >= 0 && i < (int)(sizeof(names) / sizeof(names[0])) ? names[i] : "unknown";
+}
+
+/* Every grant op leaves a span; a failed one also a guest_error record with Xen's status. */
+static void gnt_span(struct vcpu *v, uint16_t kind, simtime_t now, simtime_t *cost,
+                     simtime_t dur, int16_t status)
+{
+    span_cpu(v->d->m, v->pcpu, kind, v->ctx_req, now + *cost, now + *cost + dur, v->d->name,
+             status);
+    if (status != GNTST_okay) {
+        v->d->guest_errors++;
+        span_cpu(v->d->m, v->pcpu, SPAN_GUEST_ERROR, v->ctx_req, now + *cost, now + *cost + dur,
+                 gntst_name(status), status);
+    }
+    *cost += dur;
+}
+
+long gnttab_op(struct vcpu *v, int cmd, uint64_t arg, uint32_t count, simtime_t now,
+               simtime_t *cost)
+{
+    struct machine *m = v->d->m;
+    if (count > 512)
+        return -EINVAL;
+    for (uint32_t i = 0; i < count; i++) {
+        switch (cmd) {
+        case GNTTABOP_map_grant_ref: {
+            struct gnttab_map_grant_ref *op = guest_ram(v->d, arg + i * sizeof(*op), sizeof(*op));
+            if (!op)
+                return -EFAULT;
+            op->status = do_map(v, op);
+            gnt_span(v, SPAN_GNT_MAP, now, cost, machine_cost(m, C_GNT_MAP), op->status);
+            break;
+        }
+        case GNTTABOP_unmap_grant_ref: {
+            struct gnttab_unmap_grant_ref *op =
+                guest_ram(v->d, arg + i * sizeof(*op), sizeof(*op));
+            if (!op)
+                return -EFAULT;
+            op->status = do_unmap(v, op);
+            gnt_span(v, SPAN_GNT_UNMAP, now, cost, machine_cost(m, C_GNT_UNMAP), op->status);
+            if (op->status == GNTST_okay)
+                gnt_span(v, SPAN_TLB_FLUSH, now, cost, machine_cost(m, C_TLB_FLUSH), 0);
+            break;
+        }
+        case GNTTABOP_copy: {
+            struct gnttab_copy *op = guest_ram(v->d, arg + i * sizeof(*op), sizeof(*op));
+            if (!op)
+                return -EFAULT;
+            simtime_t c = machine_cost(m, C_GNT_COPY_OP);
+            op->status = do_copy(v, op, &c);
+            gnt_span(v, SPAN_GNT_COPY, now, cost, c, op->status);
+            break;
+        }
+        case GNTTABOP_setup_table: {
+            struct gnttab_setup_table *op = guest_ram(v->d, arg + i * sizeof(*op), sizeof(*op));
+            if (!op)
+                return -EFAULT;
+            long r = op_setup_table(v, op);
+            if (r)
+                return r;
+            break;
+        }
+        case GNTTABOP_query_size: {
+            struct gnttab_query_size *op = guest_ram(v->d, arg + i * sizeof(*op), sizeof(*op));
+            if (!op)
+                return -EFAULT;
+            op_query_size(v, op);
+            break;
+        }
+        default:
+            return -ENOSYS;
+        }
+    }
+    return 0;
+}
+
+/* A dying domain's mappings of others' grants are released. */
+void gnttab_domain_dead(struct domain *d)
+{
+    for (uint32_t h = 0; h < MAPTRACK_MAX; h++)
+        if (d->maptrack[h].in_use)
+            release_mapping(d, h);
+}

@@ -1,0 +1,285 @@
+/*
+ * The machine: machine memory, physical CPUs, domains, the xenstore
+ * service and the toolstack that introduces domains and writes the split
+ * device directories, then the run loop over the event queue.
+ *
+ * Machine memory is one anonymous host mapping (MAP_NORESERVE: untouched
+ * frames cost nothing); frames are handed out by a bump allocator --
+ * domains are never destroyed and rebuilt within a run.
+ *
+ * The xenstore service is single-threaded like xenstored: a store kick at
+ * time t is served at max(t, busy_until); every request costs
+ * `xenstore_request`, and the domains whose rings got output are notified
+ * when the batch is done.
+ */
+#include "machine.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <xen/io/xenbus.h>
+#include <xen/io/xs_wire.h>
+#include <xen/sched.h>
+
+
+#define HV_FRAMES_PER_DOMAIN (1 + GNT_MAX_FRAMES)
+
+simtime_t machine_cycles(const struct machine *m, double cycles)
+{
+    return cost_cycles_to_ps(cycles, m->hz);
+}
+
+simtime_t machine_cost(const struct machine *m, enum cost_id id)
+{
+    return cost_ps(m->cost, id, m->hz);
+}
+
+uint64_t machine_alloc_mfns(struct machine *m, uint64_t n)
+{
+    if (n > m->nr_mfns - m->next_mfn)
+        return UINT64_MAX;
+    uint64_t first = m->next_mfn;
+    m->next_mfn += n;
+    return first;
+}
+
+struct domain *machine_domain(struct machine *m, int domid)
+{
+    for (int i = 0; i < m->ndoms; i++)
+        if (m->doms[i]->domid == domid)
+            return m->doms[i];
+    return NULL;
+}
+
+void span_cpu(struct machine *m, int pcpu, uint16_t kind, uint64_t req, simtime_t start,
+              simtime_t end, const char *name, int64_t arg)
+{
+    struct trace_span s = {.req = req, .kind = kind, .place = m->pcpus[pcpu].place,
+                           .start = start, .end = end, .name = name, .arg = arg};
+    trace_span(m->tr, &s);
+}
+
+/* ---- xenstore service ---- */
+
+static void store_notify(void *opaque, int domid)
+{
+    struct machine *m = opaque;
+    for (int i = 0; i < m->ndoms; i++)
+        if (m->doms[i]->domid == domid)
+            m->xs_notify[i / 64] |= 1ull << (i % 64);
+}
+
+static void store_flush_notifies(struct machine *m, simtime_t when)
+{
+    for (int i = 0; i < m->ndoms; i++) {
+        if (!(m->xs_notify[i / 64] & (1ull << (i % 64))))
+            continue;
+        m->xs_notify[i / 64] &= ~(1ull << (i % 64));
+        struct domain *d = m->doms[i];
+        if (!d->dead)
+            evtchn_set_pending(d, d->store_port, when, 0);
+    }
+}
+
+/* Serve every complete request on one domain's store ring. */
+static void store_serve(void *opaque, simtime_t now)
+{
+    struct domain *d = opaque;
+    struct machine *m = d->m;
+    struct xs_counts c = {0};
+    d->store_ev = 0;
+    if (!d->dead)
+        xs_process(m->xs, d->domid, &c);
+    uint64_t n = c.requests ? c.requests : 1;
+    simtime_t done = now + n * machine_cost(m, C_XS_REQUEST);
+    struct trace_span s = {.req = d->store_req, .kind = SPAN_XENSTORE, .place = m->xs_place,
+                           .start = now, .end = done, .name = d->name,
+                           .arg = (int64_t)c.requests};
+    trace_span(m->tr, &s);
+    m->xs_busy_until = done;
+    store_flush_notifies(m, done);
+}
+
+void machine_store_kick(struct machine *m, struct domain *d, simtime_t when, uint64_t req)
+{
+    d->store_req = req;
+    if (d->store_ev)
+        return; /* already queued: that pass reads everything on the ring */
+    d->store_ev =
+        evq_schedule(&m->q, when > m->xs_busy_until ? when : m->xs_busy_until, store_serve, d);
+}
+
+/* ---- toolstack ---- */
+
+static int xs_printf(struct machine *m, const char *val, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int xs_printf(struct machine *m, const char *val, const char *fmt, ...)
+{
+    char path[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(path, sizeof(path), fmt, ap);
+    va_end(ap);
+    return xs_tool_write(m->xs, path, val);
+}
+
+static int introduce(struct machine *m, struct domain *d)
+{
+    char path[64], val[32];
+    struct xenstore_domain_interface *ring = guest_ram(d, (d->si->store_mfn) << PAGE_SHIFT, 4096);
+    if (xs_introduce(m->xs, d->domid, ring) < 0)
+        return -1;
+    snprintf(path, sizeof(path), "/local/domain/%u", d->domid);
+    xs_tool_mkdir(m->xs, path);
+    xs_tool_set_perms(m->xs, path, d->domid, 'n', NULL, NULL, 0);
+    snprintf(val, sizeof(val), "%u", d->domid);
+    xs_printf(m, val, "/local/domain/%u/domid", d->domid);
+    xs_printf(m, d->name, "/local/domain/%u/name", d->domid);
+    xs_printf(m, "", "/local/domain/%u/device", d->domid);
+    xs_printf(m, "", "/local/domain/%u/backend", d->domid);
+    return 0;
+}
+
+/* The split-device directories xl writes for a frontend/backend pair. */
+static int connect_pair(struct machine *m, const struct sc_conn *c)
+{
+    struct domain *f = m->doms[c->frontend], *b = m->doms[c->backend];
+    char fpath[160], bpath[160], val[32];
+    snprintf(fpath, sizeof(fpath), "/local/domain/%u/device/%s/%d", f->domid, c->kind, c->devid);
+    snprintf(bpath, sizeof(bpath), "/local/domain/%u/backend/%s/%u/%d", b->domid, c->kind,
+             f->domid, c->devid);
+    char state[8];
+    snprintf(state, sizeof(state), "%d", XenbusStateInitialising);
+    int rc = 0;
+    rc |= xs_tool_write(m->xs, fpath, "");
+    rc |= xs_tool_set_perms(m->xs, fpath, f->domid, 'n', (int[]){b->domid}, "r", 1);
+    rc |= xs_printf(m, bpath, "%s/backend", fpath);
+    snprintf(val, sizeof(val), "%u", b->domid);
+    rc |= xs_printf(m, val, "%s/backend-id", fpath);
+    rc |= xs_printf(m, state, "%s/state", fpath);
+    rc |= xs_tool_write(m->xs, bpath, "");
+    rc |= xs_tool_set_perms(m->xs, bpath, b->domid, 'n', (int[]){f->domid}, "r", 1);
+    rc |= xs_printf(m, fpath, "%s/frontend", bpath);
+    snprintf(val, sizeof(val), "%u", f->domid);
+    rc |= xs_printf(m, val, "%s/frontend-id", bpath);
+    rc |= xs_printf(m, "1", "%s/online", bpath);
+    rc |= xs_printf(m, state, "%s/state", bpath);
+    return rc ? -1 : 0;
+}
+
+static void assign_domids(struct machine *m)
+{
+    int next = 1;
+    for (int i = 0; i < m->ndoms; i++) {
+        struct domain *d = m->doms[i];
+        d->domid = d->privileged ? 0 : (domid_t)next++;
+    }
+}
+
+static int setup_memory(struct machine *m, const struct scenario *sc, char *err, size_t errlen)
+{
+    uint64_t frames = sc->machine.memory_bytes / PAGE_SIZE +
+                      (uint64_t)sc->ndomains * HV_FRAMES_PER_DOMAIN;
+    m->mem = mmap(NULL, frames * PAGE_SIZE, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m->mem == MAP_FAILED) {
+        m->mem = NULL;
+        snprintf(err, errlen, "cannot reserve %llu MiB of machine memory: %s",
+                 (unsigned long long)(frames * PAGE_SIZE >> 20), strerror(errno));
+        return -1;
+    }
+    m->nr_mfns = frames;
+    return 0;
+}
+
+int machine_create(struct machine *m, const struct scenario *sc, struct trace *tr, bool quiet,
+                   char *err, size_t errlen)
+{
+    *m = (struct machine){.sc = sc, .cost = &sc->cost, .hz = sc->machine.clock_hz, .tr = tr,
+                          .quiet = quiet, .console_out = stdout};
+    evq_init(&m->q);
+    m->slice_ps = cost_ps(m->cost, C_SLICE, m->hz);
+    if (setup_memory(m, sc, err, errlen) < 0)
+        return -1;
+    m->npcpus = sc->machine.cpus;
+    for (int i = 0; i < m->npcpus; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "cpu%d", i);
+        m->pcpus[i] = (struct pcpu){.id = i, .place = trace_place(tr, PLACE_CPU, i, name)};
+    }
+    struct xs_host_ops ops = {.opaque = m, .notify = store_notify};
+    m->xs = xs_create(&ops);
+    if (!m->xs) {
+        snprintf(err, errlen, "cannot create the xenstore");
+        return -1;
+    }
+    m->xs_place = trace_place(tr, PLACE_DEVICE, 0, "xenstored");
+    for (int i = 0; i < sc->ndomains; i++)
+        if (domain_build(m, i, err, errlen) < 0)
+            return -1;
+    assign_domids(m);
+    for (int i = 0; i < m->ndoms; i++) {
+        struct domain *d = m->doms[i];
+        char name[48];
+        snprintf(name, sizeof(name), "d%u %s", d->domid, d->name);
+        d->place = trace_place(tr, PLACE_DOMAIN, d->domid, name);
+        if (introduce(m, d) < 0) {
+            snprintf(err, errlen, "%s: cannot introduce to xenstore", d->name);
+            return -1;
+        }
+    }
+    for (int i = 0; i < sc->nconns; i++)
+        if (connect_pair(m, &sc->conns[i]) < 0) {
+            snprintf(err, errlen, "%s:%d: connect: cannot write the device directories",
+                     sc->path, sc->conns[i].line);
+            return -1;
+        }
+    m->live_doms = m->ndoms;
+    return 0;
+}
+
+static void report_deadlock(struct machine *m)
+{
+    char *p = m->failure;
+    size_t left = sizeof(m->failure);
+    int n = snprintf(p, left, "deadlock at t=%.3f us: no event pending; blocked:",
+                     (double)evq_now(&m->q) / PS_PER_US);
+    for (int i = 0; i < m->ndoms && n > 0 && (size_t)n < left; i++) {
+        if (m->doms[i]->dead)
+            continue;
+        p += n;
+        left -= (size_t)n;
+        n = snprintf(p, left, " %s", m->doms[i]->name);
+    }
+}
+
+int machine_run(struct machine *m)
+{
+    simtime_t limit = m->sc->time_limit_ps ? m->sc->time_limit_ps : SIMTIME_NEVER;
+    sched_start(m);
+    while (!m->stop) {
+        if (evq_peek(&m->q) > limit)
+            break;
+        if (!evq_step(&m->q)) {
+            if (m->live_doms > 0)
+                report_deadlock(m);
+            break;
+        }
+        if (m->progress && (m->q.fired & 0xffff) == 0)
+            m->progress(m);
+    }
+    return m->failure[0] ? -1 : 0;
+}
+
+void machine_destroy(struct machine *m)
+{
+    for (int i = 0; i < m->ndoms; i++)
+        domain_free(m->doms[i]);
+    if (m->xs)
+        xs_destroy(m->xs);
+    evq_fini(&m->q);
+    if (m->mem)
+        munmap(m->mem, m->nr_mfns * PAGE_SIZE);
+}

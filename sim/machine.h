@@ -1,0 +1,302 @@
+/*
+ * The simulated machine: physical CPUs, machine memory, the hypervisor
+ * model's domains and vCPUs, the xenstore, the event queue and the trace.
+ *
+ * Time model (DESIGN.md section 4): a physical CPU runs one vCPU slice at a
+ * time. A slice is executed atomically at its start event; it ends on a
+ * hypercall, a halt, a guest fault or the slice budget, and the trap is
+ * handled by an event at start + cycles executed. Guest marks inside a
+ * slice are stamped start + cycles executed so far. Effects of a hypercall
+ * (event sends, grant maps, wake-ups) happen at the trap time plus the
+ * charged hypervisor costs.
+ *
+ * Ownership: the machine owns everything; domains own their vCPUs, event
+ * channels, grant table and maptrack. Only vcpu.c calls Unicorn.
+ */
+#ifndef HOPSIM_MACHINE_H
+#define HOPSIM_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <xen/xen.h>
+#include <xen/grant_table.h>
+#include <xen/event_channel.h>
+#include <xen/sched.h>
+
+#include "cost.h"
+#include "evq.h"
+#include "scenario.h"
+#include "simtime.h"
+#include "trace.h"
+#include "xenstore.h"
+
+#define MAX_VCPUS 8
+#define MAX_PCPUS 64
+#define EVTCHN_NR 4096 /* EVTCHN_2L_NR_CHANNELS for a 64-bit guest */
+#define GNT_MAX_FRAMES 4
+#define GNT_ENTRIES_PER_FRAME (4096 / sizeof(grant_entry_v1_t))
+#define MAPTRACK_MAX 1024
+#define PAGE_SHIFT 12
+#define PAGE_SIZE 4096ull
+/*
+ * The far end of every domain's store event channel: the xenstore service.
+ * Xen has no reserved domid for it (xenstored runs in dom0 or a stubdom);
+ * hopsim's store is part of the platform, so it gets a reserved id.
+ */
+#define DOMID_STORE 0x7FF5u
+
+struct machine;
+struct domain;
+struct vcpu;
+struct uc_struct;
+
+/* ---- event channels ---- */
+enum evtchn_state { ECS_FREE = 0, ECS_RESERVED, ECS_UNBOUND, ECS_INTERDOMAIN, ECS_VIRQ };
+
+struct evtchn {
+    uint8_t state;
+    uint8_t notify_vcpu;
+    uint16_t remote_dom; /* UNBOUND: who may bind; INTERDOMAIN: peer (or DOMID_XS) */
+    uint32_t remote_port;
+    uint32_t virq;
+    uint64_t req; /* request context of the last send on this channel (tracing) */
+};
+
+/* ---- grant tables ---- */
+struct active_grant {
+    uint32_t readers, writers; /* current mappings of this entry */
+};
+
+struct gnttab {
+    grant_entry_v1_t *shared; /* GNT_MAX_FRAMES contiguous host pages */
+    uint64_t first_mfn;
+    uint32_t nr_frames;
+    uint64_t frame_gpfn[GNT_MAX_FRAMES]; /* where mapped in the guest, 0 = not */
+    struct active_grant *active;         /* GNT_MAX_FRAMES * entries */
+};
+
+struct maptrack {
+    bool in_use;
+    bool readonly;
+    uint16_t granter;
+    uint32_t ref;
+    uint64_t host_addr;
+};
+
+/* ---- block cost cache ---- */
+struct blk_cost {
+    uint64_t pc;
+    uint32_t size;
+    uint32_t mcycles; /* cost in 1/1000 cycle */
+};
+
+enum vcpu_state { VCPU_DOWN, VCPU_RUNNABLE, VCPU_RUNNING, VCPU_BLOCKED };
+enum vcpu_trap { TRAP_NONE, TRAP_HYPERCALL, TRAP_BUDGET, TRAP_HALT, TRAP_FAULT };
+
+#define MARK_STACK 16
+struct open_mark {
+    uint16_t kind;
+    uint64_t req;
+    simtime_t start;
+};
+
+struct vcpu {
+    struct domain *d;
+    int id;
+    struct uc_struct *uc;
+    int pcpu;
+    enum vcpu_state state;
+    bool queued; /* on its pCPU's run queue */
+    struct vcpu *rq_next;
+
+    /* slice accounting, in 1/1000 cycles */
+    uint64_t slice_mcycles, budget_mcycles;
+    simtime_t slice_start;
+    enum vcpu_trap trap;
+    uint64_t hc_rip; /* rip of the trapping instruction */
+    char fault[160];
+
+    struct blk_cost *bcache;
+    uint32_t bcache_cap, bcache_used;
+
+    /* hypervisor-side vCPU state */
+    uint64_t event_callback;
+    evq_handle timer;
+    bool polling;
+    uint32_t poll_ports[8];
+    uint32_t npoll;
+    evq_handle poll_timeout;
+
+    /* tracing */
+    uint64_t ctx_req;
+    struct open_mark marks[MARK_STACK];
+    int nmarks;
+
+    uint64_t insns, blocks, slices;
+};
+
+struct domain {
+    struct machine *m;
+    int idx; /* index in the scenario */
+    domid_t domid;
+    char name[32];
+    bool privileged;
+    uint16_t place;
+
+    uint8_t *ram; /* host view of the domain's RAM (machine memory slice) */
+    uint64_t nr_pages;
+    uint64_t first_mfn; /* p2m: gpfn g -> first_mfn + g (contiguous allocation) */
+    uint64_t image_end;
+    uint64_t hypercall_page;
+    uint64_t entry;
+    start_info_t *si;
+    uint64_t si_gpa;
+
+    shared_info_t *shinfo; /* hypervisor-owned page */
+    uint64_t shinfo_mfn;
+    uint64_t shinfo_gpfn; /* 0 = not mapped */
+
+    struct vcpu *vcpus[MAX_VCPUS];
+    int nvcpus;
+
+    struct evtchn *evtchn;
+    uint32_t store_port;
+
+    struct gnttab gt;
+    struct maptrack *maptrack;
+
+    /* symbols for naming guest code in traces */
+    struct guest_sym *syms;
+    size_t nsyms;
+
+    bool dead;
+    int shutdown_reason; /* SHUTDOWN_* when dead */
+    char console[512];
+    size_t console_len;
+    uint64_t checks_pass, checks_fail;
+    uint64_t hypercalls, guest_errors;
+    evq_handle store_ev; /* a store pass is queued */
+    uint64_t store_req;
+};
+
+struct guest_sym {
+    uint64_t addr, size;
+    char *name;
+};
+
+struct pcpu {
+    int id;
+    uint16_t place;
+    struct vcpu *current;     /* running or trapping vCPU */
+    struct vcpu *rq_head, *rq_tail;
+    struct domain *last_dom;  /* whose context is loaded (world-switch cost) */
+    bool busy;                /* an event is scheduled for this pCPU */
+    simtime_t idle_since;
+};
+
+struct machine {
+    const struct scenario *sc;
+    const struct cost_profile *cost;
+    double hz;
+    struct evq q;
+    struct trace *tr;
+    struct xs *xs;
+    bool quiet;
+    FILE *console_out;
+
+    uint8_t *mem; /* machine memory */
+    uint64_t nr_mfns, next_mfn;
+
+    struct pcpu pcpus[MAX_PCPUS];
+    int npcpus;
+    struct domain *doms[SC_MAX_DOMAINS];
+    int ndoms;
+    int live_doms;
+
+    bool stop;
+    void (*progress)(struct machine *m); /* called every 65536 events, may be NULL */
+    char failure[256]; /* first fatal simulation failure */
+    simtime_t slice_ps;
+    uint64_t total_hypercalls;
+
+    /* xenstore service: single-threaded, like xenstored */
+    uint64_t xs_notify[(SC_MAX_DOMAINS + 63) / 64];
+    simtime_t xs_busy_until;
+    uint16_t xs_place;
+};
+
+/* machine.c */
+int machine_create(struct machine *m, const struct scenario *sc, struct trace *tr, bool quiet,
+                   char *err, size_t errlen);
+/* Run to completion (all domains dead), the time limit, or deadlock. 0 ok, -1 failed. */
+int machine_run(struct machine *m);
+void machine_destroy(struct machine *m);
+struct domain *machine_domain(struct machine *m, int domid);
+uint64_t machine_alloc_mfns(struct machine *m, uint64_t n);
+static inline void *machine_frame(struct machine *m, uint64_t mfn)
+{
+    return m->mem + (mfn << PAGE_SHIFT);
+}
+simtime_t machine_cycles(const struct machine *m, double cycles);
+simtime_t machine_cost(const struct machine *m, enum cost_id id);
+
+/* domain.c */
+int domain_build(struct machine *m, int idx, char *err, size_t errlen);
+void domain_free(struct domain *d);
+void domain_kill(struct domain *d, int reason, const char *why);
+/* Host pointer to [gpa, gpa+len) of guest RAM, NULL if not entirely inside RAM. */
+void *guest_ram(struct domain *d, uint64_t gpa, uint64_t len);
+const char *domain_symbol(const struct domain *d, uint64_t addr);
+void domain_console(struct domain *d, const char *buf, size_t len);
+
+/* vcpu.c */
+int vcpu_create(struct domain *d, int id, char *err, size_t errlen);
+void vcpu_destroy(struct vcpu *v);
+/* Run one slice; returns with v->trap set. */
+void vcpu_run_slice(struct vcpu *v, uint64_t budget_mcycles);
+uint64_t vcpu_reg(struct vcpu *v, int reg);
+void vcpu_set_reg(struct vcpu *v, int reg, uint64_t val);
+int vcpu_map(struct vcpu *v, uint64_t gpa, uint64_t len, void *host, bool writable);
+int vcpu_unmap(struct vcpu *v, uint64_t gpa, uint64_t len);
+/* Deliver a pending upcall (Xen bounce frame) if events are pending and unmasked. */
+bool vcpu_deliver_upcall(struct vcpu *v);
+/* Time now as seen inside the current slice (slice start + cycles so far). */
+simtime_t vcpu_now(const struct vcpu *v);
+
+/* sched.c */
+void sched_wake(struct vcpu *v, simtime_t when);
+void sched_start(struct machine *m);
+void sched_block(struct vcpu *v);
+
+/* hypercall.c */
+enum hc_action { HC_CONTINUE, HC_BLOCK, HC_YIELD, HC_DEAD };
+/* Handle the hypercall v trapped on at `now`; *cost_ps gets the hypervisor time spent. */
+enum hc_action hypercall_dispatch(struct vcpu *v, simtime_t now, simtime_t *cost_ps);
+
+/* evtchn.c */
+int evtchn_init(struct domain *d);
+void evtchn_fini(struct domain *d);
+/* Raise `port` of domain d at time `when` (set pending, wake). */
+void evtchn_set_pending(struct domain *d, uint32_t port, simtime_t when, uint64_t req);
+long evtchn_op(struct vcpu *v, int cmd, uint64_t arg, simtime_t now, simtime_t *cost);
+uint32_t evtchn_alloc_store(struct domain *d);
+void evtchn_send_virq(struct domain *d, int vcpu, uint32_t virq, simtime_t when);
+void evtchn_domain_dead(struct domain *d, simtime_t when);
+void machine_store_kick(struct machine *m, struct domain *d, simtime_t when, uint64_t req);
+bool evtchn_port_pending(struct domain *d, uint32_t port);
+
+/* gnttab.c */
+int gnttab_init(struct domain *d);
+void gnttab_fini(struct domain *d);
+long gnttab_op(struct vcpu *v, int cmd, uint64_t arg, uint32_t count, simtime_t now,
+               simtime_t *cost);
+int gnttab_map_frame_gpfn(struct domain *d, uint32_t idx, uint64_t gpfn);
+void gnttab_domain_dead(struct domain *d);
+
+/* time helpers for spans */
+void span_cpu(struct machine *m, int pcpu, uint16_t kind, uint64_t req, simtime_t start,
+              simtime_t end, const char *name, int64_t arg);
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * hopsim command line.
+ *
+ *   hopsim run SCENARIO [--set key=value ...] [--seed N] [--trace-json F]
+ *                       [--trace-csv F] [--quiet]
+ *   hopsim --help
+ *
+ * Exit codes: 0 run completed and every guest check passed; 1 the run
+ * failed (a domain crashed, a guest check failed, deadlock, trace I/O
+ * error); 2 usage or scenario error (message names file:line:key).
+ */
+#include "machine.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xen/sched.h>
+
+#include "run.h"
+
+#define EXIT_RUN_FAILED 1
+#define EXIT_USAGE 2
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: hopsim run SCENARIO [options]\n"
+            "       hopsim --help\n"
+            "\n"
+            "Runs a scenario script (Lua) on the simulated machine and prints the\n"
+            "per-hop summary table.\n"
+            "\n"
+            "options for run:\n"
+            "  --set KEY=VALUE    set a scenario parameter (param(\"KEY\", ...)) or a\n"
+            "                     declared field (machine.cpus=4, cost.hypercall=2000)\n"
+            "  --seed N           random seed (default: the scenario's, else 1)\n"
+            "  --trace-json FILE  write a Chrome/Perfetto Trace Event JSON file\n"
+            "  --trace-csv FILE   write one CSV row per span\n"
+            "  --quiet            no guest console output, no progress line\n"
+            "\n"
+            "exit status: 0 ok, 1 run failed, 2 usage or scenario error\n"
+            "\n"
+            "environment: HOPSIM_IMAGE_PATH, HOPSIM_PROFILE_PATH (colon-separated\n"
+            "directories searched for guest images and cost profiles)\n");
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *s == 0 || *end != 0 || *s == '-')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int add_set(struct run_opts *o, const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv || o->nsets == SC_MAX_SETS)
+        return -1;
+    struct sc_set *s = &o->sets[o->nsets++];
+    snprintf(s->key, sizeof(s->key), "%.*s", (int)(eq - kv), kv);
+    snprintf(s->value, sizeof(s->value), "%s", eq + 1);
+    return 0;
+}
+
+static int parse_run_args(int argc, char **argv, struct run_opts *o)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--quiet")) {
+            o->quiet = true;
+        } else if (!strcmp(a, "--set") && next) {
+            if (add_set(o, next) < 0) {
+                fprintf(stderr, "hopsim: --set %s: expected KEY=VALUE\n", next);
+                return -1;
+            }
+            i++;
+        } else if (!strcmp(a, "--seed") && next) {
+            if (parse_u64(next, &o->seed) < 0) {
+                fprintf(stderr, "hopsim: --seed %s: expected a non-negative integer\n", next);
+                return -1;
+            }
+            o->have_seed = true;
+            i++;
+        } else if (!strcmp(a, "--trace-json") && next) {
+            o->trace_json = next;
+            i++;
+        } else if (!strcmp(a, "--trace-csv") && next) {
+            o->trace_csv = next;
+            i++;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "hopsim: unknown option '%s' (see hopsim --help)\n", a);
+            return -1;
+        } else if (!o->scenario) {
+            o->scenario = a;
+        } else {
+            fprintf(stderr, "hopsim: unexpected argument '%s'\n", a);
+            return -1;
+        }
+    }
+    if (!o->scenario) {
+        fprintf(stderr, "hopsim: run: no scenario given (see hopsim --help)\n");
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "run")) {
+        struct run_opts o = {0};
+        if (parse_run_args(argc - 2, argv + 2, &o) < 0)
+            return EXIT_USAGE;
+        o.progress = isatty(STDERR_FILENO) && !o.quiet;
+        struct run_result r;
+        int rc = run_scenario(&o, &r);
+        return rc;
+    }
+    fprintf(stderr, "hopsim: unknown command '%s' (see hopsim --help)\n", argv[1]);
+    return EXIT_USAGE;
+}

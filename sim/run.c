@@ -1,0 +1,147 @@
+/*
+ * Scenario run driver: scenario -> trace -> machine -> report.
+ *
+ * Host wall-clock time is read only to print how long the run took and to
+ * pace the progress line; it never influences the simulation.
+ */
+#include "machine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <xen/sched.h>
+
+#include "run.h"
+
+static double host_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static const char *search_path(const char *env, const char *builtin, char *buf, size_t len)
+{
+    const char *e = getenv(env);
+    if (e && *e)
+        snprintf(buf, len, "%s:%s", e, builtin);
+    else
+        snprintf(buf, len, "%s", builtin);
+    return buf;
+}
+
+static int load(const struct run_opts *o, struct scenario *sc)
+{
+    char err[1024], ipath[2048], ppath[2048];
+    struct sc_load_opts lo = {
+        .sets = o->sets,
+        .nsets = o->nsets,
+        .have_seed = o->have_seed,
+        .seed = o->seed,
+        .image_path = search_path("HOPSIM_IMAGE_PATH", HOPSIM_GUEST_DIR, ipath, sizeof(ipath)),
+        .profile_path =
+            search_path("HOPSIM_PROFILE_PATH", HOPSIM_PROFILE_DIR, ppath, sizeof(ppath)),
+    };
+    if (scenario_load(sc, o->scenario, &lo, err, sizeof(err)) < 0) {
+        fprintf(stderr, "hopsim: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void progress(struct machine *m)
+{
+    static double last;
+    double now = host_now();
+    if (now - last < 0.5)
+        return;
+    last = now;
+    fprintf(stderr, "\rhopsim: t=%.3f ms  events=%llu  requests=%llu   ",
+            (double)evq_now(&m->q) / PS_PER_MS, (unsigned long long)m->q.fired,
+            (unsigned long long)trace_requests_done(m->tr));
+}
+
+static void collect(struct machine *m, struct run_result *r)
+{
+    r->sim_time = evq_now(&m->q);
+    r->events = m->q.fired;
+    for (int i = 0; i < m->ndoms; i++) {
+        r->checks_pass += m->doms[i]->checks_pass;
+        r->checks_fail += m->doms[i]->checks_fail;
+    }
+    r->requests_done = trace_requests_done(m->tr);
+    for (int h = HOP_H1; h <= HOP_H8; h++)
+        r->have_hop[h] = trace_stat_hop(m->tr, h, &r->hop[h]);
+    r->have_request = trace_stat_request(m->tr, &r->request);
+}
+
+static void report(struct machine *m, const struct scenario *sc, struct run_result *r)
+{
+    printf("scenario %s: simulated %.3f us, %llu events, %llu hypercalls, host %.2f s\n",
+           sc->name, (double)r->sim_time / PS_PER_US, (unsigned long long)r->events,
+           (unsigned long long)m->total_hypercalls, r->host_seconds);
+    for (int i = 0; i < m->ndoms; i++) {
+        struct domain *d = m->doms[i];
+        printf("  d%-3u %-12s %-9s hypercalls=%llu guest_errors=%llu\n", d->domid, d->name,
+               !d->dead ? "running"
+               : d->shutdown_reason == SHUTDOWN_poweroff ? "poweroff"
+                                                          : "crashed",
+               (unsigned long long)d->hypercalls, (unsigned long long)d->guest_errors);
+    }
+    if (r->checks_pass || r->checks_fail)
+        printf("guest checks: %llu passed, %llu failed\n", (unsigned long long)r->checks_pass,
+               (unsigned long long)r->checks_fail);
+}
+
+int run_scenario(const struct run_opts *o, struct run_result *r)
+{
+    static struct scenario sc; /* large: keep it off the stack */
+    struct machine m;
+    char err[1024];
+    memset(r, 0, sizeof(*r));
+    if (load(o, &sc) < 0)
+        return 2;
+    struct trace_opts to = {
+        .json_path = o->trace_json ? o->trace_json : (sc.output.trace_json[0] ? sc.output.trace_json : NULL),
+        .csv_path = o->trace_csv ? o->trace_csv : (sc.output.trace_csv[0] ? sc.output.trace_csv : NULL),
+        .title = sc.name};
+    struct trace *tr = trace_open(&to, err, sizeof(err));
+    if (!tr) {
+        fprintf(stderr, "hopsim: %s\n", err);
+        return 2;
+    }
+    double t0 = host_now();
+    int rc = 0;
+    if (machine_create(&m, &sc, tr, o->quiet, err, sizeof(err)) < 0) {
+        fprintf(stderr, "hopsim: %s\n", err);
+        rc = 2;
+        goto out;
+    }
+    if (o->progress)
+        m.progress = progress;
+    machine_run(&m);
+    if (o->progress)
+        fprintf(stderr, "\r%70s\r", "");
+    r->host_seconds = host_now() - t0;
+    collect(&m, r);
+    report(&m, &sc, r);
+    if (sc.output.summary && !o->no_summary)
+        trace_print_summary(tr, stdout);
+    if (m.failure[0]) {
+        fprintf(stderr, "hopsim: run failed: %s\n", m.failure);
+        rc = 1;
+    } else if (r->checks_fail) {
+        fprintf(stderr, "hopsim: run failed: %llu guest check(s) failed\n",
+                (unsigned long long)r->checks_fail);
+        rc = 1;
+    }
+out:
+    machine_destroy(&m);
+    if (trace_close(tr, err, sizeof(err)) < 0) {
+        fprintf(stderr, "hopsim: %s\n", err);
+        rc = rc ? rc : 1;
+    }
+    return rc;
+}

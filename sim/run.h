@@ -1,0 +1,42 @@
+/*
+ * One scenario run from options to exit code: load the scenario, open the
+ * trace, build and run the machine, print the report and summary. Shared
+ * by `hopsim run` and the commands that run a scenario several times.
+ */
+#ifndef HOPSIM_RUN_H
+#define HOPSIM_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "scenario.h"
+#include "trace.h"
+
+struct run_opts {
+    const char *scenario;
+    struct sc_set sets[SC_MAX_SETS];
+    int nsets;
+    bool have_seed;
+    uint64_t seed;
+    const char *trace_json, *trace_csv;
+    bool quiet;
+    bool progress;
+    bool no_summary;
+};
+
+struct run_result {
+    simtime_t sim_time;
+    uint64_t events;
+    uint64_t checks_pass, checks_fail;
+    uint64_t requests_done;
+    struct trace_stat hop[HOP_COUNT];
+    bool have_hop[HOP_COUNT];
+    struct trace_stat request;
+    bool have_request;
+    double host_seconds;
+};
+
+/* Returns the process exit code: 0 ok, 1 run failed, 2 usage/scenario error. */
+int run_scenario(const struct run_opts *o, struct run_result *r);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * Scenario scripts (Lua 5.4, embedded).
+ *
+ * A scenario is a Lua file that declares the run through a few functions:
+ *
+ *   scenario { name = "pingpong", seed = 1, time_limit_ms = 500 }
+ *   machine  { cpus = 2, clock_ghz = 3.0, memory_mb = 256, profile = "default" }
+ *   domain   { name = "pong", image = "pingpong.elf", memory_mb = 8, vcpus = 1,
+ *              cpu = 1, privileged = true, args = { role = "back" } }
+ *   connect  { kind = "pingpong", frontend = "ping", backend = "pong", devid = 0 }
+ *   output   { trace_json = "t.json", trace_csv = "t.csv", summary = true }
+ *   local n = param("rounds", 100, "round trips")   -- overridable by --set rounds=N
+ *
+ * Every call records the file and line it was made on; unknown keys, wrong
+ * types and bad values are errors naming file:line:key. `--set a=v` feeds
+ * param("a"); `--set machine.cpus=4` (a dotted key) overrides a declared
+ * field after the script ran. A --set key that nothing consumed is an
+ * error. The script runs in a sandbox: no io, os, require, load or dofile.
+ */
+#ifndef HOPSIM_SCENARIO_H
+#define HOPSIM_SCENARIO_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "cost.h"
+
+#define SC_MAX_DOMAINS 128
+#define SC_MAX_CONNS 256
+#define SC_MAX_SETS 64
+#define SC_PATH 512
+#define SC_CMDLINE 1024 /* = MAX_GUEST_CMDLINE in xen.h */
+
+struct sc_domain {
+    char name[32];
+    char image[SC_PATH];  /* resolved path of an existing file */
+    uint64_t memory_bytes;
+    int vcpus;
+    int cpu;              /* pCPU for vCPU 0 (-1: placed by the scheduler) */
+    bool privileged;      /* dom0-like: gets domid 0 (at most one) */
+    char cmdline[SC_CMDLINE]; /* args as "key=value key=value", into start_info.cmd_line */
+    int line;             /* where declared */
+};
+
+struct sc_conn {
+    char kind[32];        /* xenstore device class, e.g. "vbd", "vif", "pingpong" */
+    int frontend, backend; /* indices into domains[] */
+    int devid;
+    int line;
+};
+
+struct sc_set {
+    char key[64];
+    char value[256];
+    bool used;
+};
+
+struct scenario {
+    char path[SC_PATH];
+    char dir[SC_PATH];    /* directory of the script */
+    char name[64];
+    uint64_t seed;
+    uint64_t time_limit_ps; /* 0 = until every domain has shut down */
+    char arch[32];        /* "" when the scenario does not use one */
+
+    struct {
+        int cpus;
+        double clock_hz;
+        uint64_t memory_bytes;
+        char profile[SC_PATH]; /* resolved profile file path */
+    } machine;
+    struct cost_profile cost;
+
+    struct sc_domain domains[SC_MAX_DOMAINS];
+    int ndomains;
+    struct sc_conn conns[SC_MAX_CONNS];
+    int nconns;
+
+    struct {
+        char trace_json[SC_PATH]; /* "" = none */
+        char trace_csv[SC_PATH];
+        bool summary;
+    } output;
+};
+
+struct sc_load_opts {
+    const struct sc_set *sets; /* --set key=value, in command-line order */
+    int nsets;
+    bool have_seed;
+    uint64_t seed;             /* --seed overrides scenario.seed */
+    /* Search path for images and profiles after the script's directory:
+     * colon-separated directories (the build's guest dir, profiles dir). */
+    const char *image_path;
+    const char *profile_path;
+};
+
+/*
+ * Load and validate. Returns 0, or -1 with a message in err of the form
+ * "FILE:LINE: KEY: what is wrong" (or "FILE: ..." when no line applies).
+ */
+int scenario_load(struct scenario *sc, const char *path, const struct sc_load_opts *o, char *err,
+                  size_t errlen);
+
+/* Index of the domain named `name`, -1 if none. */
+int scenario_domain(const struct scenario *sc, const char *name);
+
+#endif

@@ -1,0 +1,210 @@
+/*
+ * The scheduler: vCPUs on physical CPUs.
+ *
+ * Each pCPU has a FIFO run queue of its vCPUs (a vCPU stays on the pCPU
+ * the scenario placed it on). A pCPU alternates between two events:
+ * dispatch (pick the head vCPU, charge a world switch if the loaded domain
+ * changes, deliver a pending upcall, run one slice) and trap (handle what
+ * ended the slice at slice start + executed cycles). A woken vCPU goes to
+ * the head of its queue, like Xen credit's BOOST; it does not preempt a
+ * slice already running (slices are at most `sched_slice` long).
+ *
+ * Waking an idle pCPU from another pCPU costs an IPI (`wake_ipi`).
+ */
+#include "machine.h"
+
+#include <unicorn/unicorn.h>
+
+
+static void pcpu_dispatch(void *opaque, simtime_t now);
+static void pcpu_trap(void *opaque, simtime_t now);
+
+static void rq_push(struct pcpu *p, struct vcpu *v, bool head)
+{
+    if (v->queued)
+        return;
+    v->queued = true;
+    v->rq_next = NULL;
+    if (!p->rq_head) {
+        p->rq_head = p->rq_tail = v;
+    } else if (head) {
+        v->rq_next = p->rq_head;
+        p->rq_head = v;
+    } else {
+        p->rq_tail->rq_next = v;
+        p->rq_tail = v;
+    }
+}
+
+static struct vcpu *rq_pop(struct pcpu *p)
+{
+    struct vcpu *v = p->rq_head;
+    if (!v)
+        return NULL;
+    p->rq_head = v->rq_next;
+    if (!p->rq_head)
+        p->rq_tail = NULL;
+    v->queued = false;
+    v->rq_next = NULL;
+    return v;
+}
+
+static void pcpu_schedule(struct pcpu *p, struct machine *m, simtime_t when)
+{
+    if (p->busy || !p->rq_head)
+        return;
+    if (when < p->idle_since)
+        when = p->idle_since;
+    p->busy = true;
+    evq_schedule(&m->q, when, pcpu_dispatch, p);
+}
+
+void sched_wake(struct vcpu *v, simtime_t when)
+{
+    struct machine *m = v->d->m;
+    if (v->d->dead || v->state != VCPU_BLOCKED)
+        return;
+    v->state = VCPU_RUNNABLE;
+    struct pcpu *p = &m->pcpus[v->pcpu];
+    rq_push(p, v, true);
+    if (!p->busy) {
+        simtime_t ipi = machine_cost(m, C_WAKE_IPI);
+        span_cpu(m, p->id, SPAN_SCHED, v->ctx_req, when, when + ipi, "wake_ipi", v->d->domid);
+        pcpu_schedule(p, m, when + ipi);
+    }
+}
+
+void sched_block(struct vcpu *v)
+{
+    v->state = VCPU_BLOCKED;
+}
+
+/* Publish system time to the vCPU (Xen's vcpu_time_info version protocol). */
+static void update_time(struct vcpu *v, simtime_t t)
+{
+    if (!v->d->shinfo)
+        return;
+    struct vcpu_time_info *ti = &v->d->shinfo->vcpu_info[v->id].time;
+    ti->version++;
+    ti->system_time = t / PS_PER_NS;
+    ti->tsc_timestamp = 0;
+    ti->tsc_to_system_mul = 0;
+    ti->tsc_shift = 0;
+    ti->version++;
+}
+
+static void pcpu_dispatch(void *opaque, simtime_t now)
+{
+    struct pcpu *p = opaque;
+    struct vcpu *v = rq_pop(p);
+    if (!v) {
+        p->busy = false;
+        p->idle_since = now;
+        return;
+    }
+    struct machine *m = v->d->m;
+    simtime_t t = now;
+    if (p->last_dom != v->d) {
+        simtime_t ws = machine_cost(m, C_WORLD_SWITCH);
+        span_cpu(m, p->id, SPAN_WORLD_SWITCH, v->ctx_req, t, t + ws, v->d->name, v->d->domid);
+        t += ws;
+        p->last_dom = v->d;
+    }
+    if (vcpu_deliver_upcall(v)) {
+        simtime_t inj = machine_cost(m, C_IRQ_INJECT);
+        span_cpu(m, p->id, SPAN_EVENT_DELIVERY, v->ctx_req, t, t + inj, v->d->name,
+                 v->d->domid);
+        t += inj;
+    }
+    if (v->d->dead) {
+        p->busy = false;
+        p->idle_since = t;
+        pcpu_schedule(p, m, t);
+        return;
+    }
+    v->state = VCPU_RUNNING;
+    p->current = v;
+    v->slice_start = t;
+    update_time(v, t);
+    uint64_t budget = (uint64_t)((double)m->slice_ps * m->hz / 1e12 * 1000.0);
+    vcpu_run_slice(v, budget ? budget : 1000);
+    evq_schedule(&m->q, vcpu_now(v), pcpu_trap, p);
+}
+
+/* After a hypercall or halt the vCPU goes on, blocks or yields. */
+static void requeue(struct pcpu *p, struct vcpu *v, enum hc_action a)
+{
+    switch (a) {
+    case HC_CONTINUE:
+        v->state = VCPU_RUNNABLE;
+        rq_push(p, v, true);
+        break;
+    case HC_YIELD:
+        v->state = VCPU_RUNNABLE;
+        rq_push(p, v, false);
+        break;
+    case HC_BLOCK:
+        v->state = VCPU_BLOCKED;
+        break;
+    case HC_DEAD:
+        break;
+    }
+}
+
+/* hlt: block with event delivery enabled, as SCHEDOP_block does. */
+static enum hc_action halt_action(struct vcpu *v)
+{
+    if (!v->d->shinfo)
+        return HC_BLOCK;
+    struct vcpu_info *vi = &v->d->shinfo->vcpu_info[v->id];
+    vi->evtchn_upcall_mask = 0;
+    return vi->evtchn_upcall_pending ? HC_CONTINUE : HC_BLOCK;
+}
+
+static void pcpu_trap(void *opaque, simtime_t now)
+{
+    struct pcpu *p = opaque;
+    struct vcpu *v = p->current;
+    struct machine *m = v->d->m;
+    simtime_t cost = 0;
+    enum hc_action a = HC_CONTINUE;
+    p->current = NULL;
+    switch (v->trap) {
+    case TRAP_HYPERCALL:
+        a = hypercall_dispatch(v, now, &cost);
+        break;
+    case TRAP_BUDGET:
+        a = HC_YIELD;
+        break;
+    case TRAP_HALT:
+        a = halt_action(v);
+        break;
+    case TRAP_FAULT:
+    case TRAP_NONE:
+        domain_kill(v->d, SHUTDOWN_crash, v->fault[0] ? v->fault : "unknown trap");
+        a = HC_DEAD;
+        break;
+    }
+    if (v->d->dead)
+        a = HC_DEAD;
+    requeue(p, v, a);
+    p->busy = false;
+    p->idle_since = now + cost;
+    pcpu_schedule(p, m, now + cost);
+}
+
+void sched_start(struct machine *m)
+{
+    for (int i = 0; i < m->ndoms; i++) {
+        struct domain *d = m->doms[i];
+        for (int k = 0; k < d->nvcpus; k++) {
+            struct vcpu *v = d->vcpus[k];
+            if (k > 0)
+                continue; /* secondary vCPUs stay down until VCPUOP_up */
+            v->state = VCPU_RUNNABLE;
+            rq_push(&m->pcpus[v->pcpu], v, false);
+        }
+    }
+    for (int i = 0; i < m->npcpus; i++)
+        pcpu_schedule(&m->pcpus[i], m, 0);
+}

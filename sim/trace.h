@@ -1,0 +1,102 @@
+/*
+ * Per-request, per-hop tracing.
+ *
+ * Two kinds of record:
+ *  - hop spans: each request is, at any moment, in one hop (H1..H8) at one
+ *    place. trace_hop() moves it to the next hop: the open hop span is
+ *    closed at `now` and written, and a new one is opened. trace_done()
+ *    closes the last one. Hop spans of one request are linked in the JSON
+ *    output by Trace Event flow events (s, t..., f).
+ *  - sub-spans (hypercall, grant map, world switch, ...): a finished
+ *    interval on one place, written by trace_span().
+ *
+ * Places are tracks: the hypervisor on each physical CPU, each domain, each
+ * device. Writers stream: only requests still in flight are held in memory
+ * (a hash map keyed by request id); summaries are kept as fixed-size
+ * log-linear histograms, so memory does not grow with run length.
+ *
+ * Output is deterministic: every number is printed from integers.
+ */
+#ifndef HOPSIM_TRACE_H
+#define HOPSIM_TRACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "simtime.h"
+#include "hopsim/abi.h"
+
+enum trace_place_kind {
+    PLACE_CPU,    /* hypervisor work on a physical CPU; id = pCPU number */
+    PLACE_DOMAIN, /* a domain's vCPU(s); id = domid */
+    PLACE_DEVICE, /* a device model; id = device index */
+    PLACE_LINK,   /* a wire */
+};
+
+struct trace_opts {
+    const char *json_path; /* NULL: no JSON file */
+    const char *csv_path;  /* NULL: no CSV file */
+    const char *title;     /* scenario name, written into the JSON metadata */
+};
+
+struct trace_span {
+    uint64_t req;     /* HOPSIM_NOREQ if the span serves no request */
+    uint8_t hop;      /* hop the request was in; HOP_NONE: looked up from req */
+    uint16_t kind;    /* enum hopsim_span_kind (not SPAN_HOP) */
+    uint16_t place;   /* from trace_place() */
+    simtime_t start;  /* ps */
+    simtime_t end;    /* ps, >= start */
+    const char *name; /* detail (hypercall name, guest symbol); may be NULL */
+    int64_t arg;      /* small argument (bytes, port, status); printed as-is */
+};
+
+struct trace_stat {
+    uint64_t count;
+    uint64_t sum; /* ps */
+    uint64_t min, max;
+    uint64_t p50, p99; /* ps, from the histogram (relative error < 1%) */
+};
+
+struct trace;
+
+/* Returns NULL and fills err when an output file cannot be opened. */
+struct trace *trace_open(const struct trace_opts *o, char *err, size_t errlen);
+/* Flushes and closes the files. Returns 0, or -1 with err filled on an I/O error. */
+int trace_close(struct trace *t, char *err, size_t errlen);
+
+uint16_t trace_place(struct trace *t, enum trace_place_kind kind, int id, const char *name);
+
+void trace_span(struct trace *t, const struct trace_span *s);
+
+/* Move request `req` into `hop` at `place`, at time `now`. */
+void trace_hop(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t now);
+/*
+ * Move every in-flight request that is in hop `from` at place `at` into hop
+ * `to` at place `place`. Used by the hypervisor on a notify: the requests a
+ * domain has put on its ring (H2, H6) now travel through the hypervisor.
+ * Returns the number moved.
+ */
+int trace_hop_advance(struct trace *t, uint16_t at, int from, int to, uint16_t place,
+                      simtime_t now);
+/* Request complete: close its open hop; the request's end-to-end latency is recorded. */
+void trace_done(struct trace *t, uint64_t req, simtime_t now);
+/* Current hop of an in-flight request, HOP_NONE if unknown. */
+int trace_req_hop(const struct trace *t, uint64_t req);
+
+/* A named point value (counter) at a time, e.g. guest test results. */
+void trace_counter(struct trace *t, uint16_t place, const char *name, simtime_t now,
+                   int64_t value);
+
+/* Summaries (complete requests only for the request latency). */
+bool trace_stat_hop(const struct trace *t, int hop, struct trace_stat *out);
+bool trace_stat_kind(const struct trace *t, int kind, struct trace_stat *out);
+bool trace_stat_request(const struct trace *t, struct trace_stat *out);
+uint64_t trace_requests_done(const struct trace *t);
+uint64_t trace_requests_inflight(const struct trace *t);
+/* The per-hop and per-span-kind table (count, mean, p50, p99, max in us). */
+void trace_print_summary(const struct trace *t, FILE *out);
+
+const char *trace_kind_name(int kind);
+const char *trace_hop_name(int hop); /* "H1".."H8" */
+
+#endif

@@ -1,0 +1,418 @@
+/*
+ * vCPUs on Unicorn: one x86-64 engine per vCPU, all driven from one host
+ * thread (deterministic). The only file that calls Unicorn.
+ *
+ * Cycle accounting: a UC_HOOK_BLOCK hook looks up the block's cost in a
+ * per-vCPU open-addressing cache keyed by (pc, size); on a miss the block
+ * is decoded once with Capstone and each instruction classified (ALU,
+ * load, store, branch, mul, div, SIMD, string) and priced from the cost
+ * profile. No per-instruction hook runs on the hot path. When the next
+ * block would exceed the slice budget, the hook stops the engine before
+ * the block executes and does not charge it (UNICORN-NOTES.md).
+ *
+ * Traps: `syscall` (Xen's x86-64 PV hypercall instruction) stops the
+ * engine with RIP after the syscall; `hlt` returns with RIP after it;
+ * unmapped or protected accesses, invalid instructions and CPU exceptions
+ * are guest faults. OUT to HOPSIM_TRACE_PORT is a trace mark, handled
+ * synchronously and never stopping the engine.
+ *
+ * Code pages are assumed immutable after load (Unicorn 2.0.1 does not
+ * invalidate translated code on writes); the block cache relies on it too.
+ */
+#include "machine.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <capstone/capstone.h>
+#include <unicorn/unicorn.h>
+
+
+struct vcpu_hooks {
+    uc_hook block, sys, out, inv, intr, insn_inv;
+};
+
+static csh g_cs;
+static int g_cs_refs;
+
+static int class_cost_init(void)
+{
+    if (g_cs_refs++ > 0)
+        return 0;
+    if (cs_open(CS_ARCH_X86, CS_MODE_64, &g_cs) != CS_ERR_OK)
+        return -1;
+    cs_option(g_cs, CS_OPT_DETAIL, CS_OPT_ON);
+    return 0;
+}
+
+static void class_cost_fini(void)
+{
+    if (--g_cs_refs == 0)
+        cs_close(&g_cs);
+}
+
+static bool insn_in_group(const cs_insn *in, uint8_t grp)
+{
+    for (int i = 0; i < in->detail->groups_count; i++)
+        if (in->detail->groups[i] == grp)
+            return true;
+    return false;
+}
+
+/* Cost class of one decoded instruction. */
+static enum cost_id insn_class(const cs_insn *in)
+{
+    const cs_x86 *x = &in->detail->x86;
+    switch (in->id) {
+    case X86_INS_MUL:
+    case X86_INS_IMUL:
+        return C_INSN_MUL;
+    case X86_INS_DIV:
+    case X86_INS_IDIV:
+        return C_INSN_DIV;
+    default:
+        break;
+    }
+    if (x->prefix[0] == X86_PREFIX_REP || x->prefix[0] == X86_PREFIX_REPNE)
+        return C_INSN_STRING;
+    if (insn_in_group(in, X86_GRP_JUMP) || insn_in_group(in, X86_GRP_CALL) ||
+        insn_in_group(in, X86_GRP_RET))
+        return C_INSN_BRANCH;
+    bool store = false, load = false;
+    for (int i = 0; i < x->op_count; i++) {
+        if (x->operands[i].type != X86_OP_MEM || in->id == X86_INS_LEA)
+            continue;
+        if (x->operands[i].access & CS_AC_WRITE)
+            store = true;
+        if (x->operands[i].access & CS_AC_READ)
+            load = true;
+    }
+    if (in->id == X86_INS_PUSH)
+        store = true;
+    if (in->id == X86_INS_POP)
+        load = true;
+    if (store)
+        return C_INSN_STORE;
+    if (load)
+        return C_INSN_LOAD;
+    if (insn_in_group(in, X86_GRP_SSE1) || insn_in_group(in, X86_GRP_SSE2) ||
+        insn_in_group(in, X86_GRP_SSE3) || insn_in_group(in, X86_GRP_SSSE3) ||
+        insn_in_group(in, X86_GRP_SSE41) || insn_in_group(in, X86_GRP_SSE42))
+        return C_INSN_SIMD;
+    return C_INSN_ALU;
+}
+
+/* Decode the block once and price it; returns 1/1000 cycles. */
+static uint32_t block_price(struct vcpu *v, uint64_t pc, uint32_t size)
+{
+    uint8_t buf[4096];
+    if (size > sizeof(buf))
+        size = sizeof(buf);
+    if (uc_mem_read((uc_engine *)v->uc, pc, buf, size) != UC_ERR_OK)
+        return 1000;
+    cs_insn *insn = NULL;
+    size_t n = cs_disasm(g_cs, buf, size, pc, 0, &insn);
+    const struct cost_profile *cp = v->d->m->cost;
+    double cyc = 0;
+    for (size_t i = 0; i < n; i++) {
+        cyc += cp->value[insn_class(&insn[i])];
+        v->insns++;
+    }
+    if (n == 0)
+        cyc = cp->value[C_INSN_ALU];
+    cs_free(insn, n);
+    double mc = cyc * 1000.0 + 0.5;
+    return mc > UINT32_MAX ? UINT32_MAX : (uint32_t)mc;
+}
+
+static uint32_t bcache_hash(uint64_t pc, uint32_t size, uint32_t cap)
+{
+    uint64_t h = (pc ^ ((uint64_t)size << 48)) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 32) & (cap - 1);
+}
+
+static void bcache_grow(struct vcpu *v)
+{
+    uint32_t ncap = v->bcache_cap ? v->bcache_cap * 2 : 1024;
+    struct blk_cost *n = calloc(ncap, sizeof(*n));
+    assert(n);
+    for (uint32_t i = 0; i < v->bcache_cap; i++) {
+        struct blk_cost *e = &v->bcache[i];
+        if (!e->size)
+            continue;
+        uint32_t h = bcache_hash(e->pc, e->size, ncap);
+        while (n[h].size)
+            h = (h + 1) & (ncap - 1);
+        n[h] = *e;
+    }
+    free(v->bcache);
+    v->bcache = n;
+    v->bcache_cap = ncap;
+}
+
+static uint32_t block_cost(struct vcpu *v, uint64_t pc, uint32_t size)
+{
+    uint32_t h = bcache_hash(pc, size, v->bcache_cap);
+    for (;;) {
+        struct blk_cost *e = &v->bcache[h];
+        if (e->size == size && e->pc == pc)
+            return e->mcycles;
+        if (!e->size)
+            break;
+        h = (h + 1) & (v->bcache_cap - 1);
+    }
+    uint32_t mc = block_price(v, pc, size);
+    if ((v->bcache_used + 1) * 4 > v->bcache_cap * 3) {
+        bcache_grow(v);
+        h = bcache_hash(pc, size, v->bcache_cap);
+        while (v->bcache[h].size)
+            h = (h + 1) & (v->bcache_cap - 1);
+    }
+    v->bcache[h] = (struct blk_cost){.pc = pc, .size = size ? size : 1, .mcycles = mc};
+    v->bcache_used++;
+    return mc;
+}
+
+static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *opaque)
+{
+    struct vcpu *v = opaque;
+    uint32_t mc = block_cost(v, pc, size);
+    if (v->slice_mcycles + mc > v->budget_mcycles && v->slice_mcycles > 0) {
+        v->trap = TRAP_BUDGET;
+        uc_emu_stop(uc);
+        return;
+    }
+    v->slice_mcycles += mc;
+    v->blocks++;
+}
+
+static void hook_syscall(uc_engine *uc, void *opaque)
+{
+    struct vcpu *v = opaque;
+    uint64_t rip = 0;
+    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    v->hc_rip = rip;
+    v->trap = TRAP_HYPERCALL;
+    uc_emu_stop(uc);
+}
+
+/* Trace marks: defined in mark.c, synchronous. */
+void mark_handle(struct vcpu *v, uint32_t code, uint64_t req, uint64_t arg);
+
+static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *opaque)
+{
+    struct vcpu *v = opaque;
+    if (port != HOPSIM_TRACE_PORT || size != 4)
+        return; /* no device on this port: writes are dropped, as on real hardware */
+    uint64_t req = 0, arg = 0;
+    uc_reg_read(uc, UC_X86_REG_RDI, &req);
+    uc_reg_read(uc, UC_X86_REG_RSI, &arg);
+    mark_handle(v, value, req, arg);
+}
+
+static const char *access_name(uc_mem_type t)
+{
+    switch (t) {
+    case UC_MEM_READ_UNMAPPED:
+        return "read of unmapped address";
+    case UC_MEM_WRITE_UNMAPPED:
+        return "write to unmapped address";
+    case UC_MEM_FETCH_UNMAPPED:
+        return "fetch from unmapped address";
+    case UC_MEM_WRITE_PROT:
+        return "write to read-only page";
+    case UC_MEM_READ_PROT:
+        return "read of protected page";
+    case UC_MEM_FETCH_PROT:
+        return "fetch from non-executable page";
+    default:
+        return "invalid memory access";
+    }
+}
+
+static bool hook_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                         void *opaque)
+{
+    (void)value;
+    struct vcpu *v = opaque;
+    uint64_t rip = 0;
+    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    snprintf(v->fault, sizeof(v->fault), "%s 0x%llx (%d bytes) near rip 0x%llx (%s)",
+             access_name(type), (unsigned long long)addr, size, (unsigned long long)rip,
+             domain_symbol(v->d, rip));
+    v->trap = TRAP_FAULT;
+    return false;
+}
+
+static void hook_intr(uc_engine *uc, uint32_t intno, void *opaque)
+{
+    struct vcpu *v = opaque;
+    uint64_t rip = 0;
+    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    snprintf(v->fault, sizeof(v->fault), "CPU exception %u at rip 0x%llx (%s)", intno,
+             (unsigned long long)rip, domain_symbol(v->d, rip));
+    v->trap = TRAP_FAULT;
+    uc_emu_stop(uc);
+}
+
+static bool hook_insn_invalid(uc_engine *uc, void *opaque)
+{
+    struct vcpu *v = opaque;
+    uint64_t rip = 0;
+    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    snprintf(v->fault, sizeof(v->fault), "invalid instruction at rip 0x%llx (%s)",
+             (unsigned long long)rip, domain_symbol(v->d, rip));
+    v->trap = TRAP_FAULT;
+    return false;
+}
+
+static int add_hooks(struct vcpu *v, uc_engine *uc)
+{
+    uc_hook h;
+    uc_err e = uc_hook_add(uc, &h, UC_HOOK_BLOCK, (void *)hook_block, v, 1, 0);
+    if (!e)
+        e = uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_syscall, v, 1, 0, UC_X86_INS_SYSCALL);
+    if (!e)
+        e = uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_out, v, 1, 0, UC_X86_INS_OUT);
+    if (!e)
+        e = uc_hook_add(uc, &h, UC_HOOK_MEM_INVALID, (void *)hook_invalid, v, 1, 0);
+    if (!e)
+        e = uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)hook_intr, v, 1, 0);
+    if (!e)
+        e = uc_hook_add(uc, &h, UC_HOOK_INSN_INVALID, (void *)hook_insn_invalid, v, 1, 0);
+    return e ? -1 : 0;
+}
+
+int vcpu_create(struct domain *d, int id, char *err, size_t errlen)
+{
+    struct vcpu *v = calloc(1, sizeof(*v));
+    uc_engine *uc = NULL;
+    if (!v)
+        goto fail;
+    v->d = d;
+    v->id = id;
+    v->state = VCPU_DOWN;
+    if (class_cost_init() < 0) {
+        snprintf(err, errlen, "%s: cannot initialise the Capstone decoder", d->name);
+        free(v);
+        return -1;
+    }
+    if (uc_open(UC_ARCH_X86, UC_MODE_64, &uc) != UC_ERR_OK)
+        goto fail_cs;
+    v->uc = (struct uc_struct *)uc;
+    if (uc_mem_map_ptr(uc, 0, d->nr_pages * PAGE_SIZE, UC_PROT_ALL, d->ram) != UC_ERR_OK)
+        goto fail_cs;
+    if (add_hooks(v, uc) < 0)
+        goto fail_cs;
+    bcache_grow(v);
+    d->vcpus[id] = v;
+    return 0;
+fail_cs:
+    if (uc)
+        uc_close(uc);
+    class_cost_fini();
+fail:
+    snprintf(err, errlen, "%s: cannot create vCPU %d (Unicorn)", d->name, id);
+    free(v);
+    return -1;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+    if (!v)
+        return;
+    uc_close((uc_engine *)v->uc);
+    class_cost_fini();
+    free(v->bcache);
+    free(v);
+}
+
+void vcpu_run_slice(struct vcpu *v, uint64_t budget_mcycles)
+{
+    uc_engine *uc = (uc_engine *)v->uc;
+    uint64_t rip = vcpu_reg(v, UC_X86_REG_RIP);
+    v->slice_mcycles = 0;
+    v->budget_mcycles = budget_mcycles;
+    v->trap = TRAP_NONE;
+    v->slices++;
+    uc_err e = uc_emu_start(uc, rip, UINT64_MAX, 0, 0);
+    if (v->trap != TRAP_NONE)
+        return;
+    if (e != UC_ERR_OK) {
+        uint64_t r = vcpu_reg(v, UC_X86_REG_RIP);
+        snprintf(v->fault, sizeof(v->fault), "%s at rip 0x%llx (%s)", uc_strerror(e),
+                 (unsigned long long)r, domain_symbol(v->d, r));
+        v->trap = TRAP_FAULT;
+        return;
+    }
+    /* Returned on its own: the only way is hlt (RIP is after it). */
+    v->trap = TRAP_HALT;
+}
+
+uint64_t vcpu_reg(struct vcpu *v, int reg)
+{
+    uint64_t val = 0;
+    uc_reg_read((uc_engine *)v->uc, reg, &val);
+    return val;
+}
+
+void vcpu_set_reg(struct vcpu *v, int reg, uint64_t val)
+{
+    uc_reg_write((uc_engine *)v->uc, reg, &val);
+}
+
+int vcpu_map(struct vcpu *v, uint64_t gpa, uint64_t len, void *host, bool writable)
+{
+    uint32_t prot = UC_PROT_READ | (writable ? UC_PROT_WRITE : 0);
+    return uc_mem_map_ptr((uc_engine *)v->uc, gpa, len, prot, host) == UC_ERR_OK ? 0 : -1;
+}
+
+int vcpu_unmap(struct vcpu *v, uint64_t gpa, uint64_t len)
+{
+    return uc_mem_unmap((uc_engine *)v->uc, gpa, len) == UC_ERR_OK ? 0 : -1;
+}
+
+simtime_t vcpu_now(const struct vcpu *v)
+{
+    return v->slice_start + machine_cycles(v->d->m, (double)v->slice_mcycles / 1000.0);
+}
+
+/* Xen x86-64 selectors (FLAT_KERNEL_CS64 / FLAT_KERNEL_SS64). */
+#define XEN_CS64 0xe033
+#define XEN_SS64 0xe02b
+#define RFLAGS_IF 0x200ull
+
+/*
+ * Xen's create_bounce_frame for the event callback: below the 16-byte
+ * aligned stack top push ss, rsp, rflags, cs, rip, r11, rcx; mask
+ * upcalls; saved IF = !old mask; jump to the callback.
+ */
+bool vcpu_deliver_upcall(struct vcpu *v)
+{
+    struct domain *d = v->d;
+    if (!d->shinfo || !v->event_callback)
+        return false;
+    struct vcpu_info *vi = &d->shinfo->vcpu_info[v->id];
+    if (!vi->evtchn_upcall_pending || vi->evtchn_upcall_mask)
+        return false;
+    uint64_t rsp = vcpu_reg(v, UC_X86_REG_RSP);
+    uint64_t top = rsp & ~15ull;
+    uint64_t *frame = guest_ram(d, top - 56, 56);
+    if (!frame) {
+        domain_kill(d, SHUTDOWN_crash, "event callback frame outside RAM (bad stack pointer)");
+        return false;
+    }
+    uint64_t rflags = (vcpu_reg(v, UC_X86_REG_RFLAGS) & ~RFLAGS_IF) | RFLAGS_IF;
+    frame[0] = vcpu_reg(v, UC_X86_REG_RCX);
+    frame[1] = vcpu_reg(v, UC_X86_REG_R11);
+    frame[2] = vcpu_reg(v, UC_X86_REG_RIP);
+    frame[3] = XEN_CS64;
+    frame[4] = rflags;
+    frame[5] = rsp;
+    frame[6] = XEN_SS64;
+    vi->evtchn_upcall_mask = 1;
+    vcpu_set_reg(v, UC_X86_REG_RSP, top - 56);
+    vcpu_set_reg(v, UC_X86_REG_RIP, v->event_callback);
+    return true;
+}
