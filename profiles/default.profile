@@ -1,0 +1,38 @@
+# hopsim default cost profile: an Intel Haswell/Sandy Bridge class x86-64
+# server running Xen. Format (see docs/cost-profiles.md):
+#
+#   NAME  VALUE  UNIT  SOURCE...
+#
+# "(est.)" marks an estimate; the docs say what each one is based on.
+# Per-instruction-class costs are charged per instruction, summed per basic
+# block, with no overlap modelled, so they lean to latency, not throughput.
+
+# --- guest instruction classes ---
+insn_alu          1      cycles  Agner Fog instruction tables, Haswell: ALU/MOV latency 1 (est.: charged at latency)
+insn_load         2      cycles  Agner Fog, Haswell: L1 load latency 4, 2 loads/cycle; 2 taken for overlap (est.)
+insn_store        1      cycles  Agner Fog, Haswell: one store port, 1 store/cycle (est.)
+insn_branch       1      cycles  Agner Fog, Haswell: predicted taken jump/call/ret 1-2 cycles (est.)
+insn_mul          3      cycles  Agner Fog, Haswell: IMUL r64 latency 3
+insn_div          32     cycles  Agner Fog, Haswell: DIV r32 22-29, DIV r64 32-96 cycles; low end of r64 (est.)
+insn_simd         2      cycles  Agner Fog, Haswell: SSE integer 1, FP add/mul 3-5 latency (est.)
+insn_string       1      cycles  Agner Fog, Haswell: REP MOVS/STOS ~1 iteration/cycle for short counts (est.)
+
+# --- virtualization transitions ---
+hypercall         1230   cycles  Dall et al., ISCA 2016, Table III: Xen x86 hypercall, Haswell Xeon E3-1281v3 (est.: verify)
+vmexit_roundtrip  784    cycles  Agesen et al., USENIX ATC 2012, Table 1: VMX exit+entry, Sandy Bridge
+evtchn_send       300    cycles  (est.) Xen evtchn_send: event lock, port lookup, set pending + upcall bits; no published figure
+virq_inject       1460   cycles  Dall et al., ISCA 2016, Table III: Xen x86 virtual IRQ completion, Haswell (est.: verify)
+world_switch      10500  cycles  Dall et al., ISCA 2016, Table III: Xen x86 VM switch, Haswell (est.: verify)
+wake_ipi          3      us      (est.) IPI ~1 us (REFERENCE.md) + C1 exit 2 us (Linux intel_idle hsw_cstates exit_latency)
+
+# --- grant tables ---
+grant_map         1000   cycles  (est.) Xen map_grant_ref: active entry, maptrack handle, PTE update; below a hypercall
+grant_unmap       800    cycles  (est.) Xen unmap_grant_ref checks + PTE clear; the TLB flush is charged as tlb_flush
+tlb_flush         2      us      IPI TLB shootdown round trip 1-3 us (est., REFERENCE.md secondary); cf. persistent grants, LKML 2012
+grant_copy_op     500    cycles  (est.) xen-netback gref mapping patch (J. Martins): copy ~0.49 us/64 B pkt more than map, E5-2699v3
+memcpy_bw         8      GB/s    (est.) McCalpin: 1 core, 10 L1D misses x 64 B / 79 ns = 8.1 GB/s, Xeon E5-2680 (Sandy Bridge EP)
+
+# --- control plane and services ---
+xenstore_request  25     us      (est.) ring write + evtchn + wake user-space xenstored + reply; LightVM (SOSP 2017): XenStore is slow
+console_io        2000   cycles  (est.) copy of a short line into Xen's console ring + serial tx buffer; ~1.5 hypercalls of work
+sched_slice       50     us      (est.) simulation quantum, not Xen credit's 30 ms tslice: small enough to interleave vCPUs per I/O
