@@ -7,8 +7,8 @@
  * notifies its store event channel and charges the cost per request
  * processed. Output (replies, watch events) is written into the rings; the
  * host is told which domains to notify through ops->notify. Output that
- * does not fit the ring is queued and flushed on later xs_process/xs_flush
- * calls, as xenstored does.
+ * does not fit the ring is queued and flushed on the next xs_process (or
+ * xs_tool_*, xs_introduce, xs_release) call, as xenstored does.
  *
  * Errors are xenstored's: replies of type XS_ERROR carrying the errno name
  * ("ENOENT", "EACCES", "EINVAL", "EAGAIN", "E2BIG", "EEXIST", "ENOSPC",
