@@ -1,0 +1,61 @@
+/*
+ * The small interfaces between device models and the platform.
+ *
+ * A device model never calls Unicorn and never knows addresses other than
+ * its own register offsets: the platform (sim/platform.c) maps BARs into
+ * the owning domain's vCPUs, charges MMIO access time, translates bus
+ * addresses for DMA and routes interrupts. Models get time and scheduling
+ * from the shared event queue, and report spans to the trace (a NULL trace
+ * is allowed: tracing off, as in register-level tests).
+ */
+#ifndef HOPSIM_DEVICE_H
+#define HOPSIM_DEVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cost.h"
+#include "evq.h"
+#include "simtime.h"
+#include "trace.h"
+
+/*
+ * Register access: size 1, 2, 4 (8-byte accesses arrive as two 4-byte ones,
+ * low half first). `now` is the accessing vCPU's time, which may be ahead
+ * of the event queue's clock (a slice runs atomically at its start):
+ * effects must be scheduled at `now`, never at evq_now().
+ */
+struct mmio_ops {
+    uint64_t (*read)(void *opaque, uint64_t offset, unsigned size, simtime_t now);
+    void (*write)(void *opaque, uint64_t offset, uint64_t value, unsigned size, simtime_t now);
+};
+
+/*
+ * DMA: the host pointer for bus addresses [bus, bus+len), or NULL when any
+ * of it is outside memory the bus can reach (the device reports a DMA
+ * error). A range never crosses a 4 KiB page: callers split.
+ */
+struct dma_ops {
+    void *opaque;
+    void *(*map)(void *opaque, uint64_t bus, uint64_t len, bool write);
+};
+
+/* An interrupt source: the platform turns it into MSI or INTx delivery. */
+struct irq_line {
+    void *opaque;
+    void (*raise)(void *opaque, simtime_t when);
+    void (*lower)(void *opaque, simtime_t when);
+};
+
+/* What every device model is given at creation. */
+struct dev_env {
+    struct evq *q;
+    struct trace *tr; /* may be NULL */
+    uint16_t place;   /* the device's trace track */
+    const struct cost_profile *cost;
+    double hz; /* core clock, for cycle-denominated costs */
+    struct dma_ops dma;
+    struct irq_line irq;
+};
+
+#endif
