@@ -14,6 +14,7 @@
  */
 #include "machine.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -26,7 +27,6 @@
 #include <xen/elfnote.h>
 #include <xen/io/xs_wire.h>
 #include <xen/sched.h>
-
 
 void *guest_ram(struct domain *d, uint64_t gpa, uint64_t len)
 {
@@ -225,8 +225,7 @@ static int check_notes(struct elf_info *info, const char *path, char *err, size_
         snprintf(err, errlen,
                  "%s: XEN_ELFNOTE_VIRT_BASE 0x%llx != PADDR_OFFSET 0x%llx: hopsim runs guests "
                  "with identity paging only",
-                 path, (unsigned long long)info->virt_base,
-                 (unsigned long long)info->paddr_offset);
+                 path, (unsigned long long)info->virt_base, (unsigned long long)info->paddr_offset);
         return -1;
     }
     return 0;
@@ -266,8 +265,8 @@ out_fd:
 /* Xen's x86-64 PV hypercall stubs (hypercall_page_initialise_ring3_kernel). */
 static void write_hypercall_page(uint8_t *p)
 {
-    static const uint8_t stub[] = {0x51, 0x41, 0x53, 0xb8, 0, 0, 0, 0, 0x0f, 0x05, 0x41, 0x5b,
-                                   0x59, 0xc3};
+    static const uint8_t stub[] = {0x51, 0x41, 0x53, 0xb8, 0,    0,    0,
+                                   0,    0x0f, 0x05, 0x41, 0x5b, 0x59, 0xc3};
     static const uint8_t iret[] = {0x51, 0x41, 0x53, 0x50, 0xb8, 23, 0, 0, 0, 0x0f, 0x05};
     for (uint32_t nr = 0; nr < 128; nr++) {
         uint8_t *s = p + nr * 32;
@@ -297,9 +296,8 @@ static int layout(struct domain *d, const struct elf_info *info, const char *pat
     d->image_end = (info->load_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
     uint64_t need = d->image_end + 3 * PAGE_SIZE + HOPSIM_BOOT_STACK;
     if (need > d->nr_pages * PAGE_SIZE) {
-        snprintf(err, errlen, "%s: image + boot pages need %llu KiB, the domain has %llu KiB",
-                 path, (unsigned long long)(need / 1024),
-                 (unsigned long long)(d->nr_pages * 4));
+        snprintf(err, errlen, "%s: image + boot pages need %llu KiB, the domain has %llu KiB", path,
+                 (unsigned long long)(need / 1024), (unsigned long long)(d->nr_pages * 4));
         return -1;
     }
     return 0;
@@ -309,8 +307,9 @@ static void fill_start_info(struct domain *d, const struct sc_domain *sd)
 {
     d->si_gpa = d->image_end;
     start_info_t *si = guest_ram(d, d->si_gpa, PAGE_SIZE);
+    assert(si); /* layout() checked that the boot pages fit */
     d->si = si;
-    snprintf(si->magic, sizeof(si->magic), "xen-3.0-x86_64");
+    memcpy(si->magic, "xen-3.0-x86_64", sizeof("xen-3.0-x86_64"));
     si->nr_pages = d->nr_pages;
     si->shared_info = d->shinfo_mfn << PAGE_SHIFT;
     si->flags = d->privileged ? (SIF_PRIVILEGED | SIF_INITDOMAIN) : 0;
@@ -318,7 +317,9 @@ static void fill_start_info(struct domain *d, const struct sc_domain *sd)
     si->store_evtchn = d->store_port;
     si->console.domU.mfn = (d->si_gpa >> PAGE_SHIFT) + 2;
     si->console.domU.evtchn = 0;
-    snprintf((char *)si->cmd_line, sizeof(si->cmd_line), "%s", sd->cmdline);
+    size_t n = strnlen(sd->cmdline, sizeof(si->cmd_line) - 1);
+    memcpy(si->cmd_line, sd->cmdline, n);
+    si->cmd_line[n] = 0;
 }
 
 static int build_vcpus(struct domain *d, const struct sc_domain *sd, char *err, size_t errlen)
@@ -359,10 +360,10 @@ int domain_build(struct machine *m, int idx, char *err, size_t errlen)
         snprintf(err, errlen, "%s: machine memory exhausted", sd->name);
         return -1;
     }
+    /* Fresh anonymous memory is zero and frames are never reused within a
+     * run, so RAM is already scrubbed; not touching it keeps it unresident. */
     d->ram = machine_frame(m, d->first_mfn);
-    memset(d->ram, 0, d->nr_pages * PAGE_SIZE);
     d->shinfo = machine_frame(m, d->shinfo_mfn);
-    memset(d->shinfo, 0, PAGE_SIZE);
     if (evtchn_init(d) < 0 || gnttab_init(d) < 0) {
         snprintf(err, errlen, "%s: out of memory", sd->name);
         return -1;

@@ -205,8 +205,7 @@ static long op_send(struct vcpu *v, uint32_t port, simtime_t now, simtime_t *cos
         return -EINVAL;
     struct evtchn *c = &d->evtchn[port];
     simtime_t work = machine_cost(m, C_EVTCHN_SEND);
-    span_cpu(m, v->pcpu, SPAN_EVTCHN_SEND, v->ctx_req, now + *cost, now + *cost + work, NULL,
-             port);
+    span_cpu(m, v->pcpu, SPAN_EVTCHN_SEND, v->ctx_req, now + *cost, now + *cost + work, NULL, port);
     *cost += work;
     switch (c->state) {
     case ECS_INTERDOMAIN:

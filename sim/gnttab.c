@@ -35,8 +35,7 @@ int gnttab_init(struct domain *d)
     gt->first_mfn = machine_alloc_mfns(d->m, GNT_MAX_FRAMES);
     if (gt->first_mfn == UINT64_MAX)
         return -1;
-    gt->shared = machine_frame(d->m, gt->first_mfn);
-    memset(gt->shared, 0, GNT_MAX_FRAMES * PAGE_SIZE);
+    gt->shared = machine_frame(d->m, gt->first_mfn); /* fresh frames: already zero */
     gt->nr_frames = 1;
     gt->active = calloc(GT_ENTRIES, sizeof(*gt->active));
     d->maptrack = calloc(MAPTRACK_MAX, sizeof(*d->maptrack));
@@ -145,9 +144,11 @@ static int16_t do_map(struct vcpu *v, struct gnttab_map_grant_ref *op)
                 vcpu_unmap(d->vcpus[k], op->host_addr, PAGE_SIZE);
             return GNTST_general_error;
         }
-    d->maptrack[h] = (struct maptrack){
-        .in_use = true, .readonly = ro, .granter = rd->domid, .ref = op->ref,
-        .host_addr = op->host_addr};
+    d->maptrack[h] = (struct maptrack){.in_use = true,
+                                       .readonly = ro,
+                                       .granter = rd->domid,
+                                       .ref = op->ref,
+                                       .host_addr = op->host_addr};
     if (ro)
         rd->gt.active[op->ref].readers++;
     else
@@ -219,8 +220,7 @@ static int16_t do_copy(struct vcpu *v, struct gnttab_copy *op, simtime_t *cost)
         return GNTST_bad_copy_arg;
     uint8_t *src = NULL, *dst = NULL;
     int16_t st = copy_side(v, op->flags & GNTCOPY_source_gref, op->source.domid,
-                           (op->flags & GNTCOPY_source_gref) ? op->source.u.ref
-                                                             : op->source.u.gmfn,
+                           (op->flags & GNTCOPY_source_gref) ? op->source.u.ref : op->source.u.gmfn,
                            op->source.offset, op->len, false, &src);
     if (st != GNTST_okay)
         return st;
@@ -247,8 +247,8 @@ static long op_setup_table(struct vcpu *v, struct gnttab_setup_table *op)
     }
     if (op->nr_frames > d->gt.nr_frames)
         d->gt.nr_frames = op->nr_frames;
-    xen_pfn_t *list = guest_ram(v->d, (uint64_t)(uintptr_t)op->frame_list.p,
-                                op->nr_frames * sizeof(xen_pfn_t));
+    xen_pfn_t *list =
+        guest_ram(v->d, (uint64_t)(uintptr_t)op->frame_list.p, op->nr_frames * sizeof(xen_pfn_t));
     if (op->nr_frames && !list)
         return -EFAULT;
     for (uint32_t i = 0; i < op->nr_frames; i++)
@@ -278,8 +278,8 @@ static const char *gntst_name(int16_t st)
 }
 
 /* Every grant op leaves a span; a failed one also a guest_error record with Xen's status. */
-static void gnt_span(struct vcpu *v, uint16_t kind, simtime_t now, simtime_t *cost,
-                     simtime_t dur, int16_t status)
+static void gnt_span(struct vcpu *v, uint16_t kind, simtime_t now, simtime_t *cost, simtime_t dur,
+                     int16_t status)
 {
     span_cpu(v->d->m, v->pcpu, kind, v->ctx_req, now + *cost, now + *cost + dur, v->d->name,
              status);
@@ -308,8 +308,7 @@ long gnttab_op(struct vcpu *v, int cmd, uint64_t arg, uint32_t count, simtime_t 
             break;
         }
         case GNTTABOP_unmap_grant_ref: {
-            struct gnttab_unmap_grant_ref *op =
-                guest_ram(v->d, arg + i * sizeof(*op), sizeof(*op));
+            struct gnttab_unmap_grant_ref *op = guest_ram(v->d, arg + i * sizeof(*op), sizeof(*op));
             if (!op)
                 return -EFAULT;
             op->status = do_unmap(v, op);

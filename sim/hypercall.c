@@ -22,7 +22,6 @@
 #include <xen/vcpu.h>
 #include <xen/version.h>
 
-
 static const char *hc_name(uint64_t nr)
 {
     switch (nr) {

@@ -23,7 +23,6 @@
 #include <xen/io/xs_wire.h>
 #include <xen/sched.h>
 
-
 #define HV_FRAMES_PER_DOMAIN (1 + GNT_MAX_FRAMES)
 
 simtime_t machine_cycles(const struct machine *m, double cycles)
@@ -36,6 +35,7 @@ simtime_t machine_cost(const struct machine *m, enum cost_id id)
     return cost_ps(m->cost, id, m->hz);
 }
 
+/* Bump allocation: frames are never freed or reused in a run, so they stay zero until used. */
 uint64_t machine_alloc_mfns(struct machine *m, uint64_t n)
 {
     if (n > m->nr_mfns - m->next_mfn)
@@ -56,8 +56,13 @@ struct domain *machine_domain(struct machine *m, int domid)
 void span_cpu(struct machine *m, int pcpu, uint16_t kind, uint64_t req, simtime_t start,
               simtime_t end, const char *name, int64_t arg)
 {
-    struct trace_span s = {.req = req, .kind = kind, .place = m->pcpus[pcpu].place,
-                           .start = start, .end = end, .name = name, .arg = arg};
+    struct trace_span s = {.req = req,
+                           .kind = kind,
+                           .place = m->pcpus[pcpu].place,
+                           .start = start,
+                           .end = end,
+                           .name = name,
+                           .arg = arg};
     trace_span(m->tr, &s);
 }
 
@@ -94,8 +99,12 @@ static void store_serve(void *opaque, simtime_t now)
         xs_process(m->xs, d->domid, &c);
     uint64_t n = c.requests ? c.requests : 1;
     simtime_t done = now + n * machine_cost(m, C_XS_REQUEST);
-    struct trace_span s = {.req = d->store_req, .kind = SPAN_XENSTORE, .place = m->xs_place,
-                           .start = now, .end = done, .name = d->name,
+    struct trace_span s = {.req = d->store_req,
+                           .kind = SPAN_XENSTORE,
+                           .place = m->xs_place,
+                           .start = now,
+                           .end = done,
+                           .name = d->name,
                            .arg = (int64_t)c.requests};
     trace_span(m->tr, &s);
     m->xs_busy_until = done;
@@ -148,8 +157,8 @@ static int connect_pair(struct machine *m, const struct sc_conn *c)
     struct domain *f = m->doms[c->frontend], *b = m->doms[c->backend];
     char fpath[160], bpath[160], val[32];
     snprintf(fpath, sizeof(fpath), "/local/domain/%u/device/%s/%d", f->domid, c->kind, c->devid);
-    snprintf(bpath, sizeof(bpath), "/local/domain/%u/backend/%s/%u/%d", b->domid, c->kind,
-             f->domid, c->devid);
+    snprintf(bpath, sizeof(bpath), "/local/domain/%u/backend/%s/%u/%d", b->domid, c->kind, f->domid,
+             c->devid);
     char state[8];
     snprintf(state, sizeof(state), "%d", XenbusStateInitialising);
     int rc = 0;
@@ -180,8 +189,8 @@ static void assign_domids(struct machine *m)
 
 static int setup_memory(struct machine *m, const struct scenario *sc, char *err, size_t errlen)
 {
-    uint64_t frames = sc->machine.memory_bytes / PAGE_SIZE +
-                      (uint64_t)sc->ndomains * HV_FRAMES_PER_DOMAIN;
+    uint64_t frames =
+        sc->machine.memory_bytes / PAGE_SIZE + (uint64_t)sc->ndomains * HV_FRAMES_PER_DOMAIN;
     m->mem = mmap(NULL, frames * PAGE_SIZE, PROT_READ | PROT_WRITE,
                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m->mem == MAP_FAILED) {
@@ -197,8 +206,12 @@ static int setup_memory(struct machine *m, const struct scenario *sc, char *err,
 int machine_create(struct machine *m, const struct scenario *sc, struct trace *tr, bool quiet,
                    char *err, size_t errlen)
 {
-    *m = (struct machine){.sc = sc, .cost = &sc->cost, .hz = sc->machine.clock_hz, .tr = tr,
-                          .quiet = quiet, .console_out = stdout};
+    *m = (struct machine){.sc = sc,
+                          .cost = &sc->cost,
+                          .hz = sc->machine.clock_hz,
+                          .tr = tr,
+                          .quiet = quiet,
+                          .console_out = stdout};
     evq_init(&m->q);
     m->slice_ps = cost_ps(m->cost, C_SLICE, m->hz);
     if (setup_memory(m, sc, err, errlen) < 0)
@@ -232,8 +245,8 @@ int machine_create(struct machine *m, const struct scenario *sc, struct trace *t
     }
     for (int i = 0; i < sc->nconns; i++)
         if (connect_pair(m, &sc->conns[i]) < 0) {
-            snprintf(err, errlen, "%s:%d: connect: cannot write the device directories",
-                     sc->path, sc->conns[i].line);
+            snprintf(err, errlen, "%s:%d: connect: cannot write the device directories", sc->path,
+                     sc->conns[i].line);
             return -1;
         }
     m->live_doms = m->ndoms;

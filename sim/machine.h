@@ -86,10 +86,12 @@ struct maptrack {
 };
 
 /* ---- block cost cache ---- */
+#define BCACHE_L1 1024
 struct blk_cost {
     uint64_t pc;
     uint32_t size;
     uint32_t mcycles; /* cost in 1/1000 cycle */
+    uint32_t ninsn;
 };
 
 enum vcpu_state { VCPU_DOWN, VCPU_RUNNABLE, VCPU_RUNNING, VCPU_BLOCKED };
@@ -118,8 +120,9 @@ struct vcpu {
     uint64_t hc_rip; /* rip of the trapping instruction */
     char fault[160];
 
-    struct blk_cost *bcache;
+    struct blk_cost *bcache; /* all priced blocks: open addressing on (pc, size) */
     uint32_t bcache_cap, bcache_used;
+    struct blk_cost *l1[BCACHE_L1]; /* direct-mapped front cache: one compare per block */
 
     /* hypervisor-side vCPU state */
     uint64_t event_callback;
@@ -134,7 +137,8 @@ struct vcpu {
     struct open_mark marks[MARK_STACK];
     int nmarks;
 
-    uint64_t insns, blocks, slices;
+    uint64_t insns, slices; /* executed instructions, run slices */
+    uint64_t decoded_blocks;
 };
 
 struct domain {
@@ -189,10 +193,10 @@ struct guest_sym {
 struct pcpu {
     int id;
     uint16_t place;
-    struct vcpu *current;     /* running or trapping vCPU */
+    struct vcpu *current; /* running or trapping vCPU */
     struct vcpu *rq_head, *rq_tail;
-    struct domain *last_dom;  /* whose context is loaded (world-switch cost) */
-    bool busy;                /* an event is scheduled for this pCPU */
+    struct domain *last_dom; /* whose context is loaded (world-switch cost) */
+    bool busy;               /* an event is scheduled for this pCPU */
     simtime_t idle_since;
 };
 
@@ -217,7 +221,7 @@ struct machine {
 
     bool stop;
     void (*progress)(struct machine *m); /* called every 65536 events, may be NULL */
-    char failure[256]; /* first fatal simulation failure */
+    char failure[256];                   /* first fatal simulation failure */
     simtime_t slice_ps;
     uint64_t total_hypercalls;
 
@@ -260,6 +264,8 @@ uint64_t vcpu_reg(struct vcpu *v, int reg);
 void vcpu_set_reg(struct vcpu *v, int reg, uint64_t val);
 int vcpu_map(struct vcpu *v, uint64_t gpa, uint64_t len, void *host, bool writable);
 int vcpu_unmap(struct vcpu *v, uint64_t gpa, uint64_t len);
+/* Read guest memory as the vCPU sees it (grant mappings included). 0 or -1 if absent. */
+int vcpu_read(struct vcpu *v, uint64_t gpa, void *buf, size_t len);
 /* Deliver a pending upcall (Xen bounce frame) if events are pending and unmasked. */
 bool vcpu_deliver_upcall(struct vcpu *v);
 /* Time now as seen inside the current slice (slice start + cycles so far). */

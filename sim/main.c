@@ -27,25 +27,24 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: hopsim run SCENARIO [options]\n"
-            "       hopsim --help\n"
-            "\n"
-            "Runs a scenario script (Lua) on the simulated machine and prints the\n"
-            "per-hop summary table.\n"
-            "\n"
-            "options for run:\n"
-            "  --set KEY=VALUE    set a scenario parameter (param(\"KEY\", ...)) or a\n"
-            "                     declared field (machine.cpus=4, cost.hypercall=2000)\n"
-            "  --seed N           random seed (default: the scenario's, else 1)\n"
-            "  --trace-json FILE  write a Chrome/Perfetto Trace Event JSON file\n"
-            "  --trace-csv FILE   write one CSV row per span\n"
-            "  --quiet            no guest console output, no progress line\n"
-            "\n"
-            "exit status: 0 ok, 1 run failed, 2 usage or scenario error\n"
-            "\n"
-            "environment: HOPSIM_IMAGE_PATH, HOPSIM_PROFILE_PATH (colon-separated\n"
-            "directories searched for guest images and cost profiles)\n");
+    fprintf(out, "usage: hopsim run SCENARIO [options]\n"
+                 "       hopsim --help\n"
+                 "\n"
+                 "Runs a scenario script (Lua) on the simulated machine and prints the\n"
+                 "per-hop summary table.\n"
+                 "\n"
+                 "options for run:\n"
+                 "  --set KEY=VALUE    set a scenario parameter (param(\"KEY\", ...)) or a\n"
+                 "                     declared field (machine.cpus=4, cost.hypercall=2000)\n"
+                 "  --seed N           random seed (default: the scenario's, else 1)\n"
+                 "  --trace-json FILE  write a Chrome/Perfetto Trace Event JSON file\n"
+                 "  --trace-csv FILE   write one CSV row per span\n"
+                 "  --quiet            no guest console output, no progress line\n"
+                 "\n"
+                 "exit status: 0 ok, 1 run failed, 2 usage or scenario error\n"
+                 "\n"
+                 "environment: HOPSIM_IMAGE_PATH, HOPSIM_PROFILE_PATH (colon-separated\n"
+                 "directories searched for guest images and cost profiles)\n");
 }
 
 static int parse_u64(const char *s, uint64_t *out)

@@ -12,8 +12,13 @@ static void mark_error(struct vcpu *v, simtime_t now, const char *what, uint32_t
 {
     struct domain *d = v->d;
     d->guest_errors++;
-    struct trace_span s = {.req = v->ctx_req, .kind = SPAN_GUEST_ERROR, .place = d->place,
-                           .start = now, .end = now, .name = what, .arg = code};
+    struct trace_span s = {.req = v->ctx_req,
+                           .kind = SPAN_GUEST_ERROR,
+                           .place = d->place,
+                           .start = now,
+                           .end = now,
+                           .name = what,
+                           .arg = code};
     trace_span(d->m->tr, &s);
 }
 
@@ -36,8 +41,11 @@ static void mark_end(struct vcpu *v, unsigned kind, uint64_t req, simtime_t now)
         for (int j = i; j < v->nmarks - 1; j++)
             v->marks[j] = v->marks[j + 1];
         v->nmarks--;
-        struct trace_span s = {.req = om.req ? om.req : req, .kind = (uint16_t)kind,
-                               .place = v->d->place, .start = om.start, .end = now};
+        struct trace_span s = {.req = om.req ? om.req : req,
+                               .kind = (uint16_t)kind,
+                               .place = v->d->place,
+                               .start = om.start,
+                               .end = now};
         trace_span(v->d->m->tr, &s);
         return;
     }

@@ -79,15 +79,15 @@ static void collect(struct machine *m, struct run_result *r)
 
 static void report(struct machine *m, const struct scenario *sc, struct run_result *r)
 {
-    printf("scenario %s: simulated %.3f us, %llu events, %llu hypercalls, host %.2f s\n",
-           sc->name, (double)r->sim_time / PS_PER_US, (unsigned long long)r->events,
+    printf("scenario %s: simulated %.3f us, %llu events, %llu hypercalls, host %.2f s\n", sc->name,
+           (double)r->sim_time / PS_PER_US, (unsigned long long)r->events,
            (unsigned long long)m->total_hypercalls, r->host_seconds);
     for (int i = 0; i < m->ndoms; i++) {
         struct domain *d = m->doms[i];
         printf("  d%-3u %-12s %-9s hypercalls=%llu guest_errors=%llu\n", d->domid, d->name,
-               !d->dead ? "running"
+               !d->dead                                  ? "running"
                : d->shutdown_reason == SHUTDOWN_poweroff ? "poweroff"
-                                                          : "crashed",
+                                                         : "crashed",
                (unsigned long long)d->hypercalls, (unsigned long long)d->guest_errors);
     }
     if (r->checks_pass || r->checks_fail)
@@ -104,8 +104,10 @@ int run_scenario(const struct run_opts *o, struct run_result *r)
     if (load(o, &sc) < 0)
         return 2;
     struct trace_opts to = {
-        .json_path = o->trace_json ? o->trace_json : (sc.output.trace_json[0] ? sc.output.trace_json : NULL),
-        .csv_path = o->trace_csv ? o->trace_csv : (sc.output.trace_csv[0] ? sc.output.trace_csv : NULL),
+        .json_path =
+            o->trace_json ? o->trace_json : (sc.output.trace_json[0] ? sc.output.trace_json : NULL),
+        .csv_path =
+            o->trace_csv ? o->trace_csv : (sc.output.trace_csv[0] ? sc.output.trace_csv : NULL),
         .title = sc.name};
     struct trace *tr = trace_open(&to, err, sizeof(err));
     if (!tr) {

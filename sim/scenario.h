@@ -34,17 +34,17 @@
 
 struct sc_domain {
     char name[32];
-    char image[SC_PATH];  /* resolved path of an existing file */
+    char image[SC_PATH]; /* resolved path of an existing file */
     uint64_t memory_bytes;
     int vcpus;
-    int cpu;              /* pCPU for vCPU 0 (-1: placed by the scheduler) */
-    bool privileged;      /* dom0-like: gets domid 0 (at most one) */
+    int cpu;                  /* pCPU for vCPU 0 (-1: placed by the scheduler) */
+    bool privileged;          /* dom0-like: gets domid 0 (at most one) */
     char cmdline[SC_CMDLINE]; /* args as "key=value key=value", into start_info.cmd_line */
-    int line;             /* where declared */
+    int line;                 /* where declared */
 };
 
 struct sc_conn {
-    char kind[32];        /* xenstore device class, e.g. "vbd", "vif", "pingpong" */
+    char kind[32];         /* xenstore device class, e.g. "vbd", "vif", "pingpong" */
     int frontend, backend; /* indices into domains[] */
     int devid;
     int line;
@@ -58,11 +58,11 @@ struct sc_set {
 
 struct scenario {
     char path[SC_PATH];
-    char dir[SC_PATH];    /* directory of the script */
+    char dir[SC_PATH]; /* directory of the script */
     char name[64];
     uint64_t seed;
     uint64_t time_limit_ps; /* 0 = until every domain has shut down */
-    char arch[32];        /* "" when the scenario does not use one */
+    char arch[32];          /* "" when the scenario does not use one */
 
     struct {
         int cpus;
@@ -88,7 +88,7 @@ struct sc_load_opts {
     const struct sc_set *sets; /* --set key=value, in command-line order */
     int nsets;
     bool have_seed;
-    uint64_t seed;             /* --seed overrides scenario.seed */
+    uint64_t seed; /* --seed overrides scenario.seed */
     /* Search path for images and profiles after the script's directory:
      * colon-separated directories (the build's guest dir, profiles dir). */
     const char *image_path;

@@ -15,7 +15,6 @@
 
 #include <unicorn/unicorn.h>
 
-
 static void pcpu_dispatch(void *opaque, simtime_t now);
 static void pcpu_trap(void *opaque, simtime_t now);
 
@@ -69,7 +68,7 @@ void sched_wake(struct vcpu *v, simtime_t when)
     rq_push(p, v, true);
     if (!p->busy) {
         simtime_t ipi = machine_cost(m, C_WAKE_IPI);
-        span_cpu(m, p->id, SPAN_SCHED, v->ctx_req, when, when + ipi, "wake_ipi", v->d->domid);
+        span_cpu(m, p->id, SPAN_IPI, v->ctx_req, when, when + ipi, "wake", v->d->domid);
         pcpu_schedule(p, m, when + ipi);
     }
 }
@@ -112,8 +111,7 @@ static void pcpu_dispatch(void *opaque, simtime_t now)
     }
     if (vcpu_deliver_upcall(v)) {
         simtime_t inj = machine_cost(m, C_IRQ_INJECT);
-        span_cpu(m, p->id, SPAN_EVENT_DELIVERY, v->ctx_req, t, t + inj, v->d->name,
-                 v->d->domid);
+        span_cpu(m, p->id, SPAN_EVENT_DELIVERY, v->ctx_req, t, t + inj, v->d->name, v->d->domid);
         t += inj;
     }
     if (v->d->dead) {

@@ -84,8 +84,7 @@ void trace_done(struct trace *t, uint64_t req, simtime_t now);
 int trace_req_hop(const struct trace *t, uint64_t req);
 
 /* A named point value (counter) at a time, e.g. guest test results. */
-void trace_counter(struct trace *t, uint16_t place, const char *name, simtime_t now,
-                   int64_t value);
+void trace_counter(struct trace *t, uint16_t place, const char *name, simtime_t now, int64_t value);
 
 /* Summaries (complete requests only for the request latency). */
 bool trace_stat_hop(const struct trace *t, int hop, struct trace_stat *out);

@@ -28,7 +28,6 @@
 #include <capstone/capstone.h>
 #include <unicorn/unicorn.h>
 
-
 struct vcpu_hooks {
     uc_hook block, sys, out, inv, intr, insn_inv;
 };
@@ -103,29 +102,31 @@ static enum cost_id insn_class(const cs_insn *in)
     return C_INSN_ALU;
 }
 
-/* Decode the block once and price it; returns 1/1000 cycles. */
-static uint32_t block_price(struct vcpu *v, uint64_t pc, uint32_t size)
+/* Decode the block once and price it; returns 1/1000 cycles, *ninsn instructions. */
+static uint32_t block_price(struct vcpu *v, uint64_t pc, uint32_t size, uint32_t *ninsn)
 {
     uint8_t buf[4096];
     if (size > sizeof(buf))
         size = sizeof(buf);
+    *ninsn = 1;
+    v->decoded_blocks++;
     if (uc_mem_read((uc_engine *)v->uc, pc, buf, size) != UC_ERR_OK)
         return 1000;
     cs_insn *insn = NULL;
     size_t n = cs_disasm(g_cs, buf, size, pc, 0, &insn);
     const struct cost_profile *cp = v->d->m->cost;
     double cyc = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         cyc += cp->value[insn_class(&insn[i])];
-        v->insns++;
-    }
     if (n == 0)
         cyc = cp->value[C_INSN_ALU];
+    *ninsn = n ? (uint32_t)n : 1;
     cs_free(insn, n);
     double mc = cyc * 1000.0 + 0.5;
     return mc > UINT32_MAX ? UINT32_MAX : (uint32_t)mc;
 }
 
+/* Entries store size + 1 so that 0 marks an empty slot (Unicorn may report size 0). */
 static uint32_t bcache_hash(uint64_t pc, uint32_t size, uint32_t cap)
 {
     uint64_t h = (pc ^ ((uint64_t)size << 48)) * 0x9E3779B97F4A7C15ull;
@@ -134,6 +135,7 @@ static uint32_t bcache_hash(uint64_t pc, uint32_t size, uint32_t cap)
 
 static void bcache_grow(struct vcpu *v)
 {
+    memset(v->l1, 0, sizeof(v->l1)); /* entries move: drop the front cache */
     uint32_t ncap = v->bcache_cap ? v->bcache_cap * 2 : 1024;
     struct blk_cost *n = calloc(ncap, sizeof(*n));
     assert(n);
@@ -141,7 +143,7 @@ static void bcache_grow(struct vcpu *v)
         struct blk_cost *e = &v->bcache[i];
         if (!e->size)
             continue;
-        uint32_t h = bcache_hash(e->pc, e->size, ncap);
+        uint32_t h = bcache_hash(e->pc, e->size - 1, ncap);
         while (n[h].size)
             h = (h + 1) & (ncap - 1);
         n[h] = *e;
@@ -151,40 +153,52 @@ static void bcache_grow(struct vcpu *v)
     v->bcache_cap = ncap;
 }
 
-static uint32_t block_cost(struct vcpu *v, uint64_t pc, uint32_t size)
+static const struct blk_cost *block_cost(struct vcpu *v, uint64_t pc, uint32_t size)
 {
     uint32_t h = bcache_hash(pc, size, v->bcache_cap);
     for (;;) {
         struct blk_cost *e = &v->bcache[h];
-        if (e->size == size && e->pc == pc)
-            return e->mcycles;
+        if (e->size == size + 1 && e->pc == pc)
+            return e;
         if (!e->size)
             break;
         h = (h + 1) & (v->bcache_cap - 1);
     }
-    uint32_t mc = block_price(v, pc, size);
+    uint32_t ninsn;
+    uint32_t mc = block_price(v, pc, size, &ninsn);
     if ((v->bcache_used + 1) * 4 > v->bcache_cap * 3) {
         bcache_grow(v);
         h = bcache_hash(pc, size, v->bcache_cap);
         while (v->bcache[h].size)
             h = (h + 1) & (v->bcache_cap - 1);
     }
-    v->bcache[h] = (struct blk_cost){.pc = pc, .size = size ? size : 1, .mcycles = mc};
+    v->bcache[h] = (struct blk_cost){.pc = pc, .size = size + 1, .mcycles = mc, .ninsn = ninsn};
     v->bcache_used++;
-    return mc;
+    return &v->bcache[h];
 }
 
+static inline uint32_t l1_index(uint64_t pc)
+{
+    return (uint32_t)(pc ^ (pc >> 10)) & (BCACHE_L1 - 1);
+}
+
+/* The hot path: runs once per executed block. */
 static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *opaque)
 {
     struct vcpu *v = opaque;
-    uint32_t mc = block_cost(v, pc, size);
-    if (v->slice_mcycles + mc > v->budget_mcycles && v->slice_mcycles > 0) {
+    struct blk_cost **slot = &v->l1[l1_index(pc)];
+    const struct blk_cost *e = *slot;
+    if (__builtin_expect(!e || e->pc != pc || e->size != size + 1, 0)) {
+        e = block_cost(v, pc, size);
+        *slot = (struct blk_cost *)e;
+    }
+    if (v->slice_mcycles + e->mcycles > v->budget_mcycles && v->slice_mcycles > 0) {
         v->trap = TRAP_BUDGET;
         uc_emu_stop(uc);
         return;
     }
-    v->slice_mcycles += mc;
-    v->blocks++;
+    v->slice_mcycles += e->mcycles;
+    v->insns += e->ninsn;
 }
 
 static void hook_syscall(uc_engine *uc, void *opaque)
@@ -366,6 +380,11 @@ int vcpu_map(struct vcpu *v, uint64_t gpa, uint64_t len, void *host, bool writab
 {
     uint32_t prot = UC_PROT_READ | (writable ? UC_PROT_WRITE : 0);
     return uc_mem_map_ptr((uc_engine *)v->uc, gpa, len, prot, host) == UC_ERR_OK ? 0 : -1;
+}
+
+int vcpu_read(struct vcpu *v, uint64_t gpa, void *buf, size_t len)
+{
+    return uc_mem_read((uc_engine *)v->uc, gpa, buf, len) == UC_ERR_OK ? 0 : -1;
 }
 
 int vcpu_unmap(struct vcpu *v, uint64_t gpa, uint64_t len)

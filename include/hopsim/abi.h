@@ -27,7 +27,7 @@
 /* mark code layout in %eax: op (bits 0-7) | hop (bits 8-15) | kind (16-31) */
 #define HOPSIM_MARK(op, hop, kind)                                                                 \
     ((uint32_t)(op) | ((uint32_t)(hop) << 8) | ((uint32_t)(kind) << 16))
-#define HOPSIM_MARK_OP(code) ((code) & 0xffu)
+#define HOPSIM_MARK_OP(code) ((code)&0xffu)
 #define HOPSIM_MARK_HOPNR(code) (((code) >> 8) & 0xffu)
 #define HOPSIM_MARK_KIND(code) ((code) >> 16)
 
@@ -92,7 +92,8 @@ enum hopsim_hop {
     X(SPAN_RS_LEAVE, "rs_leave")                                                                   \
     X(SPAN_FLASH, "flash")                                                                         \
     X(SPAN_DRIVER, "driver")                                                                       \
-    X(SPAN_IDLE, "idle")
+    X(SPAN_IDLE, "idle")                                                                           \
+    X(SPAN_IPI, "ipi")
 
 #define HOPSIM_SPAN_ENUM_(id, name) id,
 enum hopsim_span_kind { HOPSIM_SPAN_KINDS(HOPSIM_SPAN_ENUM_) SPAN_KIND_COUNT };

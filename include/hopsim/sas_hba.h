@@ -23,26 +23,27 @@
 #define SAS_BAR0_SIZE 4096
 
 /* ---- registers (BAR0 offsets), 32-bit unless noted ---- */
-#define SAS_REG_ID 0x00        /* RO: 0x53415348 "HSAS" */
-#define SAS_REG_VERSION 0x04   /* RO: 0x00010000 */
-#define SAS_REG_CAP 0x08       /* RO: bits 0-15 max queue entries, 16-23 max targets, 24-31 max SG */
-#define SAS_REG_CTRL 0x0c      /* RW: CTRL_* */
-#define SAS_REG_STATUS 0x10    /* RO: STATUS_* */
-#define SAS_REG_ISR 0x14       /* RW1C: interrupt cause, ISR_* */
-#define SAS_REG_IMR 0x18       /* RW: interrupt mask, ISR_* bits, 1 = masked */
-#define SAS_REG_SQ_BASE 0x20   /* RW 64-bit (lo at 0x20, hi at 0x24): SQ bus address, 4 KiB aligned */
-#define SAS_REG_CQ_BASE 0x28   /* RW 64-bit (lo 0x28, hi 0x2c): CQ bus address, 4 KiB aligned */
-#define SAS_REG_QSIZE 0x30     /* RW: entries in each queue, power of two, 2..max */
-#define SAS_REG_SQ_TAIL 0x34   /* WO doorbell: index of the next free SQ slot */
-#define SAS_REG_CQ_HEAD 0x38   /* WO: index of the next CQ entry the driver will read */
-#define SAS_REG_SQ_HEAD 0x3c   /* RO: next SQ entry the device will fetch */
-#define SAS_REG_NTARGETS 0x40  /* RO: attached disks */
-#define SAS_REG_TGT_SEL 0x44   /* RW: select a target for the TGT_* registers */
+#define SAS_REG_ID 0x00       /* RO: 0x53415348 "HSAS" */
+#define SAS_REG_VERSION 0x04  /* RO: 0x00010000 */
+#define SAS_REG_CAP 0x08      /* RO: bits 0-15 max queue entries, 16-23 max targets, 24-31 max SG */
+#define SAS_REG_CTRL 0x0c     /* RW: CTRL_* */
+#define SAS_REG_STATUS 0x10   /* RO: STATUS_* */
+#define SAS_REG_ISR 0x14      /* RW1C: interrupt cause, ISR_* */
+#define SAS_REG_IMR 0x18      /* RW: interrupt mask, ISR_* bits, 1 = masked */
+#define SAS_REG_SQ_BASE 0x20  /* RW 64-bit (lo at 0x20, hi at 0x24): SQ bus address, 4 KiB aligned \
+                               */
+#define SAS_REG_CQ_BASE 0x28  /* RW 64-bit (lo 0x28, hi 0x2c): CQ bus address, 4 KiB aligned */
+#define SAS_REG_QSIZE 0x30    /* RW: entries in each queue, power of two, 2..max */
+#define SAS_REG_SQ_TAIL 0x34  /* WO doorbell: index of the next free SQ slot */
+#define SAS_REG_CQ_HEAD 0x38  /* WO: index of the next CQ entry the driver will read */
+#define SAS_REG_SQ_HEAD 0x3c  /* RO: next SQ entry the device will fetch */
+#define SAS_REG_NTARGETS 0x40 /* RO: attached disks */
+#define SAS_REG_TGT_SEL 0x44  /* RW: select a target for the TGT_* registers */
 #define SAS_REG_TGT_BLOCKS 0x48 /* RO 64-bit (lo 0x48, hi 0x4c): capacity in blocks */
-#define SAS_REG_TGT_BLKSZ 0x50 /* RO: block size in bytes (512 or 4096) */
-#define SAS_REG_TGT_TYPE 0x54  /* RO: SAS_TGT_* */
-#define SAS_REG_ERR 0x58       /* RO: SAS_ERR_* of the last fatal error */
-#define SAS_REG_COMPLETED 0x5c /* RO: commands completed since enable (wraps) */
+#define SAS_REG_TGT_BLKSZ 0x50  /* RO: block size in bytes (512 or 4096) */
+#define SAS_REG_TGT_TYPE 0x54   /* RO: SAS_TGT_* */
+#define SAS_REG_ERR 0x58        /* RO: SAS_ERR_* of the last fatal error */
+#define SAS_REG_COMPLETED 0x5c  /* RO: commands completed since enable (wraps) */
 
 #define SAS_ID_VALUE 0x53415348u
 #define SAS_VERSION_VALUE 0x00010000u
@@ -85,7 +86,7 @@ struct sas_sqe {
     uint16_t nsg;     /* entries in the SG list (0 for FLUSH) */
     uint32_t nblocks; /* blocks to transfer */
     uint64_t lba;
-    uint64_t sgl;     /* bus address of nsg struct sas_sg */
+    uint64_t sgl; /* bus address of nsg struct sas_sg */
     uint8_t rsvd[32];
 };
 

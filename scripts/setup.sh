@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package hopsim needs to build, test and run.
+# Idempotent: does nothing when all are present. Run as root.
+set -euo pipefail
+
+PACKAGES=(
+  gcc make cmake pkg-config          # toolchain (guests are built by the host gcc)
+  libunicorn-dev                     # CPU emulation of every vCPU
+  libcapstone-dev                    # decodes each guest basic block once, for its cycle cost
+  libelf-dev                         # loads guest ELF images, notes and symbols
+  liblua5.4-dev                      # scenario scripts
+  libxen-dev                         # Xen's public headers: the hypercall and PV protocol ABI
+  libssl-dev                         # SHA-256 for measured boot (libcrypto)
+  libjson-c-dev                      # reads trace JSON back in tests
+  check                              # unit test framework
+  libsdl2-dev                        # live view
+  clang-format                       # the format check test
+  jq                                 # scenario tests inspect the JSON trace
+  tshark                             # tests read the pcap files back
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

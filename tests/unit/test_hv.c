@@ -1,0 +1,356 @@
+/*
+ * The hypervisor model driven directly, with no guest code running: a
+ * machine with three domains is built from real guest images, and event
+ * channel and grant table operations are issued the way the hypercall
+ * dispatcher issues them (argument structs in guest RAM). Each error path
+ * must return Xen's code, leave a trace record, and leave the machine
+ * usable.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "machine.h"
+
+#define SCRATCH 0x10000ull /* below the image (0x100000), inside RAM */
+
+static struct scenario sc;
+static struct machine m;
+static struct trace *tr;
+static struct domain *A, *B, *C;
+
+static void setup(void)
+{
+    char err[512];
+    memset(&sc, 0, sizeof(sc));
+    snprintf(sc.name, sizeof(sc.name), "hv-test");
+    sc.machine.cpus = 2;
+    sc.machine.clock_hz = 3e9;
+    sc.machine.memory_bytes = 64ull << 20;
+    ck_assert_msg(
+        cost_load(&sc.cost, HOPSIM_SOURCE_DIR "/profiles/default.profile", err, sizeof(err)) == 0,
+        "%s", err);
+    const char *names[3] = {"a", "b", "c"};
+    for (int i = 0; i < 3; i++) {
+        struct sc_domain *d = &sc.domains[i];
+        snprintf(d->name, sizeof(d->name), "%s", names[i]);
+        snprintf(d->image, sizeof(d->image), "%s/pingpong.elf", HOPSIM_GUEST_DIR);
+        d->memory_bytes = 4ull << 20;
+        d->vcpus = 1;
+        d->cpu = i % 2;
+    }
+    sc.ndomains = 3;
+    struct trace_opts to = {0};
+    tr = trace_open(&to, err, sizeof(err));
+    ck_assert_ptr_nonnull(tr);
+    ck_assert_msg(machine_create(&m, &sc, tr, true, err, sizeof(err)) == 0, "%s", err);
+    A = m.doms[0];
+    B = m.doms[1];
+    C = m.doms[2];
+    ck_assert_uint_eq(A->domid, 1);
+    ck_assert_uint_eq(B->domid, 2);
+}
+
+static void teardown(void)
+{
+    char err[256];
+    machine_destroy(&m);
+    trace_close(tr, err, sizeof(err));
+}
+
+static void *scratch(struct domain *d)
+{
+    return guest_ram(d, SCRATCH, 4096);
+}
+
+static long ev(struct domain *d, int cmd, void *arg, size_t len)
+{
+    simtime_t cost = 0;
+    memcpy(scratch(d), arg, len);
+    long r = evtchn_op(d->vcpus[0], cmd, SCRATCH, 0, &cost);
+    memcpy(arg, scratch(d), len);
+    return r;
+}
+
+static uint64_t guest_errors_traced(void)
+{
+    struct trace_stat st;
+    return trace_stat_kind(tr, SPAN_GUEST_ERROR, &st) ? st.count : 0;
+}
+
+/* a allocates a port for b; b binds it. Returns a's port, *bport b's. */
+static uint32_t connect_ab(uint32_t *bport)
+{
+    struct evtchn_alloc_unbound au = {.dom = DOMID_SELF, .remote_dom = B->domid};
+    ck_assert_int_eq(ev(A, EVTCHNOP_alloc_unbound, &au, sizeof(au)), 0);
+    ck_assert_uint_gt(au.port, 0);
+    struct evtchn_bind_interdomain bi = {.remote_dom = A->domid, .remote_port = au.port};
+    ck_assert_int_eq(ev(B, EVTCHNOP_bind_interdomain, &bi, sizeof(bi)), 0);
+    *bport = bi.local_port;
+    return au.port;
+}
+
+static bool pending(struct domain *d, uint32_t port)
+{
+    return evtchn_port_pending(d, port);
+}
+
+static void clear_pending(struct domain *d, uint32_t port)
+{
+    d->shinfo->evtchn_pending[port / 64] &= ~(1ull << (port % 64));
+    d->shinfo->vcpu_info[0].evtchn_pending_sel = 0;
+    d->shinfo->vcpu_info[0].evtchn_upcall_pending = 0;
+}
+
+START_TEST(evtchn_bind_send_status)
+{
+    uint32_t bp, ap = connect_ab(&bp);
+    clear_pending(B, bp);
+    struct evtchn_send s = {.port = ap};
+    ck_assert_int_eq(ev(A, EVTCHNOP_send, &s, sizeof(s)), 0);
+    ck_assert(pending(B, bp));
+    ck_assert_uint_eq(B->shinfo->vcpu_info[0].evtchn_upcall_pending, 1);
+    struct evtchn_status st = {.dom = DOMID_SELF, .port = bp};
+    ck_assert_int_eq(ev(B, EVTCHNOP_status, &st, sizeof(st)), 0);
+    ck_assert_uint_eq(st.status, EVTCHNSTAT_interdomain);
+    ck_assert_uint_eq(st.u.interdomain.dom, A->domid);
+    ck_assert_uint_eq(st.u.interdomain.port, ap);
+}
+END_TEST
+
+START_TEST(evtchn_errors)
+{
+    uint64_t before = guest_errors_traced();
+    struct evtchn_send s = {.port = 5000};
+    ck_assert_int_eq(ev(A, EVTCHNOP_send, &s, sizeof(s)), -EINVAL); /* out of range */
+    s.port = 77;
+    ck_assert_int_eq(ev(A, EVTCHNOP_send, &s, sizeof(s)), -EINVAL); /* never allocated */
+    s.port = 0;
+    ck_assert_int_eq(ev(A, EVTCHNOP_send, &s, sizeof(s)), -EINVAL); /* reserved */
+    /* an unbound port: Xen drops the send silently */
+    struct evtchn_alloc_unbound au = {.dom = DOMID_SELF, .remote_dom = C->domid};
+    ck_assert_int_eq(ev(A, EVTCHNOP_alloc_unbound, &au, sizeof(au)), 0);
+    s.port = au.port;
+    ck_assert_int_eq(ev(A, EVTCHNOP_send, &s, sizeof(s)), 0);
+    /* B may not bind a port offered to C */
+    struct evtchn_bind_interdomain bi = {.remote_dom = A->domid, .remote_port = au.port};
+    ck_assert_int_eq(ev(B, EVTCHNOP_bind_interdomain, &bi, sizeof(bi)), -EINVAL);
+    bi.remote_dom = 999;
+    ck_assert_int_eq(ev(B, EVTCHNOP_bind_interdomain, &bi, sizeof(bi)), -ESRCH);
+    /* VIRQ twice, bad VIRQ */
+    struct evtchn_bind_virq bv = {.virq = VIRQ_TIMER, .vcpu = 0};
+    ck_assert_int_eq(ev(A, EVTCHNOP_bind_virq, &bv, sizeof(bv)), 0);
+    ck_assert_int_eq(ev(A, EVTCHNOP_bind_virq, &bv, sizeof(bv)), -EEXIST);
+    bv.virq = NR_VIRQS;
+    ck_assert_int_eq(ev(A, EVTCHNOP_bind_virq, &bv, sizeof(bv)), -EINVAL);
+    /* argument outside RAM */
+    simtime_t cost = 0;
+    ck_assert_int_eq(evtchn_op(A->vcpus[0], EVTCHNOP_send, 1ull << 40, 0, &cost), -EFAULT);
+    /* a domU may not allocate for another domain */
+    au = (struct evtchn_alloc_unbound){.dom = B->domid, .remote_dom = A->domid};
+    ck_assert_int_eq(ev(A, EVTCHNOP_alloc_unbound, &au, sizeof(au)), -EPERM);
+    (void)before;
+}
+END_TEST
+
+START_TEST(evtchn_close_and_mask)
+{
+    uint32_t bp, ap = connect_ab(&bp);
+    clear_pending(B, bp);
+    /* masked: pending latches, no upcall until unmask */
+    B->shinfo->evtchn_mask[bp / 64] |= 1ull << (bp % 64);
+    struct evtchn_send s = {.port = ap};
+    ck_assert_int_eq(ev(A, EVTCHNOP_send, &s, sizeof(s)), 0);
+    ck_assert(pending(B, bp));
+    ck_assert_uint_eq(B->shinfo->vcpu_info[0].evtchn_upcall_pending, 0);
+    struct evtchn_unmask um = {.port = bp};
+    ck_assert_int_eq(ev(B, EVTCHNOP_unmask, &um, sizeof(um)), 0);
+    ck_assert_uint_eq(B->shinfo->vcpu_info[0].evtchn_upcall_pending, 1);
+    /* closing one end makes the other unbound; sends on it are dropped */
+    struct evtchn_close cl = {.port = ap};
+    ck_assert_int_eq(ev(A, EVTCHNOP_close, &cl, sizeof(cl)), 0);
+    ck_assert_int_eq(ev(A, EVTCHNOP_close, &cl, sizeof(cl)), -EINVAL);
+    ck_assert_int_eq(ev(A, EVTCHNOP_send, &s, sizeof(s)), -EINVAL);
+    struct evtchn_status st = {.dom = DOMID_SELF, .port = bp};
+    ck_assert_int_eq(ev(B, EVTCHNOP_status, &st, sizeof(st)), 0);
+    ck_assert_uint_eq(st.status, EVTCHNSTAT_unbound);
+    clear_pending(A, ap);
+    s.port = bp;
+    ck_assert_int_eq(ev(B, EVTCHNOP_send, &s, sizeof(s)), 0);
+}
+END_TEST
+
+/* ---- grant tables ---- */
+
+#define PAGE_A_GPFN 0x20 /* a page of a's RAM it grants */
+
+static void grant(struct domain *granter, uint32_t ref, domid_t to, uint64_t gpfn, uint16_t extra)
+{
+    grant_entry_v1_t *e = &granter->gt.shared[ref];
+    e->domid = to;
+    e->frame = (uint32_t)gpfn;
+    e->flags = GTF_permit_access | extra;
+}
+
+static int16_t map(struct domain *d, domid_t dom, uint32_t ref, uint64_t addr, uint32_t flags,
+                   grant_handle_t *h)
+{
+    struct gnttab_map_grant_ref op = {.host_addr = addr, .flags = flags, .ref = ref, .dom = dom};
+    simtime_t cost = 0;
+    memcpy(scratch(d), &op, sizeof(op));
+    ck_assert_int_eq(gnttab_op(d->vcpus[0], GNTTABOP_map_grant_ref, SCRATCH, 1, 0, &cost), 0);
+    memcpy(&op, scratch(d), sizeof(op));
+    if (h)
+        *h = op.handle;
+    return op.status;
+}
+
+static int16_t unmap(struct domain *d, uint64_t addr, grant_handle_t h)
+{
+    struct gnttab_unmap_grant_ref op = {.host_addr = addr, .handle = h};
+    simtime_t cost = 0;
+    memcpy(scratch(d), &op, sizeof(op));
+    ck_assert_int_eq(gnttab_op(d->vcpus[0], GNTTABOP_unmap_grant_ref, SCRATCH, 1, 0, &cost), 0);
+    memcpy(&op, scratch(d), sizeof(op));
+    return op.status;
+}
+
+#define WIN(i) (HOPSIM_GNT_WINDOW_BASE + (uint64_t)(i)*4096)
+
+START_TEST(grant_map_shares_and_unmap_removes)
+{
+    uint8_t *page = guest_ram(A, PAGE_A_GPFN << 12, 4096);
+    memcpy(page, "hello from a", 13);
+    grant(A, 5, B->domid, PAGE_A_GPFN, 0);
+    grant_handle_t h;
+    simtime_t before_flags = A->gt.shared[5].flags;
+    ck_assert_int_eq(map(B, A->domid, 5, WIN(0), GNTMAP_host_map, &h), GNTST_okay);
+    ck_assert_uint_eq(A->gt.shared[5].flags, before_flags | GTF_reading | GTF_writing);
+    char buf[16] = {0};
+    ck_assert_int_eq(vcpu_read(B->vcpus[0], WIN(0), buf, 13), 0);
+    ck_assert_str_eq(buf, "hello from a");
+    /* the same host page: a write by the granter is seen through the mapping */
+    page[0] = 'H';
+    ck_assert_int_eq(vcpu_read(B->vcpus[0], WIN(0), buf, 1), 0);
+    ck_assert_int_eq(buf[0], 'H');
+    /* the window slot is taken */
+    ck_assert_int_eq(map(B, A->domid, 5, WIN(0), GNTMAP_host_map, NULL), GNTST_general_error);
+    ck_assert_int_eq(unmap(B, WIN(0), h), GNTST_okay);
+    ck_assert_uint_eq(A->gt.shared[5].flags, GTF_permit_access);
+    ck_assert_int_eq(vcpu_read(B->vcpus[0], WIN(0), buf, 1), -1); /* really gone */
+    ck_assert_int_eq(unmap(B, WIN(0), h), GNTST_bad_handle);
+}
+END_TEST
+
+START_TEST(grant_map_errors)
+{
+    uint64_t errs0 = guest_errors_traced();
+    grant(A, 7, B->domid, PAGE_A_GPFN, GTF_readonly);
+    grant(A, 8, C->domid, PAGE_A_GPFN, 0);
+    ck_assert_int_eq(map(B, A->domid, 100000, WIN(1), GNTMAP_host_map, NULL), GNTST_bad_gntref);
+    ck_assert_int_eq(map(B, A->domid, 8, WIN(1), GNTMAP_host_map, NULL), GNTST_general_error);
+    ck_assert_int_eq(map(B, A->domid, 7, WIN(1), GNTMAP_host_map, NULL), GNTST_general_error);
+    ck_assert_int_eq(map(B, 999, 7, WIN(1), GNTMAP_host_map, NULL), GNTST_bad_domain);
+    ck_assert_int_eq(map(B, A->domid, 7, 0x5000, GNTMAP_host_map | GNTMAP_readonly, NULL),
+                     GNTST_general_error); /* host_addr outside the grant window */
+    ck_assert_int_eq(map(B, A->domid, 7, WIN(1), 0, NULL), GNTST_bad_gntref); /* no host_map */
+    ck_assert_int_eq(unmap(B, WIN(1), 600), GNTST_bad_handle);
+    ck_assert_uint_eq(guest_errors_traced() - errs0, 7); /* each failure left a record */
+    /* read-only map works and sets only GTF_reading */
+    grant_handle_t h;
+    ck_assert_int_eq(map(B, A->domid, 7, WIN(1), GNTMAP_host_map | GNTMAP_readonly, &h),
+                     GNTST_okay);
+    ck_assert_uint_eq(A->gt.shared[7].flags, GTF_permit_access | GTF_readonly | GTF_reading);
+    ck_assert_int_eq(unmap(B, 0, h), GNTST_okay);
+    /* a revoked entry cannot be mapped */
+    A->gt.shared[7].flags = 0;
+    ck_assert_int_eq(map(B, A->domid, 7, WIN(1), GNTMAP_host_map | GNTMAP_readonly, NULL),
+                     GNTST_general_error);
+}
+END_TEST
+
+static int16_t copy(struct domain *d, struct gnttab_copy *op)
+{
+    simtime_t cost = 0;
+    memcpy(scratch(d), op, sizeof(*op));
+    ck_assert_int_eq(gnttab_op(d->vcpus[0], GNTTABOP_copy, SCRATCH, 1, 0, &cost), 0);
+    memcpy(op, scratch(d), sizeof(*op));
+    ck_assert_uint_gt(cost, 0);
+    return op->status;
+}
+
+START_TEST(grant_copy)
+{
+    uint8_t *src = guest_ram(A, PAGE_A_GPFN << 12, 4096);
+    memset(src, 0xab, 4096);
+    grant(A, 9, B->domid, PAGE_A_GPFN, GTF_readonly);
+    struct gnttab_copy op = {.flags = GNTCOPY_source_gref, .len = 100};
+    op.source.u.ref = 9;
+    op.source.domid = A->domid;
+    op.source.offset = 10;
+    op.dest.u.gmfn = 0x30;
+    op.dest.domid = DOMID_SELF;
+    op.dest.offset = 20;
+    ck_assert_int_eq(copy(B, &op), GNTST_okay);
+    uint8_t *dst = guest_ram(B, (0x30 << 12) + 20, 100);
+    for (int i = 0; i < 100; i++)
+        ck_assert_uint_eq(dst[i], 0xab);
+    op.source.offset = 4000; /* 4000 + 100 > 4096 */
+    ck_assert_int_eq(copy(B, &op), GNTST_bad_copy_arg);
+    /* a read-only grant cannot be a copy destination */
+    struct gnttab_copy w = {.flags = GNTCOPY_dest_gref, .len = 8};
+    w.source.u.gmfn = 0x30;
+    w.source.domid = DOMID_SELF;
+    w.dest.u.ref = 9;
+    w.dest.domid = A->domid;
+    ck_assert_int_eq(copy(B, &w), GNTST_general_error);
+    /* local frame beyond RAM */
+    op.source.offset = 0;
+    op.dest.u.gmfn = 1u << 30;
+    ck_assert_int_eq(copy(B, &op), GNTST_bad_page);
+}
+END_TEST
+
+START_TEST(grant_table_size)
+{
+    struct gnttab_query_size q = {.dom = DOMID_SELF};
+    simtime_t cost = 0;
+    memcpy(scratch(A), &q, sizeof(q));
+    ck_assert_int_eq(gnttab_op(A->vcpus[0], GNTTABOP_query_size, SCRATCH, 1, 0, &cost), 0);
+    memcpy(&q, scratch(A), sizeof(q));
+    ck_assert_int_eq(q.status, GNTST_okay);
+    ck_assert_uint_eq(q.nr_frames, 1);
+    ck_assert_uint_eq(q.max_nr_frames, GNT_MAX_FRAMES);
+    /* ref 600 is outside one frame (512 entries) until the table grows */
+    grant(A, 600, B->domid, PAGE_A_GPFN, 0);
+    ck_assert_int_eq(map(B, A->domid, 600, WIN(2), GNTMAP_host_map, NULL), GNTST_bad_gntref);
+    ck_assert_int_eq(gnttab_map_frame_gpfn(A, 1, A->nr_pages + 10), 0);
+    grant_handle_t h;
+    ck_assert_int_eq(map(B, A->domid, 600, WIN(2), GNTMAP_host_map, &h), GNTST_okay);
+    ck_assert_int_eq(unmap(B, WIN(2), h), GNTST_okay);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("hypervisor");
+    TCase *ev_tc = tcase_create("evtchn");
+    tcase_add_checked_fixture(ev_tc, setup, teardown);
+    tcase_add_test(ev_tc, evtchn_bind_send_status);
+    tcase_add_test(ev_tc, evtchn_errors);
+    tcase_add_test(ev_tc, evtchn_close_and_mask);
+    suite_add_tcase(s, ev_tc);
+    TCase *gt_tc = tcase_create("gnttab");
+    tcase_add_checked_fixture(gt_tc, setup, teardown);
+    tcase_add_test(gt_tc, grant_map_shares_and_unmap_removes);
+    tcase_add_test(gt_tc, grant_map_errors);
+    tcase_add_test(gt_tc, grant_copy);
+    tcase_add_test(gt_tc, grant_table_size);
+    suite_add_tcase(s, gt_tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,298 @@
+/*
+ * Event channels, upcall dispatch, time and blocking (see events.h).
+ *
+ * Shared state: shared_info (mapped by the runtime at start-up) holds the
+ * pending and mask bitmaps and vcpu_info[0]. Xen sets pending bits, the
+ * selector and evtchn_upcall_pending; we clear them. Ordering rule of the
+ * scan (Xen's, as in Linux and Mini-OS): clear evtchn_upcall_pending first,
+ * then take the selector with xchg, then for each selected word handle
+ * pending & ~mask, clearing each pending bit atomically *before* calling
+ * its handler, so an event raised during the handler is seen again.
+ *
+ * Single vCPU (vcpu_info[0]); the upcall runs with delivery masked, so the
+ * scan is never re-entered.
+ */
+#include "events.h"
+#include "console.h"
+#include "hypercall.h"
+#include "runtime.h"
+
+shared_info_t *shared_info;
+volatile unsigned long events_handled;
+static unsigned long events_unhandled;
+
+static struct {
+    evtchn_handler_t fn;
+    void *data;
+} handlers[NR_EVTCHN_PORTS];
+
+extern char hypervisor_callback[];
+void do_hypervisor_callback(void);
+
+static vcpu_info_t *vcpu0(void)
+{
+    return &shared_info->vcpu_info[0];
+}
+
+void events_init(void)
+{
+    vcpu0()->evtchn_upcall_mask = 1;
+    for (unsigned i = 0; i < ARRAY_SIZE(shared_info->evtchn_mask); i++)
+        shared_info->evtchn_mask[i] = ~0ul;
+    struct callback_register cb = {
+        .type = CALLBACKTYPE_event,
+        .flags = 0,
+        .address = (unsigned long)hypervisor_callback,
+    };
+    int rc = HYPERVISOR_callback_op(CALLBACKOP_register, &cb);
+    if (rc)
+        panic("CALLBACKOP_register failed: %d", rc);
+}
+
+/* ---- hypercall wrappers ---- */
+
+int evtchn_alloc_unbound(domid_t remote, evtchn_port_t *port)
+{
+    struct evtchn_alloc_unbound op = {.dom = DOMID_SELF, .remote_dom = remote};
+    int rc = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &op);
+    if (!rc)
+        *port = op.port;
+    return rc;
+}
+
+int evtchn_bind_interdomain(domid_t remote, evtchn_port_t remote_port, evtchn_port_t *local)
+{
+    struct evtchn_bind_interdomain op = {.remote_dom = remote, .remote_port = remote_port};
+    int rc = HYPERVISOR_event_channel_op(EVTCHNOP_bind_interdomain, &op);
+    if (!rc)
+        *local = op.local_port;
+    return rc;
+}
+
+int evtchn_bind_virq(uint32_t virq, evtchn_port_t *port)
+{
+    struct evtchn_bind_virq op = {.virq = virq, .vcpu = 0};
+    int rc = HYPERVISOR_event_channel_op(EVTCHNOP_bind_virq, &op);
+    if (!rc)
+        *port = op.port;
+    return rc;
+}
+
+int evtchn_close(evtchn_port_t port)
+{
+    struct evtchn_close op = {.port = port};
+    return HYPERVISOR_event_channel_op(EVTCHNOP_close, &op);
+}
+
+int evtchn_send(evtchn_port_t port)
+{
+    struct evtchn_send op = {.port = port};
+    return HYPERVISOR_event_channel_op(EVTCHNOP_send, &op);
+}
+
+int evtchn_status(domid_t dom, evtchn_port_t port, struct evtchn_status *st)
+{
+    *st = (struct evtchn_status){.dom = dom, .port = port};
+    return HYPERVISOR_event_channel_op(EVTCHNOP_status, st);
+}
+
+int evtchn_unmask(evtchn_port_t port)
+{
+    struct evtchn_unmask op = {.port = port};
+    return HYPERVISOR_event_channel_op(EVTCHNOP_unmask, &op);
+}
+
+/* ---- local bit operations ---- */
+
+void evtchn_mask(evtchn_port_t port)
+{
+    if (port < NR_EVTCHN_PORTS)
+        set_bit_ul(port, shared_info->evtchn_mask);
+}
+
+void evtchn_clear(evtchn_port_t port)
+{
+    if (port < NR_EVTCHN_PORTS)
+        clear_bit_ul(port, shared_info->evtchn_pending);
+}
+
+int evtchn_is_pending(evtchn_port_t port)
+{
+    return port < NR_EVTCHN_PORTS && test_bit_ul(port, shared_info->evtchn_pending);
+}
+
+int evtchn_is_masked(evtchn_port_t port)
+{
+    return port < NR_EVTCHN_PORTS && test_bit_ul(port, shared_info->evtchn_mask);
+}
+
+/* ---- handlers ---- */
+
+void evtchn_set_handler(evtchn_port_t port, evtchn_handler_t fn, void *data)
+{
+    if (port >= NR_EVTCHN_PORTS)
+        return;
+    int f = irq_save();
+    handlers[port].fn = fn;
+    handlers[port].data = data;
+    irq_restore(f);
+}
+
+int evtchn_attach(evtchn_port_t port, evtchn_handler_t fn, void *data)
+{
+    if (port >= NR_EVTCHN_PORTS)
+        return -XEN_EINVAL;
+    evtchn_set_handler(port, fn, data);
+    return evtchn_unmask(port);
+}
+
+void evtchn_detach(evtchn_port_t port)
+{
+    evtchn_mask(port);
+    evtchn_set_handler(port, NULL, NULL);
+}
+
+int evtchn_unbind(evtchn_port_t port)
+{
+    evtchn_detach(port);
+    int rc = evtchn_close(port);
+    evtchn_clear(port);
+    return rc;
+}
+
+/* ---- delivery ---- */
+
+void irq_disable(void)
+{
+    vcpu0()->evtchn_upcall_mask = 1;
+    barrier();
+}
+
+void irq_enable(void)
+{
+    vcpu_info_t *v = vcpu0();
+    barrier();
+    v->evtchn_upcall_mask = 0;
+    barrier();
+    /* Anything that arrived while masked: handle it here (no hypercall needed). */
+    while (unlikely(READ_ONCE(v->evtchn_upcall_pending))) {
+        v->evtchn_upcall_mask = 1;
+        barrier();
+        events_scan();
+        barrier();
+        v->evtchn_upcall_mask = 0;
+        barrier();
+    }
+}
+
+int irq_save(void)
+{
+    vcpu_info_t *v = vcpu0();
+    int old = v->evtchn_upcall_mask;
+    if (!old)
+        irq_disable();
+    return old;
+}
+
+void irq_restore(int flags)
+{
+    if (!flags)
+        irq_enable();
+}
+
+void events_scan(void)
+{
+    shared_info_t *s = shared_info;
+    vcpu_info_t *v = vcpu0();
+    WRITE_ONCE(v->evtchn_upcall_pending, 0);
+    unsigned long sel = xchg_ulong(&v->evtchn_pending_sel, 0);
+    while (sel) {
+        unsigned w = ctz_ulong(sel);
+        sel &= sel - 1;
+        unsigned long bits;
+        while ((bits = READ_ONCE(s->evtchn_pending[w]) & ~READ_ONCE(s->evtchn_mask[w]))) {
+            unsigned b = ctz_ulong(bits);
+            evtchn_port_t port = w * BITS_PER_LONG + b;
+            clear_bit_ul(b, &s->evtchn_pending[w]);
+            events_handled++;
+            if (handlers[port].fn)
+                handlers[port].fn(port, handlers[port].data);
+            else
+                events_unhandled++;
+        }
+    }
+}
+
+/* Called by hypervisor_callback (start.S) with delivery masked. */
+void do_hypervisor_callback(void)
+{
+    events_scan();
+}
+
+void events_block(void)
+{
+    HYPERVISOR_sched_op(SCHEDOP_block, NULL);
+    /* Xen re-enabled delivery; the upcall normally ran on the way back. */
+    irq_enable();
+}
+
+void events_wait(void)
+{
+    irq_disable();
+    if (READ_ONCE(vcpu0()->evtchn_upcall_pending))
+        irq_enable();
+    else
+        events_block();
+}
+
+/* ---- time ---- */
+
+uint64_t time_now_ns(void)
+{
+    volatile struct vcpu_time_info *t = &vcpu0()->time;
+    uint32_t ver;
+    uint64_t now;
+    do {
+        ver = t->version;
+        rmb();
+        now = t->system_time;
+        rmb();
+    } while ((ver & 1) || ver != t->version);
+    return now;
+}
+
+int timer_set(uint64_t abs_ns)
+{
+    struct vcpu_set_singleshot_timer t = {.timeout_abs_ns = abs_ns, .flags = 0};
+    return HYPERVISOR_vcpu_op(VCPUOP_set_singleshot_timer, 0, &t);
+}
+
+static evtchn_port_t timer_port;
+static int timer_bound;
+
+static void timer_handler(evtchn_port_t port, void *data)
+{
+    (void)port;
+    (void)data;
+}
+
+void sleep_until_ns(uint64_t abs_ns)
+{
+    if (!timer_bound) {
+        int rc = evtchn_bind_virq(VIRQ_TIMER, &timer_port);
+        if (rc)
+            panic("bind VIRQ_TIMER failed: %d", rc);
+        evtchn_attach(timer_port, timer_handler, NULL);
+        timer_bound = 1;
+    }
+    while (time_now_ns() < abs_ns) {
+        if (timer_set(abs_ns))
+            return;
+        WAIT_UNTIL(time_now_ns() >= abs_ns || evtchn_is_pending(timer_port));
+    }
+}
+
+void sleep_ns(uint64_t ns)
+{
+    sleep_until_ns(time_now_ns() + ns);
+}

@@ -1,0 +1,91 @@
+/*
+ * Event channels (Xen's 2-level ABI in shared_info), the upcall, virtual
+ * time and blocking.
+ *
+ * Every port starts masked (events_init masks them all); a handler is
+ * attached with evtchn_attach(), which sets it and then unmasks the port
+ * through EVTCHNOP_unmask (Xen re-raises an event that arrived while the
+ * port was masked). Handlers run in upcall context: upcalls masked, on the
+ * interrupted stack. They must not block, wait, or use xenbus.
+ *
+ * "irq" below means event delivery for this vCPU (vcpu_info's
+ * evtchn_upcall_mask), as in Mini-OS. Waiting follows Xen's rule:
+ * SCHEDOP_block re-enables delivery and returns at once if an event is
+ * pending, so "disable; check condition; block" loses no wake-up. Use
+ * WAIT_UNTIL(cond) for that pattern.
+ */
+#ifndef GUEST_EVENTS_H
+#define GUEST_EVENTS_H
+
+#include "xenif.h"
+
+#define NR_EVTCHN_PORTS (sizeof(xen_ulong_t) * 8 * sizeof(xen_ulong_t) * 8) /* 4096 */
+
+typedef void (*evtchn_handler_t)(evtchn_port_t port, void *data);
+
+extern shared_info_t *shared_info;
+
+void events_init(void);
+
+/* Hypercall wrappers: 0 or a negative Xen errno (-XEN_EINVAL ...). */
+int evtchn_alloc_unbound(domid_t remote, evtchn_port_t *port);
+int evtchn_bind_interdomain(domid_t remote, evtchn_port_t remote_port, evtchn_port_t *local);
+int evtchn_bind_virq(uint32_t virq, evtchn_port_t *port);
+int evtchn_close(evtchn_port_t port);
+int evtchn_send(evtchn_port_t port);
+int evtchn_status(domid_t dom, evtchn_port_t port, struct evtchn_status *st);
+/* EVTCHNOP_unmask: clears the mask; a pending event is then delivered. */
+int evtchn_unmask(evtchn_port_t port);
+
+/* Local bit operations on shared_info. */
+void evtchn_mask(evtchn_port_t port);
+void evtchn_clear(evtchn_port_t port); /* clear the pending bit */
+int evtchn_is_pending(evtchn_port_t port);
+int evtchn_is_masked(evtchn_port_t port);
+
+/* Handler table. */
+void evtchn_set_handler(evtchn_port_t port, evtchn_handler_t fn, void *data);
+int evtchn_attach(evtchn_port_t port, evtchn_handler_t fn, void *data); /* set + unmask */
+void evtchn_detach(evtchn_port_t port);                                 /* mask + clear */
+int evtchn_unbind(evtchn_port_t port);                                  /* detach + close */
+
+/* Event delivery on/off for this vCPU. */
+void irq_disable(void);
+void irq_enable(void); /* runs handlers for anything that became pending */
+int irq_save(void);    /* disable, return previous state */
+void irq_restore(int flags);
+
+/* Handle every pending unmasked port now (called by the upcall). */
+void events_scan(void);
+/* Events dispatched to handlers so far. */
+extern volatile unsigned long events_handled;
+
+/* SCHEDOP_block: returns with delivery enabled once an event is pending. */
+void events_block(void);
+/* Block until some event is pending and its handler has run. */
+void events_wait(void);
+/*
+ * Wait until cond holds, blocking between checks. cond is evaluated with
+ * delivery disabled (so no wake-up is lost) and must not wait itself.
+ */
+#define WAIT_UNTIL(cond)                                                                           \
+    do {                                                                                           \
+        for (;;) {                                                                                 \
+            irq_disable();                                                                         \
+            if (cond) {                                                                            \
+                irq_enable();                                                                      \
+                break;                                                                             \
+            }                                                                                      \
+            events_block();                                                                        \
+        }                                                                                          \
+    } while (0)
+
+/* Xen system time in ns (vcpu_time_info; updated at each vCPU entry). */
+uint64_t time_now_ns(void);
+/* VCPUOP_set_singleshot_timer: VIRQ_TIMER at abs_ns. */
+int timer_set(uint64_t abs_ns);
+/* Block until system time >= abs_ns (uses VIRQ_TIMER). */
+void sleep_until_ns(uint64_t abs_ns);
+void sleep_ns(uint64_t ns);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * Xenstore client over the store ring (xen/io/xs_wire.h) and the XenBus
+ * device handshake (xen/io/xenbus.h).
+ *
+ * One request at a time: a request is written to the req ring, the store
+ * event channel is notified, and the caller blocks (events_block) until
+ * the reply with its req_id arrives. Watch events that arrive meanwhile
+ * are queued and consumed by xs_wait_watch(). Relative paths are relative
+ * to /local/domain/<our domid>, as xenstored resolves them.
+ *
+ * Results: >= 0 on success, or a negative Xen errno (-XEN_ENOENT ...)
+ * mapped from xenstored's error string. Call from program context only,
+ * never from an event handler.
+ */
+#ifndef GUEST_XENBUS_H
+#define GUEST_XENBUS_H
+
+#include <stddef.h>
+
+#include "console.h"
+#include "xenif.h"
+
+typedef uint32_t xs_tx_t;
+#define XBT_NIL 0u
+
+int xenbus_init(void);
+
+/* Value of path into buf (NUL-terminated, truncated to len-1): length, or -errno. */
+int xs_read(xs_tx_t t, const char *path, char *buf, size_t len);
+int xs_write(xs_tx_t t, const char *path, const char *value);
+int xs_mkdir(xs_tx_t t, const char *path);
+int xs_rm(xs_tx_t t, const char *path);
+/* Children of path as NUL-separated names in buf: count, or -errno. */
+int xs_directory(xs_tx_t t, const char *path, char *buf, size_t len);
+int xs_watch(const char *path, const char *token);
+/* Also drops queued events for this token. */
+int xs_unwatch(const char *path, const char *token);
+int xs_transaction_start(xs_tx_t *t);
+/* abort != 0 discards; -XEN_EAGAIN means the transaction must be retried. */
+int xs_transaction_end(xs_tx_t t, int abort);
+
+/* Helpers: integer read (decimal), printf-style write. */
+int xs_read_int(xs_tx_t t, const char *path, long *val);
+int xs_printf(xs_tx_t t, const char *path, const char *fmt, ...) __printf(3, 4);
+
+/*
+ * Take one queued watch event whose token equals `token` (any if NULL),
+ * blocking until there is one; its path goes to path (if non-NULL).
+ */
+int xs_wait_watch(const char *token, char *path, size_t len);
+/* Same, without blocking: 1 if an event was taken, 0 if none is queued. */
+int xs_poll_watch(const char *token, char *path, size_t len);
+
+/* ---- XenBus device handshake ---- */
+
+/* <dir>/state as a XenbusState; XenbusStateUnknown (0) if missing or unreadable. */
+int xenbus_read_state(const char *dir);
+int xenbus_switch_state(const char *dir, XenbusState state);
+/*
+ * Block until <otherend>/state >= state (states advance Initialising ...
+ * Closed); returns the state found, so the caller can tell a peer that is
+ * Closing when it waited for Connected.
+ */
+int xenbus_wait_state(const char *otherend, XenbusState state);
+
+/* One end of a split device, as the toolstack writes it. */
+struct xenbus_device {
+    char nodename[128]; /* our directory */
+    char otherend[128]; /* the other end's directory */
+    int otherend_id;    /* the other end's domid */
+    int devid;
+};
+
+/* Frontend: /local/domain/<self>/device/<class>/<devid> and its "backend", "backend-id". */
+int xenbus_frontend_device(const char *cls, int devid, struct xenbus_device *dev);
+/*
+ * Backend: wait until a device of `cls` appears under
+ * /local/domain/<self>/backend/<cls>/<frontend-id>/<devid> with "frontend"
+ * and "frontend-id", and return the first one (lowest ids).
+ */
+int xenbus_backend_device(const char *cls, struct xenbus_device *dev);
+
+#endif
