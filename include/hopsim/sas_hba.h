@@ -23,23 +23,24 @@
 #define SAS_BAR0_SIZE 4096
 
 /* ---- registers (BAR0 offsets), 32-bit unless noted ---- */
-#define SAS_REG_ID 0x00       /* RO: 0x53415348 "HSAS" */
-#define SAS_REG_VERSION 0x04  /* RO: 0x00010000 */
-#define SAS_REG_CAP 0x08      /* RO: bits 0-15 max queue entries, 16-23 max targets, 24-31 max SG */
-#define SAS_REG_CTRL 0x0c     /* RW: CTRL_* */
-#define SAS_REG_STATUS 0x10   /* RO: STATUS_* */
-#define SAS_REG_ISR 0x14      /* RW1C: interrupt cause, ISR_* */
-#define SAS_REG_IMR 0x18      /* RW: interrupt mask, ISR_* bits, 1 = masked */
-#define SAS_REG_SQ_BASE 0x20  /* RW 64-bit (lo at 0x20, hi at 0x24): SQ bus address, 4 KiB aligned \
-                               */
-#define SAS_REG_CQ_BASE 0x28  /* RW 64-bit (lo 0x28, hi 0x2c): CQ bus address, 4 KiB aligned */
-#define SAS_REG_QSIZE 0x30    /* RW: entries in each queue, power of two, 2..max */
-#define SAS_REG_SQ_TAIL 0x34  /* WO doorbell: index of the next free SQ slot */
-#define SAS_REG_CQ_HEAD 0x38  /* WO: index of the next CQ entry the driver will read */
-#define SAS_REG_SQ_HEAD 0x3c  /* RO: next SQ entry the device will fetch */
-#define SAS_REG_NTARGETS 0x40 /* RO: attached disks */
-#define SAS_REG_TGT_SEL 0x44  /* RW: select a target for the TGT_* registers */
-#define SAS_REG_TGT_BLOCKS 0x48 /* RO 64-bit (lo 0x48, hi 0x4c): capacity in blocks */
+#define SAS_REG_ID 0x00      /* RO: 0x53415348 "HSAS" */
+#define SAS_REG_VERSION 0x04 /* RO: 0x00010000 */
+/* CAP: bits 0-15 max queue entries, 16-23 max targets, 24-31 max SG entries */
+#define SAS_REG_CAP 0x08    /* RO */
+#define SAS_REG_CTRL 0x0c   /* RW: CTRL_* */
+#define SAS_REG_STATUS 0x10 /* RO: STATUS_* */
+#define SAS_REG_ISR 0x14    /* RW1C: interrupt cause, ISR_* */
+#define SAS_REG_IMR 0x18    /* RW: interrupt mask, ISR_* bits, 1 = masked */
+/* Queue bases: 64-bit bus addresses, 4 KiB aligned, low half first */
+#define SAS_REG_SQ_BASE 0x20    /* RW: lo 0x20, hi 0x24 */
+#define SAS_REG_CQ_BASE 0x28    /* RW: lo 0x28, hi 0x2c */
+#define SAS_REG_QSIZE 0x30      /* RW: entries in each queue, power of two, 2..max */
+#define SAS_REG_SQ_TAIL 0x34    /* WO doorbell: index of the next free SQ slot */
+#define SAS_REG_CQ_HEAD 0x38    /* WO: index of the next CQ entry the driver will read */
+#define SAS_REG_SQ_HEAD 0x3c    /* RO: next SQ entry the device will fetch */
+#define SAS_REG_NTARGETS 0x40   /* RO: attached disks */
+#define SAS_REG_TGT_SEL 0x44    /* RW: select a target for the TGT_* registers */
+#define SAS_REG_TGT_BLOCKS 0x48 /* RO: capacity in blocks, lo 0x48, hi 0x4c */
 #define SAS_REG_TGT_BLKSZ 0x50  /* RO: block size in bytes (512 or 4096) */
 #define SAS_REG_TGT_TYPE 0x54   /* RO: SAS_TGT_* */
 #define SAS_REG_ERR 0x58        /* RO: SAS_ERR_* of the last fatal error */
@@ -48,7 +49,7 @@
 #define SAS_ID_VALUE 0x53415348u
 #define SAS_VERSION_VALUE 0x00010000u
 
-#define SAS_CTRL_ENABLE (1u << 0) /* 0->1: read queue registers, go READY */
+#define SAS_CTRL_ENABLE (1u << 0) /* 0->1: latch queue registers, go READY */
 #define SAS_CTRL_RESET (1u << 1)  /* self-clearing: abort everything, back to disabled */
 
 #define SAS_STATUS_READY (1u << 0)
@@ -69,7 +70,8 @@ enum sas_err {
 };
 
 /* ---- submission queue entry: 64 bytes ---- */
-enum sas_opcode { SAS_OP_READ = 0x28, SAS_OP_WRITE = 0x2a, SAS_OP_FLUSH = 0x35 }; /* SCSI CDB ops */
+/* opcodes are the SCSI CDB ones: READ(10), WRITE(10), SYNCHRONIZE CACHE(10) */
+enum sas_opcode { SAS_OP_READ = 0x28, SAS_OP_WRITE = 0x2a, SAS_OP_FLUSH = 0x35 };
 
 #define SAS_MAX_SG 16
 
