@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unicorn/unicorn.h>
+
 #include "machine.h"
 
 #define SCRATCH 0x10000ull /* below the image (0x100000), inside RAM */
@@ -332,6 +334,34 @@ START_TEST(grant_table_size)
 }
 END_TEST
 
+/* A store through a read-only grant mapping faults the guest (as Xen's R/O PTE would). */
+START_TEST(write_through_readonly_grant_faults)
+{
+    grant(A, 11, B->domid, PAGE_A_GPFN, GTF_readonly);
+    grant_handle_t h;
+    ck_assert_int_eq(map(B, A->domid, 11, WIN(3), GNTMAP_host_map | GNTMAP_readonly, &h),
+                     GNTST_okay);
+    /* movabs $WIN(3),%rbx; movb $1,(%rbx); hlt */
+    uint8_t code[] = {0x48, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0xc6, 0x03, 0x01, 0xf4};
+    uint64_t win = WIN(3);
+    memcpy(code + 2, &win, 8);
+    memcpy(guest_ram(B, 0x20000, sizeof(code)), code, sizeof(code));
+    struct vcpu *v = B->vcpus[0];
+    vcpu_set_reg(v, UC_X86_REG_RIP, 0x20000);
+    vcpu_run_slice(v, 1000000);
+    ck_assert_int_eq(v->trap, TRAP_FAULT);
+    ck_assert_msg(strstr(v->fault, "write to read-only page") != NULL, "%s", v->fault);
+    ck_assert_uint_eq(
+        guest_ram(A, PAGE_A_GPFN << 12, 1) ? *(uint8_t *)guest_ram(A, PAGE_A_GPFN << 12, 1) : 0xff,
+        0);
+    /* reading it is fine */
+    v->trap = TRAP_NONE;
+    char c;
+    ck_assert_int_eq(vcpu_read(v, WIN(3), &c, 1), 0);
+    ck_assert_int_eq(unmap(B, WIN(3), h), GNTST_okay);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hypervisor");
@@ -347,6 +377,7 @@ int main(void)
     tcase_add_test(gt_tc, grant_map_errors);
     tcase_add_test(gt_tc, grant_copy);
     tcase_add_test(gt_tc, grant_table_size);
+    tcase_add_test(gt_tc, write_through_readonly_grant_faults);
     suite_add_tcase(s, gt_tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
