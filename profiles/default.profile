@@ -36,3 +36,25 @@ memcpy_bw         8      GB/s    (est.) McCalpin: 1 core, 10 L1D misses x 64 B /
 xenstore_request  25     us      (est.) ring write + evtchn + wake user-space xenstored + reply; LightVM (SOSP 2017): XenStore is slow
 console_io        2000   cycles  (est.) copy of a short line into Xen's console ring + serial tx buffer; ~1.5 hypercalls of work
 sched_slice       50     us      (est.) simulation quantum, not Xen credit's 30 ms tslice: small enough to interleave vCPUs per I/O
+
+# --- PCIe devices and interrupts ---
+mmio_read         850    ns      PCIe device round trip ~850 ns: public FPGA measurement on Gen3 x8 (REFERENCE.md) (est.)
+mmio_write        100    ns      (est.) posted MMIO write: one TLP leaves the core; 50-300 ns per TLP reported (REFERENCE.md, vendor forum)
+dma_latency       500    ns      Neugebauer et al., "Understanding PCIe performance for end host networking", SIGCOMM 2018: DMA read ~0.5 us (est.)
+pcie_bw           7.2    GB/s    (est.) PCIe 3.0 x8 HBA (LSI SAS 9207-8i class): 8 GT/s x 8 x 128/130 = 7.88 GB/s, less ~9% TLP overhead at 256 B payload
+msi_latency       1      us      (est.) upstream posted MSI write ~0.4 us (half the PCIe round trip) + remapping and LAPIC delivery, rounded up
+irq_native        1000   cycles  (est.) native interrupt: IDT delivery + iretq ~300 cycles, kernel entry/exit and x2APIC EOI write; no direct figure found
+hba_cmd_overhead  3      us      (est.) IT-mode SAS HBA firmware per command: a few hundred thousand IOPS per controller core means a few us each
+
+# --- disks behind the HBA ---
+hdd_rpm           15000  x       Seagate Cheetah 15K.7 SAS product manual (100516226): 15,000 rpm, average rotational latency 2.0 ms
+hdd_seek_track    0.2    ms      (est.) single-track read seek of a 15K SAS drive; Cheetah 15K.7 manual lists average seek only
+hdd_seek_avg      3.4    ms      Seagate Cheetah 15K.7 SAS product manual (100516226): average read seek 3.4 ms (Hitachi Ultrastar 15K450: 3.3 ms)
+hdd_seek_full     6.5    ms      (est.) full stroke ~2x average seek; cf. Seagate Savvio 10K.4 manual: full stroke 7.8 ms at 3.8 ms average
+hdd_rate_outer    204    MB/s    Seagate Cheetah 15K.7 SAS product manual, 4.2.3: sustainable disk transfer rate maximum 204 MB/s
+hdd_rate_inner    122    MB/s    Seagate Cheetah 15K.7 SAS product manual, 4.2.3: sustainable disk transfer rate minimum 122 MB/s
+hdd_cylinders     115000 x       (est.) 600 GB / (8 heads x ~650 KB per track at 163 MB/s x 4 ms) ~ 115,000 cylinders
+ssd_read_latency  90     us      (est.) SAS SSD 4 KiB read ~100-200 us (vendor class figure, REFERENCE.md): 90 us + 4 KiB at ssd_bw ~ 94 us
+ssd_write_latency 30     us      (est.) SAS SSD write into power-loss-protected DRAM cache, acknowledged before flash programming
+ssd_bw            1000   MB/s    (est.) 12 Gb/s SAS port: 8b/10b gives 1.2 GB/s raw, ~1.0-1.1 GB/s payload (Seagate 1200.2 SSD class)
+ssd_channels      8      x       (est.) flash channels serving commands at once: 8 x 94 us ~ 85K 4 KiB IOPS at high queue depth

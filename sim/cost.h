@@ -47,7 +47,25 @@ enum cost_dim { DIM_CYCLES, DIM_TIME, DIM_BANDWIDTH, DIM_COUNT };
     X(C_MEMCPY_BW, "memcpy_bw", DIM_BANDWIDTH, "in-hypervisor memory copy bandwidth")              \
     X(C_XS_REQUEST, "xenstore_request", DIM_TIME, "xenstored: one request served")                 \
     X(C_CONSOLE_IO, "console_io", DIM_CYCLES, "console_io hypercall work per call")                \
-    X(C_SLICE, "sched_slice", DIM_TIME, "scheduler time slice / simulation quantum")
+    X(C_SLICE, "sched_slice", DIM_TIME, "scheduler time slice / simulation quantum")               \
+    X(C_MMIO_READ, "mmio_read", DIM_TIME, "PCIe MMIO register read round trip")                    \
+    X(C_MMIO_WRITE, "mmio_write", DIM_TIME, "PCIe MMIO register write (posted)")                   \
+    X(C_DMA_LATENCY, "dma_latency", DIM_TIME, "device DMA access latency (plus bytes / pcie_bw)")  \
+    X(C_PCIE_BW, "pcie_bw", DIM_BANDWIDTH, "device PCIe link bandwidth for DMA")                   \
+    X(C_MSI_LATENCY, "msi_latency", DIM_TIME, "device interrupt write to interrupt at the CPU")    \
+    X(C_IRQ_NATIVE, "irq_native", DIM_CYCLES, "native interrupt entry + exit (IDT, EOI, iret)")    \
+    X(C_HBA_CMD, "hba_cmd_overhead", DIM_TIME, "SAS HBA firmware work per command")                \
+    X(C_HDD_RPM, "hdd_rpm", DIM_COUNT, "HDD spindle speed, revolutions per minute")                \
+    X(C_HDD_SEEK_TRACK, "hdd_seek_track", DIM_TIME, "HDD track-to-track seek")                     \
+    X(C_HDD_SEEK_AVG, "hdd_seek_avg", DIM_TIME, "HDD average seek (1/3 stroke)")                   \
+    X(C_HDD_SEEK_FULL, "hdd_seek_full", DIM_TIME, "HDD full-stroke seek")                          \
+    X(C_HDD_RATE_OUTER, "hdd_rate_outer", DIM_BANDWIDTH, "HDD media rate, outer zone (LBA 0)")     \
+    X(C_HDD_RATE_INNER, "hdd_rate_inner", DIM_BANDWIDTH, "HDD media rate, inner zone (last LBA)")  \
+    X(C_HDD_CYLINDERS, "hdd_cylinders", DIM_COUNT, "HDD cylinders over the full stroke")           \
+    X(C_SSD_READ_LAT, "ssd_read_latency", DIM_TIME, "SSD read latency before the transfer")        \
+    X(C_SSD_WRITE_LAT, "ssd_write_latency", DIM_TIME, "SSD write latency besides the transfer")    \
+    X(C_SSD_BW, "ssd_bw", DIM_BANDWIDTH, "SSD media transfer bandwidth per command")               \
+    X(C_SSD_CHANNELS, "ssd_channels", DIM_COUNT, "SSD internal channels serving commands at once")
 
 #define HOPSIM_COST_ENUM_(id, name, dim, desc) id,
 enum cost_id { HOPSIM_COSTS(HOPSIM_COST_ENUM_) COST_COUNT };
@@ -55,9 +73,9 @@ enum cost_id { HOPSIM_COSTS(HOPSIM_COST_ENUM_) COST_COUNT };
 
 struct cost_profile {
     char name[64];
-    double value[COST_COUNT]; /* canonical units */
-    char unit[COST_COUNT][8]; /* unit as written in the file */
-    double given[COST_COUNT]; /* value as written in the file */
+    double value[COST_COUNT];    /* canonical units */
+    char unit[COST_COUNT][8];    /* unit as written in the file */
+    double given[COST_COUNT];    /* value as written in the file */
     char source[COST_COUNT][160];
     int line[COST_COUNT];
 };
