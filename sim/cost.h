@@ -73,9 +73,9 @@ enum cost_id { HOPSIM_COSTS(HOPSIM_COST_ENUM_) COST_COUNT };
 
 struct cost_profile {
     char name[64];
-    double value[COST_COUNT];    /* canonical units */
-    char unit[COST_COUNT][8];    /* unit as written in the file */
-    double given[COST_COUNT];    /* value as written in the file */
+    double value[COST_COUNT]; /* canonical units */
+    char unit[COST_COUNT][8]; /* unit as written in the file */
+    double given[COST_COUNT]; /* value as written in the file */
     char source[COST_COUNT][160];
     int line[COST_COUNT];
 };

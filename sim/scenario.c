@@ -62,6 +62,8 @@ struct loader {
     int randomseed_ref; /* the real math.randomseed, in the registry */
     size_t mem;         /* bytes the Lua state holds */
     int insn_millions;
+    char cur_file[SC_PATH]; /* the script a declaration is being made from */
+    int imports;
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -291,8 +293,9 @@ static int fail(lua_State *L, struct loader *ld, int line, const char *key, cons
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    const char *file = ld->cur_file[0] ? ld->cur_file : ld->sc->path;
     if (line > 0)
-        snprintf(full, sizeof full, "%s:%d: %s: %s", ld->sc->path, line, key, msg);
+        snprintf(full, sizeof full, "%s:%d: %s: %s", file, line, key, msg);
     else
         snprintf(full, sizeof full, "%s: %s: %s", ld->sc->path, key, msg);
     if (!ld->failed) {
@@ -303,19 +306,23 @@ static int fail(lua_State *L, struct loader *ld, int line, const char *key, cons
     return lua_error(L);
 }
 
-/* Line of the Lua code that called the running C function. */
-static int call_line(lua_State *L)
-{
-    lua_Debug ar;
-    for (int level = 1; lua_getstack(L, level, &ar); level++)
-        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
-            return ar.currentline;
-    return 0;
-}
-
 static struct loader *get_loader(lua_State *L)
 {
     return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+/* Line (and file, kept for error messages) of the Lua code that called the running C function. */
+static int call_line(lua_State *L)
+{
+    lua_Debug ar;
+    struct loader *ld = get_loader(L);
+    for (int level = 1; lua_getstack(L, level, &ar); level++)
+        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+            if (ld && ar.source[0] == '@')
+                snprintf(ld->cur_file, sizeof ld->cur_file, "%s", ar.source + 1);
+            return ar.currentline;
+        }
+    return 0;
 }
 
 /* Describe the value at idx for "got ..." messages. */
@@ -715,10 +722,22 @@ static void domain_name(lua_State *L, struct loader *ld, int line, struct sc_dom
     memcpy(d->name, name, strlen(name) + 1); /* name_ok: fits */
 }
 
+static void domain_mode(lua_State *L, struct loader *ld, int line, struct sc_domain *d)
+{
+    char mode[16] = "pv";
+    get_string(L, ld, line, "mode", mode, sizeof mode);
+    if (!strcmp(mode, "pv"))
+        d->mode = SC_MODE_PV;
+    else if (!strcmp(mode, "native"))
+        d->mode = SC_MODE_NATIVE;
+    else
+        fail(L, ld, line, "mode", "'%s' is not a mode (\"pv\" or \"native\")", mode);
+}
+
 static int l_domain(lua_State *L)
 {
-    static const char *const keys[] = {"name", "image",      "memory_mb", "vcpus",
-                                       "cpu",  "privileged", "args",      NULL};
+    static const char *const keys[] = {"name",       "image", "memory_mb", "vcpus", "cpu",
+                                       "privileged", "args",  "mode",      NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "domain", keys);
@@ -737,6 +756,7 @@ static int l_domain(lua_State *L)
         fail(L, ld, line, "privileged", "only one domain may be privileged ('%s' on line %d is)",
              sc->domains[ld->privileged].name, sc->domains[ld->privileged].line);
     domain_args(L, ld, line, d);
+    domain_mode(L, ld, line, d);
     d->memory_bytes = (uint64_t)mem * SC_MIB;
     d->vcpus = (int)vcpus;
     d->cpu = (int)cpu;
@@ -791,6 +811,118 @@ static int l_connect(lua_State *L)
     c->line = line;
     sc->nconns++;
     return 0;
+}
+
+/* ----------------------------------------------------------------- device */
+
+/* One entry of device{ disks = { ... } }, the table at the top of the stack. */
+static void device_disk(lua_State *L, struct loader *ld, int line, struct sc_disk *k)
+{
+    static const char *const keys[] = {"type", "image", "size_mb", "block_size", "create", NULL};
+    char type[8] = "", image[SC_PATH] = "";
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        lua_pop(L, 1);
+        const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+        if (!in_list(key, keys)) {
+            const char *near = nearest(key, keys);
+            fail(L, ld, line, "disks", "unknown key '%s'%s%s%s", key,
+                 near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+        }
+    }
+    lua_getfield(L, -1, "type");
+    snprintf(type, sizeof type, "%s", lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "");
+    lua_pop(L, 1);
+    k->type = !strcmp(type, "hdd") ? 1 : !strcmp(type, "ssd") ? 2 : 0;
+    if (!k->type)
+        fail(L, ld, line, "disks.type", "expected \"hdd\" or \"ssd\", got '%s'", type);
+    lua_getfield(L, -1, "image");
+    if (lua_type(L, -1) != LUA_TSTRING || !lua_tostring(L, -1)[0])
+        fail(L, ld, line, "disks.image", "required: the disk image file");
+    snprintf(image, sizeof image, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    if (image[0] == '/' || !join(k->image, sizeof k->image, ld->sc->dir, image))
+        snprintf(k->image, sizeof k->image, "%s", image);
+    lua_getfield(L, -1, "size_mb");
+    lua_Integer mb = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : (lua_isnil(L, -1) ? 0 : -1);
+    lua_pop(L, 1);
+    if (mb < 0 || mb > SC_MAX_MEMORY_MB * 1024ll)
+        fail(L, ld, line, "disks.size_mb", "expected a non-negative integer");
+    k->size_bytes = (uint64_t)mb * SC_MIB;
+    lua_getfield(L, -1, "block_size");
+    lua_Integer bs = lua_isnil(L, -1) ? 512 : (lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0);
+    lua_pop(L, 1);
+    if (bs != 512 && bs != 4096)
+        fail(L, ld, line, "disks.block_size", "expected 512 or 4096");
+    k->block_size = (uint32_t)bs;
+    lua_getfield(L, -1, "create");
+    k->create = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+}
+
+static void device_disks(lua_State *L, struct loader *ld, int line, struct sc_device *dev)
+{
+    if (!push_field(L, "disks"))
+        return;
+    if (!lua_istable(L, -1))
+        type_error(L, ld, line, "disks", "a list of disk tables");
+    lua_Integer n = luaL_len(L, -1);
+    if (n > SC_MAX_DISKS)
+        fail(L, ld, line, "disks", "at most %d disks per device", SC_MAX_DISKS);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_geti(L, -1, i);
+        if (!lua_istable(L, -1))
+            fail(L, ld, line, "disks", "entry %lld is not a table", (long long)i);
+        device_disk(L, ld, line, &dev->disks[dev->ndisks++]);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+static int l_device(lua_State *L)
+{
+    static const char *const keys[] = {"kind", "owner", "slot", "disks", NULL};
+    struct loader *ld = get_loader(L);
+    struct scenario *sc = ld->sc;
+    int line = decl_begin(L, ld, "device", keys);
+    long long slot = 4 + sc->ndevices;
+    if (sc->ndevices >= SC_MAX_DEVICES)
+        fail(L, ld, line, "device", "too many devices (max %d)", SC_MAX_DEVICES);
+    struct sc_device *dev = &sc->devices[sc->ndevices];
+    memset(dev, 0, sizeof *dev);
+    if (!get_string(L, ld, line, "kind", dev->kind, sizeof dev->kind))
+        fail(L, ld, line, "kind", "required: the device model, e.g. \"sas_hba\"");
+    if (strcmp(dev->kind, "sas_hba") != 0)
+        fail(L, ld, line, "kind", "unknown device '%s' (known: sas_hba)", dev->kind);
+    dev->owner = conn_end(L, ld, line, "owner");
+    get_int(L, ld, line, "slot", 0, 31, &slot);
+    for (int i = 0; i < sc->ndevices; i++)
+        if (sc->devices[i].slot == slot)
+            fail(L, ld, line, "slot", "PCI slot %lld is taken by the device on line %d", slot,
+                 sc->devices[i].line);
+    dev->slot = (int)slot;
+    device_disks(L, ld, line, dev);
+    dev->line = line;
+    sc->ndevices++;
+    return 0;
+}
+
+/* import "file.lua": run another script in the same sandbox (scenario dir, then image path). */
+static int l_import(lua_State *L)
+{
+    struct loader *ld = get_loader(L);
+    int line = call_line(L);
+    const char *rel = luaL_checkstring(L, 1);
+    char path[SC_PATH];
+    struct search s;
+    if (++ld->imports > 32)
+        fail(L, ld, line, "import", "more than 32 imports (a cycle?)");
+    if (!find_file(rel, ld->sc->dir, HOPSIM_SCENARIO_DIR, path, sizeof path, &s))
+        fail(L, ld, line, "import", "'%s' not found (looked in %s)", rel, s.tried);
+    if (luaL_loadfilex(L, path, "t") != LUA_OK)
+        return lua_error(L);
+    lua_call(L, 0, 1);
+    return 1;
 }
 
 /* ----------------------------------------------------------------- output */
@@ -1004,7 +1136,8 @@ static void register_decls(lua_State *L, struct loader *ld)
 {
     static const luaL_Reg fns[] = {{"scenario", l_scenario}, {"machine", l_machine},
                                    {"domain", l_domain},     {"connect", l_connect},
-                                   {"output", l_output},     {"param", l_param}};
+                                   {"output", l_output},     {"param", l_param},
+                                   {"device", l_device},     {"import", l_import}};
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
         lua_pushlightuserdata(L, ld);
         lua_pushcclosure(L, fns[i].func, 1);

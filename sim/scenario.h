@@ -9,6 +9,9 @@
  *              cpu = 1, privileged = true, args = { role = "back" } }
  *   connect  { kind = "pingpong", frontend = "ping", backend = "pong", devid = 0 }
  *   output   { trace_json = "t.json", trace_csv = "t.csv", summary = true }
+ *   device   { kind = "sas_hba", owner = "dom0", slot = 4,
+ *              disks = { { type = "ssd", image = "disk0.img", size_mb = 64, create = true } } }
+ *   import "lib/arch.lua"   -- run another script (scenario dir, then the image path)
  *   local n = param("rounds", 100, "round trips")   -- overridable by --set rounds=N
  *
  * Every call records the file and line it was made on; unknown keys, wrong
@@ -32,8 +35,14 @@
 #define SC_PATH 512
 #define SC_CMDLINE 1024 /* = MAX_GUEST_CMDLINE in xen.h */
 
+enum sc_mode {
+    SC_MODE_PV,     /* a Xen PV guest: hypercalls, virtual interrupts, world switches */
+    SC_MODE_NATIVE, /* a kernel on bare metal: the runtime's "hypercalls" are kernel calls */
+};
+
 struct sc_domain {
     char name[32];
+    enum sc_mode mode;
     char image[SC_PATH]; /* resolved path of an existing file */
     uint64_t memory_bytes;
     int vcpus;
@@ -47,6 +56,26 @@ struct sc_conn {
     char kind[32];         /* xenstore device class, e.g. "vbd", "vif", "pingpong" */
     int frontend, backend; /* indices into domains[] */
     int devid;
+    int line;
+};
+
+#define SC_MAX_DEVICES 8
+#define SC_MAX_DISKS 8
+
+struct sc_disk {
+    int type; /* enum disk_type: 1 HDD, 2 SSD */
+    char image[SC_PATH];
+    uint64_t size_bytes; /* 0: the file's size */
+    uint32_t block_size;
+    bool create;
+};
+
+struct sc_device {
+    char kind[32]; /* "sas_hba" */
+    int owner;     /* index into domains[] */
+    int slot;      /* PCI slot */
+    struct sc_disk disks[SC_MAX_DISKS];
+    int ndisks;
     int line;
 };
 
@@ -76,6 +105,8 @@ struct scenario {
     int ndomains;
     struct sc_conn conns[SC_MAX_CONNS];
     int nconns;
+    struct sc_device devices[SC_MAX_DEVICES];
+    int ndevices;
 
     struct {
         char trace_json[SC_PATH]; /* "" = none */
