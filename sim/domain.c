@@ -280,6 +280,12 @@ static void write_hypercall_page(uint8_t *p)
     }
 }
 
+/* Pages of the phys-to-machine list (start_info.mfn_list), one 8-byte entry per frame. */
+static uint64_t p2m_pages(const struct domain *d)
+{
+    return (d->nr_pages * 8 + PAGE_SIZE - 1) / PAGE_SIZE;
+}
+
 static int layout(struct domain *d, const struct elf_info *info, const char *path, char *err,
                   size_t errlen)
 {
@@ -294,7 +300,7 @@ static int layout(struct domain *d, const struct elf_info *info, const char *pat
     d->hypercall_page = hp;
     d->entry = info->entry;
     d->image_end = (info->load_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-    uint64_t need = d->image_end + 3 * PAGE_SIZE + HOPSIM_BOOT_STACK;
+    uint64_t need = d->image_end + (3 + p2m_pages(d)) * PAGE_SIZE + HOPSIM_BOOT_STACK;
     if (need > d->nr_pages * PAGE_SIZE) {
         snprintf(err, errlen, "%s: image + boot pages need %llu KiB, the domain has %llu KiB", path,
                  (unsigned long long)(need / 1024), (unsigned long long)(d->nr_pages * 4));
@@ -317,6 +323,12 @@ static void fill_start_info(struct domain *d, const struct sc_domain *sd)
     si->store_evtchn = d->store_port;
     si->console.domU.mfn = (d->si_gpa >> PAGE_SHIFT) + 2;
     si->console.domU.evtchn = 0;
+    /* Xen PV's phys-to-machine list: drivers translate to bus addresses with it. */
+    uint64_t p2m_gpa = d->si_gpa + 3 * PAGE_SIZE;
+    uint64_t *p2m = guest_ram(d, p2m_gpa, d->nr_pages * 8);
+    for (uint64_t i = 0; p2m && i < d->nr_pages; i++)
+        p2m[i] = d->first_mfn + i;
+    si->mfn_list = p2m_gpa;
     size_t n = strnlen(sd->cmdline, sizeof(si->cmd_line) - 1);
     memcpy(si->cmd_line, sd->cmdline, n);
     si->cmd_line[n] = 0;
@@ -336,7 +348,8 @@ static int build_vcpus(struct domain *d, const struct sc_domain *sd, char *err, 
     struct vcpu *v0 = d->vcpus[0];
     vcpu_set_reg(v0, UC_X86_REG_RIP, d->entry);
     vcpu_set_reg(v0, UC_X86_REG_RSI, d->si_gpa);
-    vcpu_set_reg(v0, UC_X86_REG_RSP, d->si_gpa + 3 * PAGE_SIZE + HOPSIM_BOOT_STACK);
+    vcpu_set_reg(v0, UC_X86_REG_RSP,
+                 d->si_gpa + (3 + p2m_pages(d)) * PAGE_SIZE + HOPSIM_BOOT_STACK);
     return 0;
 }
 
@@ -353,6 +366,7 @@ int domain_build(struct machine *m, int idx, char *err, size_t errlen)
     d->idx = idx;
     snprintf(d->name, sizeof(d->name), "%s", sd->name);
     d->privileged = sd->privileged;
+    d->native = sd->mode == SC_MODE_NATIVE;
     d->nr_pages = sd->memory_bytes / PAGE_SIZE;
     d->first_mfn = machine_alloc_mfns(m, d->nr_pages);
     d->shinfo_mfn = machine_alloc_mfns(m, 1);

@@ -229,9 +229,27 @@ static long op_send(struct vcpu *v, uint32_t port, simtime_t now, simtime_t *cos
     }
 }
 
+static long op_bind_pirq(struct vcpu *v, struct evtchn_bind_pirq *b)
+{
+    struct domain *d = v->d;
+    if (b->pirq >= NR_PIRQS || !d->pirqs[b->pirq].used)
+        return -EINVAL;
+    if (d->pirqs[b->pirq].port)
+        return -EBUSY;
+    long p = get_free_port(d);
+    if (p < 0)
+        return p;
+    d->evtchn[p] = (struct evtchn){.state = ECS_PIRQ, .virq = b->pirq};
+    d->pirqs[b->pirq].port = (uint32_t)p;
+    b->port = (evtchn_port_t)p;
+    return 0;
+}
+
 static void port_close(struct domain *d, uint32_t port)
 {
     struct evtchn *c = &d->evtchn[port];
+    if (c->state == ECS_PIRQ && c->virq < NR_PIRQS)
+        d->pirqs[c->virq].port = 0;
     if (c->state == ECS_INTERDOMAIN && c->remote_dom != DOMID_STORE) {
         struct domain *rd = machine_domain(d->m, c->remote_dom);
         if (rd && c->remote_port < EVTCHN_NR) {
@@ -301,6 +319,10 @@ static long op_status(struct vcpu *v, struct evtchn_status *st)
         st->status = EVTCHNSTAT_virq;
         st->u.virq = c->virq;
         break;
+    case ECS_PIRQ:
+        st->status = EVTCHNSTAT_pirq;
+        st->u.pirq = c->virq;
+        break;
     }
     return 0;
 }
@@ -320,6 +342,10 @@ long evtchn_op(struct vcpu *v, int cmd, uint64_t arg, simtime_t now, simtime_t *
     case EVTCHNOP_bind_interdomain: {
         ARG(struct evtchn_bind_interdomain, b);
         return op_bind_interdomain(v, b, now + *cost);
+    }
+    case EVTCHNOP_bind_pirq: {
+        ARG(struct evtchn_bind_pirq, b);
+        return op_bind_pirq(v, b);
     }
     case EVTCHNOP_bind_virq: {
         ARG(struct evtchn_bind_virq, b);

@@ -45,6 +45,8 @@ static const char *hc_name(uint64_t nr)
         return "callback_op";
     case __HYPERVISOR_event_channel_op:
         return "event_channel_op";
+    case __HYPERVISOR_physdev_op:
+        return "physdev_op";
     default:
         return "unknown";
     }
@@ -297,7 +299,8 @@ enum hc_action hypercall_dispatch(struct vcpu *v, simtime_t now, simtime_t *cost
     uint64_t a1 = vcpu_reg(v, UC_X86_REG_RDI), a2 = vcpu_reg(v, UC_X86_REG_RSI);
     uint64_t a3 = vcpu_reg(v, UC_X86_REG_RDX);
     enum hc_action act = HC_CONTINUE;
-    simtime_t cost = machine_cost(m, C_HYPERCALL);
+    /* A native kernel makes no hypercalls: the runtime's calls are kernel function calls. */
+    simtime_t cost = v->d->native ? 0 : machine_cost(m, C_HYPERCALL);
     long r;
     v->d->hypercalls++;
     m->total_hypercalls++;
@@ -331,6 +334,9 @@ enum hc_action hypercall_dispatch(struct vcpu *v, simtime_t now, simtime_t *cost
     case __HYPERVISOR_xen_version:
         r = do_xen_version(v, (int)a1, a2);
         break;
+    case __HYPERVISOR_physdev_op:
+        r = physdev_op(v, (int)a1, a2);
+        break;
     case __HYPERVISOR_iret:
         r = do_iret(v);
         break;
@@ -342,7 +348,8 @@ enum hc_action hypercall_dispatch(struct vcpu *v, simtime_t now, simtime_t *cost
         v->d->guest_errors++;
         span_cpu(m, v->pcpu, SPAN_GUEST_ERROR, v->ctx_req, now, now, hc_name(nr), r);
     }
-    span_cpu(m, v->pcpu, SPAN_HYPERCALL, v->ctx_req, now, now + cost, hc_name(nr), (int64_t)a1);
+    if (!v->d->native)
+        span_cpu(m, v->pcpu, SPAN_HYPERCALL, v->ctx_req, now, now + cost, hc_name(nr), (int64_t)a1);
     if (nr != __HYPERVISOR_iret && !v->d->dead)
         vcpu_set_reg(v, UC_X86_REG_RAX, (uint64_t)r);
     *cost_ps = cost;

@@ -243,6 +243,8 @@ int machine_create(struct machine *m, const struct scenario *sc, struct trace *t
             return -1;
         }
     }
+    if (platform_create(m, err, errlen) < 0)
+        return -1;
     for (int i = 0; i < sc->nconns; i++)
         if (connect_pair(m, &sc->conns[i]) < 0) {
             snprintf(err, errlen, "%s:%d: connect: cannot write the device directories", sc->path,
@@ -288,6 +290,7 @@ int machine_run(struct machine *m)
 
 void machine_destroy(struct machine *m)
 {
+    platform_destroy(m);
     for (int i = 0; i < m->ndoms; i++)
         domain_free(m->doms[i]);
     if (m->xs)

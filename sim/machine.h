@@ -53,15 +53,15 @@ struct vcpu;
 struct uc_struct;
 
 /* ---- event channels ---- */
-enum evtchn_state { ECS_FREE = 0, ECS_RESERVED, ECS_UNBOUND, ECS_INTERDOMAIN, ECS_VIRQ };
+enum evtchn_state { ECS_FREE = 0, ECS_RESERVED, ECS_UNBOUND, ECS_INTERDOMAIN, ECS_VIRQ, ECS_PIRQ };
 
 struct evtchn {
     uint8_t state;
     uint8_t notify_vcpu;
     uint16_t remote_dom; /* UNBOUND: who may bind; INTERDOMAIN: peer (or DOMID_XS) */
     uint32_t remote_port;
-    uint32_t virq;
-    uint64_t req; /* request context of the last send on this channel (tracing) */
+    uint32_t virq; /* VIRQ number, or the pirq of an ECS_PIRQ port */
+    uint64_t req;  /* request context of the last send on this channel (tracing) */
 };
 
 /* ---- grant tables ---- */
@@ -93,6 +93,23 @@ struct blk_cost {
     uint32_t mcycles; /* cost in 1/1000 cycle */
     uint32_t ninsn;
 };
+
+/* ---- physical IRQs (PHYSDEVOP_map_pirq) ---- */
+#define NR_PIRQS 64
+struct pirq {
+    bool used, msi;
+    int gsi;
+    uint32_t port; /* bound event channel, 0 if none */
+};
+
+/* An MMIO mapping of a device BAR into one vCPU's engine. */
+struct mmio_binding {
+    struct vcpu *v;
+    const struct mmio_ops *ops;
+    void *opaque;
+    uint16_t place;
+};
+#define MAX_MMIO_BINDINGS 16
 
 enum vcpu_state { VCPU_DOWN, VCPU_RUNNABLE, VCPU_RUNNING, VCPU_BLOCKED };
 enum vcpu_trap { TRAP_NONE, TRAP_HYPERCALL, TRAP_BUDGET, TRAP_HALT, TRAP_FAULT };
@@ -137,6 +154,9 @@ struct vcpu {
     struct open_mark marks[MARK_STACK];
     int nmarks;
 
+    struct mmio_binding *mmio[MAX_MMIO_BINDINGS];
+    int nmmio;
+
     uint64_t insns, slices; /* executed instructions, run slices */
     uint64_t decoded_blocks;
 };
@@ -147,7 +167,10 @@ struct domain {
     domid_t domid;
     char name[32];
     bool privileged;
+    bool native; /* a kernel on bare metal: no hypervisor transition costs */
     uint16_t place;
+    uint32_t pci_cf8; /* this domain's CONFIG_ADDRESS latch */
+    struct pirq pirqs[NR_PIRQS];
 
     uint8_t *ram; /* host view of the domain's RAM (machine memory slice) */
     uint64_t nr_pages;
@@ -190,6 +213,21 @@ struct guest_sym {
     char *name;
 };
 
+struct pci_bus;
+struct pci_func;
+struct sas_hba;
+
+/* A device on the platform and the domain that owns it. */
+struct plat_dev {
+    struct machine *m;
+    struct domain *owner;
+    struct sas_hba *hba;
+    struct pci_func *f;
+    uint16_t place;
+    uint64_t mapped_addr[6], mapped_size[6];
+    uint64_t lost_irqs; /* raised with no bound event channel */
+};
+
 struct pcpu {
     int id;
     uint16_t place;
@@ -224,6 +262,11 @@ struct machine {
     char failure[256];                   /* first fatal simulation failure */
     simtime_t slice_ps;
     uint64_t total_hypercalls;
+
+    struct pci_bus *pci;
+    struct plat_dev devs[SC_MAX_DEVICES];
+    int ndevs;
+    bool bars_dirty;
 
     /* xenstore service: single-threaded, like xenstored */
     uint64_t xs_notify[(SC_MAX_DOMAINS + 63) / 64];
@@ -270,6 +313,19 @@ int vcpu_read(struct vcpu *v, uint64_t gpa, void *buf, size_t len);
 bool vcpu_deliver_upcall(struct vcpu *v);
 /* Time now as seen inside the current slice (slice start + cycles so far). */
 simtime_t vcpu_now(const struct vcpu *v);
+
+/* platform.c */
+struct mmio_ops;
+int platform_create(struct machine *m, char *err, size_t errlen);
+void platform_destroy(struct machine *m);
+void platform_sync_bars(struct machine *m);
+uint32_t platform_port_read(struct vcpu *v, uint16_t port, int size);
+void platform_port_write(struct vcpu *v, uint16_t port, int size, uint32_t value);
+uint64_t platform_mmio(struct vcpu *v, const struct mmio_ops *ops, void *opaque, uint16_t place,
+                       uint64_t off, unsigned size, uint64_t value, bool write);
+long physdev_op(struct vcpu *v, int cmd, uint64_t arg);
+int vcpu_mmio_map(struct vcpu *v, uint64_t gpa, uint64_t size, const struct mmio_ops *ops,
+                  void *opaque, uint16_t place);
 
 /* sched.c */
 void sched_wake(struct vcpu *v, simtime_t when);

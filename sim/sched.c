@@ -103,14 +103,15 @@ static void pcpu_dispatch(void *opaque, simtime_t now)
     }
     struct machine *m = v->d->m;
     simtime_t t = now;
-    if (p->last_dom != v->d) {
+    if (p->last_dom && p->last_dom != v->d) {
         simtime_t ws = machine_cost(m, C_WORLD_SWITCH);
         span_cpu(m, p->id, SPAN_WORLD_SWITCH, v->ctx_req, t, t + ws, v->d->name, v->d->domid);
         t += ws;
-        p->last_dom = v->d;
     }
+    p->last_dom = v->d;
     if (vcpu_deliver_upcall(v)) {
-        simtime_t inj = machine_cost(m, C_IRQ_INJECT);
+        /* a native kernel takes a hardware interrupt; a PV guest an injected upcall */
+        simtime_t inj = machine_cost(m, v->d->native ? C_IRQ_NATIVE : C_IRQ_INJECT);
         span_cpu(m, p->id, SPAN_EVENT_DELIVERY, v->ctx_req, t, t + inj, v->d->name, v->d->domid);
         t += inj;
     }
@@ -167,6 +168,7 @@ static void pcpu_trap(void *opaque, simtime_t now)
     simtime_t cost = 0;
     enum hc_action a = HC_CONTINUE;
     p->current = NULL;
+    platform_sync_bars(m);
     switch (v->trap) {
     case TRAP_HYPERCALL:
         a = hypercall_dispatch(v, now, &cost);

@@ -217,12 +217,52 @@ void mark_handle(struct vcpu *v, uint32_t code, uint64_t req, uint64_t arg);
 static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *opaque)
 {
     struct vcpu *v = opaque;
-    if (port != HOPSIM_TRACE_PORT || size != 4)
-        return; /* no device on this port: writes are dropped, as on real hardware */
+    if (port != HOPSIM_TRACE_PORT || size != 4) {
+        platform_port_write(v, (uint16_t)port, size, value);
+        return;
+    }
     uint64_t req = 0, arg = 0;
     uc_reg_read(uc, UC_X86_REG_RDI, &req);
     uc_reg_read(uc, UC_X86_REG_RSI, &arg);
     mark_handle(v, value, req, arg);
+}
+
+static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *opaque)
+{
+    (void)uc;
+    return platform_port_read(opaque, (uint16_t)port, size);
+}
+
+static uint64_t mmio_read_cb(uc_engine *uc, uint64_t off, unsigned size, void *opaque)
+{
+    struct mmio_binding *b = opaque;
+    (void)uc;
+    return platform_mmio(b->v, b->ops, b->opaque, b->place, off, size, 0, false);
+}
+
+static void mmio_write_cb(uc_engine *uc, uint64_t off, unsigned size, uint64_t value, void *opaque)
+{
+    struct mmio_binding *b = opaque;
+    (void)uc;
+    platform_mmio(b->v, b->ops, b->opaque, b->place, off, size, value, true);
+}
+
+int vcpu_mmio_map(struct vcpu *v, uint64_t gpa, uint64_t size, const struct mmio_ops *ops,
+                  void *opaque, uint16_t place)
+{
+    if (v->nmmio == MAX_MMIO_BINDINGS)
+        return -1;
+    struct mmio_binding *b = malloc(sizeof(*b));
+    if (!b)
+        return -1;
+    *b = (struct mmio_binding){.v = v, .ops = ops, .opaque = opaque, .place = place};
+    if (uc_mmio_map((uc_engine *)v->uc, gpa, size, mmio_read_cb, b, mmio_write_cb, b) !=
+        UC_ERR_OK) {
+        free(b);
+        return -1;
+    }
+    v->mmio[v->nmmio++] = b;
+    return 0;
 }
 
 static const char *access_name(uc_mem_type t)
@@ -290,6 +330,8 @@ static int add_hooks(struct vcpu *v, uc_engine *uc)
     if (!e)
         e = uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_out, v, 1, 0, UC_X86_INS_OUT);
     if (!e)
+        e = uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_in, v, 1, 0, UC_X86_INS_IN);
+    if (!e)
         e = uc_hook_add(uc, &h, UC_HOOK_MEM_INVALID, (void *)hook_invalid, v, 1, 0);
     if (!e)
         e = uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)hook_intr, v, 1, 0);
@@ -338,6 +380,8 @@ void vcpu_destroy(struct vcpu *v)
         return;
     uc_close((uc_engine *)v->uc);
     class_cost_fini();
+    for (int i = 0; i < v->nmmio; i++)
+        free(v->mmio[i]);
     free(v->bcache);
     free(v);
 }

@@ -1,0 +1,393 @@
+/*
+ * The platform: the PCI bus and its devices, wired to the domains.
+ *
+ *  - Configuration space: mechanism #1 on ports 0xCF8/0xCFC. Each domain
+ *    has its own CONFIG_ADDRESS latch and sees only the functions it owns
+ *    (others read all ones), as with Xen's per-domain PCI access control.
+ *  - BARs: firmware (pci_bus_assign_bars) places them at boot; a BAR is
+ *    mapped with uc_mmio_map into every vCPU of its owner. BAR changes made
+ *    by a guest are applied at the next trap, never from inside the OUT hook
+ *    that made them (Unicorn must not be remapped from a hook).
+ *  - MMIO access time: `mmio_read` / `mmio_write` charged to the accessing
+ *    vCPU's slice, traced as `mmio` spans.
+ *  - DMA: bus address = machine address (no IOMMU): any machine frame.
+ *  - Interrupts: MSI or INTx reach the owner as a physical IRQ (pirq) bound
+ *    to an event channel, Xen's PHYSDEVOP_map_pirq + EVTCHNOP_bind_pirq; the
+ *    MSI data word is the pirq. Edge semantics for both (a raise is one
+ *    delivery; PHYSDEVOP_eoi is accepted).
+ */
+#include "machine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xen/physdev.h>
+
+#include "disk.h"
+#include "pci.h"
+#include "sas_hba.h"
+
+#define MSI_ADDR_BASE 0xfee00000u
+#define FIRST_PIRQ 16
+
+/* ---- DMA and interrupts ---- */
+
+static void *plat_dma_map(void *opaque, uint64_t bus, uint64_t len, bool write)
+{
+    struct machine *m = opaque;
+    (void)write;
+    if (len == 0 || len > PAGE_SIZE || (bus & (PAGE_SIZE - 1)) + len > PAGE_SIZE)
+        return NULL;
+    if (bus >= m->nr_mfns * PAGE_SIZE)
+        return NULL;
+    return m->mem + bus;
+}
+
+static int pirq_of_irq(struct plat_dev *pd)
+{
+    uint32_t data = 0;
+    if (pci_msi(pd->f, NULL, &data))
+        return data < NR_PIRQS ? (int)data : -1;
+    if (pci_intx_disabled(pd->f))
+        return -1;
+    struct domain *d = pd->owner;
+    for (int p = FIRST_PIRQ; p < NR_PIRQS; p++)
+        if (d->pirqs[p].used && !d->pirqs[p].msi && d->pirqs[p].gsi == pci_func_gsi(pd->f))
+            return p;
+    return -1;
+}
+
+static void irq_deliver(void *opaque, simtime_t now)
+{
+    struct plat_dev *pd = opaque;
+    struct domain *d = pd->owner;
+    int pirq = pirq_of_irq(pd);
+    if (d->dead || pirq < 0 || !d->pirqs[pirq].port) {
+        pd->lost_irqs++;
+        return;
+    }
+    evtchn_set_pending(d, d->pirqs[pirq].port, now, 0);
+}
+
+static void plat_irq_raise(void *opaque, simtime_t when)
+{
+    struct plat_dev *pd = opaque;
+    simtime_t now = evq_now(&pd->m->q);
+    evq_schedule(&pd->m->q, when > now ? when : now, irq_deliver, pd);
+}
+
+static void plat_irq_lower(void *opaque, simtime_t when)
+{
+    (void)opaque;
+    (void)when;
+}
+
+/* ---- BARs ---- */
+
+static void bar_update(void *opaque, struct pci_func *f, int bar, uint64_t addr, uint64_t size,
+                       bool enabled)
+{
+    struct machine *m = opaque;
+    (void)f;
+    (void)bar;
+    (void)addr;
+    (void)size;
+    (void)enabled;
+    m->bars_dirty = true;
+}
+
+static void unmap_bar(struct plat_dev *pd, int bar)
+{
+    struct domain *d = pd->owner;
+    for (int i = 0; i < d->nvcpus; i++)
+        vcpu_unmap(d->vcpus[i], pd->mapped_addr[bar], pd->mapped_size[bar]);
+    pd->mapped_size[bar] = 0;
+}
+
+static void map_bar(struct plat_dev *pd, int bar, uint64_t addr, uint64_t size)
+{
+    struct domain *d = pd->owner;
+    void *dev_opaque = NULL;
+    const struct mmio_ops *ops = pci_bar_mmio(pd->f, bar, &dev_opaque);
+    if (!ops || addr < HOPSIM_MMIO_BASE || addr + size > HOPSIM_GNT_WINDOW_BASE)
+        return; /* outside the MMIO hole: firmware never does this; a guest gets nothing */
+    for (int i = 0; i < d->nvcpus; i++)
+        vcpu_mmio_map(d->vcpus[i], addr, size, ops, dev_opaque, pd->place);
+    pd->mapped_addr[bar] = addr;
+    pd->mapped_size[bar] = size;
+}
+
+/* Bring every BAR mapping in line with the functions' configuration. */
+void platform_sync_bars(struct machine *m)
+{
+    if (!m->bars_dirty)
+        return;
+    m->bars_dirty = false;
+    for (int i = 0; i < m->ndevs; i++) {
+        struct plat_dev *pd = &m->devs[i];
+        for (int bar = 0; bar < 6; bar++) {
+            uint64_t size = pci_bar_size(pd->f, bar);
+            uint64_t addr = pci_mem_enabled(pd->f) ? pci_bar_addr(pd->f, bar) : 0;
+            if (pd->mapped_size[bar] && (pd->mapped_addr[bar] != addr || !addr))
+                unmap_bar(pd, bar);
+            if (size && addr && !pd->mapped_size[bar])
+                map_bar(pd, bar, addr, size);
+        }
+    }
+}
+
+/* ---- configuration space ---- */
+
+static uint32_t ones(int size)
+{
+    return size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+}
+
+static struct pci_func *cfg_target(struct domain *d)
+{
+    uint32_t a = d->pci_cf8;
+    if (!d->m->pci || !(a & 0x80000000u) || ((a >> 16) & 0xff) || ((a >> 8) & 7))
+        return NULL;
+    struct pci_func *f = pci_bus_func(d->m->pci, (a >> 11) & 31);
+    return f && pci_func_user(f) == d ? f : NULL;
+}
+
+uint32_t platform_port_read(struct vcpu *v, uint16_t port, int size)
+{
+    struct domain *d = v->d;
+    if (port == 0xcf8 && size == 4)
+        return d->pci_cf8;
+    if (port < 0xcfc || port > 0xcff)
+        return ones(size); /* nothing decodes this port */
+    unsigned off = (d->pci_cf8 & 0xfc) + (port - 0xcfc);
+    struct pci_func *f = cfg_target(d);
+    if (!f || off % (unsigned)size)
+        return ones(size);
+    return pci_cfg_read(f, off, (unsigned)size);
+}
+
+void platform_port_write(struct vcpu *v, uint16_t port, int size, uint32_t value)
+{
+    struct domain *d = v->d;
+    if (port == 0xcf8 && size == 4) {
+        d->pci_cf8 = value;
+        return;
+    }
+    if (port < 0xcfc || port > 0xcff)
+        return;
+    unsigned off = (d->pci_cf8 & 0xfc) + (port - 0xcfc);
+    struct pci_func *f = cfg_target(d);
+    if (f && off % (unsigned)size == 0)
+        pci_cfg_write(f, off, (unsigned)size, value);
+}
+
+/* ---- MMIO access cost ---- */
+
+uint64_t platform_mmio(struct vcpu *v, const struct mmio_ops *ops, void *opaque, uint16_t place,
+                       uint64_t off, unsigned size, uint64_t value, bool write)
+{
+    struct machine *m = v->d->m;
+    simtime_t t = vcpu_now(v);
+    simtime_t cost = machine_cost(m, write ? C_MMIO_WRITE : C_MMIO_READ);
+    if (write)
+        ops->write(opaque, off, value, size, t);
+    else
+        value = ops->read(opaque, off, size, t);
+    v->slice_mcycles += (uint64_t)((double)cost * m->hz / 1e9);
+    struct trace_span s = {.req = v->ctx_req,
+                           .kind = SPAN_MMIO,
+                           .place = v->d->place,
+                           .start = t,
+                           .end = t + cost,
+                           .name = write ? "write" : "read",
+                           .arg = (int64_t)off};
+    trace_span(m->tr, &s);
+    (void)place;
+    return value;
+}
+
+/* ---- physdev_op and pirqs ---- */
+
+static int pirq_alloc(struct domain *d)
+{
+    for (int p = FIRST_PIRQ; p < NR_PIRQS; p++)
+        if (!d->pirqs[p].used)
+            return p;
+    return -ENOSPC;
+}
+
+static struct plat_dev *owned_dev_by_slot(struct domain *d, unsigned slot)
+{
+    for (int i = 0; i < d->m->ndevs; i++)
+        if (d->m->devs[i].owner == d && pci_func_slot(d->m->devs[i].f) == slot)
+            return &d->m->devs[i];
+    return NULL;
+}
+
+static struct plat_dev *owned_dev_by_gsi(struct domain *d, int gsi)
+{
+    for (int i = 0; i < d->m->ndevs; i++)
+        if (d->m->devs[i].owner == d && pci_func_gsi(d->m->devs[i].f) == gsi)
+            return &d->m->devs[i];
+    return NULL;
+}
+
+static void msi_program(struct pci_func *f, int pirq)
+{
+    unsigned cap = PCI_MSI_CAP_OFFSET;
+    pci_cfg_write(f, cap + PCI_MSI_ADDR_LO, 4, MSI_ADDR_BASE);
+    pci_cfg_write(f, cap + PCI_MSI_ADDR_HI, 4, 0);
+    pci_cfg_write(f, cap + PCI_MSI_DATA, 2, (uint32_t)pirq);
+    uint32_t flags = pci_cfg_read(f, cap + PCI_MSI_FLAGS, 2);
+    pci_cfg_write(f, cap + PCI_MSI_FLAGS, 2, flags | PCI_MSI_FLAGS_ENABLE);
+}
+
+static long map_pirq(struct domain *d, struct physdev_map_pirq *mp)
+{
+    if (mp->domid != DOMID_SELF && mp->domid != d->domid)
+        return -EPERM;
+    struct plat_dev *pd;
+    if (mp->type == MAP_PIRQ_TYPE_MSI) {
+        if (mp->bus != 0 || !(pd = owned_dev_by_slot(d, (unsigned)mp->devfn >> 3)))
+            return -ENODEV;
+        if (pci_cfg_read(pd->f, PCI_MSI_CAP_OFFSET, 1) != PCI_CAP_ID_MSI)
+            return -EINVAL;
+    } else if (mp->type == MAP_PIRQ_TYPE_GSI) {
+        if (!(pd = owned_dev_by_gsi(d, mp->index)))
+            return -EPERM;
+    } else {
+        return -EINVAL;
+    }
+    int p = pirq_alloc(d);
+    if (p < 0)
+        return p;
+    d->pirqs[p] = (struct pirq){.used = true,
+                                .msi = mp->type == MAP_PIRQ_TYPE_MSI,
+                                .gsi = mp->type == MAP_PIRQ_TYPE_GSI ? mp->index : -1};
+    if (mp->type == MAP_PIRQ_TYPE_MSI)
+        msi_program(pd->f, p);
+    mp->pirq = p;
+    return 0;
+}
+
+#define ARG(type, name)                                                                            \
+    type *name = guest_ram(v->d, arg, sizeof(type));                                               \
+    if (!name)                                                                                     \
+        return -EFAULT;
+
+long physdev_op(struct vcpu *v, int cmd, uint64_t arg)
+{
+    struct domain *d = v->d;
+    switch (cmd) {
+    case PHYSDEVOP_map_pirq: {
+        ARG(struct physdev_map_pirq, mp);
+        return map_pirq(d, mp);
+    }
+    case PHYSDEVOP_unmap_pirq: {
+        ARG(struct physdev_unmap_pirq, up);
+        if (up->pirq < FIRST_PIRQ || up->pirq >= NR_PIRQS || !d->pirqs[up->pirq].used)
+            return -EINVAL;
+        if (d->pirqs[up->pirq].port)
+            d->evtchn[d->pirqs[up->pirq].port] = (struct evtchn){0};
+        d->pirqs[up->pirq] = (struct pirq){0};
+        return 0;
+    }
+    case PHYSDEVOP_eoi: {
+        ARG(struct physdev_eoi, eoi);
+        return eoi->irq < NR_PIRQS && d->pirqs[eoi->irq].used ? 0 : -EINVAL;
+    }
+    case PHYSDEVOP_irq_status_query: {
+        ARG(struct physdev_irq_status_query, q);
+        if (q->irq >= NR_PIRQS || !d->pirqs[q->irq].used)
+            return -EINVAL;
+        q->flags = d->pirqs[q->irq].msi ? 0 : XENIRQSTAT_needs_eoi;
+        return 0;
+    }
+    default:
+        return -ENOSYS;
+    }
+}
+
+/* ---- creation ---- */
+
+static int open_disks(struct machine *m, const struct sc_device *sd, struct sas_hba *hba, char *err,
+                      size_t errlen)
+{
+    for (int k = 0; k < sd->ndisks; k++) {
+        const struct sc_disk *sk = &sd->disks[k];
+        struct disk_params p;
+        char derr[512];
+        disk_params_from_cost(&p, sk->type == 1 ? DISK_HDD : DISK_SSD, sk->block_size, m->cost);
+        struct disk *dk = disk_open(&p, sk->image, sk->size_bytes, sk->create, derr, sizeof(derr));
+        if (!dk) {
+            snprintf(err, errlen, "%s:%d: disks: %s", m->sc->path, sd->line, derr);
+            return -1;
+        }
+        if (sas_hba_attach(hba, dk) < 0) {
+            disk_close(dk);
+            snprintf(err, errlen, "%s:%d: disks: too many disks on one HBA", m->sc->path, sd->line);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int create_device(struct machine *m, int i, char *err, size_t errlen)
+{
+    const struct sc_device *sd = &m->sc->devices[i];
+    struct plat_dev *pd = &m->devs[m->ndevs];
+    char name[48];
+    *pd = (struct plat_dev){.m = m, .owner = m->doms[sd->owner]};
+    snprintf(name, sizeof(name), "%s.%d", sd->kind, sd->slot);
+    pd->place = trace_place(m->tr, PLACE_DEVICE, sd->slot, name);
+    struct dev_env env = {.q = &m->q,
+                          .tr = m->tr,
+                          .place = pd->place,
+                          .cost = m->cost,
+                          .hz = m->hz,
+                          .dma = {.opaque = m, .map = plat_dma_map},
+                          .irq = {.opaque = pd, .raise = plat_irq_raise, .lower = plat_irq_lower}};
+    char herr[512];
+    pd->hba = sas_hba_create(&env, m->pci, (unsigned)sd->slot, (uint8_t)(16 + sd->slot), herr,
+                             sizeof(herr));
+    if (!pd->hba) {
+        snprintf(err, errlen, "%s:%d: device: %s", m->sc->path, sd->line, herr);
+        return -1;
+    }
+    m->ndevs++;
+    pd->f = sas_hba_pci(pd->hba);
+    pci_func_set_user(pd->f, pd->owner);
+    return open_disks(m, sd, pd->hba, err, errlen);
+}
+
+int platform_create(struct machine *m, char *err, size_t errlen)
+{
+    if (m->sc->ndevices == 0)
+        return 0;
+    m->pci = pci_bus_create(bar_update, m);
+    if (!m->pci) {
+        snprintf(err, errlen, "cannot create the PCI bus");
+        return -1;
+    }
+    for (int i = 0; i < m->sc->ndevices; i++)
+        if (create_device(m, i, err, errlen) < 0)
+            return -1;
+    if (pci_bus_assign_bars(m->pci, HOPSIM_MMIO_BASE, HOPSIM_GNT_WINDOW_BASE) < 0) {
+        snprintf(err, errlen, "the devices' BARs do not fit the MMIO hole");
+        return -1;
+    }
+    m->bars_dirty = true;
+    platform_sync_bars(m);
+    return 0;
+}
+
+void platform_destroy(struct machine *m)
+{
+    for (int i = 0; i < m->ndevs; i++)
+        sas_hba_destroy(m->devs[i].hba);
+    m->ndevs = 0;
+    if (m->pci)
+        pci_bus_destroy(m->pci);
+    m->pci = NULL;
+}
