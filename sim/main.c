@@ -11,6 +11,8 @@
  */
 #include "machine.h"
 
+#include "hopsim/blkpattern.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 
 #include <xen/sched.h>
 
+#include "compare.h"
 #include "run.h"
 
 #define EXIT_RUN_FAILED 1
@@ -40,6 +43,11 @@ static void usage(FILE *out)
                  "  --trace-json FILE  write a Chrome/Perfetto Trace Event JSON file\n"
                  "  --trace-csv FILE   write one CSV row per span\n"
                  "  --quiet            no guest console output, no progress line\n"
+                 "\n"
+                 "compare runs the scenario once per architecture (--set arch=A) and prints\n"
+                 "per-hop p50/p99, latency, IOPS and the overhead ratio to the first one;\n"
+                 "--csv writes the same table as CSV, --trace-dir one JSON + CSV trace each.\n"
+                 "disk-check verifies a disk image written by the block test program.\n"
                  "\n"
                  "exit status: 0 ok, 1 run failed, 2 usage or scenario error\n"
                  "\n"
@@ -69,11 +77,50 @@ static int add_set(struct run_opts *o, const char *kv)
     return 0;
 }
 
-static int parse_run_args(int argc, char **argv, struct run_opts *o)
+static int parse_arch_list(struct compare_opts *c, const char *list)
+{
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%s", list);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (c->narch == COMPARE_MAX_ARCH || !*t || strlen(t) >= sizeof(c->arch[0]))
+            return -1;
+        snprintf(c->arch[c->narch++], sizeof(c->arch[0]), "%s", t);
+    }
+    return c->narch ? 0 : -1;
+}
+
+/* Options only `compare` takes; returns 1 if consumed (and *i advanced), 0 if not ours, -1 bad. */
+static int parse_compare_opt(struct compare_opts *c, const char *a, const char *next, int *i)
+{
+    if (!c || !next)
+        return 0;
+    if (!strcmp(a, "--arch")) {
+        if (parse_arch_list(c, next) < 0) {
+            fprintf(stderr, "hopsim: --arch %s: expected a comma-separated list (at most %d)\n",
+                    next, COMPARE_MAX_ARCH);
+            return -1;
+        }
+    } else if (!strcmp(a, "--csv")) {
+        c->csv_path = next;
+    } else if (!strcmp(a, "--trace-dir")) {
+        c->trace_dir = next;
+    } else {
+        return 0;
+    }
+    (*i)++;
+    return 1;
+}
+
+static int parse_run_args(int argc, char **argv, struct run_opts *o, struct compare_opts *c)
 {
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+        int k = parse_compare_opt(c, a, next, &i);
+        if (k < 0)
+            return -1;
+        if (k > 0)
+            continue;
         if (!strcmp(a, "--quiet")) {
             o->quiet = true;
         } else if (!strcmp(a, "--set") && next) {
@@ -112,6 +159,40 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
     return 0;
 }
 
+/* Check every sector of a disk image written by the block test program. */
+static int disk_check(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "hopsim: %s: %s\n", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    uint8_t sector[HOPSIM_SECTOR];
+    uint64_t lba = 0, good = 0, bad = 0, evil = 0;
+    while (fread(sector, 1, sizeof(sector), f) == sizeof(sector)) {
+        uint64_t magic;
+        memcpy(&magic, sector, 8);
+        int r = hopsim_pattern_check(sector, lba, NULL);
+        if (magic == HOPSIM_EVIL_MAGIC)
+            evil++;
+        else if (r > 0)
+            good++;
+        else if (r < 0) {
+            if (bad < 5)
+                fprintf(stderr, "hopsim: %s: sector %llu holds a pattern for another place\n", path,
+                        (unsigned long long)lba);
+            bad++;
+        }
+        lba++;
+    }
+    fclose(f);
+    printf("%s: %llu sectors, %llu written by the test program and consistent, %llu "
+           "inconsistent, %llu from rejected requests\n",
+           path, (unsigned long long)lba, (unsigned long long)good, (unsigned long long)bad,
+           (unsigned long long)evil);
+    return bad || evil ? EXIT_RUN_FAILED : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -122,9 +203,22 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (!strcmp(argv[1], "compare")) {
+        static struct compare_opts c;
+        if (parse_run_args(argc - 2, argv + 2, &c.run, &c) < 0)
+            return EXIT_USAGE;
+        if (!c.narch) {
+            fprintf(stderr, "hopsim: compare: --arch A,B,... is required\n");
+            return EXIT_USAGE;
+        }
+        c.run.quiet = true;
+        return compare_run(&c);
+    }
+    if (!strcmp(argv[1], "disk-check"))
+        return argc == 3 ? disk_check(argv[2]) : (usage(stderr), EXIT_USAGE);
     if (!strcmp(argv[1], "run")) {
         struct run_opts o = {0};
-        if (parse_run_args(argc - 2, argv + 2, &o) < 0)
+        if (parse_run_args(argc - 2, argv + 2, &o, NULL) < 0)
             return EXIT_USAGE;
         o.progress = isatty(STDERR_FILENO) && !o.quiet;
         struct run_result r;

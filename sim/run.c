@@ -75,6 +75,7 @@ static void collect(struct machine *m, struct run_result *r)
     for (int h = HOP_H1; h <= HOP_H8; h++)
         r->have_hop[h] = trace_stat_hop(m->tr, h, &r->hop[h]);
     r->have_request = trace_stat_request(m->tr, &r->request);
+    trace_request_window(m->tr, &r->io_first, &r->io_last);
 }
 
 static void report(struct machine *m, const struct scenario *sc, struct run_result *r)

@@ -34,6 +34,8 @@ struct run_result {
     struct trace_stat request;
     bool have_request;
     double host_seconds;
+    simtime_t io_first, io_last; /* window of the completed requests */
+    uint64_t bytes;              /* reported by guests (HOPSIM_OP_VALUE), 0 if none */
 };
 
 /* Returns the process exit code: 0 ok, 1 run failed, 2 usage/scenario error. */

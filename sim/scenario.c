@@ -841,8 +841,8 @@ static void device_disk(lua_State *L, struct loader *ld, int line, struct sc_dis
         fail(L, ld, line, "disks.image", "required: the disk image file");
     snprintf(image, sizeof image, "%s", lua_tostring(L, -1));
     lua_pop(L, 1);
-    if (image[0] == '/' || !join(k->image, sizeof k->image, ld->sc->dir, image))
-        snprintf(k->image, sizeof k->image, "%s", image);
+    /* like output paths: relative to the working directory, not to the script */
+    snprintf(k->image, sizeof k->image, "%s", image);
     lua_getfield(L, -1, "size_mb");
     lua_Integer mb = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : (lua_isnil(L, -1) ? 0 : -1);
     lua_pop(L, 1);

@@ -11,6 +11,7 @@
  *   output   { trace_json = "t.json", trace_csv = "t.csv", summary = true }
  *   device   { kind = "sas_hba", owner = "dom0", slot = 4,
  *              disks = { { type = "ssd", image = "disk0.img", size_mb = 64, create = true } } }
+ *            (disk image paths, like output paths, are relative to the working directory)
  *   import "lib/arch.lua"   -- run another script (scenario dir, then the image path)
  *   local n = param("rounds", 100, "round trips")   -- overridable by --set rounds=N
  *

@@ -405,6 +405,7 @@ struct trace {
     uint32_t mapmask;
 
     struct hist *hist; /* [hop], [HOP_COUNT + kind], [HIST_REQ] */
+    simtime_t window_first, window_last; /* first start and last completion of done requests */
     uint64_t done, unknown_done, dropped;
 };
 
@@ -944,6 +945,10 @@ void trace_done(struct trace *t, uint64_t req, simtime_t now)
     }
     hop_close(t, r, now, true);
     hist_add(&t->hist[HIST_REQ], now < r->first ? 0 : now - r->first);
+    if (!t->done || r->first < t->window_first)
+        t->window_first = r->first;
+    if (now > t->window_last)
+        t->window_last = now;
     t->done++;
     req_forget(t, r);
 }
@@ -1049,6 +1054,15 @@ bool trace_stat_request(const struct trace *t, struct trace_stat *out)
 uint64_t trace_requests_done(const struct trace *t)
 {
     return t ? t->done : 0;
+}
+
+bool trace_request_window(const struct trace *t, simtime_t *first, simtime_t *last)
+{
+    if (!t || !t->done)
+        return false;
+    *first = t->window_first;
+    *last = t->window_last;
+    return true;
 }
 
 uint64_t trace_requests_inflight(const struct trace *t)

@@ -92,6 +92,8 @@ bool trace_stat_kind(const struct trace *t, int kind, struct trace_stat *out);
 bool trace_stat_request(const struct trace *t, struct trace_stat *out);
 uint64_t trace_requests_done(const struct trace *t);
 uint64_t trace_requests_inflight(const struct trace *t);
+/* Earliest start and latest completion of the completed requests (for IOPS). */
+bool trace_request_window(const struct trace *t, simtime_t *first, simtime_t *last);
 /* The per-hop and per-span-kind table (count, mean, p50, p99, max in us). */
 void trace_print_summary(const struct trace *t, FILE *out);
 

@@ -1,0 +1,119 @@
+/*
+ * Block-path benchmarks, run on demand (`cmake --build build --target
+ * bench`). Measured side by side in one run:
+ *  1. simulated requests per host second through the whole xen-dom0 path
+ *     (blkfront -> hypervisor -> blkback -> SAS driver -> HBA -> SSD and
+ *     back), tracing off vs JSON + CSV tracing on; the ratio is the tracing
+ *     overhead (target: at most 10%);
+ *  2. host time as the number of domUs sharing one backend grows (1, 4, 16,
+ *     64) and as iodepth grows (1, 4, 16, 32).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "run.h"
+
+struct point {
+    double host_s;
+    uint64_t requests;
+    double sim_us;
+};
+
+static void set(struct run_opts *o, const char *k, const char *fmt, long v)
+{
+    struct sc_set *s = &o->sets[o->nsets++];
+    snprintf(s->key, sizeof(s->key), "%s", k);
+    snprintf(s->value, sizeof(s->value), fmt, v);
+}
+
+static int run_point(int domus, int iodepth, int requests, bool traced, struct point *p)
+{
+    static char disk[64];
+    struct run_opts o = {.scenario = HOPSIM_SOURCE_DIR "/workloads/scenarios/blk-randread.lua",
+                         .quiet = true,
+                         .no_summary = true};
+    snprintf(disk, sizeof(disk), "/tmp/hopsim-bench-%d.img", (int)getpid());
+    set(&o, "domus", "%ld", domus);
+    set(&o, "iodepth", "%ld", iodepth);
+    set(&o, "requests", "%ld", requests);
+    set(&o, "disk_type", "ssd", 0);
+    struct sc_set *s = &o.sets[o.nsets++];
+    snprintf(s->key, sizeof(s->key), "disk");
+    snprintf(s->value, sizeof(s->value), "%s", disk);
+    if (traced) {
+        o.trace_json = "/tmp/hopsim-bench-blk.json";
+        o.trace_csv = "/tmp/hopsim-bench-blk.csv";
+    }
+    struct run_result r;
+    FILE *saved = stdout;
+    stdout = fopen("/dev/null", "w");
+    int rc = run_scenario(&o, &r);
+    fclose(stdout);
+    stdout = saved;
+    remove(disk);
+    if (traced) {
+        remove(o.trace_json);
+        remove(o.trace_csv);
+    }
+    p->host_s = r.host_seconds;
+    p->requests = r.requests_done;
+    p->sim_us = (double)r.sim_time / 1e6;
+    return rc;
+}
+
+static int bench_tracing(int requests)
+{
+    struct point off = {0}, on = {0}, p;
+    double best_off = 0, best_on = 0;
+    for (int i = 0; i < 3; i++) { /* interleaved, best of three */
+        if (run_point(1, 4, requests, false, &p) != 0)
+            return -1;
+        if (!best_off || p.host_s < best_off)
+            best_off = p.host_s, off = p;
+        if (run_point(1, 4, requests, true, &p) != 0)
+            return -1;
+        if (!best_on || p.host_s < best_on)
+            best_on = p.host_s, on = p;
+    }
+    printf("xen-dom0 random 4 KiB reads from an SSD, iodepth 4, %llu requests (best of 3)\n",
+           (unsigned long long)off.requests);
+    printf("  tracing off              %9.0f requests / host s\n", off.requests / off.host_s);
+    printf("  tracing on (JSON + CSV)  %9.0f requests / host s\n", on.requests / on.host_s);
+    printf("  tracing overhead         %9.1f %%   (target <= 10 %%)\n",
+           (on.host_s / off.host_s - 1.0) * 100.0);
+    return 0;
+}
+
+static int bench_scaling(int requests)
+{
+    static const int domus[] = {1, 4, 16, 64};
+    static const int depths[] = {1, 4, 16, 32};
+    struct point p;
+    printf("host time vs domUs sharing one backend (%d requests each, iodepth 4)\n", requests);
+    for (size_t i = 0; i < sizeof(domus) / sizeof(domus[0]); i++) {
+        if (run_point(domus[i], 4, requests, false, &p) != 0)
+            return -1;
+        printf("  %3d domUs  %8llu requests  %8.2f host s  %9.0f requests / host s\n", domus[i],
+               (unsigned long long)p.requests, p.host_s, p.requests / p.host_s);
+    }
+    printf("host time vs iodepth (1 domU, %d requests)\n", requests * 4);
+    for (size_t i = 0; i < sizeof(depths) / sizeof(depths[0]); i++) {
+        if (run_point(1, depths[i], requests * 4, false, &p) != 0)
+            return -1;
+        printf("  iodepth %2d  %8.2f host s  %9.0f requests / host s  %9.1f simulated us\n",
+               depths[i], p.host_s, p.requests / p.host_s, p.sim_us);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int requests = argc > 1 ? atoi(argv[1]) : 2000;
+    if (bench_tracing(requests) < 0 || bench_scaling(requests / 10 > 0 ? requests / 10 : 1) < 0) {
+        fprintf(stderr, "bench_blk: a run failed\n");
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,157 @@
+/*
+ * `hopsim compare`: runs one scenario under each architecture in turn and
+ * prints one table. Each run is a full, independent simulation; the only
+ * difference between them is the `arch` parameter, which the scenario's
+ * placement library turns into domains, images and device ownership.
+ */
+#include "compare.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "simtime.h"
+
+static double us(uint64_t ps)
+{
+    return (double)ps / PS_PER_US;
+}
+
+static double iops(const struct run_result *r)
+{
+    simtime_t w = r->io_last > r->io_first ? r->io_last - r->io_first : 0;
+    return w ? (double)r->requests_done * 1e12 / (double)w : 0.0;
+}
+
+static double mean_us(const struct trace_stat *s)
+{
+    return s->count ? us(s->sum) / (double)s->count : 0.0;
+}
+
+static void print_row_hops(const struct compare_opts *o, const struct run_result *r, int hop)
+{
+    bool any = false;
+    for (int a = 0; a < o->narch; a++)
+        any |= r[a].have_hop[hop];
+    if (!any)
+        return;
+    printf("H%d p50 / p99 (us)     ", hop);
+    for (int a = 0; a < o->narch; a++) {
+        if (r[a].have_hop[hop])
+            printf(" %9.3f /%9.3f", us(r[a].hop[hop].p50), us(r[a].hop[hop].p99));
+        else
+            printf(" %20s", "-");
+    }
+    printf("\n");
+}
+
+static void print_table(const struct compare_opts *o, const struct run_result *r)
+{
+    printf("\n%-22s", "");
+    for (int a = 0; a < o->narch; a++)
+        printf(" %20s", o->arch[a]);
+    printf("\n");
+    for (int h = HOP_H1; h <= HOP_H8; h++)
+        print_row_hops(o, r, h);
+    printf("%-22s", "requests");
+    for (int a = 0; a < o->narch; a++)
+        printf(" %20llu", (unsigned long long)r[a].requests_done);
+    printf("\n%-22s", "latency mean (us)");
+    for (int a = 0; a < o->narch; a++)
+        printf(" %20.3f", mean_us(&r[a].request));
+    printf("\n%-22s", "latency p50 (us)");
+    for (int a = 0; a < o->narch; a++)
+        printf(" %20.3f", us(r[a].request.p50));
+    printf("\n%-22s", "latency p99 (us)");
+    for (int a = 0; a < o->narch; a++)
+        printf(" %20.3f", us(r[a].request.p99));
+    printf("\n%-22s", "IOPS");
+    for (int a = 0; a < o->narch; a++)
+        printf(" %20.0f", iops(&r[a]));
+    double base = mean_us(&r[0].request);
+    printf("\n%-22s", "overhead vs first");
+    for (int a = 0; a < o->narch; a++)
+        printf(" %19.2fx", base > 0 ? mean_us(&r[a].request) / base : 0.0);
+    printf("\n");
+}
+
+static int write_csv(const struct compare_opts *o, const struct run_result *r)
+{
+    FILE *f = fopen(o->csv_path, "w");
+    if (!f) {
+        fprintf(stderr, "hopsim: %s: %s\n", o->csv_path, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "arch,metric,hop,count,mean_ps,p50_ps,p99_ps,max_ps\n");
+    for (int a = 0; a < o->narch; a++) {
+        for (int h = HOP_H1; h <= HOP_H8; h++) {
+            const struct trace_stat *s = &r[a].hop[h];
+            if (r[a].have_hop[h])
+                fprintf(f, "%s,hop,H%d,%llu,%llu,%llu,%llu,%llu\n", o->arch[a], h,
+                        (unsigned long long)s->count, (unsigned long long)(s->sum / s->count),
+                        (unsigned long long)s->p50, (unsigned long long)s->p99,
+                        (unsigned long long)s->max);
+        }
+        const struct trace_stat *s = &r[a].request;
+        fprintf(f, "%s,latency,,%llu,%llu,%llu,%llu,%llu\n", o->arch[a],
+                (unsigned long long)s->count,
+                (unsigned long long)(s->count ? s->sum / s->count : 0), (unsigned long long)s->p50,
+                (unsigned long long)s->p99, (unsigned long long)s->max);
+        fprintf(f, "%s,iops,,%llu,%.0f,,,\n", o->arch[a], (unsigned long long)r[a].requests_done,
+                iops(&r[a]));
+    }
+    if (fclose(f) != 0) {
+        fprintf(stderr, "hopsim: %s: %s\n", o->csv_path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+int compare_run(const struct compare_opts *o)
+{
+    static struct run_result r[COMPARE_MAX_ARCH];
+    char json[COMPARE_MAX_ARCH][600], csv[COMPARE_MAX_ARCH][600];
+    int rc = 0;
+    if (o->trace_dir && mkdir(o->trace_dir, 0777) < 0 && errno != EEXIST) {
+        fprintf(stderr, "hopsim: %s: %s\n", o->trace_dir, strerror(errno));
+        return 2;
+    }
+    for (int a = 0; a < o->narch; a++) {
+        struct run_opts ro = o->run;
+        if (ro.nsets == SC_MAX_SETS)
+            return 2;
+        struct sc_set *s = &ro.sets[ro.nsets++];
+        snprintf(s->key, sizeof(s->key), "arch");
+        snprintf(s->value, sizeof(s->value), "%s", o->arch[a]);
+        ro.no_summary = true;
+        if (o->trace_dir) {
+            char stem[200];
+            snprintf(stem, sizeof(stem), "%s", base_name(o->run.scenario));
+            char *dot = strrchr(stem, '.');
+            if (dot)
+                *dot = 0;
+            snprintf(json[a], sizeof(json[a]), "%s/%s-%s.json", o->trace_dir, stem, o->arch[a]);
+            snprintf(csv[a], sizeof(csv[a]), "%s/%s-%s.csv", o->trace_dir, stem, o->arch[a]);
+            ro.trace_json = json[a];
+            ro.trace_csv = csv[a];
+        }
+        printf("== %s\n", o->arch[a]);
+        fflush(stdout);
+        int one = run_scenario(&ro, &r[a]);
+        if (one == 2)
+            return 2;
+        if (one != 0)
+            rc = 1;
+    }
+    print_table(o, r);
+    if (o->csv_path && write_csv(o, r) < 0)
+        rc = rc ? rc : 1;
+    return rc;
+}

@@ -1,0 +1,65 @@
+-- The block I/O path placed per architecture: the same driver images, only
+-- their placement and the transition costs differ (DESIGN.md section 1).
+--
+--   native    one kernel: the test program, a thin block layer and the native
+--             SAS driver in one domain running on bare metal (mode "native"),
+--             owning the HBA. Hops H1, H4, H5, H8.
+--   xen-dom0  classic Xen: blkback + the native SAS driver in dom0 (owns the
+--             HBA); blkfront + the test program in each domU. All eight hops.
+--
+-- place{ arch, cpus, disk = {...}, fio = {...}, domus = N, grants = "map",
+--        evil = false } declares the domains, the device and the connections.
+local M = {}
+
+M.arches = { "native", "xen-dom0" }
+
+local VBD = 51712 -- xvda: major 202, minor 0
+
+local function copy(t, extra)
+  local r = {}
+  for k, v in pairs(t) do r[k] = v end
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return r
+end
+
+local function known(arch)
+  for _, a in ipairs(M.arches) do
+    if a == arch then return true end
+  end
+  return false
+end
+
+function M.place(o)
+  if not known(o.arch) then
+    error(string.format("arch: unknown architecture '%s' (known: %s)", tostring(o.arch),
+                        table.concat(M.arches, ", ")), 2)
+  end
+  local cpus = o.cpus or 1
+  local domus = o.domus or 1
+  if o.arch == "native" then
+    domain { name = "native", image = "blk_native.elf", memory_mb = o.memory_mb or 32, cpu = 0,
+             mode = "native", privileged = true, args = copy(o.fio, { target = 0 }) }
+    device { kind = "sas_hba", owner = "native", disks = { o.disk } }
+    return
+  end
+  domain { name = "dom0", image = "blk_back.elf", memory_mb = o.memory_mb or 32, cpu = 0,
+           privileged = true, args = { target = 0, grants = o.grants or "map" } }
+  device { kind = "sas_hba", owner = "dom0", disks = { o.disk } }
+  -- each domU works on its own slice of the disk
+  local slice = o.slice_bytes or 0
+  for i = 1, domus do
+    local name = "domu" .. i
+    local args = copy(o.fio, { offset = (o.fio.offset or 0) + (i - 1) * slice })
+    if slice > 0 then args.size = slice end
+    domain { name = name, image = "blk_front.elf", memory_mb = o.memory_mb or 32,
+             cpu = cpus > 1 and 1 + (i - 1) % (cpus - 1) or 0, args = args }
+    connect { kind = "vbd", frontend = name, backend = "dom0", devid = VBD }
+  end
+  if o.evil then
+    domain { name = "evil", image = "blk_evil.elf", memory_mb = 16,
+             cpu = cpus > 1 and 1 or 0, args = { target = 0 } }
+    connect { kind = "vbd", frontend = "evil", backend = "dom0", devid = VBD }
+  end
+end
+
+return M
