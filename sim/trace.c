@@ -404,7 +404,7 @@ struct trace {
     uint32_t *map; /* slot + 1, 0 = empty */
     uint32_t mapmask;
 
-    struct hist *hist; /* [hop], [HOP_COUNT + kind], [HIST_REQ] */
+    struct hist *hist;                   /* [hop], [HOP_COUNT + kind], [HIST_REQ] */
     simtime_t window_first, window_last; /* first start and last completion of done requests */
     uint64_t done, unknown_done, dropped;
 };
