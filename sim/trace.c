@@ -388,6 +388,7 @@ struct req {
     uint32_t nspans;     /* hop spans written so far */
     uint16_t place;
     uint8_t hop;
+    bool suppressed; /* the open hop is a zero-length H3/H7: no notification of its own */
 };
 
 enum { HIST_REQ = HOP_COUNT + SPAN_KIND_COUNT, HIST_N };
@@ -864,6 +865,8 @@ static void json_hop_span(struct trace *t, const struct req *r, simtime_t end, b
     out_hex(o, r->id);
     OUT_LIT(o, "\",\"hop\":\"");
     out_s(o, hop_names[r->hop]);
+    if (r->suppressed)
+        OUT_LIT(o, "\",\"notify\":\"suppressed");
     OUT_LIT(o, "\"}}");
     /* A one-span request has nothing to link. */
     if (!last)
@@ -880,8 +883,10 @@ static void hop_close(struct trace *t, struct req *r, simtime_t now, bool last)
     if (t->json.f)
         json_hop_span(t, r, end, last);
     if (t->csv.f)
-        csv_row(t, r->id, r->hop, SPAN_HOP, hop_names[r->hop].s, r->place, r->start, end, 0);
+        csv_row(t, r->id, r->hop, SPAN_HOP, hop_names[r->hop].s, r->place, r->start, end,
+                r->suppressed);
     r->nspans++;
+    r->suppressed = false;
 }
 
 static void hop_enter(struct req *r, int hop, uint16_t place, simtime_t now)
@@ -913,6 +918,18 @@ void trace_hop(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t
     if (r->hop == hop && r->place == place)
         return;
     hop_close(t, r, now, false);
+    /*
+     * H2 -> H4 (or H6 -> H8): the request was taken off the ring without a
+     * notification of its own -- RING_PUSH_*_AND_CHECK_NOTIFY found the other
+     * side still working, so no hypervisor hop happened. It is recorded as a
+     * zero-length H3 (H7) flagged "notify suppressed" (CSV arg 1), so every
+     * request shows the protocol's eight steps and the count is visible.
+     */
+    if ((r->hop == HOP_H2 && hop == HOP_H4) || (r->hop == HOP_H6 && hop == HOP_H8)) {
+        hop_enter(r, r->hop + 1, place, now);
+        r->suppressed = true;
+        hop_close(t, r, now, false);
+    }
     hop_enter(r, hop, place, now);
 }
 

@@ -1,6 +1,6 @@
 /*
  * The hopsim SAS HBA: register-level interface shared by the device model
- * (models/sas_hba.c) and the native driver (workloads/drivers/sas.c).
+ * (models/sas_hba.c) and the native driver (workloads/blk/sas.c).
  * Documented for users in docs/sas-hba.md.
  *
  * A queue-based host bus adapter in the style of NVMe / MPT3 "fusion":

@@ -1,0 +1,454 @@
+/*
+ * blkfront: the Xen block frontend (see blkfront.h for the handshake).
+ *
+ * Data path. submit() (program context, event delivery off) grants each
+ * data page to the backend -- read-only for a WRITE, which the device only
+ * reads -- or, with feature-persistent, looks the page up in a cache of
+ * pages granted read-write once for the connection's lifetime; writes the
+ * request into the next free ring slot with id = the global request id;
+ * marks H2. kick() publishes every request written since the last kick
+ * with RING_PUSH_REQUESTS_AND_CHECK_NOTIFY and notifies only if the
+ * backend asked (req_event): a request whose push needs no notify skips
+ * the hypervisor hop H3 -- that is the protocol's own batching.
+ *
+ * Responses (event handler, upcall context): read rsp_prod, read barrier,
+ * then the responses; each is matched to its request by id (tag map),
+ * marked H8, its non-persistent grants revoked, and the request's done()
+ * called. RING_FINAL_CHECK_FOR_RESPONSES re-arms rsp_event and catches a
+ * response that arrived meanwhile. A backend that produces more responses
+ * than the ring holds (RING_RESPONSE_PROD_OVERFLOW) is not trusted again.
+ *
+ * Memory ordering (io/ring.h, x86 TSO): request fields are written before
+ * the push's write barrier publishes req_prod; the push's full barrier
+ * orders req_prod before the req_event read. Responses are read only after
+ * rsp_prod (read barrier).
+ */
+#include "blkfront.h"
+
+#include <xen/io/protocols.h>
+
+#include "tagmap.h"
+
+#define PG_SLOTS 1024 /* persistent-grant cache: open addressing, insert-only */
+#define PG_MAX 512
+#define POLL_NS 100000ull
+
+/* ---- connection ---- */
+
+static long read_key(const char *dir, const char *key, long def)
+{
+    char path[192];
+    long v;
+    snprintf(path, sizeof(path), "%s/%s", dir, key);
+    return xs_read_int(XBT_NIL, path, &v) ? def : v;
+}
+
+static int publish(struct blkif_conn *c, int want_persistent)
+{
+    const char *dir = c->xb.nodename;
+    char path[192];
+    int rc;
+    do {
+        xs_tx_t t;
+        rc = xs_transaction_start(&t);
+        if (rc < 0)
+            return rc;
+        snprintf(path, sizeof(path), "%s/ring-ref", dir);
+        rc = xs_printf(t, path, "%d", c->ring_ref);
+        snprintf(path, sizeof(path), "%s/event-channel", dir);
+        rc = rc ? rc : xs_printf(t, path, "%u", c->port);
+        snprintf(path, sizeof(path), "%s/protocol", dir);
+        rc = rc ? rc : xs_write(t, path, XEN_IO_PROTO_ABI_X86_64);
+        snprintf(path, sizeof(path), "%s/feature-persistent", dir);
+        rc = rc ? rc : xs_printf(t, path, "%d", want_persistent ? 1 : 0);
+        snprintf(path, sizeof(path), "%s/state", dir);
+        rc = rc ? rc : xs_printf(t, path, "%d", XenbusStateInitialised);
+        int end = xs_transaction_end(t, rc != 0);
+        if (!rc)
+            rc = end;
+    } while (rc == -XEN_EAGAIN);
+    return rc;
+}
+
+static int setup_ring(struct blkif_conn *c, evtchn_handler_t fn, void *data)
+{
+    c->sring = page_zalloc(1);
+    if (!c->sring)
+        return -XEN_ENOMEM;
+    SHARED_RING_INIT(c->sring);
+    FRONT_RING_INIT(&c->ring, c->sring, PAGE_SIZE);
+    c->ring_ref = gnttab_grant_access(c->be, virt_to_pfn(c->sring), 0);
+    if (c->ring_ref < 0)
+        return -XEN_ENOSPC;
+    int rc = evtchn_alloc_unbound(c->be, &c->port);
+    return rc ? rc : evtchn_attach(c->port, fn, data);
+}
+
+static void read_backend(struct blkif_conn *c, int want_persistent)
+{
+    const char *be = c->xb.otherend;
+    c->sectors = (uint64_t)read_key(be, "sectors", 0);
+    c->sector_size = (uint32_t)read_key(be, "sector-size", 512);
+    c->info = (uint32_t)read_key(be, "info", 0);
+    c->flush = read_key(be, "feature-flush-cache", 0) == 1;
+    c->persistent = want_persistent && read_key(be, "feature-persistent", 0) == 1;
+}
+
+/* Lowest numeric name of a NUL-separated list of n names, or -1. */
+static long lowest(const char *names, int n)
+{
+    long best = -1;
+    for (int i = 0; i < n; i++, names += strlen(names) + 1) {
+        char *end;
+        long v = strtol(names, &end, 10);
+        if (end != names && !*end && v >= 0 && (best < 0 || v < best))
+            best = v;
+    }
+    return best;
+}
+
+/* Our lowest vbd, waiting for the toolstack to create one. */
+static int find_devid(void)
+{
+    char dir[64], names[256];
+    snprintf(dir, sizeof(dir), "/local/domain/%u/device/vbd", xen_domid);
+    int rc = xs_watch(dir, "vbddir");
+    long devid;
+    while ((devid = lowest(names, xs_directory(XBT_NIL, dir, names, sizeof(names)))) < 0 && !rc)
+        rc = xs_wait_watch("vbddir", NULL, 0);
+    xs_unwatch(dir, "vbddir");
+    return devid < 0 ? rc : (int)devid;
+}
+
+int blkif_connect(struct blkif_conn *c, int devid, int want_persistent, evtchn_handler_t fn,
+                  void *data)
+{
+    if (devid < 0 && (devid = find_devid()) < 0) {
+        printf("blkfront: no vbd in xenstore: %d\n", devid);
+        return devid;
+    }
+    int rc = xenbus_frontend_device("vbd", devid, &c->xb);
+    if (rc < 0) {
+        printf("blkfront: no vbd %d in xenstore: %d\n", devid, rc);
+        return rc;
+    }
+    c->be = (domid_t)c->xb.otherend_id;
+    int st = xenbus_wait_state(c->xb.otherend, XenbusStateInitWait);
+    if (st != XenbusStateInitWait && st != XenbusStateConnected) {
+        printf("blkfront: backend %s in state %d, not InitWait\n", c->xb.otherend, st);
+        return -XEN_EIO;
+    }
+    rc = setup_ring(c, fn, data);
+    if (!rc)
+        rc = publish(c, want_persistent);
+    if (rc) {
+        printf("blkfront: ring, event channel or xenstore set-up failed: %d\n", rc);
+        return rc;
+    }
+    st = xenbus_wait_state(c->xb.otherend, XenbusStateConnected);
+    if (st != XenbusStateConnected) {
+        printf("blkfront: backend went to state %d instead of Connected\n", st);
+        return -XEN_EIO;
+    }
+    read_backend(c, want_persistent);
+    if (!c->sectors || (c->sector_size != 512 && c->sector_size != 4096)) {
+        printf("blkfront: backend offers %llu sectors of %u bytes\n",
+               (unsigned long long)c->sectors, c->sector_size);
+        return -XEN_EIO;
+    }
+    return xenbus_switch_state(c->xb.nodename, XenbusStateConnected);
+}
+
+int blkif_wait_backend(struct blkif_conn *c, XenbusState state, uint64_t timeout_ns)
+{
+    if (!timeout_ns)
+        return xenbus_wait_state(c->xb.otherend, state);
+    char path[192];
+    snprintf(path, sizeof(path), "%s/state", c->xb.otherend);
+    xs_watch(path, "bkstate");
+    uint64_t deadline = time_now_ns() + timeout_ns;
+    int st;
+    while ((st = xenbus_read_state(c->xb.otherend)) < (int)state && time_now_ns() < deadline)
+        while (!xs_poll_watch("bkstate", NULL, 0) && time_now_ns() < deadline)
+            sleep_ns(POLL_NS);
+    xs_unwatch(path, "bkstate");
+    return st;
+}
+
+int blkif_close(struct blkif_conn *c, void (*revoke)(void *data), void *data, uint64_t timeout_ns)
+{
+    xenbus_switch_state(c->xb.nodename, XenbusStateClosing);
+    int st = blkif_wait_backend(c, XenbusStateClosing, timeout_ns);
+    evtchn_unbind(c->port);
+    if (revoke)
+        revoke(data);
+    int rc = gnttab_end_access((grant_ref_t)c->ring_ref);
+    if (rc)
+        printf("blkfront: ring grant %d still mapped by the backend (%d)\n", c->ring_ref, rc);
+    else
+        page_free(c->sring, 1);
+    xenbus_switch_state(c->xb.nodename, XenbusStateClosed);
+    if (st < XenbusStateClosed)
+        st = blkif_wait_backend(c, XenbusStateClosed, timeout_ns);
+    return st;
+}
+
+/* ---- the block device ---- */
+
+struct bf_shadow {
+    struct blkdev_req *r;
+    uint8_t nseg;
+    uint8_t ended; /* grants to revoke at completion: 0 when persistent */
+    grant_ref_t gref[BLKIF_MAX_SEGMENTS_PER_REQUEST];
+};
+
+struct pgrant {
+    uint64_t key; /* pfn + 1; 0 = empty */
+    grant_ref_t gref;
+};
+
+struct blkfront {
+    struct blkdev dev;
+    struct blkif_conn c;
+    struct bf_shadow shadow[BLKIF_RING_SIZE];
+    int16_t free_stack[BLKIF_RING_SIZE];
+    unsigned nfree, unpushed;
+    struct tagmap tags;
+    struct pgrant *pg; /* PG_SLOTS entries when persistent */
+    unsigned npg;
+    int broken;
+    char name[24];
+};
+
+static struct blkfront bfront;
+
+/* The persistent grant of page pfn (granted read-write on first use), or -1 when full. */
+static int pg_lookup(struct blkfront *bf, unsigned long pfn)
+{
+    uint64_t key = (uint64_t)pfn + 1;
+    unsigned i = (unsigned)((key * 0x9e3779b97f4a7c15ull) >> 54) & (PG_SLOTS - 1);
+    for (; bf->pg[i].key; i = (i + 1) & (PG_SLOTS - 1))
+        if (bf->pg[i].key == key)
+            return (int)bf->pg[i].gref;
+    if (bf->npg == PG_MAX)
+        return -1;
+    int ref = gnttab_grant_access(bf->c.be, pfn, 0);
+    if (ref < 0)
+        return -1;
+    bf->pg[i] = (struct pgrant){.key = key, .gref = (grant_ref_t)ref};
+    bf->npg++;
+    return ref;
+}
+
+static void revoke_grants(struct bf_shadow *s)
+{
+    for (unsigned i = 0; i < s->ended; i++) {
+        int rc = gnttab_end_access(s->gref[i]);
+        if (rc)
+            printf("blkfront: grant %u still in use by the backend (%d): leaked\n", s->gref[i], rc);
+    }
+}
+
+/* Grant every page of r and fill the segments of req; -XEN_ENOSPC if out of grants. */
+static int grant_segments(struct blkfront *bf, struct bf_shadow *s, const struct blkdev_req *r,
+                          blkif_request_t *req)
+{
+    uint32_t left = r->nr_sectors;
+    unsigned n = blkdev_nr_pages(r->nr_sectors);
+    s->ended = 0;
+    for (unsigned i = 0; i < n; i++) {
+        unsigned long pfn = virt_to_pfn(r->pages[i]);
+        int ref = bf->c.persistent ? pg_lookup(bf, pfn)
+                                   : gnttab_grant_access(bf->c.be, pfn, r->op == BLKDEV_WRITE);
+        if (ref < 0) {
+            revoke_grants(s);
+            return -XEN_ENOSPC;
+        }
+        uint32_t nsect = left > 8 ? 8 : left;
+        req->seg[i] = (struct blkif_request_segment){
+            .gref = (grant_ref_t)ref, .first_sect = 0, .last_sect = (uint8_t)(nsect - 1)};
+        s->gref[i] = (grant_ref_t)ref;
+        if (!bf->c.persistent)
+            s->ended = (uint8_t)(i + 1);
+        left -= nsect;
+    }
+    s->nseg = (uint8_t)n;
+    return 0;
+}
+
+static int fill_request(struct blkfront *bf, struct bf_shadow *s, struct blkdev_req *r)
+{
+    blkif_request_t *req = RING_GET_REQUEST(&bf->c.ring, bf->c.ring.req_prod_pvt);
+    uint8_t op = r->op == BLKDEV_READ    ? BLKIF_OP_READ
+                 : r->op == BLKDEV_WRITE ? BLKIF_OP_WRITE
+                                         : BLKIF_OP_FLUSH_DISKCACHE;
+    s->nseg = 0;
+    s->ended = 0;
+    if (op != BLKIF_OP_FLUSH_DISKCACHE) {
+        int rc = grant_segments(bf, s, r, req);
+        if (rc)
+            return rc;
+    }
+    req->operation = op;
+    req->nr_segments = s->nseg;
+    req->handle = (blkif_vdev_t)bf->c.xb.devid;
+    req->id = r->id;
+    req->sector_number = op == BLKIF_OP_FLUSH_DISKCACHE ? 0 : r->sector;
+    s->r = r;
+    return 0;
+}
+
+static int bf_submit_locked(struct blkfront *bf, struct blkdev_req *r)
+{
+    if (bf->broken)
+        return -XEN_EIO;
+    if (!bf->nfree || RING_FULL(&bf->c.ring))
+        return -XEN_EAGAIN;
+    if (tagmap_find(&bf->tags, r->id) >= 0)
+        return -XEN_EEXIST;
+    int slot = bf->free_stack[bf->nfree - 1];
+    trace_begin(SPAN_RING_PUT, r->id);
+    int rc = fill_request(bf, &bf->shadow[slot], r);
+    if (!rc) {
+        bf->nfree--;
+        tagmap_insert(&bf->tags, slot, r->id);
+        trace_hop(HOP_H2, r->id);
+        bf->c.ring.req_prod_pvt++;
+        bf->unpushed++;
+    }
+    trace_end(SPAN_RING_PUT, r->id);
+    return rc;
+}
+
+static int bf_submit(struct blkdev *d, struct blkdev_req *r)
+{
+    struct blkfront *bf = (struct blkfront *)d;
+    int rc = blkdev_check(d, r);
+    if (rc)
+        return rc;
+    int f = irq_save();
+    rc = bf_submit_locked(bf, r);
+    irq_restore(f);
+    return rc;
+}
+
+static void bf_kick(struct blkdev *d)
+{
+    struct blkfront *bf = (struct blkfront *)d;
+    int f = irq_save(), notify = 0;
+    if (bf->unpushed) {
+        RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&bf->c.ring, notify);
+        bf->unpushed = 0;
+    }
+    irq_restore(f);
+    if (notify)
+        evtchn_send(bf->c.port);
+}
+
+static int rsp_errno(int16_t st)
+{
+    if (st == BLKIF_RSP_OKAY)
+        return 0;
+    return st == BLKIF_RSP_EOPNOTSUPP ? -XEN_EOPNOTSUPP : -XEN_EIO;
+}
+
+static void complete(struct blkfront *bf, uint64_t id, int16_t status)
+{
+    int slot = tagmap_find(&bf->tags, id);
+    if (slot < 0) {
+        printf("blkfront: response for unknown id 0x%llx ignored\n", (unsigned long long)id);
+        return;
+    }
+    trace_hop(HOP_H8, id);
+    trace_begin(SPAN_RING_GET, id);
+    struct bf_shadow *s = &bf->shadow[slot];
+    tagmap_remove(&bf->tags, slot);
+    revoke_grants(s);
+    bf->free_stack[bf->nfree++] = (int16_t)slot;
+    trace_end(SPAN_RING_GET, id);
+    struct blkdev_req *r = s->r;
+    r->proto_status = status;
+    r->status = rsp_errno(status);
+    r->done(r);
+    bf->dev.completions++;
+}
+
+/* Upcall context. */
+static void bf_event(evtchn_port_t port, void *data)
+{
+    (void)port;
+    struct blkfront *bf = data;
+    blkif_front_ring_t *ring = &bf->c.ring;
+    int more;
+    if (bf->broken)
+        return;
+    do {
+        RING_IDX rp = READ_ONCE(ring->sring->rsp_prod);
+        rmb(); /* responses after rsp_prod */
+        if (RING_RESPONSE_PROD_OVERFLOW(ring, rp)) {
+            printf("blkfront: backend produced %u responses for %u slots: giving up\n",
+                   rp - ring->rsp_cons, RING_SIZE(ring));
+            bf->broken = 1;
+            return;
+        }
+        for (RING_IDX i = ring->rsp_cons; i != rp; i++) {
+            const blkif_response_t *rsp = RING_GET_RESPONSE(ring, i);
+            complete(bf, rsp->id, rsp->status);
+        }
+        ring->rsp_cons = rp;
+        RING_FINAL_CHECK_FOR_RESPONSES(ring, more);
+    } while (more);
+}
+
+static void revoke_persistent(void *data)
+{
+    struct blkfront *bf = data;
+    for (unsigned i = 0; bf->pg && i < PG_SLOTS; i++)
+        if (bf->pg[i].key && gnttab_end_access(bf->pg[i].gref))
+            printf("blkfront: persistent grant %u still mapped: leaked\n", bf->pg[i].gref);
+}
+
+static void bf_close(struct blkdev *d)
+{
+    struct blkfront *bf = (struct blkfront *)d;
+    if (bf->nfree != BLKIF_RING_SIZE)
+        printf("blkfront: closing with %u requests in flight\n",
+               (unsigned)(BLKIF_RING_SIZE - bf->nfree));
+    int st = blkif_close(&bf->c, revoke_persistent, bf, 0);
+    printf("blkfront: vbd %d closed (backend state %d)\n", bf->c.xb.devid, st);
+}
+
+static const struct blkdev_ops bf_ops = {
+    .submit = bf_submit,
+    .kick = bf_kick,
+    .close = bf_close,
+};
+
+struct blkdev *blkfront_open(int devid, int want_persistent)
+{
+    struct blkfront *bf = &bfront;
+    bf->nfree = BLKIF_RING_SIZE;
+    for (unsigned i = 0; i < BLKIF_RING_SIZE; i++)
+        bf->free_stack[i] = (int16_t)(BLKIF_RING_SIZE - 1 - i);
+    tagmap_init(&bf->tags);
+    if (want_persistent) {
+        bf->pg = page_zalloc(PG_SLOTS * sizeof(struct pgrant) / PAGE_SIZE);
+        if (!bf->pg)
+            return NULL;
+    }
+    if (blkif_connect(&bf->c, devid, want_persistent, bf_event, bf))
+        return NULL;
+    snprintf(bf->name, sizeof(bf->name), "vbd%d", bf->c.xb.devid);
+    bf->dev = (struct blkdev){
+        .name = bf->name,
+        .sectors = bf->c.sectors,
+        .sector_size = bf->c.sector_size,
+        .max_inflight = BLKIF_RING_SIZE,
+        .can_flush = (uint32_t)bf->c.flush,
+        .ops = &bf_ops,
+    };
+    printf("blkfront: vbd %d: %llu sectors, sector size %u, backend dom%u, persistent grants %s\n",
+           bf->c.xb.devid, (unsigned long long)bf->c.sectors, bf->c.sector_size, bf->c.be,
+           bf->c.persistent ? "on" : "off");
+    return &bf->dev;
+}

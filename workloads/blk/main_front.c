@@ -1,0 +1,19 @@
+/*
+ * blk_front.elf, a domU of the xen-dom0 architecture: the test program
+ * over blkfront. Arguments: devid=N (default: our lowest-numbered vbd),
+ * persistent=0|1 (offer feature-persistent, 1), and the test program's
+ * (fio.c). The connection is closed (Closing, Closed) even when the job
+ * could not run, so the backend can finish.
+ */
+#include "blkfront.h"
+#include "fio.h"
+
+int app_main(void)
+{
+    struct blkdev *d = blkfront_open((int)arg_int("devid", -1), arg_int("persistent", 1) != 0);
+    if (!d)
+        return 1;
+    int rc = fio_run(d);
+    blkdev_close(d);
+    return rc;
+}

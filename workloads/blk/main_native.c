@@ -1,0 +1,25 @@
+/*
+ * blk_native.elf, the `native` architecture: the test program, the native
+ * block layer and the SAS driver in one kernel, driving the HBA directly
+ * (hops H1, H4, H5, H8). Arguments: target=N (disk, 0), sas_qsize=N (256),
+ * and the test program's (fio.c).
+ */
+#include "fio.h"
+#include "native_blk.h"
+
+int app_main(void)
+{
+    struct sas_hba *h;
+    int rc = sas_probe((unsigned)arg_int("sas_qsize", SAS_DEFAULT_QSIZE), &h);
+    if (rc) {
+        printf("blk_native: no usable SAS HBA: %d\n", rc);
+        return 1;
+    }
+    long target = arg_int("target", 0);
+    struct blkdev *d = target >= 0 ? native_blk_open(h, (unsigned)target) : NULL;
+    if (!d)
+        return 1;
+    rc = fio_run(d);
+    blkdev_close(d);
+    return rc;
+}

@@ -1,0 +1,473 @@
+/*
+ * Native driver for the hopsim SAS HBA (see sas.h; the register interface
+ * and protocol are include/hopsim/sas_hba.h and docs/sas-hba.md).
+ *
+ * Assumptions:
+ * - One HBA, function 0 of some slot on bus 0, BAR0 assigned by firmware;
+ *   registers are reached at BAR0's guest-physical address (identity
+ *   mapping), with volatile 32-bit accesses; 64-bit registers as two
+ *   halves, low first. MMIO reads cost ~850 ns of simulated time: the fast
+ *   path reads only ISR (once per interrupt) and never polls registers.
+ * - DMA addresses are bus = machine addresses (lib/dma.h). The SQ is one
+ *   machine-contiguous block; each slot's SG list is 256 bytes inside one
+ *   page (16 per page).
+ *
+ * Queue rules (docs/sas-hba.md, "Submitting" and "Completing"):
+ * - Commands in flight never exceed nslots <= QSIZE - 1, so neither the SQ
+ *   (entries not yet fetched) nor the CQ (entries not yet consumed) can
+ *   overflow: the driver needs no SQ head tracking.
+ * - Ordering: the SQE (and its SG list) is written with ordinary stores,
+ *   then the SQ_TAIL doorbell with a volatile MMIO store after a compiler
+ *   barrier. x86 keeps stores in order (TSO), and MMIO is uncached, so the
+ *   device never sees the doorbell before the entry.
+ * - A CQ entry is new when its phase bit equals the expected phase (1 on
+ *   the first pass, flipped at each wrap); its other fields are read only
+ *   after the phase (read barrier), and CQ_HEAD is written once after the
+ *   drain, releasing the entries to the device.
+ * - Interrupt handler (upcall context): read ISR, write it back (W1C)
+ *   before draining so a completion posted during the drain raises a new
+ *   interrupt, drain the CQ, write CQ_HEAD, PHYSDEVOP_eoi, batch hook.
+ * - Program-context entry points run with event delivery off, so the
+ *   handler never sees a half-updated free list, tag map or SQ tail.
+ */
+#include "sas.h"
+
+#include "dma.h"
+#include "guest.h"
+#include "pci.h"
+#include "physdev.h"
+#include "tagmap.h"
+
+#define SGL_PER_PAGE (PAGE_SIZE / (SAS_MAX_SG * sizeof(struct sas_sg)))
+
+struct sas_hba {
+    volatile uint8_t *regs;
+    unsigned pci_slot;
+    int pirq;
+    evtchn_port_t port;
+    const char *irq_kind;
+    uint32_t max_q, max_sg;
+    unsigned ntargets;
+    struct sas_target_info tgt[SAS_DRV_MAX_TARGETS];
+    /* queues */
+    struct sas_sqe *sq;
+    struct sas_cqe *cq;
+    uint64_t sq_bus, cq_bus;
+    uint32_t qsize, sq_tail, cq_head;
+    uint16_t phase;
+    unsigned unrung; /* SQEs written since the last doorbell */
+    /* command slots */
+    unsigned nslots, nfree;
+    int16_t free_stack[SAS_DRV_MAX_SLOTS];
+    struct sas_cmd cmds[SAS_DRV_MAX_SLOTS];
+    struct tagmap tags;
+    int dead;
+    sas_batch_fn batch;
+    void *batch_arg;
+    unsigned long irqs, completed, errors;
+};
+
+static struct sas_hba hba;
+
+/* ---- registers ---- */
+
+static inline uint32_t rd32(const struct sas_hba *h, unsigned off)
+{
+    return *(volatile const uint32_t *)(h->regs + off);
+}
+
+static inline void wr32(struct sas_hba *h, unsigned off, uint32_t v)
+{
+    *(volatile uint32_t *)(h->regs + off) = v;
+}
+
+static void wr64(struct sas_hba *h, unsigned off, uint64_t v)
+{
+    wr32(h, off, (uint32_t)v);
+    wr32(h, off + 4, (uint32_t)(v >> 32));
+}
+
+const char *sas_status_name(int status)
+{
+    switch (status) {
+    case SAS_ST_OK:
+        return "ok";
+    case SAS_ST_BAD_OPCODE:
+        return "bad opcode";
+    case SAS_ST_BAD_TARGET:
+        return "bad target";
+    case SAS_ST_LBA_RANGE:
+        return "lba out of range";
+    case SAS_ST_BAD_SGL:
+        return "bad SG list";
+    case SAS_ST_DMA_ERROR:
+        return "DMA error";
+    case SAS_ST_MEDIA:
+        return "media error";
+    case SAS_ST_ABORTED:
+        return "aborted (device failed)";
+    default:
+        return "unknown status";
+    }
+}
+
+/* ---- probe ---- */
+
+static int map_bar(struct sas_hba *h)
+{
+    int slot = pci_find_device(SAS_PCI_VENDOR, SAS_PCI_DEVICE);
+    if (slot < 0) {
+        printf("sas: no HBA %04x:%04x on PCI bus 0\n", SAS_PCI_VENDOR, SAS_PCI_DEVICE);
+        return -XEN_ENODEV;
+    }
+    uint64_t bar;
+    int rc = pci_bar_mem((unsigned)slot, 0, &bar);
+    if (rc) {
+        printf("sas: BAR0 of slot %d is not an assigned memory BAR\n", slot);
+        return rc;
+    }
+    pci_enable_device((unsigned)slot);
+    h->pci_slot = (unsigned)slot;
+    h->regs = (volatile uint8_t *)bar;
+    return 0;
+}
+
+static int check_identity(struct sas_hba *h)
+{
+    uint32_t id = rd32(h, SAS_REG_ID), ver = rd32(h, SAS_REG_VERSION);
+    if (id != SAS_ID_VALUE || ver >> 16 != SAS_VERSION_VALUE >> 16) {
+        printf("sas: unexpected ID %08x / VERSION %08x\n", id, ver);
+        return -XEN_ENODEV;
+    }
+    uint32_t cap = rd32(h, SAS_REG_CAP);
+    h->max_q = cap & 0xffff;
+    h->max_sg = cap >> 24;
+    if (h->max_q < 2 || !h->max_sg) {
+        printf("sas: unusable CAP %08x\n", cap);
+        return -XEN_ENODEV;
+    }
+    if (h->max_sg > SAS_MAX_SG)
+        h->max_sg = SAS_MAX_SG;
+    return 0;
+}
+
+static void read_targets(struct sas_hba *h)
+{
+    unsigned n = rd32(h, SAS_REG_NTARGETS);
+    h->ntargets = n < SAS_DRV_MAX_TARGETS ? n : SAS_DRV_MAX_TARGETS;
+    for (unsigned t = 0; t < h->ntargets; t++) {
+        struct sas_target_info *ti = &h->tgt[t];
+        wr32(h, SAS_REG_TGT_SEL, t);
+        ti->blocks = rd32(h, SAS_REG_TGT_BLOCKS) | (uint64_t)rd32(h, SAS_REG_TGT_BLOCKS + 4) << 32;
+        ti->blksz = rd32(h, SAS_REG_TGT_BLKSZ);
+        ti->type = rd32(h, SAS_REG_TGT_TYPE);
+        printf("sas: target %u: %s, %llu blocks of %u bytes\n", t,
+               ti->type == SAS_TGT_HDD   ? "HDD"
+               : ti->type == SAS_TGT_SSD ? "SSD"
+                                         : "none",
+               (unsigned long long)ti->blocks, ti->blksz);
+    }
+}
+
+static unsigned clamp_qsize(unsigned want, unsigned max)
+{
+    unsigned q = 2;
+    while (q < want && q < max && q < 4096)
+        q <<= 1;
+    return q > max ? q >> 1 : q;
+}
+
+static int alloc_slots(struct sas_hba *h)
+{
+    h->nslots = MIN(h->qsize - 1, (unsigned)SAS_DRV_MAX_SLOTS);
+    size_t pages = (h->nslots + SGL_PER_PAGE - 1) / SGL_PER_PAGE;
+    struct sas_sg *sgl = page_zalloc(pages);
+    if (!sgl)
+        return -XEN_ENOMEM;
+    for (unsigned i = 0; i < h->nslots; i++) {
+        struct sas_cmd *c = &h->cmds[i];
+        c->slot = (int16_t)i;
+        c->sg = sgl + (size_t)i * SAS_MAX_SG;
+        c->sgl_bus = virt_to_bus(c->sg);
+        h->free_stack[i] = (int16_t)(h->nslots - 1 - i);
+    }
+    h->nfree = h->nslots;
+    tagmap_init(&h->tags);
+    return 0;
+}
+
+static int alloc_queues(struct sas_hba *h, unsigned qsize)
+{
+    h->qsize = clamp_qsize(qsize, h->max_q);
+    size_t sq_pages = (h->qsize * sizeof(struct sas_sqe) + PAGE_SIZE - 1) / PAGE_SIZE;
+    size_t cq_pages = (h->qsize * sizeof(struct sas_cqe) + PAGE_SIZE - 1) / PAGE_SIZE;
+    h->sq = dma_alloc(sq_pages, &h->sq_bus);
+    h->cq = dma_alloc(cq_pages, &h->cq_bus); /* zeroed: every phase bit 0 */
+    if (!h->sq || !h->cq) {
+        printf("sas: cannot allocate machine-contiguous queues of %u entries\n", h->qsize);
+        return -XEN_ENOMEM;
+    }
+    h->sq_tail = h->cq_head = 0;
+    h->phase = 1;
+    return alloc_slots(h);
+}
+
+static void sas_irq(evtchn_port_t port, void *data);
+
+/* MSI through PHYSDEVOP_map_pirq; INTx (the Interrupt Line's GSI) when MSI is not offered. */
+static int setup_irq(struct sas_hba *h)
+{
+    int rc = physdev_map_pirq_msi(0, PCI_DEVFN(h->pci_slot, 0), &h->pirq);
+    h->irq_kind = "MSI";
+    if (rc == -XEN_ENOSYS || rc == -XEN_EINVAL) {
+        uint8_t gsi = pci_cfg_read8(h->pci_slot, PCI_CFG_INTERRUPT_LINE);
+        if (gsi == 0xff) {
+            printf("sas: MSI refused (%d) and no INTx line\n", rc);
+            return rc;
+        }
+        uint16_t cmd = pci_cfg_read16(h->pci_slot, PCI_CFG_COMMAND);
+        if (cmd & PCI_CMD_INTX_DISABLE)
+            pci_cfg_write16(h->pci_slot, PCI_CFG_COMMAND, cmd & ~PCI_CMD_INTX_DISABLE);
+        rc = physdev_map_pirq_gsi(gsi, &h->pirq);
+        h->irq_kind = "INTx";
+    }
+    if (rc) {
+        printf("sas: PHYSDEVOP_map_pirq (%s) failed: %d\n", h->irq_kind, rc);
+        return rc;
+    }
+    rc = evtchn_bind_pirq((uint32_t)h->pirq, &h->port);
+    if (rc) {
+        printf("sas: EVTCHNOP_bind_pirq(%d) failed: %d\n", h->pirq, rc);
+        return rc;
+    }
+    return evtchn_attach(h->port, sas_irq, h);
+}
+
+static int enable(struct sas_hba *h)
+{
+    wr32(h, SAS_REG_QSIZE, h->qsize);
+    wr64(h, SAS_REG_SQ_BASE, h->sq_bus);
+    wr64(h, SAS_REG_CQ_BASE, h->cq_bus);
+    wr32(h, SAS_REG_IMR, 0);
+    wr32(h, SAS_REG_CTRL, SAS_CTRL_ENABLE);
+    uint32_t st = rd32(h, SAS_REG_STATUS);
+    if (!(st & SAS_STATUS_READY)) {
+        printf("sas: not READY after enable: STATUS %x ERR %u\n", st, rd32(h, SAS_REG_ERR));
+        return -XEN_EIO;
+    }
+    return 0;
+}
+
+int sas_probe(unsigned qsize, struct sas_hba **out)
+{
+    struct sas_hba *h = &hba;
+    int rc = dma_init();
+    if (!rc)
+        rc = map_bar(h);
+    if (!rc)
+        rc = check_identity(h);
+    if (rc)
+        return rc;
+    wr32(h, SAS_REG_CTRL, SAS_CTRL_RESET);
+    read_targets(h);
+    rc = alloc_queues(h, qsize);
+    if (!rc)
+        rc = setup_irq(h);
+    if (!rc)
+        rc = enable(h);
+    if (rc)
+        return rc;
+    printf("sas: HBA in slot %u, regs at 0x%llx, %u-entry queues, %u slots, %u SG, %s pirq %d\n",
+           h->pci_slot, (unsigned long long)(uintptr_t)h->regs, h->qsize, h->nslots, h->max_sg,
+           h->irq_kind, h->pirq);
+    *out = h;
+    return 0;
+}
+
+unsigned sas_ntargets(const struct sas_hba *h)
+{
+    return h->ntargets;
+}
+
+const struct sas_target_info *sas_target(const struct sas_hba *h, unsigned t)
+{
+    if (t >= h->ntargets || !h->tgt[t].blocks || h->tgt[t].type == SAS_TGT_NONE)
+        return NULL;
+    return &h->tgt[t];
+}
+
+/* ---- submission ---- */
+
+struct sas_cmd *sas_cmd_alloc(struct sas_hba *h)
+{
+    struct sas_cmd *c = NULL;
+    int f = irq_save();
+    if (h->nfree && !h->dead)
+        c = &h->cmds[h->free_stack[--h->nfree]];
+    irq_restore(f);
+    return c;
+}
+
+static void put_slot(struct sas_hba *h, struct sas_cmd *c)
+{
+    c->in_flight = 0;
+    h->free_stack[h->nfree++] = c->slot;
+}
+
+void sas_cmd_free(struct sas_hba *h, struct sas_cmd *c)
+{
+    int f = irq_save();
+    put_slot(h, c);
+    irq_restore(f);
+}
+
+unsigned sas_free_slots(const struct sas_hba *h)
+{
+    return h->dead ? 0 : h->nfree;
+}
+
+/* Write c into the SQ at the tail (the reserved bytes stay zero from allocation). */
+static void write_sqe(struct sas_hba *h, const struct sas_cmd *c)
+{
+    struct sas_sqe *e = &h->sq[h->sq_tail];
+    e->tag = c->tag;
+    e->opcode = c->opcode;
+    e->target = c->target;
+    e->nsg = c->nsg;
+    e->nblocks = c->nblocks;
+    e->lba = c->lba;
+    e->sgl = c->nsg ? c->sgl_bus : 0;
+    h->sq_tail = (h->sq_tail + 1) & (h->qsize - 1);
+    h->unrung++;
+}
+
+int sas_cmd_submit(struct sas_hba *h, struct sas_cmd *c)
+{
+    int rc = 0, f = irq_save();
+    trace_begin(SPAN_DRIVER, c->tag);
+    if (h->dead)
+        rc = -XEN_EIO;
+    else if (tagmap_find(&h->tags, c->tag) >= 0)
+        rc = -XEN_EEXIST;
+    if (rc) {
+        put_slot(h, c);
+    } else {
+        write_sqe(h, c);
+        tagmap_insert(&h->tags, c->slot, c->tag);
+        c->in_flight = 1;
+    }
+    trace_end(SPAN_DRIVER, c->tag);
+    irq_restore(f);
+    return rc;
+}
+
+void sas_kick(struct sas_hba *h)
+{
+    int f = irq_save();
+    if (h->unrung && !h->dead) {
+        wmb(); /* SQEs before the doorbell */
+        wr32(h, SAS_REG_SQ_TAIL, h->sq_tail);
+    }
+    h->unrung = 0;
+    irq_restore(f);
+}
+
+void sas_set_batch_hook(struct sas_hba *h, sas_batch_fn fn, void *arg)
+{
+    int f = irq_save();
+    h->batch = fn;
+    h->batch_arg = arg;
+    irq_restore(f);
+}
+
+/* ---- completion (upcall context) ---- */
+
+static void complete(struct sas_hba *h, struct sas_cmd *c, int status)
+{
+    trace_begin(SPAN_DRIVER, c->tag);
+    tagmap_remove(&h->tags, c->slot);
+    h->completed++;
+    if (status) {
+        h->errors++;
+        printf("sas: tag 0x%llx (op 0x%x target %u lba %llu, %u blocks): status %d, %s\n",
+               (unsigned long long)c->tag, c->opcode, c->target, (unsigned long long)c->lba,
+               c->nblocks, status, sas_status_name(status));
+    }
+    uint64_t tag = c->tag;
+    c->done(c, status);
+    put_slot(h, c);
+    trace_end(SPAN_DRIVER, tag);
+}
+
+static void complete_tag(struct sas_hba *h, uint64_t tag, int status)
+{
+    int slot = tagmap_find(&h->tags, tag);
+    if (slot < 0) {
+        printf("sas: completion for unknown tag 0x%llx (status %d) ignored\n",
+               (unsigned long long)tag, status);
+        return;
+    }
+    complete(h, &h->cmds[slot], status);
+}
+
+/* Consume every new CQ entry; the CQ_HEAD write releases them to the device. */
+static void drain_cq(struct sas_hba *h)
+{
+    unsigned n = 0;
+    for (;;) {
+        const struct sas_cqe *e = &h->cq[h->cq_head];
+        if ((READ_ONCE(e->phase) & 1) != h->phase)
+            break;
+        rmb(); /* the entry's fields after its phase */
+        uint64_t tag = e->tag;
+        int status = e->status;
+        if (++h->cq_head == h->qsize) {
+            h->cq_head = 0;
+            h->phase ^= 1;
+        }
+        n++;
+        complete_tag(h, tag, status);
+    }
+    if (n)
+        wr32(h, SAS_REG_CQ_HEAD, h->cq_head);
+}
+
+/* FATAL: the device aborted everything it held; fail every command in flight. */
+static void fatal(struct sas_hba *h)
+{
+    printf("sas: fatal error: STATUS %x ERR %u; failing %u commands\n", rd32(h, SAS_REG_STATUS),
+           rd32(h, SAS_REG_ERR), h->nslots - h->nfree);
+    h->dead = 1;
+    for (unsigned i = 0; i < h->nslots; i++)
+        if (h->cmds[i].in_flight)
+            complete(h, &h->cmds[i], SAS_ST_ABORTED);
+}
+
+static void sas_irq(evtchn_port_t port, void *data)
+{
+    (void)port;
+    struct sas_hba *h = data;
+    h->irqs++;
+    uint32_t isr = rd32(h, SAS_REG_ISR);
+    if (isr)
+        wr32(h, SAS_REG_ISR, isr);
+    if (!h->dead)
+        drain_cq(h);
+    if ((isr & SAS_ISR_FATAL) && !h->dead)
+        fatal(h);
+    physdev_eoi(h->pirq);
+    if (h->batch)
+        h->batch(h->batch_arg);
+}
+
+void sas_shutdown(struct sas_hba *h)
+{
+    int f = irq_save();
+    wr32(h, SAS_REG_CTRL, 0);
+    h->dead = 1;
+    irq_restore(f);
+    evtchn_unbind(h->port);
+    physdev_unmap_pirq(h->pirq);
+    printf("sas: disabled after %lu commands (%lu failed), %lu interrupts\n", h->completed,
+           h->errors, h->irqs);
+}
