@@ -70,7 +70,7 @@
 #include "dma.h"
 #include "sas.h"
 
-#define MAX_VBDS 8
+#define MAX_VBDS 128 /* frontends one backend serves (the bench runs 64 domUs) */
 #define SEGS BLKIF_MAX_SEGMENTS_PER_REQUEST
 #define PG_SLOTS 1024 /* persistent grants per vbd: open addressing, insert-only */
 #define PG_MAX 512
@@ -767,8 +767,21 @@ static struct vbd *find_vbd(long fe, long devid)
 
 static void add_vbd(const char *base, long fe, long devid)
 {
-    if (find_vbd(fe, devid) || nvbds == MAX_VBDS)
+    if (find_vbd(fe, devid))
         return;
+    if (nvbds == MAX_VBDS) {
+        /* refuse visibly, as Linux's xenbus_dev_fatal does, instead of leaving it waiting */
+        char node[160], err[176];
+        snprintf(node, sizeof(node), "%s/%ld/%ld", base, fe, devid);
+        if (xenbus_read_state(node) <= XenbusStateInitialising) {
+            printf("blkback: dom%ld vbd %ld refused: already serving %d frontends\n", fe, devid,
+                   MAX_VBDS);
+            snprintf(err, sizeof(err), "%s/error", node);
+            xs_printf(XBT_NIL, err, "too many frontends (max %d)", MAX_VBDS);
+            xenbus_switch_state(node, XenbusStateClosed);
+        }
+        return;
+    }
     struct vbd *v = &vbds[nvbds];
     v->state = VBD_NEW; /* the rest of vbds[] is zero (bss) or set at connect */
     v->fe = (domid_t)fe;

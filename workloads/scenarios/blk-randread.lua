@@ -16,8 +16,8 @@ scenario { name = "blk-randread", seed = 1, time_limit_ms = 60000 }
 machine { cpus = cpus, clock_ghz = 3.0, memory_mb = 64 + 32 * domus }
 blk.place {
   arch = arch, cpus = cpus, domus = domus,
-  disk = { type = disk_type, image = disk, size_mb = 256, create = true },
+  disk = { type = disk_type, image = disk, size_mb = 1024, create = true },
   fio = { rw = "randread", bs = bs, iodepth = iodepth, requests = requests, seed = 1,
-          size = 64 * 1024 * 1024 },
-  slice_bytes = 64 * 1024 * 1024,
+          size = 8 * 1024 * 1024 },
+  slice_bytes = 8 * 1024 * 1024,
 }
