@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# The main demonstration: installs what is missing, builds hopsim, runs the
-# ping-pong scenario (two domains crossing through an event channel and a
-# granted page) and writes its traces to out/.
+# The main demonstration: installs what is missing, builds hopsim, and
+# compares small random reads through `native` and `xen-dom0` -- the same
+# driver code, placed differently -- once on a 15K SAS disk and once on a
+# SAS SSD. Per-hop tables on stdout; JSON + CSV traces in out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
 mkdir -p out
-./build/hopsim run workloads/scenarios/pingpong.lua --quiet \
-  --trace-json out/pingpong.json --trace-csv out/pingpong.csv
+rm -f out/disk-hdd.img out/disk-ssd.img
+echo "### 4 KiB random reads, 15K SAS HDD"
+./build/hopsim compare workloads/scenarios/blk-randread.lua --arch native,xen-dom0 \
+  --set disk=out/disk-hdd.img --trace-dir out/hdd --csv out/compare-hdd.csv
 echo
-echo "traces: out/pingpong.json (open in https://ui.perfetto.dev or chrome://tracing), out/pingpong.csv"
+echo "### 4 KiB random reads, SAS SSD"
+./build/hopsim compare workloads/scenarios/blk-randread.lua --arch native,xen-dom0 \
+  --set disk_type=ssd --set disk=out/disk-ssd.img --trace-dir out/ssd --csv out/compare-ssd.csv
+echo
+echo "traces: out/hdd/*.json, out/ssd/*.json (open in https://ui.perfetto.dev or chrome://tracing)"
+echo "        out/hdd/*.csv, out/ssd/*.csv (a row per span); tables: out/compare-*.csv"
