@@ -58,3 +58,14 @@ ssd_read_latency  90     us      (est.) SAS SSD 4 KiB read ~100-200 us (vendor c
 ssd_write_latency 30     us      (est.) SAS SSD write into power-loss-protected DRAM cache, acknowledged before flash programming
 ssd_bw            1000   MB/s    (est.) 12 Gb/s SAS port: 8b/10b gives 1.2 GB/s raw, ~1.0-1.1 GB/s payload (Seagate 1200.2 SSD class)
 ssd_channels      8      x       (est.) flash channels serving commands at once: 8 x 94 us ~ 85K 4 KiB IOPS at high queue depth
+
+# --- SPI flash and the PCH SPI controller (models/spi_flash.c, models/spi_ctrl.c; docs/spi-flash.md) ---
+spi_clock          33000000 x   (est.) PCH SPI clock in Hz; 8-series PCH descriptor offers 20/33/50 MHz; 33 MHz as in REFERENCE.md's memory-mapped read example
+spi_tpp            0.4    ms    Winbond W25Q128JV datasheet, AC characteristics: page program tPP typ 0.4 ms (max 3 ms)
+spi_tse            45     ms    Winbond W25Q128JV datasheet: 4 KiB sector erase tSE typ 45 ms (max 400 ms)
+spi_tbe32          120    ms    Winbond W25Q128JV datasheet: 32 KiB block erase tBE1 typ 120 ms (max 1600 ms) (est.: verify)
+spi_tbe64          150    ms    Winbond W25Q128JV datasheet: 64 KiB block erase tBE2 typ 150 ms (max 2000 ms)
+spi_tce            40     s     Winbond W25Q128JV datasheet: chip erase tCE typ 40 s (max 200 s); scaled by size for smaller parts
+spi_tw             10     ms    (est.) write status register tW typ 10 ms (max 15 ms): Winbond W25X40 figure, REFERENCE.md
+smi_latency        50     us    (est.) SMI to handler clearing BIOSWE: SMM entry + all-core rendezvous, tens to hundreds of us (Delgado & Karavanic, IISWC 2013)
+spi_cycle_overhead 1      us    (est.) PCH hardware-sequencing cycle setup: FADDR/HSFC programming, CS# deselect, FDONE poll; no published figure

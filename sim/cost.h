@@ -65,7 +65,16 @@ enum cost_dim { DIM_CYCLES, DIM_TIME, DIM_BANDWIDTH, DIM_COUNT };
     X(C_SSD_READ_LAT, "ssd_read_latency", DIM_TIME, "SSD read latency before the transfer")        \
     X(C_SSD_WRITE_LAT, "ssd_write_latency", DIM_TIME, "SSD write latency besides the transfer")    \
     X(C_SSD_BW, "ssd_bw", DIM_BANDWIDTH, "SSD media transfer bandwidth per command")               \
-    X(C_SSD_CHANNELS, "ssd_channels", DIM_COUNT, "SSD internal channels serving commands at once")
+    X(C_SSD_CHANNELS, "ssd_channels", DIM_COUNT, "SSD internal channels serving commands at once") \
+    X(C_SPI_CLOCK, "spi_clock", DIM_COUNT, "SPI flash serial clock, Hz")                           \
+    X(C_SPI_TPP, "spi_tpp", DIM_TIME, "SPI NOR page program time (typical)")                       \
+    X(C_SPI_TSE, "spi_tse", DIM_TIME, "SPI NOR 4 KiB sector erase time (typical)")                 \
+    X(C_SPI_TBE32, "spi_tbe32", DIM_TIME, "SPI NOR 32 KiB block erase time (typical)")             \
+    X(C_SPI_TBE64, "spi_tbe64", DIM_TIME, "SPI NOR 64 KiB block erase time (typical)")             \
+    X(C_SPI_TCE, "spi_tce", DIM_TIME, "SPI NOR chip erase time (typical, 128 Mbit part)")          \
+    X(C_SPI_TW, "spi_tw", DIM_TIME, "SPI NOR non-volatile status register write time")             \
+    X(C_SMI_LATENCY, "smi_latency", DIM_TIME, "SMI raised to the SMI handler acting (BIOSWE)")     \
+    X(C_SPI_CYCLE_OVH, "spi_cycle_overhead", DIM_TIME, "SPI controller per-cycle overhead")
 
 #define HOPSIM_COST_ENUM_(id, name, dim, desc) id,
 enum cost_id { HOPSIM_COSTS(HOPSIM_COST_ENUM_) COST_COUNT };
