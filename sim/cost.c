@@ -13,6 +13,7 @@
  *   counts as given. Conversions to ps round to the nearest integer.
  */
 #include "cost.h"
+#include "suggest.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -90,54 +91,13 @@ int cost_lookup(const char *name)
     return -1;
 }
 
-/* Optimal-string-alignment distance (Levenshtein plus transpositions). */
-static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
-{
-    size_t d[64][64];
-    if (la > 63 || lb > 63)
-        return (size_t)-1;
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        for (size_t j = 1; j <= lb; j++) {
-            size_t cost = a[i - 1] != b[j - 1];
-            size_t best = d[i - 1][j - 1] + cost;
-            if (d[i - 1][j] + 1 < best)
-                best = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < best)
-                best = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                d[i - 2][j - 2] + 1 < best)
-                best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
-        }
-    }
-    return d[la][lb];
-}
-
 /* Known parameter closest to `name` (also matching abbreviations), or NULL. */
 static const char *nearest_param(const char *name)
 {
-    /* words under 3 characters only match exactly: anything is 1 edit away */
-    size_t len = strlen(name), limit = len < 3 ? 0 : len / 3 > 1 ? len / 3 : 1;
-    size_t best = (size_t)-1;
-    const char *found = NULL;
-    for (int i = 0; i < COST_COUNT; i++) {
-        const char *cand = params[i].name;
-        size_t lc = strlen(cand);
-        size_t d = edit_distance(name, len, cand, lc);
-        if (lc > len && len >= 3) {
-            size_t dp = edit_distance(name, len, cand, len);
-            d = dp < d ? dp : d;
-        }
-        if (d < best) {
-            best = d;
-            found = cand;
-        }
-    }
-    return best <= limit ? found : NULL;
+    static const char *names[COST_COUNT + 1];
+    for (int i = 0; i < COST_COUNT; i++)
+        names[i] = params[i].name;
+    return suggest_nearest(name, names);
 }
 
 static const struct cost_unit *find_unit(const char *name)

@@ -24,6 +24,7 @@
  *   out of a declaration never leaks.
  */
 #include "scenario.h"
+#include "suggest.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -80,54 +81,6 @@ static int errf(char *err, size_t errlen, const char *fmt, ...)
         va_end(ap);
     }
     return -1;
-}
-
-/* Optimal-string-alignment distance; (size_t)-1 for overlong strings. */
-static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
-{
-    size_t d[64][64];
-    if (la > 63 || lb > 63)
-        return (size_t)-1;
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        for (size_t j = 1; j <= lb; j++) {
-            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < best)
-                best = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < best)
-                best = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                d[i - 2][j - 2] + 1 < best)
-                best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
-        }
-    }
-    return d[la][lb];
-}
-
-/* The entry of the NULL-terminated list closest to `word` (also as an
- * abbreviation of it), or NULL when none is close. */
-static const char *nearest(const char *word, const char *const *list)
-{
-    /* words under 3 characters only match exactly: anything is 1 edit away */
-    size_t len = strlen(word), limit = len < 3 ? 0 : len / 3 > 1 ? len / 3 : 1;
-    size_t best = (size_t)-1;
-    const char *found = NULL;
-    for (; *list; list++) {
-        size_t lc = strlen(*list), d = edit_distance(word, len, *list, lc);
-        if (lc > len && len >= 3) {
-            size_t dp = edit_distance(word, len, *list, len);
-            d = dp < d ? dp : d;
-        }
-        if (d < best) {
-            best = d;
-            found = *list;
-        }
-    }
-    return best <= limit ? found : NULL;
 }
 
 static bool in_list(const char *word, const char *const *list)
@@ -351,7 +304,7 @@ static int decl_begin(lua_State *L, struct loader *ld, const char *fn, const cha
         const char *k = lua_tostring(L, -1);
         if (in_list(k, keys))
             continue;
-        const char *near = nearest(k, keys);
+        const char *near = suggest_nearest(k, keys);
         if (near)
             fail(L, ld, line, fn, "unknown key '%s' (did you mean '%s'?)", k, near);
         for (const char *const *p = keys; *p; p++)
@@ -825,7 +778,7 @@ static void device_disk(lua_State *L, struct loader *ld, int line, struct sc_dis
         lua_pop(L, 1);
         const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
         if (!in_list(key, keys)) {
-            const char *near = nearest(key, keys);
+            const char *near = suggest_nearest(key, keys);
             fail(L, ld, line, "disks", "unknown key '%s'%s%s%s", key,
                  near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
         }
@@ -1369,7 +1322,7 @@ static int apply_dotted(struct scenario *sc, const struct sc_set *s, char *err, 
         return errf(err, errlen, "--set cost.%s", msg);
     if (rc == OV_BAD)
         return errf(err, errlen, "--set %s: %s", s->key, msg);
-    const char *near = nearest(s->key, dotted_keys);
+    const char *near = suggest_nearest(s->key, dotted_keys);
     if (near)
         return errf(err, errlen, "--set %s: unknown key (did you mean '%s'?)", s->key, near);
     return errf(err, errlen, "--set %s: unknown key", s->key);
