@@ -805,25 +805,15 @@ static void add_vbd(const char *base, long fe, long devid)
     }
 }
 
+static void scan_one(const char *base, long fe, long devid, void *ctx)
+{
+    (void)ctx;
+    add_vbd(base, fe, devid);
+}
+
 static void scan(const char *base)
 {
-    char fes[256], ids[256], path[160];
-    int nfe = xs_directory(XBT_NIL, base, fes, sizeof(fes));
-    const char *f = fes;
-    for (int i = 0; i < nfe; i++, f += strlen(f) + 1) {
-        char *end;
-        long fe = strtol(f, &end, 10);
-        if (*end)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", base, f);
-        int nid = xs_directory(XBT_NIL, path, ids, sizeof(ids));
-        const char *s = ids;
-        for (int j = 0; j < nid; j++, s += strlen(s) + 1) {
-            long devid = strtol(s, &end, 10);
-            if (!*end)
-                add_vbd(base, fe, devid);
-        }
-    }
+    xenbus_backend_scan(base, scan_one, NULL);
 }
 
 static int parse_mode(void)

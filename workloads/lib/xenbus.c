@@ -492,3 +492,26 @@ int xenbus_init(void)
         panic("xenbus: cannot read our domid from xenstore: %d", rc);
     return 0;
 }
+
+void xenbus_backend_scan(const char *base,
+                         void (*fn)(const char *base, long fe, long devid, void *ctx), void *ctx)
+{
+    static char fes[2048], ids[512]; /* a few hundred frontends; not reentrant */
+    char path[160];
+    int nfe = xs_directory(XBT_NIL, base, fes, sizeof(fes));
+    const char *f = fes;
+    for (int i = 0; i < nfe; i++, f += strlen(f) + 1) {
+        char *end;
+        long fe = strtol(f, &end, 10);
+        if (*end)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", base, f);
+        int nid = xs_directory(XBT_NIL, path, ids, sizeof(ids));
+        const char *s = ids;
+        for (int j = 0; j < nid; j++, s += strlen(s) + 1) {
+            long devid = strtol(s, &end, 10);
+            if (!*end)
+                fn(base, fe, devid, ctx);
+        }
+    }
+}

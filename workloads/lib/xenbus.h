@@ -79,5 +79,12 @@ int xenbus_frontend_device(const char *cls, int devid, struct xenbus_device *dev
  * and "frontend-id", and return the first one (lowest ids).
  */
 int xenbus_backend_device(const char *cls, struct xenbus_device *dev);
+/*
+ * Backend: call fn(base, frontend-id, devid, ctx) for every device directory
+ * base/<frontend-id>/<devid> (numeric names only) under a backend class
+ * directory such as /local/domain/<self>/backend/vbd.
+ */
+void xenbus_backend_scan(const char *base,
+                         void (*fn)(const char *base, long fe, long devid, void *ctx), void *ctx);
 
 #endif
