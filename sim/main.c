@@ -23,6 +23,7 @@
 #include <xen/sched.h>
 
 #include "compare.h"
+#include "flashimg.h"
 #include "run.h"
 
 #define EXIT_RUN_FAILED 1
@@ -31,6 +32,8 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: hopsim run SCENARIO [options]\n"
+                 "       hopsim flash build -o OUT.fd --file NAME=PATH ... [options]\n"
+                 "       hopsim flash inspect IMAGE\n"
                  "       hopsim --help\n"
                  "\n"
                  "Runs a scenario script (Lua) on the simulated machine and prints the\n"
@@ -48,6 +51,7 @@ static void usage(FILE *out)
                  "per-hop p50/p99, latency, IOPS and the overhead ratio to the first one;\n"
                  "--csv writes the same table as CSV, --trace-dir one JSON + CSV trace each.\n"
                  "disk-check verifies a disk image written by the block test program.\n"
+                 "flash builds or inspects a SPI flash image (see hopsim flash --help).\n"
                  "\n"
                  "exit status: 0 ok, 1 run failed, 2 usage or scenario error\n"
                  "\n"
@@ -214,6 +218,8 @@ int main(int argc, char **argv)
         c.run.quiet = true;
         return compare_run(&c);
     }
+    if (!strcmp(argv[1], "flash"))
+        return flash_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "disk-check"))
         return argc == 3 ? disk_check(argv[2]) : (usage(stderr), EXIT_USAGE);
     if (!strcmp(argv[1], "run")) {
