@@ -69,3 +69,7 @@ spi_tce            40     s     Winbond W25Q128JV datasheet: chip erase tCE typ 
 spi_tw             10     ms    (est.) write status register tW typ 10 ms (max 15 ms): Winbond W25X40 figure, REFERENCE.md
 smi_latency        50     us    (est.) SMI to handler clearing BIOSWE: SMM entry + all-core rendezvous, tens to hundreds of us (Delgado & Karavanic, IISWC 2013)
 spi_cycle_overhead 1      us    (est.) PCH hardware-sequencing cycle setup: FADDR/HSFC programming, CS# deselect, FDONE poll; no published figure
+
+# --- UEFI runtime-service call path (uefi-rt) ---
+rs_enter           1500   cycles  (est.) Xen efi_rs_enter (common/efi/runtime.c): efi_rs_lock, FPU save (XSAVE), CR3 switch to EFI page tables + TLB refill
+rs_leave           1200   cycles  (est.) Xen efi_rs_leave (common/efi/runtime.c): CR3 restore + TLB refill, FPU restore, unlock

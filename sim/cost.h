@@ -74,7 +74,9 @@ enum cost_dim { DIM_CYCLES, DIM_TIME, DIM_BANDWIDTH, DIM_COUNT };
     X(C_SPI_TCE, "spi_tce", DIM_TIME, "SPI NOR chip erase time (typical, 128 Mbit part)")          \
     X(C_SPI_TW, "spi_tw", DIM_TIME, "SPI NOR non-volatile status register write time")             \
     X(C_SMI_LATENCY, "smi_latency", DIM_TIME, "SMI raised to the SMI handler acting (BIOSWE)")     \
-    X(C_SPI_CYCLE_OVH, "spi_cycle_overhead", DIM_TIME, "SPI controller per-cycle overhead")
+    X(C_SPI_CYCLE_OVH, "spi_cycle_overhead", DIM_TIME, "SPI controller per-cycle overhead")        \
+    X(C_RS_ENTER, "rs_enter", DIM_CYCLES, "runtime-service call entry (efi_rs_enter)")             \
+    X(C_RS_LEAVE, "rs_leave", DIM_CYCLES, "runtime-service call exit (efi_rs_leave)")
 
 #define HOPSIM_COST_ENUM_(id, name, dim, desc) id,
 enum cost_id { HOPSIM_COSTS(HOPSIM_COST_ENUM_) COST_COUNT };

@@ -14,6 +14,9 @@
  */
 #include "machine.h"
 
+#include "fwboot.h"
+#include "spi_flash.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -107,8 +110,8 @@ static void read_notes(Elf *e, struct elf_info *info)
     }
 }
 
-static int load_segments(struct domain *d, Elf *e, int fd, struct elf_info *info, char *err,
-                         size_t errlen, const char *path)
+static int load_segments(struct domain *d, Elf *e, const uint8_t *img, size_t img_len,
+                         struct elf_info *info, char *err, size_t errlen, const char *path)
 {
     size_t nph = 0;
     if (elf_getphdrnum(e, &nph) != 0) {
@@ -127,11 +130,12 @@ static int load_segments(struct domain *d, Elf *e, int fd, struct elf_info *info
                      (unsigned long long)(d->nr_pages * 4));
             return -1;
         }
-        if (pread(fd, dst, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz) {
+        if (ph.p_offset > img_len || ph.p_filesz > img_len - ph.p_offset) {
             snprintf(err, errlen, "%s: truncated segment at file offset 0x%llx", path,
                      (unsigned long long)ph.p_offset);
             return -1;
         }
+        memcpy(dst, img + ph.p_offset, ph.p_filesz);
         if (ph.p_paddr + ph.p_memsz > info->load_end)
             info->load_end = ph.p_paddr + ph.p_memsz;
     }
@@ -231,34 +235,94 @@ static int check_notes(struct elf_info *info, const char *path, char *err, size_
     return 0;
 }
 
-static int load_image(struct domain *d, const char *path, struct elf_info *info, char *err,
-                      size_t errlen)
+/* Load an image held in memory; `label` names it in messages (a path or a flash file). */
+static int load_image_mem(struct domain *d, const char *label, uint8_t *img, size_t len,
+                          struct elf_info *info, char *err, size_t errlen)
 {
     int rc = -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    elf_version(EV_CURRENT);
+    Elf *e = elf_memory((char *)img, len);
+    if (!e) {
+        snprintf(err, errlen, "%s: %s", label, elf_errmsg(-1));
         return -1;
     }
-    elf_version(EV_CURRENT);
-    Elf *e = elf_begin(fd, ELF_C_READ, NULL);
-    if (!e) {
-        snprintf(err, errlen, "%s: %s", path, elf_errmsg(-1));
-        goto out_fd;
-    }
-    if (check_elf(e, path, err, errlen) < 0)
+    if (check_elf(e, label, err, errlen) < 0)
         goto out;
     read_notes(e, info);
-    if (check_notes(info, path, err, errlen) < 0)
+    if (check_notes(info, label, err, errlen) < 0)
         goto out;
-    if (load_segments(d, e, fd, info, err, errlen, path) < 0)
+    if (load_segments(d, e, img, len, info, err, errlen, label) < 0)
         goto out;
     read_symbols(d, e);
     rc = 0;
 out:
     elf_end(e);
-out_fd:
-    close(fd);
+    return rc;
+}
+
+static uint8_t *read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    long n;
+    if (!f || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    buf = malloc((size_t)n + 1);
+    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        snprintf(err, errlen, "%s: cannot read", path);
+        free(buf);
+        buf = NULL;
+        goto out;
+    }
+    *len = (size_t)n;
+out:
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+static int load_image(struct domain *d, const char *path, struct elf_info *info, char *err,
+                      size_t errlen)
+{
+    size_t len = 0;
+    uint8_t *img = read_file(path, &len, err, errlen);
+    if (!img)
+        return -1;
+    int rc = load_image_mem(d, path, img, len, info, err, errlen);
+    free(img);
+    return rc;
+}
+
+/*
+ * The runtime-service domain: the firmware reads its image out of the
+ * platform flash over SPI and measures it; the domain starts when the read
+ * is done.
+ */
+static int load_runtime_image(struct domain *d, const struct sc_domain *sd, struct elf_info *info,
+                              char *err, size_t errlen)
+{
+    struct machine *m = d->m;
+    uint8_t *img = NULL;
+    size_t len = 0;
+    char label[96], ferr[512];
+    if (!m->spi) {
+        snprintf(err, errlen, "%s: runtime_image needs the platform flash", sd->name);
+        return -1;
+    }
+    if (fwboot_runtime_image(m->spi, sd->runtime_image, m->boot_clock, m->pcr0, &img, &len,
+                             &d->boot, ferr, sizeof(ferr)) < 0) {
+        snprintf(err, errlen, "%s: flash: %s", sd->name, ferr);
+        return -1;
+    }
+    m->boot_clock = d->boot.done;
+    d->booted_from_flash = true;
+    d->boot.opcode = m->sc->flash.read_opcode ? m->sc->flash.read_opcode : 0x0b;
+    d->boot.clock_hz = spiflash_op_clock(m->flash, d->boot.opcode);
+    snprintf(label, sizeof(label), "flash:%s", sd->runtime_image);
+    int rc = load_image_mem(d, label, img, len, info, err, errlen);
+    free(img);
     return rc;
 }
 
@@ -367,6 +431,7 @@ int domain_build(struct machine *m, int idx, char *err, size_t errlen)
     snprintf(d->name, sizeof(d->name), "%s", sd->name);
     d->privileged = sd->privileged;
     d->native = sd->mode == SC_MODE_NATIVE;
+    d->rt = sd->mode == SC_MODE_RT;
     d->nr_pages = sd->memory_bytes / PAGE_SIZE;
     d->first_mfn = machine_alloc_mfns(m, d->nr_pages);
     d->shinfo_mfn = machine_alloc_mfns(m, 1);
@@ -383,8 +448,10 @@ int domain_build(struct machine *m, int idx, char *err, size_t errlen)
         return -1;
     }
     struct elf_info info = {0};
-    if (load_image(d, sd->image, &info, err, errlen) < 0 ||
-        layout(d, &info, sd->image, err, errlen) < 0)
+    int rc = sd->runtime_image[0] ? load_runtime_image(d, sd, &info, err, errlen)
+                                  : load_image(d, sd->image, &info, err, errlen);
+    if (rc < 0 ||
+        layout(d, &info, sd->runtime_image[0] ? sd->runtime_image : sd->image, err, errlen) < 0)
         return -1;
     d->store_port = evtchn_alloc_store(d);
     fill_start_info(d, sd);

@@ -81,14 +81,14 @@ void evtchn_set_pending(struct domain *d, uint32_t port, simtime_t when, uint64_
     struct vcpu *v = d->vcpus[c->notify_vcpu < d->nvcpus ? c->notify_vcpu : 0];
     shared_info_t *s = d->shinfo;
     c->req = req;
+    if (req) /* the vCPU will now work for this request: attribute what follows to it */
+        v->ctx_req = req;
     if (test_and_set(&s->evtchn_pending[port / BITS_PER_WORD], port % BITS_PER_WORD))
         return;
     if (!test_bit(&s->evtchn_mask[port / BITS_PER_WORD], port % BITS_PER_WORD)) {
         struct vcpu_info *vi = &s->vcpu_info[v->id];
         if (!test_and_set(&vi->evtchn_pending_sel, port / BITS_PER_WORD)) {
             vi->evtchn_upcall_pending = 1;
-            if (req)
-                v->ctx_req = req;
             sched_wake(v, when);
         }
     }
@@ -204,22 +204,29 @@ static long op_send(struct vcpu *v, uint32_t port, simtime_t now, simtime_t *cos
     if (!port_valid(d, port))
         return -EINVAL;
     struct evtchn *c = &d->evtchn[port];
+    uint64_t req;
     simtime_t work = machine_cost(m, C_EVTCHN_SEND);
     span_cpu(m, v->pcpu, SPAN_EVTCHN_SEND, v->ctx_req, now + *cost, now + *cost + work, NULL, port);
     *cost += work;
     switch (c->state) {
     case ECS_INTERDOMAIN:
         /* Requests this domain put on a ring now travel through the hypervisor. */
-        trace_hop_advance(m->tr, d->place, HOP_H2, HOP_H3, m->pcpus[v->pcpu].place, now);
-        trace_hop_advance(m->tr, d->place, HOP_H6, HOP_H7, m->pcpus[v->pcpu].place, now);
+        /* a notify for a batch carries its first request as the context of what it causes */
+        req = v->ctx_req;
+        if (trace_hop_advance(m->tr, d->place, HOP_H2, HOP_H3, m->pcpus[v->pcpu].place, now) &&
+            !req)
+            req = trace_last_advanced(m->tr);
+        if (trace_hop_advance(m->tr, d->place, HOP_H6, HOP_H7, m->pcpus[v->pcpu].place, now) &&
+            !req)
+            req = trace_last_advanced(m->tr);
         if (c->remote_dom == DOMID_STORE) {
-            machine_store_kick(m, d, now + *cost, v->ctx_req);
+            machine_store_kick(m, d, now + *cost, req);
             return 0;
         }
         {
             struct domain *rd = machine_domain(m, c->remote_dom);
             if (rd && !rd->dead)
-                evtchn_set_pending(rd, c->remote_port, now + *cost, v->ctx_req);
+                evtchn_set_pending(rd, c->remote_port, now + *cost, req);
         }
         return 0;
     case ECS_UNBOUND:

@@ -299,8 +299,9 @@ enum hc_action hypercall_dispatch(struct vcpu *v, simtime_t now, simtime_t *cost
     uint64_t a1 = vcpu_reg(v, UC_X86_REG_RDI), a2 = vcpu_reg(v, UC_X86_REG_RSI);
     uint64_t a3 = vcpu_reg(v, UC_X86_REG_RDX);
     enum hc_action act = HC_CONTINUE;
-    /* A native kernel makes no hypercalls: the runtime's calls are kernel function calls. */
-    simtime_t cost = v->d->native ? 0 : machine_cost(m, C_HYPERCALL);
+    /* A native kernel makes no hypercalls: the runtime's calls are kernel function calls;
+     * a runtime service runs at hypervisor privilege and calls Xen's functions directly. */
+    simtime_t cost = v->d->native || v->d->rt ? 0 : machine_cost(m, C_HYPERCALL);
     long r;
     v->d->hypercalls++;
     m->total_hypercalls++;
@@ -348,7 +349,7 @@ enum hc_action hypercall_dispatch(struct vcpu *v, simtime_t now, simtime_t *cost
         v->d->guest_errors++;
         span_cpu(m, v->pcpu, SPAN_GUEST_ERROR, v->ctx_req, now, now, hc_name(nr), r);
     }
-    if (!v->d->native)
+    if (!v->d->native && !v->d->rt)
         span_cpu(m, v->pcpu, SPAN_HYPERCALL, v->ctx_req, now, now + cost, hc_name(nr), (int64_t)a1);
     if (nr != __HYPERVISOR_iret && !v->d->dead)
         vcpu_set_reg(v, UC_X86_REG_RAX, (uint64_t)r);

@@ -229,6 +229,8 @@ int machine_create(struct machine *m, const struct scenario *sc, struct trace *t
         return -1;
     }
     m->xs_place = trace_place(tr, PLACE_DEVICE, 0, "xenstored");
+    if (platform_flash_create(m, err, errlen) < 0)
+        return -1;
     for (int i = 0; i < sc->ndomains; i++)
         if (domain_build(m, i, err, errlen) < 0)
             return -1;

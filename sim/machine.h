@@ -27,6 +27,7 @@
 
 #include "cost.h"
 #include "evq.h"
+#include "fwboot.h"
 #include "scenario.h"
 #include "simtime.h"
 #include "trace.h"
@@ -149,6 +150,9 @@ struct vcpu {
     uint32_t npoll;
     evq_handle poll_timeout;
 
+    bool in_rs_call; /* rt domains: inside a runtime-service call */
+    simtime_t rs_call_start;
+
     /* tracing */
     uint64_t ctx_req;
     struct open_mark marks[MARK_STACK];
@@ -168,6 +172,9 @@ struct domain {
     char name[32];
     bool privileged;
     bool native; /* a kernel on bare metal: no hypervisor transition costs */
+    bool rt;     /* a UEFI runtime service: entered through efi_rs_enter/leave */
+    bool booted_from_flash;
+    struct fwboot_result boot; /* when booted_from_flash */
     uint16_t place;
     uint32_t pci_cf8; /* this domain's CONFIG_ADDRESS latch */
     struct pirq pirqs[NR_PIRQS];
@@ -263,6 +270,11 @@ struct machine {
     simtime_t slice_ps;
     uint64_t total_hypercalls;
 
+    struct spiflash *flash; /* the platform's SPI NOR chip, if the scenario has one */
+    struct spictrl *spi;
+    uint8_t pcr0[32];     /* measured boot: PCR0 */
+    simtime_t boot_clock; /* firmware time spent reading runtime images */
+
     struct pci_bus *pci;
     struct plat_dev devs[SC_MAX_DEVICES];
     int ndevs;
@@ -317,6 +329,7 @@ simtime_t vcpu_now(const struct vcpu *v);
 /* platform.c */
 struct mmio_ops;
 int platform_create(struct machine *m, char *err, size_t errlen);
+int platform_flash_create(struct machine *m, char *err, size_t errlen);
 void platform_destroy(struct machine *m);
 void platform_sync_bars(struct machine *m);
 uint32_t platform_port_read(struct vcpu *v, uint16_t port, int size);

@@ -27,6 +27,8 @@
 #include "disk.h"
 #include "pci.h"
 #include "sas_hba.h"
+#include "spi_ctrl.h"
+#include "spi_flash.h"
 
 #define MSI_ADDR_BASE 0xfee00000u
 #define FIRST_PIRQ 16
@@ -382,8 +384,46 @@ int platform_create(struct machine *m, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * The platform SPI flash and its controller, when the scenario declares
+ * one: opened before any domain is built, so the firmware can boot
+ * runtime images out of it. The default image is the build's platform.fd.
+ */
+int platform_flash_create(struct machine *m, char *err, size_t errlen)
+{
+    const struct scenario *sc = m->sc;
+    char ferr[512];
+    if (!sc->flash.present)
+        return 0;
+    const char *path = sc->flash.image[0] ? sc->flash.image : HOPSIM_PLATFORM_FD;
+    m->flash = spiflash_open(sc->flash.part, path, m->cost, ferr, sizeof(ferr));
+    if (!m->flash) {
+        snprintf(err, errlen, "%s:%d: flash: %s", sc->path, sc->flash.line, ferr);
+        return -1;
+    }
+    struct dev_env env = {.q = &m->q,
+                          .tr = m->tr,
+                          .cost = m->cost,
+                          .hz = m->hz,
+                          .place = trace_place(m->tr, PLACE_DEVICE, 100, "spi-flash")};
+    m->spi = spictrl_create(&env, m->flash, ferr, sizeof(ferr));
+    if (!m->spi) {
+        snprintf(err, errlen, "%s:%d: flash: %s", sc->path, sc->flash.line, ferr);
+        return -1;
+    }
+    spictrl_set_read_mode(m->spi, sc->flash.read_opcode ? sc->flash.read_opcode : 0x0b,
+                          sc->flash.clock_hz);
+    return 0;
+}
+
 void platform_destroy(struct machine *m)
 {
+    if (m->spi)
+        spictrl_destroy(m->spi);
+    if (m->flash)
+        spiflash_close(m->flash);
+    m->spi = NULL;
+    m->flash = NULL;
     for (int i = 0; i < m->ndevs; i++)
         sas_hba_destroy(m->devs[i].hba);
     m->ndevs = 0;

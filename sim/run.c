@@ -91,6 +91,20 @@ static void report(struct machine *m, const struct scenario *sc, struct run_resu
                                                          : "crashed",
                (unsigned long long)d->hypercalls, (unsigned long long)d->guest_errors);
     }
+    for (int i = 0; i < m->ndoms; i++) {
+        const struct domain *d = m->doms[i];
+        char sha[65], pcr[65];
+        if (!d->booted_from_flash)
+            continue;
+        fwboot_hex(d->boot.sha256, sha);
+        fwboot_hex(d->boot.pcr0, pcr);
+        printf("boot: %s: runtime image %u bytes at flash 0x%x read over SPI in %.3f us "
+               "(%02Xh @ %.1f MHz)\n",
+               d->name, d->boot.length, d->boot.offset,
+               (double)(d->boot.done - d->boot.start) / PS_PER_US, d->boot.opcode,
+               d->boot.clock_hz / 1e6);
+        printf("boot: %s: measured sha256 %s\nboot: PCR0 %s\n", d->name, sha, pcr);
+    }
     if (r->checks_pass || r->checks_fail)
         printf("guest checks: %llu passed, %llu failed\n", (unsigned long long)r->checks_pass,
                (unsigned long long)r->checks_fail);

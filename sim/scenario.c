@@ -683,14 +683,16 @@ static void domain_mode(lua_State *L, struct loader *ld, int line, struct sc_dom
         d->mode = SC_MODE_PV;
     else if (!strcmp(mode, "native"))
         d->mode = SC_MODE_NATIVE;
+    else if (!strcmp(mode, "rt"))
+        d->mode = SC_MODE_RT;
     else
-        fail(L, ld, line, "mode", "'%s' is not a mode (\"pv\" or \"native\")", mode);
+        fail(L, ld, line, "mode", "'%s' is not a mode (\"pv\", \"native\" or \"rt\")", mode);
 }
 
 static int l_domain(lua_State *L)
 {
-    static const char *const keys[] = {"name",       "image", "memory_mb", "vcpus", "cpu",
-                                       "privileged", "args",  "mode",      NULL};
+    static const char *const keys[] = {"name",       "image", "memory_mb", "vcpus",         "cpu",
+                                       "privileged", "args",  "mode",      "runtime_image", NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "domain", keys);
@@ -700,7 +702,11 @@ static int l_domain(lua_State *L)
     struct sc_domain *d = &sc->domains[sc->ndomains];
     memset(d, 0, sizeof *d);
     domain_name(L, ld, line, d);
-    domain_image(L, ld, line, d);
+    get_string(L, ld, line, "runtime_image", d->runtime_image, sizeof d->runtime_image);
+    if (d->runtime_image[0] && !sc->flash.present)
+        fail(L, ld, line, "runtime_image", "needs a flash{} declaration before this domain");
+    if (!d->runtime_image[0])
+        domain_image(L, ld, line, d);
     get_int(L, ld, line, "memory_mb", 1, SC_MAX_MEMORY_MB, &mem);
     get_int(L, ld, line, "vcpus", 1, SC_MAX_VCPUS, &vcpus);
     get_int(L, ld, line, "cpu", -1, SC_MAX_CPUS - 1, &cpu);
@@ -857,6 +863,37 @@ static int l_device(lua_State *L)
     device_disks(L, ld, line, dev);
     dev->line = line;
     sc->ndevices++;
+    return 0;
+}
+
+static int l_flash(lua_State *L)
+{
+    static const char *const keys[] = {"image", "part", "read", "clock_mhz", NULL};
+    struct loader *ld = get_loader(L);
+    struct scenario *sc = ld->sc;
+    int line = decl_begin(L, ld, "flash", keys);
+    char read[16] = "fast";
+    double mhz = 0;
+    if (sc->flash.present)
+        fail(L, ld, line, "flash", "already declared on line %d", sc->flash.line);
+    sc->flash.present = true;
+    sc->flash.line = line;
+    get_string(L, ld, line, "image", sc->flash.image, sizeof sc->flash.image);
+    snprintf(sc->flash.part, sizeof sc->flash.part, "W25Q128JV");
+    get_string(L, ld, line, "part", sc->flash.part, sizeof sc->flash.part);
+    get_string(L, ld, line, "read", read, sizeof read);
+    if (!strcmp(read, "read"))
+        sc->flash.read_opcode = 0x03;
+    else if (!strcmp(read, "fast"))
+        sc->flash.read_opcode = 0x0b;
+    else if (!strcmp(read, "quad"))
+        sc->flash.read_opcode = 0xeb;
+    else
+        fail(L, ld, line, "read", "'%s' is not a read mode (\"read\", \"fast\" or \"quad\")", read);
+    get_num(L, ld, line, "clock_mhz", &mhz);
+    if (mhz < 0 || mhz > 200)
+        fail(L, ld, line, "clock_mhz", "expected 0 (the profile's) to 200 MHz");
+    sc->flash.clock_hz = mhz * 1e6;
     return 0;
 }
 
@@ -1087,10 +1124,10 @@ static void open_libs(lua_State *L, struct loader *ld)
 
 static void register_decls(lua_State *L, struct loader *ld)
 {
-    static const luaL_Reg fns[] = {{"scenario", l_scenario}, {"machine", l_machine},
-                                   {"domain", l_domain},     {"connect", l_connect},
-                                   {"output", l_output},     {"param", l_param},
-                                   {"device", l_device},     {"import", l_import}};
+    static const luaL_Reg fns[] = {
+        {"scenario", l_scenario}, {"machine", l_machine}, {"domain", l_domain},
+        {"connect", l_connect},   {"output", l_output},   {"param", l_param},
+        {"device", l_device},     {"import", l_import},   {"flash", l_flash}};
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
         lua_pushlightuserdata(L, ld);
         lua_pushcclosure(L, fns[i].func, 1);

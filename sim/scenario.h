@@ -13,6 +13,8 @@
  *              disks = { { type = "ssd", image = "disk0.img", size_mb = 64, create = true } } }
  *            (disk image paths, like output paths, are relative to the working directory)
  *   import "lib/arch.lua"   -- run another script (scenario dir, then the image path)
+ *   flash    { image = "platform.fd", part = "W25Q128JV", read = "fast", clock_mhz = 50 }
+ *   domain   { name = "rt", runtime_image = "hopsim-rt", mode = "rt", ... }  -- boot from flash
  *   local n = param("rounds", 100, "round trips")   -- overridable by --set rounds=N
  *
  * Every call records the file and line it was made on; unknown keys, wrong
@@ -39,12 +41,14 @@
 enum sc_mode {
     SC_MODE_PV,     /* a Xen PV guest: hypercalls, virtual interrupts, world switches */
     SC_MODE_NATIVE, /* a kernel on bare metal: the runtime's "hypercalls" are kernel calls */
+    SC_MODE_RT,     /* a UEFI runtime service the hypervisor calls (efi_rs_enter/leave) */
 };
 
 struct sc_domain {
     char name[32];
     enum sc_mode mode;
-    char image[SC_PATH]; /* resolved path of an existing file */
+    char image[SC_PATH];    /* resolved path of an existing file ("" with runtime_image) */
+    char runtime_image[64]; /* FFS file in the platform flash to boot from, "" = none */
     uint64_t memory_bytes;
     int vcpus;
     int cpu;                  /* pCPU for vCPU 0 (-1: placed by the scheduler) */
@@ -108,6 +112,15 @@ struct scenario {
     int nconns;
     struct sc_device devices[SC_MAX_DEVICES];
     int ndevices;
+
+    struct {
+        bool present;
+        char image[SC_PATH]; /* flash image file ("" = the build's platform.fd) */
+        char part[32];       /* SPI NOR part, default W25Q128JV */
+        uint8_t read_opcode; /* 0x03 READ, 0x0B FAST READ, 0xEB quad I/O */
+        double clock_hz;     /* 0 = the profile's spi_clock */
+        int line;
+    } flash;
 
     struct {
         char trace_json[SC_PATH]; /* "" = none */

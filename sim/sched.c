@@ -92,6 +92,36 @@ static void update_time(struct vcpu *v, simtime_t t)
     ti->version++;
 }
 
+/*
+ * The runtime-service call path (Xen's efi_rs_enter/efi_rs_leave): the
+ * hypervisor takes the global runtime-services lock, saves the FPU and
+ * switches CR3 to the runtime services' page tables, runs the service on
+ * this CPU, and undoes it when the service returns (blocks). No world
+ * switch: the interrupted domain's context stays loaded underneath.
+ */
+static simtime_t rs_enter(struct pcpu *p, struct vcpu *v, simtime_t t)
+{
+    struct machine *m = v->d->m;
+    simtime_t c = machine_cost(m, C_RS_ENTER);
+    if (!v->in_rs_call) {
+        v->in_rs_call = true;
+        v->rs_call_start = t;
+        span_cpu(m, p->id, SPAN_RS_ENTER, v->ctx_req, t, t + c, v->d->name, 0);
+        return t + c;
+    }
+    return t; /* resumed after a budget stop inside the same call */
+}
+
+static simtime_t rs_leave(struct pcpu *p, struct vcpu *v, simtime_t t)
+{
+    struct machine *m = v->d->m;
+    simtime_t c = machine_cost(m, C_RS_LEAVE);
+    span_cpu(m, p->id, SPAN_RS_LEAVE, v->ctx_req, t, t + c, v->d->name, 0);
+    span_cpu(m, p->id, SPAN_RS_CALL, v->ctx_req, v->rs_call_start, t + c, v->d->name, 0);
+    v->in_rs_call = false;
+    return c;
+}
+
 static void pcpu_dispatch(void *opaque, simtime_t now)
 {
     struct pcpu *p = opaque;
@@ -103,15 +133,22 @@ static void pcpu_dispatch(void *opaque, simtime_t now)
     }
     struct machine *m = v->d->m;
     simtime_t t = now;
-    if (p->last_dom && p->last_dom != v->d) {
-        simtime_t ws = machine_cost(m, C_WORLD_SWITCH);
-        span_cpu(m, p->id, SPAN_WORLD_SWITCH, v->ctx_req, t, t + ws, v->d->name, v->d->domid);
-        t += ws;
+    if (v->d->rt) {
+        t = rs_enter(p, v, t);
+    } else {
+        if (p->last_dom && p->last_dom != v->d) {
+            simtime_t ws = machine_cost(m, C_WORLD_SWITCH);
+            span_cpu(m, p->id, SPAN_WORLD_SWITCH, v->ctx_req, t, t + ws, v->d->name, v->d->domid);
+            t += ws;
+        }
+        p->last_dom = v->d;
     }
-    p->last_dom = v->d;
     if (vcpu_deliver_upcall(v)) {
-        /* a native kernel takes a hardware interrupt; a PV guest an injected upcall */
-        simtime_t inj = machine_cost(m, v->d->native ? C_IRQ_NATIVE : C_IRQ_INJECT);
+        /* a native kernel takes a hardware interrupt, a PV guest an injected upcall; a runtime
+         * service learns its events from the call itself (the call path is charged above) */
+        simtime_t inj = v->d->rt       ? 0
+                        : v->d->native ? machine_cost(m, C_IRQ_NATIVE)
+                                       : machine_cost(m, C_IRQ_INJECT);
         span_cpu(m, p->id, SPAN_EVENT_DELIVERY, v->ctx_req, t, t + inj, v->d->name, v->d->domid);
         t += inj;
     }
@@ -187,23 +224,32 @@ static void pcpu_trap(void *opaque, simtime_t now)
     }
     if (v->d->dead)
         a = HC_DEAD;
+    if (v->d->rt && v->in_rs_call && (a == HC_BLOCK || a == HC_DEAD))
+        cost += rs_leave(p, v, now + cost);
     requeue(p, v, a);
     p->busy = false;
     p->idle_since = now + cost;
     pcpu_schedule(p, m, now + cost);
 }
 
+static void boot_done(void *opaque, simtime_t now)
+{
+    sched_wake(opaque, now);
+}
+
 void sched_start(struct machine *m)
 {
     for (int i = 0; i < m->ndoms; i++) {
         struct domain *d = m->doms[i];
-        for (int k = 0; k < d->nvcpus; k++) {
-            struct vcpu *v = d->vcpus[k];
-            if (k > 0)
-                continue; /* secondary vCPUs stay down until VCPUOP_up */
-            v->state = VCPU_RUNNABLE;
-            rq_push(&m->pcpus[v->pcpu], v, false);
+        struct vcpu *v = d->vcpus[0]; /* secondary vCPUs stay down until VCPUOP_up */
+        if (d->booted_from_flash && d->boot.done > 0) {
+            /* the firmware is still reading its image out of flash */
+            v->state = VCPU_BLOCKED;
+            evq_schedule(&m->q, d->boot.done, boot_done, v);
+            continue;
         }
+        v->state = VCPU_RUNNABLE;
+        rq_push(&m->pcpus[v->pcpu], v, false);
     }
     for (int i = 0; i < m->npcpus; i++)
         pcpu_schedule(&m->pcpus[i], m, 0);

@@ -406,6 +406,7 @@ struct trace {
     uint32_t mapmask;
 
     struct hist *hist;                   /* [hop], [HOP_COUNT + kind], [HIST_REQ] */
+    uint64_t last_advanced;              /* first request the latest trace_hop_advance moved */
     simtime_t window_first, window_last; /* first start and last completion of done requests */
     uint64_t done, unknown_done, dropped;
 };
@@ -940,12 +941,15 @@ int trace_hop_advance(struct trace *t, uint16_t at, int from, int to, uint16_t p
     if (from == to && at == place)
         return 0;
     int moved = 0;
+    t->last_advanced = HOPSIM_NOREQ;
     for (uint32_t s = t->head; s != NIL; s = t->reqs[s].next) {
         struct req *r = &t->reqs[s];
         if (r->hop != from || r->place != at)
             continue;
         hop_close(t, r, now, false);
         hop_enter(r, to, place, now);
+        if (!moved)
+            t->last_advanced = r->id;
         moved++;
     }
     return moved;
@@ -1071,6 +1075,11 @@ bool trace_stat_request(const struct trace *t, struct trace_stat *out)
 uint64_t trace_requests_done(const struct trace *t)
 {
     return t ? t->done : 0;
+}
+
+uint64_t trace_last_advanced(const struct trace *t)
+{
+    return t ? t->last_advanced : HOPSIM_NOREQ;
 }
 
 bool trace_request_window(const struct trace *t, simtime_t *first, simtime_t *last)

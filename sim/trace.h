@@ -78,6 +78,8 @@ void trace_hop(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t
  */
 int trace_hop_advance(struct trace *t, uint16_t at, int from, int to, uint16_t place,
                       simtime_t now);
+/* The first request the latest trace_hop_advance moved (HOPSIM_NOREQ if none). */
+uint64_t trace_last_advanced(const struct trace *t);
 /* Request complete: close its open hop; the request's end-to-end latency is recorded. */
 void trace_done(struct trace *t, uint64_t req, simtime_t now);
 /* Current hop of an in-flight request, HOP_NONE if unknown. */

@@ -3,19 +3,20 @@
 -- The disk image (created, sparse) is disk-randread.img in the current
 -- directory unless --set disk=PATH.
 local blk = import "lib/blk.lua"
-local arch = param("arch", "xen-dom0", "native | xen-dom0")
+local arch = param("arch", "xen-dom0", "native | xen-dom0 | uefi-rt")
 local requests = param("requests", 200, "I/O requests per domU")
 local bs = param("bs", 4096, "bytes per request")
 local iodepth = param("iodepth", 1, "requests in flight per domU")
 local disk_type = param("disk_type", "hdd", "hdd | ssd")
 local disk = param("disk", "disk-randread.img", "disk image file")
+local flash_image = param("flash_image", "", "uefi-rt: platform flash image (default: build's platform.fd)")
 local domus = param("domus", 1, "domUs sharing the backend (xen-dom0)")
 local cpus = param("cpus", 2, "physical CPUs")
 
 scenario { name = "blk-randread", seed = 1, time_limit_ms = 60000 }
 machine { cpus = cpus, clock_ghz = 3.0, memory_mb = 64 + 32 * domus }
 blk.place {
-  arch = arch, cpus = cpus, domus = domus,
+  arch = arch, flash_image = flash_image, cpus = cpus, domus = domus,
   disk = { type = disk_type, image = disk, size_mb = 1024, create = true },
   fio = { rw = "randread", bs = bs, iodepth = iodepth, requests = requests, seed = 1,
           size = 8 * 1024 * 1024 },

@@ -2,19 +2,20 @@
 -- sector carries a self-describing pattern, checked on every read and in a
 -- final pass; `hopsim disk-check` verifies the image afterwards.
 local blk = import "lib/blk.lua"
-local arch = param("arch", "xen-dom0", "native | xen-dom0")
+local arch = param("arch", "xen-dom0", "native | xen-dom0 | uefi-rt")
 local rw = param("rw", "randrw", "read | write | randread | randwrite | randrw")
 local requests = param("requests", 300, "I/O requests per domU")
 local bs = param("bs", 8192, "bytes per request")
 local iodepth = param("iodepth", 4, "requests in flight")
 local disk = param("disk", "disk-verify.img", "disk image file")
 local grants = param("grants", "map", "blkback grant handling: map | copy | persistent")
+local flash_image = param("flash_image", "", "uefi-rt: platform flash image (default: build's platform.fd)")
 local domus = param("domus", 1, "domUs sharing the backend (xen-dom0)")
 
 scenario { name = "blk-verify", seed = 1, time_limit_ms = 60000 }
 machine { cpus = 2, clock_ghz = 3.0, memory_mb = 64 + 32 * domus }
 blk.place {
-  arch = arch, cpus = 2, domus = domus, grants = grants,
+  arch = arch, flash_image = flash_image, cpus = 2, domus = domus, grants = grants,
   disk = { type = "ssd", image = disk, size_mb = 64, create = true },
   fio = { rw = rw, bs = bs, iodepth = iodepth, requests = requests, seed = 7, verify = 1,
           size = 8 * 1024 * 1024 },

@@ -6,12 +6,16 @@
 --             owning the HBA. Hops H1, H4, H5, H8.
 --   xen-dom0  classic Xen: blkback + the native SAS driver in dom0 (owns the
 --             HBA); blkfront + the test program in each domU. All eight hops.
+--   uefi-rt   the patent's design: the same blkback + SAS driver image is the
+--             UEFI runtime service "hopsim-rt" in the platform SPI flash; the
+--             firmware reads and measures it at boot, and the hypervisor calls
+--             it (efi_rs_enter/leave) instead of switching to a dom0.
 --
 -- place{ arch, cpus, disk = {...}, fio = {...}, domus = N, grants = "map",
 --        evil = false } declares the domains, the device and the connections.
 local M = {}
 
-M.arches = { "native", "xen-dom0" }
+M.arches = { "native", "xen-dom0", "uefi-rt" }
 
 local VBD = 51712 -- xvda: major 202, minor 0
 
@@ -42,9 +46,17 @@ function M.place(o)
     device { kind = "sas_hba", owner = "native", disks = { o.disk } }
     return
   end
-  domain { name = "dom0", image = "blk_back.elf", memory_mb = o.memory_mb or 32, cpu = 0,
-           privileged = true, args = { target = 0, grants = o.grants or "map" } }
-  device { kind = "sas_hba", owner = "dom0", disks = { o.disk } }
+  local back = "dom0"
+  if o.arch == "uefi-rt" then
+    back = "rt"
+    flash { image = o.flash_image, read = o.flash_read or "fast", clock_mhz = o.flash_mhz or 50 }
+    domain { name = back, runtime_image = "hopsim-rt", mode = "rt", memory_mb = o.memory_mb or 32,
+             cpu = 0, privileged = true, args = { target = 0, grants = o.grants or "map" } }
+  else
+    domain { name = back, image = "blk_back.elf", memory_mb = o.memory_mb or 32, cpu = 0,
+             privileged = true, args = { target = 0, grants = o.grants or "map" } }
+  end
+  device { kind = "sas_hba", owner = back, disks = { o.disk } }
   -- each domU works on its own slice of the disk
   local slice = o.slice_bytes or 0
   for i = 1, domus do
@@ -53,12 +65,12 @@ function M.place(o)
     if slice > 0 then args.size = slice end
     domain { name = name, image = "blk_front.elf", memory_mb = o.memory_mb or 32,
              cpu = cpus > 1 and 1 + (i - 1) % (cpus - 1) or 0, args = args }
-    connect { kind = "vbd", frontend = name, backend = "dom0", devid = VBD }
+    connect { kind = "vbd", frontend = name, backend = back, devid = VBD }
   end
   if o.evil then
     domain { name = "evil", image = "blk_evil.elf", memory_mb = 16,
              cpu = cpus > 1 and 1 or 0, args = { target = 0 } }
-    connect { kind = "vbd", frontend = "evil", backend = "dom0", devid = VBD }
+    connect { kind = "vbd", frontend = "evil", backend = back, devid = VBD }
   end
 end
 
