@@ -25,6 +25,7 @@
 #include "compare.h"
 #include "flashimg.h"
 #include "run.h"
+#include "sizereport.h"
 
 #define EXIT_RUN_FAILED 1
 #define EXIT_USAGE 2
@@ -32,6 +33,10 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: hopsim run SCENARIO [options]\n"
+                 "       hopsim compare SCENARIO --arch A,B,... [--csv FILE] [--trace-dir DIR]"
+                 " [options]\n"
+                 "       hopsim disk-check IMAGE\n"
+                 "       hopsim size-report [GUEST_DIR]\n"
                  "       hopsim flash build -o OUT.fd --file NAME=PATH ... [options]\n"
                  "       hopsim flash inspect IMAGE\n"
                  "       hopsim --help\n"
@@ -220,6 +225,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "flash"))
         return flash_main(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "size-report"))
+        return size_report(argc > 2 ? argv[2] : HOPSIM_GUEST_DIR);
     if (!strcmp(argv[1], "disk-check"))
         return argc == 3 ? disk_check(argv[2]) : (usage(stderr), EXIT_USAGE);
     if (!strcmp(argv[1], "run")) {

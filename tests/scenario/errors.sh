@@ -39,4 +39,10 @@ set +e
 "$HOPSIM" run "$SRC/workloads/scenarios/pingpong.lua" --trace-json /nonexistent/dir/t.json >/dev/null 2>"$WORK/e4"; rc=$?
 set -e
 check "unwritable trace exits 2" [ "$rc" -eq 2 ]
+"$HOPSIM" size-report "$BUILD/guest" >"$WORK/sz"
+check "size-report lists the three architectures" [ "$(grep -Ec '^(native|xen-dom0|uefi-rt) ' "$WORK/sz")" -eq 3 ]
+set +e
+"$HOPSIM" size-report /nonexistent >/dev/null 2>&1; rc=$?
+set -e
+check "size-report on a missing dir exits 1" [ "$rc" -eq 1 ]
 finish
