@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main demonstration: installs what is missing, builds hopsim, and
-# compares small random reads through `native` and `xen-dom0` -- the same
-# driver code, placed differently -- once on a 15K SAS disk and once on a
-# SAS SSD. Per-hop tables on stdout; JSON + CSV traces in out/.
+# compares small random reads through `native`, `xen-dom0` and `uefi-rt` --
+# the same driver code, placed differently -- once on a 15K SAS disk and
+# once on a SAS SSD, with the uefi-rt boot line (the backend read out of SPI
+# flash and measured). Per-hop tables on stdout; JSON + CSV traces in out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -11,12 +12,15 @@ cmake --build build -j"$(nproc)"
 mkdir -p out
 rm -f out/disk-hdd.img out/disk-ssd.img
 echo "### 4 KiB random reads, 15K SAS HDD"
-./build/hopsim compare workloads/scenarios/blk-randread.lua --arch native,xen-dom0 \
+./build/hopsim compare workloads/scenarios/blk-randread.lua --arch native,xen-dom0,uefi-rt \
   --set disk=out/disk-hdd.img --trace-dir out/hdd --csv out/compare-hdd.csv
 echo
 echo "### 4 KiB random reads, SAS SSD"
-./build/hopsim compare workloads/scenarios/blk-randread.lua --arch native,xen-dom0 \
+./build/hopsim compare workloads/scenarios/blk-randread.lua --arch native,xen-dom0,uefi-rt \
   --set disk_type=ssd --set disk=out/disk-ssd.img --trace-dir out/ssd --csv out/compare-ssd.csv
+echo
+echo "### privileged code per architecture"
+./build/hopsim size-report
 echo
 echo "traces: out/hdd/*.json, out/ssd/*.json (open in https://ui.perfetto.dev or chrome://tracing)"
 echo "        out/hdd/*.csv, out/ssd/*.csv (a row per span); tables: out/compare-*.csv"
