@@ -106,6 +106,7 @@ int flashimg_build(const struct flashimg_layout *lay, const struct flashimg_volu
  * outside every region are erased, then every volume in the BIOS region. 0 ok; -1 with a precise
  * message, fi keeping what was verified. Always flashimg_close afterwards.
  */
+/* On failure too, fi keeps what was verified (for reporting): always flashimg_close it. */
 int flashimg_open(struct flashimg *fi, const uint8_t *data, size_t len, char *err, size_t errlen);
 void flashimg_close(struct flashimg *fi);
 

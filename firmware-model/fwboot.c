@@ -53,14 +53,14 @@ static int locate(struct spictrl *c, const char *name, struct flashimg_payload *
         return -1;
     }
     spiflash_peek(f, 0, copy, size);
-    if (flashimg_open(&fi, copy, size, err, errlen) < 0)
-        goto out;
-    if (flashimg_payload(&fi, name, p) < 0)
-        snprintf(err, errlen, "no valid file '%s' in the flash's firmware volumes", name);
-    else
-        rc = 0;
+    /* flashimg_open keeps what it verified even when it fails: always close */
+    if (flashimg_open(&fi, copy, size, err, errlen) == 0) {
+        if (flashimg_payload(&fi, name, p) < 0)
+            snprintf(err, errlen, "no valid file '%s' in the flash's firmware volumes", name);
+        else
+            rc = 0;
+    }
     flashimg_close(&fi);
-out:
     free(copy);
     return rc;
 }
