@@ -24,6 +24,7 @@
 
 #include "compare.h"
 #include "flashimg.h"
+#include "attack.h"
 #include "run.h"
 #include "sizereport.h"
 
@@ -37,6 +38,7 @@ static void usage(FILE *out)
                  " [options]\n"
                  "       hopsim disk-check IMAGE\n"
                  "       hopsim size-report [GUEST_DIR]\n"
+                 "       hopsim attack-matrix [FLASH_IMAGE [BACKEND_ELF]]\n"
                  "       hopsim flash build -o OUT.fd --file NAME=PATH ... [options]\n"
                  "       hopsim flash inspect IMAGE\n"
                  "       hopsim --help\n"
@@ -225,6 +227,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "flash"))
         return flash_main(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "attack-matrix"))
+        return attack_matrix(argc > 2 ? argv[2] : HOPSIM_PLATFORM_FD,
+                             argc > 3 ? argv[3] : HOPSIM_GUEST_DIR "/blk_back.elf");
     if (!strcmp(argv[1], "size-report"))
         return size_report(argc > 2 ? argv[2] : HOPSIM_GUEST_DIR);
     if (!strcmp(argv[1], "disk-check"))
