@@ -272,8 +272,10 @@ struct machine {
 
     struct spiflash *flash; /* the platform's SPI NOR chip, if the scenario has one */
     struct spictrl *spi;
-    uint8_t pcr0[32];     /* measured boot: PCR0 */
-    simtime_t boot_clock; /* firmware time spent reading runtime images */
+    char flash_copy[64];     /* the run's private copy of the flash image */
+    uint8_t pcr0[32];        /* measured boot: PCR0 */
+    simtime_t rs_lock_until; /* the global runtime-services lock is held until then */
+    simtime_t boot_clock;    /* firmware time spent reading runtime images */
 
     struct pci_bus *pci;
     struct plat_dev devs[SC_MAX_DEVICES];

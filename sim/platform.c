@@ -19,6 +19,8 @@
 #include "machine.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -385,6 +387,66 @@ int platform_create(struct machine *m, char *err, size_t errlen)
 }
 
 /*
+ * A SetVariable runtime call made by the OS on CPU 0: it takes the global
+ * runtime-services lock, erases one 4 KiB sector of the variable store at
+ * the top of the BIOS region and programs the new variable (as the firmware
+ * does, from SMM), and releases the lock. Every runtime call that comes
+ * meanwhile -- the block backend's included -- waits (DESIGN.md section 6:
+ * an availability cost of the design).
+ */
+static void setvariable(void *opaque, simtime_t now)
+{
+    struct machine *m = opaque;
+    const uint32_t sector = spiflash_size(m->flash) - 4096;
+    uint8_t var[64];
+    simtime_t start = now > m->rs_lock_until ? now : m->rs_lock_until, done = start;
+    memset(var, 0x5a, sizeof(var));
+    simtime_t t = start + machine_cost(m, C_RS_ENTER);
+    uint8_t bc = spictrl_bios_cntl_read(m->spi, t);
+    spictrl_bios_cntl_write(m->spi, bc | SPICTRL_BIOSWE, true, t); /* SMM opens the window */
+    if (spictrl_hwseq(m->spi, SPICTRL_CYC_ERASE_4K, sector, var, 1, true, t, &done) == 0)
+        spictrl_hwseq(m->spi, SPICTRL_CYC_WRITE, sector, var, sizeof(var), true, done, &done);
+    spictrl_bios_cntl_write(m->spi, bc & ~SPICTRL_BIOSWE, true, done);
+    done += machine_cost(m, C_RS_LEAVE);
+    m->rs_lock_until = done;
+    span_cpu(m, 0, SPAN_RS_CALL, HOPSIM_NOREQ, start, done, "SetVariable", sector);
+}
+
+static void flash_schedule_setvariable(struct machine *m)
+{
+    double ms = m->sc->flash.setvariable_ms;
+    if (ms > 0)
+        evq_schedule(&m->q, (simtime_t)(ms * (double)PS_PER_MS), setvariable, m);
+}
+
+/* The run works on a private copy: what it writes to flash never changes the file given. */
+static int private_copy(const char *path, char *out, size_t outlen, char *err, size_t errlen)
+{
+    snprintf(out, outlen, "/tmp/hopsim-flash-XXXXXX");
+    int fd = mkstemp(out);
+    FILE *in = fopen(path, "rb");
+    char buf[65536];
+    size_t n;
+    int rc = fd >= 0 && in ? 0 : -1;
+    if (rc < 0)
+        snprintf(err, errlen, "%s: %s", in ? out : path, strerror(errno));
+    while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+        if (write(fd, buf, n) != (ssize_t)n) {
+            snprintf(err, errlen, "%s: %s", out, strerror(errno));
+            rc = -1;
+        }
+    if (in)
+        fclose(in);
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0 && fd >= 0)
+        unlink(out);
+    if (rc < 0)
+        out[0] = 0;
+    return rc;
+}
+
+/*
  * The platform SPI flash and its controller, when the scenario declares
  * one: opened before any domain is built, so the firmware can boot
  * runtime images out of it. The default image is the build's platform.fd.
@@ -396,7 +458,11 @@ int platform_flash_create(struct machine *m, char *err, size_t errlen)
     if (!sc->flash.present)
         return 0;
     const char *path = sc->flash.image[0] ? sc->flash.image : HOPSIM_PLATFORM_FD;
-    m->flash = spiflash_open(sc->flash.part, path, m->cost, ferr, sizeof(ferr));
+    if (private_copy(path, m->flash_copy, sizeof(m->flash_copy), ferr, sizeof(ferr)) < 0) {
+        snprintf(err, errlen, "%s:%d: flash: %s", sc->path, sc->flash.line, ferr);
+        return -1;
+    }
+    m->flash = spiflash_open(sc->flash.part, m->flash_copy, m->cost, ferr, sizeof(ferr));
     if (!m->flash) {
         snprintf(err, errlen, "%s:%d: flash: %s", sc->path, sc->flash.line, ferr);
         return -1;
@@ -413,6 +479,7 @@ int platform_flash_create(struct machine *m, char *err, size_t errlen)
     }
     spictrl_set_read_mode(m->spi, sc->flash.read_opcode ? sc->flash.read_opcode : 0x0b,
                           sc->flash.clock_hz);
+    flash_schedule_setvariable(m);
     return 0;
 }
 
@@ -422,6 +489,9 @@ void platform_destroy(struct machine *m)
         spictrl_destroy(m->spi);
     if (m->flash)
         spiflash_close(m->flash);
+    if (m->flash_copy[0])
+        unlink(m->flash_copy);
+    m->flash_copy[0] = 0;
     m->spi = NULL;
     m->flash = NULL;
     for (int i = 0; i < m->ndevs; i++)

@@ -868,7 +868,8 @@ static int l_device(lua_State *L)
 
 static int l_flash(lua_State *L)
 {
-    static const char *const keys[] = {"image", "part", "read", "clock_mhz", NULL};
+    static const char *const keys[] = {"image",     "part",           "read",
+                                       "clock_mhz", "setvariable_ms", NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "flash", keys);
@@ -894,6 +895,9 @@ static int l_flash(lua_State *L)
     if (mhz < 0 || mhz > 200)
         fail(L, ld, line, "clock_mhz", "expected 0 (the profile's) to 200 MHz");
     sc->flash.clock_hz = mhz * 1e6;
+    get_num(L, ld, line, "setvariable_ms", &sc->flash.setvariable_ms);
+    if (sc->flash.setvariable_ms < 0)
+        fail(L, ld, line, "setvariable_ms", "expected a time >= 0 (0: none)");
     return 0;
 }
 

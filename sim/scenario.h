@@ -115,10 +115,11 @@ struct scenario {
 
     struct {
         bool present;
-        char image[SC_PATH]; /* flash image file ("" = the build's platform.fd) */
-        char part[32];       /* SPI NOR part, default W25Q128JV */
-        uint8_t read_opcode; /* 0x03 READ, 0x0B FAST READ, 0xEB quad I/O */
-        double clock_hz;     /* 0 = the profile's spi_clock */
+        char image[SC_PATH];   /* flash image file ("" = the build's platform.fd) */
+        char part[32];         /* SPI NOR part, default W25Q128JV */
+        uint8_t read_opcode;   /* 0x03 READ, 0x0B FAST READ, 0xEB quad I/O */
+        double clock_hz;       /* 0 = the profile's spi_clock */
+        double setvariable_ms; /* > 0: a SetVariable that erases an NVRAM sector at this time */
         int line;
     } flash;
 

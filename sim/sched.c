@@ -133,6 +133,13 @@ static void pcpu_dispatch(void *opaque, simtime_t now)
     }
     struct machine *m = v->d->m;
     simtime_t t = now;
+    if (v->d->rt && !v->in_rs_call && t < m->rs_lock_until) {
+        /* another runtime call (SetVariable) holds efi_rs_lock: the call waits for it */
+        span_cpu(m, p->id, SPAN_RS_ENTER, v->ctx_req, t, m->rs_lock_until, "efi_rs_lock wait", 1);
+        rq_push(p, v, true);
+        evq_schedule(&m->q, m->rs_lock_until, pcpu_dispatch, p);
+        return;
+    }
     if (v->d->rt) {
         t = rs_enter(p, v, t);
     } else {

@@ -9,6 +9,7 @@ row() { grep -F "$1" "$WORK/m"; }
 check "dom0 on disk: compromised" bash -c "grep -F 'rewrites blk_back.elf on disk' '$WORK/m' | grep -q ' compromised '"
 check "protections on: blocked" bash -c "grep -F 'protections on' '$WORK/m' | grep -q ' blocked .*refused (SMM_BWP\|refused (PR'"
 check "BLE + SMM_BWP: blocked" bash -c "grep -F 'BLE + SMM_BWP only' '$WORK/m' | grep -q ' blocked '"
+check "SetVariable stalls I/O" bash -c "grep -F 'SetVariable erases flash' '$WORK/m' | grep -q ' stalled '"
 check "Speed Racer: writes land, PCR0 differs" bash -c "grep -F 'Speed Racer' '$WORK/m' | grep -q ' detected .*SMIs raced.*PCR0 .* != golden'"
 check "protections off: detected by PCR0" bash -c "grep -F 'protections off' '$WORK/m' | grep -q ' detected .*!= golden'"
 check "the build's flash is untouched" "$HOPSIM" flash inspect "$BUILD/platform.fd"

@@ -50,6 +50,14 @@ set -e
 check "corrupt flash exits 2 (got $rc)" [ "$rc" -eq 2 ]
 check "corrupt flash reported: $(cat "$WORK/err3")" grep -qi "checksum" "$WORK/err3"
 check "nothing ran" bash -c "! grep -q 'guest checks' '$WORK/out3'"
+# SetVariable erasing an NVRAM sector during I/O: the backend's calls wait on efi_rs_lock
+"$HOPSIM" run "$SCN/blk-randread.lua" --quiet --set arch=uefi-rt --set disk_type=ssd \
+  --set requests=100 --set disk="$WORK/sv.img" --set setvariable_ms=50 \
+  --trace-csv "$WORK/sv.csv" >"$WORK/sv" 2>&1
+check "SetVariable call traced" grep -q ",rs_call,SetVariable," "$WORK/sv.csv"
+check "a backend call waited on efi_rs_lock" grep -q ",rs_enter,efi_rs_lock wait," "$WORK/sv.csv"
+maxus=$(awk '$1 == "end-to-end" { print $6 }' "$WORK/sv")
+check "I/O stalled behind the erase (max $maxus us >= tSE 45 ms)" awk -v m="$maxus" 'BEGIN { exit !(m >= 45000) }'
 # compare: three columns
 "$HOPSIM" compare "$SCN/blk-randread.lua" --arch native,xen-dom0,uefi-rt --set requests=20 \
   --set disk_type=ssd --set disk="$WORK/c.img" >"$WORK/cmp" 2>&1

@@ -49,7 +49,8 @@ function M.place(o)
   local back = "dom0"
   if o.arch == "uefi-rt" then
     back = "rt"
-    flash { image = o.flash_image, read = o.flash_read or "fast", clock_mhz = o.flash_mhz or 50 }
+    flash { image = o.flash_image, read = o.flash_read or "fast", clock_mhz = o.flash_mhz or 50,
+            setvariable_ms = o.setvariable_ms or 0 }
     domain { name = back, runtime_image = "hopsim-rt", mode = "rt", memory_mb = o.memory_mb or 32,
              cpu = 0, privileged = true, args = { target = 0, grants = o.grants or "map" } }
   else
