@@ -519,8 +519,9 @@ void domain_kill(struct domain *d, int reason, const char *why)
     d->shutdown_reason = reason;
     simtime_t now = evq_now(&m->q);
     if (reason != SHUTDOWN_poweroff) {
-        fprintf(stderr, "hopsim: domain %s (d%u) %s at t=%.3f us: %s\n", d->name, d->domid,
-                shutdown_name(reason), (double)now / PS_PER_US, why);
+        fprintf(stderr, "hopsim: domain %s (d%u) %s at t=%.3f us: %s%s\n", d->name, d->domid,
+                shutdown_name(reason), (double)now / PS_PER_US, why,
+                d->rt ? "; runtime services disabled" : "");
         if (!m->failure[0])
             snprintf(m->failure, sizeof(m->failure), "domain %s: %s: %s", d->name,
                      shutdown_name(reason), why);

@@ -12,5 +12,7 @@ check "BLE + SMM_BWP: blocked" bash -c "grep -F 'BLE + SMM_BWP only' '$WORK/m' |
 check "SetVariable stalls I/O" bash -c "grep -F 'SetVariable erases flash' '$WORK/m' | grep -q ' stalled '"
 check "Speed Racer: writes land, PCR0 differs" bash -c "grep -F 'Speed Racer' '$WORK/m' | grep -q ' detected .*SMIs raced.*PCR0 .* != golden'"
 check "protections off: detected by PCR0" bash -c "grep -F 'protections off' '$WORK/m' | grep -q ' detected .*!= golden'"
+check "a backend fault loses I/O under both" [ "$(grep -F 'fault inside the backend' "$WORK/m" | grep -c ' I/O lost .*29 of 100')" -eq 2 ]
+check "malicious frontend blocked under both" [ "$(grep -F 'malicious frontend' "$WORK/m" | grep -c ' blocked .* 0 failed')" -eq 2 ]
 check "the build's flash is untouched" "$HOPSIM" flash inspect "$BUILD/platform.fd"
 finish

@@ -514,8 +514,21 @@ static void dispatch(struct vbd *v, struct bb_req *p)
         respond(v, p, st);
 }
 
+/*
+ * Fault injection for the security scenarios (arg fault_after=N): the
+ * backend executes an invalid instruction on taking its N-th request, as a
+ * bug in the driver would. Under uefi-rt that is a fault inside a runtime
+ * service; under xen-dom0 a dom0 crash.
+ */
+static long fault_after, taken;
+
 static void take_request(struct vbd *v)
 {
+    if (fault_after > 0 && ++taken == fault_after) {
+        printf("blkback: injected fault on request %ld\n", taken);
+        console_flush();
+        __asm__ volatile("ud2");
+    }
     const blkif_request_t *src = RING_GET_REQUEST(&v->ring, v->ring.req_cons);
     struct bb_req *p = req_alloc(v);
     uint64_t id = READ_ONCE(src->id);
@@ -861,6 +874,7 @@ static int all_closed(void)
 
 int blkback_main(void)
 {
+    fault_after = arg_int("fault_after", 0);
     char base[96];
     if (parse_mode() || setup_disk())
         return 1;

@@ -52,10 +52,12 @@ function M.place(o)
     flash { image = o.flash_image, read = o.flash_read or "fast", clock_mhz = o.flash_mhz or 50,
             setvariable_ms = o.setvariable_ms or 0 }
     domain { name = back, runtime_image = "hopsim-rt", mode = "rt", memory_mb = o.memory_mb or 32,
-             cpu = 0, privileged = true, args = { target = 0, grants = o.grants or "map" } }
+             cpu = 0, privileged = true,
+             args = { target = 0, grants = o.grants or "map", fault_after = o.fault_after or 0 } }
   else
     domain { name = back, image = "blk_back.elf", memory_mb = o.memory_mb or 32, cpu = 0,
-             privileged = true, args = { target = 0, grants = o.grants or "map" } }
+             privileged = true,
+             args = { target = 0, grants = o.grants or "map", fault_after = o.fault_after or 0 } }
   end
   device { kind = "sas_hba", owner = back, disks = { o.disk } }
   -- each domU works on its own slice of the disk
