@@ -22,5 +22,8 @@ echo
 echo "### privileged code per architecture"
 ./build/hopsim size-report
 echo
+echo "### security scenarios: verdicts measured on the flash, controller and boot models"
+./build/hopsim attack-matrix
+echo
 echo "traces: out/hdd/*.json, out/ssd/*.json (open in https://ui.perfetto.dev or chrome://tracing)"
 echo "        out/hdd/*.csv, out/ssd/*.csv (a row per span); tables: out/compare-*.csv"
