@@ -419,6 +419,22 @@ static void flash_schedule_setvariable(struct machine *m)
         evq_schedule(&m->q, (simtime_t)(ms * (double)PS_PER_MS), setvariable, m);
 }
 
+/* The firmware's protections, programmed before anything else runs. */
+static int flash_lock_down(struct machine *m, char *err, size_t errlen)
+{
+    const struct scenario *sc = m->sc;
+    for (int i = 0; i < sc->flash.npr; i++)
+        if (spictrl_set_pr(m->spi, (unsigned)i, sc->flash.pr[i].base, sc->flash.pr[i].limit, false,
+                           true, err, errlen) < 0)
+            return -1;
+    uint8_t bc = (sc->flash.ble ? SPICTRL_BLE : 0) | (sc->flash.smm_bwp ? SPICTRL_SMM_BWP : 0);
+    if (bc)
+        spictrl_bios_cntl_write(m->spi, bc, true, 0);
+    if (sc->flash.lock)
+        spictrl_lock(m->spi, 0);
+    return 0;
+}
+
 /* The run works on a private copy: what it writes to flash never changes the file given. */
 static int private_copy(const char *path, char *out, size_t outlen, char *err, size_t errlen)
 {
@@ -479,6 +495,10 @@ int platform_flash_create(struct machine *m, char *err, size_t errlen)
     }
     spictrl_set_read_mode(m->spi, sc->flash.read_opcode ? sc->flash.read_opcode : 0x0b,
                           sc->flash.clock_hz);
+    if (flash_lock_down(m, ferr, sizeof(ferr)) < 0) {
+        snprintf(err, errlen, "%s:%d: flash: protect: %s", sc->path, sc->flash.line, ferr);
+        return -1;
+    }
     flash_schedule_setvariable(m);
     return 0;
 }

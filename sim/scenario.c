@@ -866,10 +866,42 @@ static int l_device(lua_State *L)
     return 0;
 }
 
+/* protect = { { base = 0x800000, limit = 0xffffff }, ... }: the PCH's PR0-PR4. */
+static void flash_protect(lua_State *L, struct loader *ld, int line, struct scenario *sc)
+{
+    if (!push_field(L, "protect"))
+        return;
+    if (!lua_istable(L, -1))
+        type_error(L, ld, line, "protect", "a list of { base = ..., limit = ... } ranges");
+    lua_Integer n = luaL_len(L, -1);
+    if (n > 5)
+        fail(L, ld, line, "protect", "%lld ranges: the controller has PR0-PR4 only", (long long)n);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_geti(L, -1, i);
+        lua_getfield(L, -1, "base");
+        lua_getfield(L, -2, "limit");
+        if (!lua_isinteger(L, -2) || !lua_isinteger(L, -1))
+            fail(L, ld, line, "protect", "range %lld: base and limit must be integers",
+                 (long long)i);
+        lua_Integer base = lua_tointeger(L, -2), limit = lua_tointeger(L, -1);
+        if (base < 0 || limit > 0xffffffff || base > limit)
+            fail(L, ld, line, "protect", "range %lld: base 0x%llx > limit 0x%llx", (long long)i,
+                 (long long)base, (long long)limit);
+        if ((base & 0xfff) || (limit & 0xfff) != 0xfff)
+            fail(L, ld, line, "protect",
+                 "range %lld: base must be 4 KiB aligned and limit end in 0xfff (4 KiB units)",
+                 (long long)i);
+        sc->flash.pr[sc->flash.npr].base = (uint32_t)base;
+        sc->flash.pr[sc->flash.npr++].limit = (uint32_t)limit;
+        lua_pop(L, 3);
+    }
+    lua_pop(L, 1);
+}
+
 static int l_flash(lua_State *L)
 {
-    static const char *const keys[] = {"image",     "part",           "read",
-                                       "clock_mhz", "setvariable_ms", NULL};
+    static const char *const keys[] = {"image",   "part", "read",    "clock_mhz", "setvariable_ms",
+                                       "protect", "ble",  "smm_bwp", "lock",      NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "flash", keys);
@@ -898,6 +930,10 @@ static int l_flash(lua_State *L)
     get_num(L, ld, line, "setvariable_ms", &sc->flash.setvariable_ms);
     if (sc->flash.setvariable_ms < 0)
         fail(L, ld, line, "setvariable_ms", "expected a time >= 0 (0: none)");
+    get_bool(L, ld, line, "ble", &sc->flash.ble);
+    get_bool(L, ld, line, "smm_bwp", &sc->flash.smm_bwp);
+    get_bool(L, ld, line, "lock", &sc->flash.lock);
+    flash_protect(L, ld, line, sc);
     return 0;
 }
 

@@ -120,6 +120,11 @@ struct scenario {
         uint8_t read_opcode;   /* 0x03 READ, 0x0B FAST READ, 0xEB quad I/O */
         double clock_hz;       /* 0 = the profile's spi_clock */
         double setvariable_ms; /* > 0: a SetVariable that erases an NVRAM sector at this time */
+        struct {
+            uint32_t base, limit; /* bytes, [base, limit]; write-protected */
+        } pr[5];
+        int npr;
+        bool ble, smm_bwp, lock; /* BIOS_CNTL.BLE, SMM_BWP; HSFS.FLOCKDN at end of boot */
         int line;
     } flash;
 

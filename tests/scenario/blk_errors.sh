@@ -25,4 +25,27 @@ expect2 "missing image" "d.img"
 head -c 1000 /dev/zero >d.img
 expect2 "truncated image" "truncated or corrupt"
 expect2 "unknown arch" "s.lua:5: arch: unknown architecture 'vax'" --set arch=vax
+# impossible protected-range layouts and unknown flash parts are refused at start
+pr_case() { # pr_case WHAT PATTERN FLASH-FIELDS
+  cat >"$WORK/f.lua" <<LUA
+machine { cpus = 1, memory_mb = 64 }
+flash { $3 }
+domain { name = "rt", runtime_image = "hopsim-rt", mode = "rt", privileged = true }
+LUA
+  set +e
+  "$HOPSIM" run "$WORK/f.lua" --quiet >/dev/null 2>"$WORK/e"
+  local rc=$?
+  set -e
+  check "$1 exits 2 (got $rc)" [ "$rc" -eq 2 ]
+  check "$1 message: $(cat "$WORK/e")" grep -q "$2" "$WORK/e"
+}
+pr_case "PR base > limit" "f.lua:2: protect: range 1: base 0x900000 > limit 0x8fffff" \
+  "protect = { { base = 0x900000, limit = 0x8fffff } }"
+pr_case "PR unaligned" "f.lua:2: protect: range 1: base must be 4 KiB aligned" \
+  "protect = { { base = 0x800100, limit = 0xffffff } }"
+pr_case "PR beyond the flash" "f.lua:2: flash: protect: " \
+  "protect = { { base = 0x800000, limit = 0x1ffffff } }"
+pr_case "six PRs" "protect: 6 ranges: the controller has PR0-PR4 only" \
+  "protect = { {base=0,limit=0xfff},{base=0,limit=0xfff},{base=0,limit=0xfff},{base=0,limit=0xfff},{base=0,limit=0xfff},{base=0,limit=0xfff} }"
+pr_case "unknown part" "W25Q999" "part = 'W25Q999'"
 finish

@@ -49,8 +49,13 @@ function M.place(o)
   local back = "dom0"
   if o.arch == "uefi-rt" then
     back = "rt"
+    -- the firmware locks the flash down before the OS runs (what chipsec's bios_wp and
+    -- spi_lock want): PR0 over the BIOS region but the top 4 KiB sector, where
+    -- SetVariable keeps the variable store; BLE + SMM_BWP; FLOCKDN
     flash { image = o.flash_image, read = o.flash_read or "fast", clock_mhz = o.flash_mhz or 50,
-            setvariable_ms = o.setvariable_ms or 0 }
+            setvariable_ms = o.setvariable_ms or 0,
+            protect = { { base = 0x800000, limit = 0xffefff } },
+            ble = true, smm_bwp = true, lock = true }
     domain { name = back, runtime_image = "hopsim-rt", mode = "rt", memory_mb = o.memory_mb or 32,
              cpu = 0, privileged = true,
              args = { target = 0, grants = o.grants or "map", fault_after = o.fault_after or 0 } }
