@@ -432,6 +432,7 @@ int domain_build(struct machine *m, int idx, char *err, size_t errlen)
     d->privileged = sd->privileged;
     d->native = sd->mode == SC_MODE_NATIVE;
     d->rt = sd->mode == SC_MODE_RT;
+    d->rt_on_notifier = sd->rt_on_notifier;
     d->nr_pages = sd->memory_bytes / PAGE_SIZE;
     d->first_mfn = machine_alloc_mfns(m, d->nr_pages);
     d->shinfo_mfn = machine_alloc_mfns(m, 1);

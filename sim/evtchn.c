@@ -225,6 +225,12 @@ static long op_send(struct vcpu *v, uint32_t port, simtime_t now, simtime_t *cos
         }
         {
             struct domain *rd = machine_domain(m, c->remote_dom);
+            if (rd && !rd->dead && rd->rt_on_notifier) {
+                /* the runtime call will run on the CPU that made this notify */
+                struct vcpu *tv = rd->vcpus[0];
+                if (tv->state == VCPU_BLOCKED && !tv->queued)
+                    tv->pcpu = v->pcpu;
+            }
             if (rd && !rd->dead)
                 evtchn_set_pending(rd, c->remote_port, now + *cost, req);
         }

@@ -171,8 +171,9 @@ struct domain {
     domid_t domid;
     char name[32];
     bool privileged;
-    bool native; /* a kernel on bare metal: no hypervisor transition costs */
-    bool rt;     /* a UEFI runtime service: entered through efi_rs_enter/leave */
+    bool native;         /* a kernel on bare metal: no hypervisor transition costs */
+    bool rt;             /* a UEFI runtime service: entered through efi_rs_enter/leave */
+    bool rt_on_notifier; /* its calls run on the CPU that notified it */
     bool booted_from_flash;
     struct fwboot_result boot; /* when booted_from_flash */
     uint16_t place;

@@ -689,10 +689,25 @@ static void domain_mode(lua_State *L, struct loader *ld, int line, struct sc_dom
         fail(L, ld, line, "mode", "'%s' is not a mode (\"pv\", \"native\" or \"rt\")", mode);
 }
 
+/* rt_cpu = "dedicated" (the domain's cpu, default) | "notifying" (the CPU that notified). */
+static void domain_rt_cpu(lua_State *L, struct loader *ld, int line, struct sc_domain *d)
+{
+    char how[16] = "dedicated";
+    if (!get_string(L, ld, line, "rt_cpu", how, sizeof how))
+        return;
+    if (d->mode != SC_MODE_RT)
+        fail(L, ld, line, "rt_cpu", "only a runtime-service domain (mode = \"rt\") has it");
+    if (!strcmp(how, "notifying"))
+        d->rt_on_notifier = true;
+    else if (strcmp(how, "dedicated") != 0)
+        fail(L, ld, line, "rt_cpu", "'%s' is not \"dedicated\" or \"notifying\"", how);
+}
+
 static int l_domain(lua_State *L)
 {
-    static const char *const keys[] = {"name",       "image", "memory_mb", "vcpus",         "cpu",
-                                       "privileged", "args",  "mode",      "runtime_image", NULL};
+    static const char *const keys[] = {"name",          "image",      "memory_mb", "vcpus",
+                                       "cpu",           "privileged", "args",      "mode",
+                                       "runtime_image", "rt_cpu",     NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "domain", keys);
@@ -716,6 +731,7 @@ static int l_domain(lua_State *L)
              sc->domains[ld->privileged].name, sc->domains[ld->privileged].line);
     domain_args(L, ld, line, d);
     domain_mode(L, ld, line, d);
+    domain_rt_cpu(L, ld, line, d);
     d->memory_bytes = (uint64_t)mem * SC_MIB;
     d->vcpus = (int)vcpus;
     d->cpu = (int)cpu;

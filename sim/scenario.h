@@ -49,6 +49,7 @@ struct sc_domain {
     enum sc_mode mode;
     char image[SC_PATH];    /* resolved path of an existing file ("" with runtime_image) */
     char runtime_image[64]; /* FFS file in the platform flash to boot from, "" = none */
+    bool rt_on_notifier;    /* mode "rt": calls run on the notifying CPU (rt_cpu = "notifying") */
     uint64_t memory_bytes;
     int vcpus;
     int cpu;                  /* pCPU for vCPU 0 (-1: placed by the scheduler) */

@@ -57,7 +57,7 @@ function M.place(o)
             protect = { { base = 0x800000, limit = 0xffefff } },
             ble = true, smm_bwp = true, lock = true }
     domain { name = back, runtime_image = "hopsim-rt", mode = "rt", memory_mb = o.memory_mb or 32,
-             cpu = 0, privileged = true,
+             cpu = 0, rt_cpu = o.rt_cpu or "dedicated", privileged = true,
              args = { target = 0, grants = o.grants or "map", fault_after = o.fault_after or 0 } }
   else
     domain { name = back, image = "blk_back.elf", memory_mb = o.memory_mb or 32, cpu = 0,
