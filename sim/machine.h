@@ -175,6 +175,7 @@ struct domain {
     bool rt;             /* a UEFI runtime service: entered through efi_rs_enter/leave */
     bool rt_on_notifier; /* its calls run on the CPU that notified it */
     bool booted_from_flash;
+    bool booted_from_disk;     /* its kernel image was read from the disk it owns */
     struct fwboot_result boot; /* when booted_from_flash */
     uint16_t place;
     uint32_t pci_cf8; /* this domain's CONFIG_ADDRESS latch */
@@ -224,6 +225,7 @@ struct guest_sym {
 struct pci_bus;
 struct pci_func;
 struct sas_hba;
+struct disk;
 
 /* A device on the platform and the domain that owns it. */
 struct plat_dev {
@@ -234,6 +236,7 @@ struct plat_dev {
     uint16_t place;
     uint64_t mapped_addr[6], mapped_size[6];
     uint64_t lost_irqs; /* raised with no bound event channel */
+    struct disk *disk0; /* the first disk behind it (owned by the HBA) */
 };
 
 struct pcpu {

@@ -315,9 +315,10 @@ long physdev_op(struct vcpu *v, int cmd, uint64_t arg)
 
 /* ---- creation ---- */
 
-static int open_disks(struct machine *m, const struct sc_device *sd, struct sas_hba *hba, char *err,
+static int open_disks(struct machine *m, const struct sc_device *sd, struct plat_dev *pd, char *err,
                       size_t errlen)
 {
+    struct sas_hba *hba = pd->hba;
     for (int k = 0; k < sd->ndisks; k++) {
         const struct sc_disk *sk = &sd->disks[k];
         struct disk_params p;
@@ -328,6 +329,8 @@ static int open_disks(struct machine *m, const struct sc_device *sd, struct sas_
             snprintf(err, errlen, "%s:%d: disks: %s", m->sc->path, sd->line, derr);
             return -1;
         }
+        if (k == 0)
+            pd->disk0 = dk;
         if (sas_hba_attach(hba, dk) < 0) {
             disk_close(dk);
             snprintf(err, errlen, "%s:%d: disks: too many disks on one HBA", m->sc->path, sd->line);
@@ -362,7 +365,35 @@ static int create_device(struct machine *m, int i, char *err, size_t errlen)
     m->ndevs++;
     pd->f = sas_hba_pci(pd->hba);
     pci_func_set_user(pd->f, pd->owner);
-    return open_disks(m, sd, pd->hba, err, errlen);
+    return open_disks(m, sd, pd, err, errlen);
+}
+
+/*
+ * A kernel loaded from disk (dom0 under xen-dom0, the native kernel): the
+ * boot loader reads the image from the disk its domain owns, sequentially
+ * from the start of the disk, at the disk model's speed; the domain starts
+ * when the read is done. The contrast to uefi-rt's read out of SPI flash.
+ */
+static void boot_from_disk(struct machine *m)
+{
+    for (int i = 0; i < m->ndevs; i++) {
+        struct plat_dev *pd = &m->devs[i];
+        struct domain *d = pd->owner;
+        const struct sc_domain *sd = &m->sc->domains[d->idx];
+        if (!pd->disk0 || d->rt || d->booted_from_disk || !sd->image[0])
+            continue;
+        FILE *f = fopen(sd->image, "rb");
+        long size = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+        if (f)
+            fclose(f);
+        if (size <= 0)
+            continue;
+        uint32_t bs = disk_block_size(pd->disk0);
+        uint32_t n = (uint32_t)(((uint64_t)size + bs - 1) / bs);
+        d->boot = (struct fwboot_result){.length = (uint32_t)size};
+        d->boot.done = disk_schedule(pd->disk0, 0, false, 0, n);
+        d->booted_from_disk = true;
+    }
 }
 
 int platform_create(struct machine *m, char *err, size_t errlen)
@@ -383,6 +414,7 @@ int platform_create(struct machine *m, char *err, size_t errlen)
     }
     m->bars_dirty = true;
     platform_sync_bars(m);
+    boot_from_disk(m);
     return 0;
 }
 

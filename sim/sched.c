@@ -249,8 +249,8 @@ void sched_start(struct machine *m)
     for (int i = 0; i < m->ndoms; i++) {
         struct domain *d = m->doms[i];
         struct vcpu *v = d->vcpus[0]; /* secondary vCPUs stay down until VCPUOP_up */
-        if (d->booted_from_flash && d->boot.done > 0) {
-            /* the firmware is still reading its image out of flash */
+        if ((d->booted_from_flash || d->booted_from_disk) && d->boot.done > 0) {
+            /* its image is still being read out of flash, or from disk */
             v->state = VCPU_BLOCKED;
             evq_schedule(&m->q, d->boot.done, boot_done, v);
             continue;

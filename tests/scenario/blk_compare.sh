@@ -11,6 +11,7 @@ check "compare exits 0 (got $rc): $(tail -3 "$WORK/err")" [ "$rc" -eq 0 ]
 for row in "H1 p50" "H3 p50" "H5 p50" "H8 p50" "latency p99" "IOPS" "overhead vs first"; do
   check "table row '$row'" grep -q "^$row" "$WORK/out"
 done
+check "dom0's boot reads its kernel from disk" grep -Eq "^boot: dom0: kernel image [0-9]+ bytes read from its disk in [0-9.]+ us" "$WORK/out"
 check "guest checks passed in both runs" [ "$(grep -Ec 'guest checks: [1-9][0-9]* passed, 0 failed' "$WORK/out")" -eq 2 ]
 hops() { awk -F, 'NR > 1 && $3 == "hop" { s[$1] = s[$1] substr($2, 2) }
                   END { for (r in s) print s[r] }' "$1" | sort | uniq -c; }
