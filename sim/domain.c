@@ -318,6 +318,7 @@ static int load_runtime_image(struct domain *d, const struct sc_domain *sd, stru
     }
     m->boot_clock = d->boot.done;
     d->booted_from_flash = true;
+    d->xip = m->sc->flash.xip;
     d->boot.opcode = m->sc->flash.read_opcode ? m->sc->flash.read_opcode : 0x0b;
     d->boot.clock_hz = spiflash_op_clock(m->flash, d->boot.opcode);
     snprintf(label, sizeof(label), "flash:%s", sd->runtime_image);
@@ -408,6 +409,16 @@ static int build_vcpus(struct domain *d, const struct sc_domain *sd, char *err, 
         struct vcpu *v = d->vcpus[i];
         int cpu = sd->cpu >= 0 ? (sd->cpu + i) % m->npcpus : (d->idx + i) % m->npcpus;
         v->pcpu = cpu;
+    }
+    if (d->xip) {
+        /* one 64-byte memory-mapped read at the flash's read command and clock */
+        uint8_t op = m->sc->flash.read_opcode ? m->sc->flash.read_opcode : 0x0b;
+        size_t frame = 4 + (op == 0x03 ? 0 : 1) + 64;
+        simtime_t fill = spiflash_frame_time(m->flash, op, frame);
+        for (int i = 0; i < d->nvcpus; i++) {
+            d->vcpus[i]->icache = calloc(XIP_ICACHE_LINES, sizeof(uint64_t));
+            d->vcpus[i]->xip_fill_mc = (uint32_t)((double)fill * m->hz / 1e9);
+        }
     }
     struct vcpu *v0 = d->vcpus[0];
     vcpu_set_reg(v0, UC_X86_REG_RIP, d->entry);

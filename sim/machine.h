@@ -88,6 +88,8 @@ struct maptrack {
 
 /* ---- block cost cache ---- */
 #define BCACHE_L1 1024
+/* XIP what-if: a 32 KiB direct-mapped instruction cache of 64-byte lines */
+#define XIP_ICACHE_LINES 512
 struct blk_cost {
     uint64_t pc;
     uint32_t size;
@@ -158,6 +160,10 @@ struct vcpu {
     struct open_mark marks[MARK_STACK];
     int nmarks;
 
+    uint64_t *icache;     /* XIP: line tags (address / 64 + 1), NULL unless executing in place */
+    uint64_t xip_fills;   /* XIP: cache-line fills from flash */
+    uint32_t xip_fill_mc; /* XIP: one fill, 1/1000 cycles */
+
     struct mmio_binding *mmio[MAX_MMIO_BINDINGS];
     int nmmio;
 
@@ -174,6 +180,7 @@ struct domain {
     bool native;         /* a kernel on bare metal: no hypervisor transition costs */
     bool rt;             /* a UEFI runtime service: entered through efi_rs_enter/leave */
     bool rt_on_notifier; /* its calls run on the CPU that notified it */
+    bool xip;            /* what-if: its code executes in place from the flash */
     bool booted_from_flash;
     bool booted_from_disk;     /* its kernel image was read from the disk it owns */
     struct fwboot_result boot; /* when booted_from_flash */

@@ -107,6 +107,9 @@ static void report(struct machine *m, const struct scenario *sc, struct run_resu
                (double)(d->boot.done - d->boot.start) / PS_PER_US, d->boot.opcode,
                d->boot.clock_hz / 1e6);
         printf("boot: %s: measured sha256 %s\nboot: PCR0 %s\n", d->name, sha, pcr);
+        if (d->xip)
+            printf("xip: %s executed in place from flash: %llu cache-line fills\n", d->name,
+                   (unsigned long long)d->vcpus[0]->xip_fills);
     }
     if (r->checks_pass || r->checks_fail)
         printf("guest checks: %llu passed, %llu failed\n", (unsigned long long)r->checks_pass,

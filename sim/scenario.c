@@ -916,8 +916,9 @@ static void flash_protect(lua_State *L, struct loader *ld, int line, struct scen
 
 static int l_flash(lua_State *L)
 {
-    static const char *const keys[] = {"image",   "part", "read",    "clock_mhz", "setvariable_ms",
-                                       "protect", "ble",  "smm_bwp", "lock",      NULL};
+    static const char *const keys[] = {"image",          "part",    "read", "clock_mhz",
+                                       "setvariable_ms", "protect", "ble",  "smm_bwp",
+                                       "lock",           "xip",     NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "flash", keys);
@@ -949,6 +950,7 @@ static int l_flash(lua_State *L)
     get_bool(L, ld, line, "ble", &sc->flash.ble);
     get_bool(L, ld, line, "smm_bwp", &sc->flash.smm_bwp);
     get_bool(L, ld, line, "lock", &sc->flash.lock);
+    get_bool(L, ld, line, "xip", &sc->flash.xip);
     flash_protect(L, ld, line, sc);
     return 0;
 }

@@ -126,6 +126,7 @@ struct scenario {
         } pr[5];
         int npr;
         bool ble, smm_bwp, lock; /* BIOS_CNTL.BLE, SMM_BWP; HSFS.FLOCKDN at end of boot */
+        bool xip; /* what-if: runtime services execute in place from memory-mapped flash */
         int line;
     } flash;
 

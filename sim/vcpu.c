@@ -182,6 +182,23 @@ static inline uint32_t l1_index(uint64_t pc)
     return (uint32_t)(pc ^ (pc >> 10)) & (BCACHE_L1 - 1);
 }
 
+/*
+ * Execute-in-place what-if: code fetched from memory-mapped SPI flash
+ * through a direct-mapped instruction cache; every miss is a line fill
+ * charged at one memory-mapped read of 64 bytes.
+ */
+static void xip_fetch(struct vcpu *v, uint64_t pc, uint32_t size)
+{
+    for (uint64_t line = pc / 64; line <= (pc + (size ? size - 1 : 0)) / 64; line++) {
+        uint64_t *tag = &v->icache[line % XIP_ICACHE_LINES];
+        if (*tag == line + 1)
+            continue;
+        *tag = line + 1;
+        v->slice_mcycles += v->xip_fill_mc;
+        v->xip_fills++;
+    }
+}
+
 /* The hot path: runs once per executed block. */
 static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *opaque)
 {
@@ -199,6 +216,8 @@ static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *opaque)
     }
     v->slice_mcycles += e->mcycles;
     v->insns += e->ninsn;
+    if (v->icache)
+        xip_fetch(v, pc, size);
 }
 
 static void hook_syscall(uc_engine *uc, void *opaque)
@@ -382,6 +401,7 @@ void vcpu_destroy(struct vcpu *v)
     class_cost_fini();
     for (int i = 0; i < v->nmmio; i++)
         free(v->mmio[i]);
+    free(v->icache);
     free(v->bcache);
     free(v);
 }

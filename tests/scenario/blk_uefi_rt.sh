@@ -64,6 +64,12 @@ h3() { "$HOPSIM" run "$SCN/blk-randread.lua" --quiet --set arch=uefi-rt --set di
 ded=$(h3 dedicated)
 noti=$(h3 notifying)
 check "H3 on the notifying CPU ($noti us) < dedicated ($ded us)" awk -v a="$noti" -v b="$ded" 'BEGIN { exit !(a + 0 < b + 0) }'
+# execute-in-place what-if: code fetched from flash on every i-cache miss
+"$HOPSIM" run "$SCN/blk-randread.lua" --quiet --set arch=uefi-rt --set disk_type=ssd \
+  --set requests=50 --set disk="$WORK/x.img" --set xip=true >"$WORK/xip" 2>&1
+check "XIP line fills reported" grep -Eq "^xip: rt executed in place from flash: [1-9][0-9]* cache-line fills" "$WORK/xip"
+xmax=$(awk '$1 == "end-to-end" { print $6 }' "$WORK/xip")
+check "XIP cold misses show in the worst request ($xmax us > 300 us)" awk -v m="$xmax" 'BEGIN { exit !(m > 300) }'
 # compare: three columns
 "$HOPSIM" compare "$SCN/blk-randread.lua" --arch native,xen-dom0,uefi-rt --set requests=20 \
   --set disk_type=ssd --set disk="$WORK/c.img" >"$WORK/cmp" 2>&1

@@ -13,13 +13,14 @@ local flash_image = param("flash_image", "", "uefi-rt: platform flash image (def
 local setvariable_ms = param("setvariable_ms", 0, "uefi-rt: a SetVariable erasing flash at this time (0: none)")
 local fault_after = param("fault_after", 0, "the backend faults on its N-th request (0: never)")
 local rt_cpu = param("rt_cpu", "dedicated", "uefi-rt: runtime calls on a dedicated or the notifying CPU")
+local xip = param("xip", false, "uefi-rt what-if: the runtime service executes in place from flash")
 local domus = param("domus", 1, "domUs sharing the backend (xen-dom0)")
 local cpus = param("cpus", 2, "physical CPUs")
 
 scenario { name = "blk-randread", seed = 1, time_limit_ms = 60000 }
 machine { cpus = cpus, clock_ghz = 3.0, memory_mb = 64 + 32 * domus }
 blk.place {
-  arch = arch, rt_cpu = rt_cpu, fault_after = fault_after, flash_image = flash_image, setvariable_ms = setvariable_ms, cpus = cpus, domus = domus,
+  arch = arch, rt_cpu = rt_cpu, xip = xip, fault_after = fault_after, flash_image = flash_image, setvariable_ms = setvariable_ms, cpus = cpus, domus = domus,
   disk = { type = disk_type, image = disk, size_mb = 1024, create = true },
   fio = { rw = "randread", bs = bs, iodepth = iodepth, requests = requests, seed = 1,
           size = 8 * 1024 * 1024 },

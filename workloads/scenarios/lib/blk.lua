@@ -55,7 +55,7 @@ function M.place(o)
     flash { image = o.flash_image, read = o.flash_read or "fast", clock_mhz = o.flash_mhz or 50,
             setvariable_ms = o.setvariable_ms or 0,
             protect = { { base = 0x800000, limit = 0xffefff } },
-            ble = true, smm_bwp = true, lock = true }
+            ble = true, smm_bwp = true, lock = true, xip = o.xip or false }
     domain { name = back, runtime_image = "hopsim-rt", mode = "rt", memory_mb = o.memory_mb or 32,
              cpu = 0, rt_cpu = o.rt_cpu or "dedicated", privileged = true,
              args = { target = 0, grants = o.grants or "map", fault_after = o.fault_after or 0 } }
