@@ -70,6 +70,8 @@ spi_tw             10     ms    (est.) write status register tW typ 10 ms (max 1
 smi_latency        50     us    (est.) SMI to handler clearing BIOSWE: SMM entry + all-core rendezvous, tens to hundreds of us (Delgado & Karavanic, IISWC 2013)
 spi_cycle_overhead 1      us    (est.) PCH hardware-sequencing cycle setup: FADDR/HSFC programming, CS# deselect, FDONE poll; no published figure
 
-# --- UEFI runtime-service call path (uefi-rt) ---
-rs_enter           1500   cycles  (est.) Xen efi_rs_enter (common/efi/runtime.c): efi_rs_lock, FPU save (XSAVE), CR3 switch to EFI page tables + TLB refill
-rs_leave           1200   cycles  (est.) Xen efi_rs_leave (common/efi/runtime.c): CR3 restore + TLB refill, FPU restore, unlock
+# --- UEFI runtime-service call path (uefi-rt): Xen's efi_rs_enter / efi_rs_leave ---
+efi_rs_lock        100    cycles  (est.) uncontended spin_lock/unlock of efi_rs_lock: one locked RMW (~20-40 cycles) + fences; Agner Fog
+fpu_save           300    cycles  (est.) XSAVE of x87/SSE/AVX state, Haswell: ~100-300 cycles (Agner Fog tables; larger with AVX-512)
+fpu_restore        300    cycles  (est.) XRSTOR, same state size as fpu_save (Agner Fog tables)
+cr3_switch         500    cycles  (est.) MOV to CR3 (~200 cycles) plus refilling the TLB entries the call touches

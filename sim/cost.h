@@ -75,8 +75,10 @@ enum cost_dim { DIM_CYCLES, DIM_TIME, DIM_BANDWIDTH, DIM_COUNT };
     X(C_SPI_TW, "spi_tw", DIM_TIME, "SPI NOR non-volatile status register write time")             \
     X(C_SMI_LATENCY, "smi_latency", DIM_TIME, "SMI raised to the SMI handler acting (BIOSWE)")     \
     X(C_SPI_CYCLE_OVH, "spi_cycle_overhead", DIM_TIME, "SPI controller per-cycle overhead")        \
-    X(C_RS_ENTER, "rs_enter", DIM_CYCLES, "runtime-service call entry (efi_rs_enter)")             \
-    X(C_RS_LEAVE, "rs_leave", DIM_CYCLES, "runtime-service call exit (efi_rs_leave)")
+    X(C_RS_LOCK, "efi_rs_lock", DIM_CYCLES, "take or release the global runtime-services lock")    \
+    X(C_FPU_SAVE, "fpu_save", DIM_CYCLES, "save the FPU/SSE state (XSAVE) before a runtime call")  \
+    X(C_FPU_RESTORE, "fpu_restore", DIM_CYCLES, "restore the FPU/SSE state (XRSTOR) after it")     \
+    X(C_CR3_SWITCH, "cr3_switch", DIM_CYCLES, "write CR3 to/from the EFI page tables + TLB refill")
 
 #define HOPSIM_COST_ENUM_(id, name, dim, desc) id,
 enum cost_id { HOPSIM_COSTS(HOPSIM_COST_ENUM_) COST_COUNT };

@@ -433,13 +433,15 @@ static void setvariable(void *opaque, simtime_t now)
     uint8_t var[64];
     simtime_t start = now > m->rs_lock_until ? now : m->rs_lock_until, done = start;
     memset(var, 0x5a, sizeof(var));
-    simtime_t t = start + machine_cost(m, C_RS_ENTER);
+    simtime_t t = start + machine_cost(m, C_RS_LOCK) + machine_cost(m, C_FPU_SAVE) +
+                  machine_cost(m, C_CR3_SWITCH);
     uint8_t bc = spictrl_bios_cntl_read(m->spi, t);
     spictrl_bios_cntl_write(m->spi, bc | SPICTRL_BIOSWE, true, t); /* SMM opens the window */
     if (spictrl_hwseq(m->spi, SPICTRL_CYC_ERASE_4K, sector, var, 1, true, t, &done) == 0)
         spictrl_hwseq(m->spi, SPICTRL_CYC_WRITE, sector, var, sizeof(var), true, done, &done);
     spictrl_bios_cntl_write(m->spi, bc & ~SPICTRL_BIOSWE, true, done);
-    done += machine_cost(m, C_RS_LEAVE);
+    done +=
+        machine_cost(m, C_CR3_SWITCH) + machine_cost(m, C_FPU_RESTORE) + machine_cost(m, C_RS_LOCK);
     m->rs_lock_until = done;
     span_cpu(m, 0, SPAN_RS_CALL, HOPSIM_NOREQ, start, done, "SetVariable", sector);
 }

@@ -99,27 +99,35 @@ static void update_time(struct vcpu *v, simtime_t t)
  * this CPU, and undoes it when the service returns (blocks). No world
  * switch: the interrupted domain's context stays loaded underneath.
  */
-static simtime_t rs_enter(struct pcpu *p, struct vcpu *v, simtime_t t)
+/* One charged, traced step of the call path; returns its end. */
+static simtime_t rs_step(struct pcpu *p, struct vcpu *v, uint16_t kind, const char *what,
+                         enum cost_id c, simtime_t t)
 {
-    struct machine *m = v->d->m;
-    simtime_t c = machine_cost(m, C_RS_ENTER);
-    if (!v->in_rs_call) {
-        v->in_rs_call = true;
-        v->rs_call_start = t;
-        span_cpu(m, p->id, SPAN_RS_ENTER, v->ctx_req, t, t + c, v->d->name, 0);
-        return t + c;
-    }
-    return t; /* resumed after a budget stop inside the same call */
+    simtime_t d = machine_cost(v->d->m, c);
+    span_cpu(v->d->m, p->id, kind, v->ctx_req, t, t + d, what, 0);
+    return t + d;
 }
 
-static simtime_t rs_leave(struct pcpu *p, struct vcpu *v, simtime_t t)
+static simtime_t rs_enter(struct pcpu *p, struct vcpu *v, simtime_t t)
 {
-    struct machine *m = v->d->m;
-    simtime_t c = machine_cost(m, C_RS_LEAVE);
-    span_cpu(m, p->id, SPAN_RS_LEAVE, v->ctx_req, t, t + c, v->d->name, 0);
-    span_cpu(m, p->id, SPAN_RS_CALL, v->ctx_req, v->rs_call_start, t + c, v->d->name, 0);
+    if (v->in_rs_call)
+        return t; /* resumed after a budget stop inside the same call */
+    v->in_rs_call = true;
+    v->rs_call_start = t;
+    t = rs_step(p, v, SPAN_RS_ENTER, "efi_rs_lock", C_RS_LOCK, t);
+    t = rs_step(p, v, SPAN_RS_ENTER, "fpu_save", C_FPU_SAVE, t);
+    return rs_step(p, v, SPAN_RS_ENTER, "cr3_switch", C_CR3_SWITCH, t);
+}
+
+/* Returns the time the exit path takes. */
+static simtime_t rs_leave(struct pcpu *p, struct vcpu *v, simtime_t t0)
+{
+    simtime_t t = rs_step(p, v, SPAN_RS_LEAVE, "cr3_switch", C_CR3_SWITCH, t0);
+    t = rs_step(p, v, SPAN_RS_LEAVE, "fpu_restore", C_FPU_RESTORE, t);
+    t = rs_step(p, v, SPAN_RS_LEAVE, "efi_rs_unlock", C_RS_LOCK, t);
+    span_cpu(v->d->m, p->id, SPAN_RS_CALL, v->ctx_req, v->rs_call_start, t, v->d->name, 0);
     v->in_rs_call = false;
-    return c;
+    return t - t0;
 }
 
 static void pcpu_dispatch(void *opaque, simtime_t now)
