@@ -210,10 +210,11 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        usage(stdout);
-        return 0;
-    }
+    for (int i = 1; i < argc; i++) /* `hopsim CMD --help` too */
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") || !strcmp(argv[1], "help")) {
+            usage(stdout);
+            return 0;
+        }
     if (!strcmp(argv[1], "compare")) {
         static struct compare_opts c;
         if (parse_run_args(argc - 2, argv + 2, &c.run, &c) < 0)

@@ -25,6 +25,7 @@ set +e
 set -e
 check "missing scenario exits 2" [ "$rc" -eq 2 ]
 check "--help exits 0" "$HOPSIM" --help >/dev/null
+check "run --help exits 0" "$HOPSIM" run --help >/dev/null
 cat >"$WORK/badimg.lua" <<'LUA'
 machine { cpus = 1, memory_mb = 64 }
 domain { name = "a", image = "notes.txt" }
