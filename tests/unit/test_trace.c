@@ -982,6 +982,45 @@ START_TEST(test_null_trace)
 }
 END_TEST
 
+/* H2 -> H4 without a notify of its own: a zero-length H3 flagged as suppressed (CSV arg 1);
+ * native's H1 -> H4 skips two hops and gets no filler. */
+START_TEST(test_suppressed_notify_hop)
+{
+    struct trace *t = open_trace(NULL, "supp.csv");
+    uint16_t fe = trace_place(t, PLACE_DOMAIN, 1, "fe"), be = trace_place(t, PLACE_DOMAIN, 0, "be");
+    uint64_t a = HOPSIM_REQ(1, 1), b = HOPSIM_REQ(1, 2), n = HOPSIM_REQ(2, 1);
+    trace_hop(t, a, HOP_H2, fe, 100);
+    trace_hop(t, b, HOP_H2, fe, 150);
+    /* the notify carries a and b; trace_last_advanced names the first of the batch */
+    ck_assert_int_eq(trace_hop_advance(t, fe, HOP_H2, HOP_H3, be, 200), 2);
+    ck_assert_uint_eq(trace_last_advanced(t), a);
+    trace_hop(t, a, HOP_H4, be, 300);
+    trace_hop(t, HOPSIM_REQ(1, 3), HOP_H2, fe, 310);
+    trace_hop(t, HOPSIM_REQ(1, 3), HOP_H4, be, 320); /* picked up without its own notify */
+    trace_hop(t, n, HOP_H1, fe, 400);
+    trace_hop(t, n, HOP_H4, fe, 450); /* native: no filler for H2/H3 */
+    ck_assert_int_eq(trace_hop_advance(t, fe, HOP_H6, HOP_H7, be, 500), 0);
+    ck_assert_uint_eq(trace_last_advanced(t), HOPSIM_NOREQ);
+    close_trace(t);
+    FILE *f = fopen(tmp_path("supp.csv"), "r");
+    char line[512];
+    int suppressed = 0, h3 = 0, n_h3 = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        if (strstr(line, ",H3,hop,") && strstr(line, "0x100000003"))
+            suppressed += strstr(line, ",320,320,0,1") != NULL;
+        if (strstr(line, ",H3,hop,"))
+            h3++;
+        if (strstr(line, "0x200000001,H3") || strstr(line, "0x200000001,H2"))
+            n_h3++;
+    }
+    if (f)
+        fclose(f);
+    ck_assert_int_eq(suppressed, 1);
+    ck_assert_int_eq(h3, 2); /* a's real H3 and the zero-length one */
+    ck_assert_int_eq(n_h3, 0);
+}
+END_TEST
+
 static Suite *trace_suite(void)
 {
     Suite *s = suite_create("trace");
@@ -1007,6 +1046,7 @@ static Suite *trace_suite(void)
     tcase_add_test(tc, test_open_error);
     tcase_add_test(tc, test_write_error);
     tcase_add_test(tc, test_null_trace);
+    tcase_add_test(tc, test_suppressed_notify_hop);
     suite_add_tcase(s, tc);
     return s;
 }
