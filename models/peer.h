@@ -1,0 +1,59 @@
+/*
+ * The host at the far end of a link: one link port that answers frames.
+ *
+ * Modes:
+ *  - PEER_ECHO: sends each frame back with destination and source MAC
+ *    addresses swapped;
+ *  - PEER_SINK: counts and drops;
+ *  - PEER_REQRESP: answers each frame with a frame of resp_len bytes
+ *    (without FCS): MACs swapped, the request's EtherType, and a payload
+ *    that starts with the request's first PEER_TAG_LEN payload bytes (the
+ *    bytes after the 14-byte Ethernet header; zero-filled when the request
+ *    is shorter), then zeros. A latency test matches replies by that tag.
+ *
+ * Timing: the peer is one deterministic server. A frame arriving at t is
+ * served from max(t, end of the previous service) for service_time, and
+ * the answer (echo or response) is sent on the link when service ends;
+ * with service_time 0 it is sent at the arrival time. Frames shorter than
+ * 14 bytes are counted as malformed and dropped in every mode.
+ */
+#ifndef HOPSIM_PEER_H
+#define HOPSIM_PEER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evq.h"
+#include "link.h"
+#include "simtime.h"
+
+#define PEER_ETH_HDR 14
+#define PEER_TAG_LEN 16
+
+enum peer_mode { PEER_ECHO, PEER_SINK, PEER_REQRESP };
+
+struct peer_params {
+    enum peer_mode mode;
+    simtime_t service_time; /* ps per frame (echo and request/response) */
+    size_t resp_len;        /* PEER_REQRESP: response length, 14..LINK_MAX_FRAME */
+};
+
+struct peer_stats {
+    uint64_t rx_frames, rx_bytes; /* well-formed frames received */
+    uint64_t tx_frames, tx_bytes; /* answers sent */
+    uint64_t malformed;           /* shorter than 14 bytes, dropped */
+    uint64_t tx_failed;           /* answers the link refused (or out of memory) */
+};
+
+struct peer;
+
+/*
+ * Attaches itself to `side` of the link. NULL on a bad mode or resp_len,
+ * or out of memory. Destroy the peer before its link.
+ */
+struct peer *peer_create(struct evq *q, struct link *l, int side, const struct peer_params *p);
+/* Cancels and frees answers not yet sent; detaches from the link. */
+void peer_destroy(struct peer *p);
+struct peer_stats peer_stats(const struct peer *p);
+
+#endif
