@@ -12,6 +12,7 @@
 #define HOPSIM_DEVICE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cost.h"
@@ -57,5 +58,13 @@ struct dev_env {
     struct dma_ops dma;
     struct irq_line irq;
 };
+
+/* device.c: shared by the models */
+/* A DMA transfer of `bytes`: dma_latency + bytes / pcie_bw, in ps. */
+simtime_t dev_dma_time(const struct dev_env *env, uint64_t bytes);
+/* Device interrupt write to the interrupt at the CPU (msi_latency), in ps. */
+simtime_t dev_msi_time(const struct dev_env *env);
+/* Copy between buf and bus addresses, split at 4 KiB pages; false on a bad address. */
+bool dev_dma_copy(const struct dev_env *env, uint64_t bus, void *buf, size_t len, bool to_host);
 
 #endif

@@ -108,39 +108,13 @@ static simtime_t later(simtime_t a, simtime_t b)
     return a > b ? a : b;
 }
 
-static simtime_t dma_time(const struct e1000 *nic, uint64_t bytes)
-{
-    return cost_ps(nic->env.cost, C_DMA_LATENCY, nic->env.hz) +
-           cost_bytes_ps(nic->env.cost, C_PCIE_BW, bytes);
-}
-
-static simtime_t msi_time(const struct e1000 *nic)
-{
-    return cost_ps(nic->env.cost, C_MSI_LATENCY, nic->env.hz);
-}
-
-/* Copy between `buf` and bus addresses, split at 4 KiB pages. False on a bad address. */
+/* DMA through the platform; a bad bus address is counted. */
 static bool dma_copy(struct e1000 *nic, uint64_t bus, void *buf, size_t len, bool to_host)
 {
-    uint8_t *p = buf;
-    while (len > 0) {
-        size_t chunk = 4096 - (size_t)(bus & 4095);
-        chunk = chunk < len ? chunk : len;
-        void *m =
-            bus + chunk < bus ? NULL : nic->env.dma.map(nic->env.dma.opaque, bus, chunk, to_host);
-        if (!m) {
-            nic->cnt.dma_errors++;
-            return false;
-        }
-        if (to_host)
-            memcpy(m, p, chunk);
-        else
-            memcpy(p, m, chunk);
-        bus += chunk;
-        p += chunk;
-        len -= chunk;
-    }
-    return true;
+    if (dev_dma_copy(&nic->env, bus, buf, len, to_host))
+        return true;
+    nic->cnt.dma_errors++;
+    return false;
 }
 
 static void span(const struct e1000 *nic, int kind, simtime_t start, simtime_t end,
@@ -176,7 +150,7 @@ static uint64_t ring_base(uint32_t lo, uint32_t hi)
 
 static void irq_fire(struct e1000 *nic, simtime_t now)
 {
-    simtime_t when = now + msi_time(nic);
+    simtime_t when = now + dev_msi_time(&nic->env);
     bool msi = pci_msi(nic->pci, NULL, NULL);
     nic->irq_up = true;
     pci_func_set_intx(nic->pci, !msi);
@@ -290,7 +264,7 @@ static void tx_fetch_done(struct e1000 *nic, simtime_t now)
         nic->tx_stalled = true;
         return;
     }
-    tx_schedule(nic, TX_DATA, now, now + dma_time(nic, nic->txd.length));
+    tx_schedule(nic, TX_DATA, now, now + dev_dma_time(&nic->env, nic->txd.length));
 }
 
 static void tx_event(void *opaque, simtime_t now)
@@ -318,7 +292,7 @@ static void tx_kick(struct e1000 *nic, simtime_t now)
     if (!tx_ready(nic))
         return;
     now = later(now, nic->tx_avail[nic->tdh]);
-    tx_schedule(nic, TX_FETCH, now, now + dma_time(nic, DESC_SIZE));
+    tx_schedule(nic, TX_FETCH, now, now + dev_dma_time(&nic->env, DESC_SIZE));
 }
 
 static void tdt_write(struct e1000 *nic, uint32_t v, simtime_t now)
@@ -408,7 +382,8 @@ static simtime_t rx_dma_time(const struct e1000 *nic, size_t len, uint32_t ndesc
     simtime_t t = 0;
     for (uint32_t i = 0; i < ndesc; i++) {
         size_t off = (size_t)i * bsize;
-        t += dma_time(nic, DESC_SIZE) + dma_time(nic, len - off < bsize ? len - off : bsize);
+        t += dev_dma_time(&nic->env, DESC_SIZE) +
+             dev_dma_time(&nic->env, len - off < bsize ? len - off : bsize);
     }
     return t;
 }

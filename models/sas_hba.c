@@ -117,41 +117,6 @@ static simtime_t later(simtime_t a, simtime_t b)
     return a > b ? a : b;
 }
 
-static simtime_t dma_time(const struct sas_hba *h, uint64_t bytes)
-{
-    return cost_ps(h->env.cost, C_DMA_LATENCY, h->env.hz) +
-           cost_bytes_ps(h->env.cost, C_PCIE_BW, bytes);
-}
-
-static simtime_t msi_time(const struct sas_hba *h)
-{
-    return cost_ps(h->env.cost, C_MSI_LATENCY, h->env.hz);
-}
-
-/* Copy between `buf` and bus addresses, split at 4 KiB pages. False on a bad address. */
-static bool dma_copy(struct sas_hba *h, uint64_t bus, void *buf, size_t len, bool to_host)
-{
-    uint8_t *p = buf;
-    assert(h->env.dma.map);
-    while (len > 0) {
-        size_t chunk = 4096 - (size_t)(bus & 4095);
-        chunk = chunk < len ? chunk : len;
-        if (bus + chunk < bus)
-            return false;
-        void *m = h->env.dma.map(h->env.dma.opaque, bus, chunk, to_host);
-        if (!m)
-            return false;
-        if (to_host)
-            memcpy(m, p, chunk);
-        else
-            memcpy(p, m, chunk);
-        bus += chunk;
-        p += chunk;
-        len -= chunk;
-    }
-    return true;
-}
-
 static void span(const struct sas_hba *h, uint64_t req, int kind, simtime_t start, simtime_t end,
                  const char *name, int64_t arg)
 {
@@ -174,7 +139,7 @@ static void span(const struct sas_hba *h, uint64_t req, int kind, simtime_t star
 
 static void irq_raise(struct sas_hba *h, simtime_t now, uint64_t req)
 {
-    simtime_t when = now + msi_time(h);
+    simtime_t when = now + dev_msi_time(&h->env);
     bool msi = pci_msi(h->pci, NULL, NULL);
     h->irq_up = true;
     pci_func_set_intx(h->pci, !msi);
@@ -285,7 +250,7 @@ static void fetch_done(struct sas_cmd *c, simtime_t now)
     struct sas_hba *h = c->h;
     uint64_t bus = h->sqb + (uint64_t)h->sq_head * sizeof(struct sas_sqe);
     h->fetching = false;
-    if (!dma_copy(h, bus, &c->sqe, sizeof c->sqe, false)) {
+    if (!dev_dma_copy(&h->env, bus, &c->sqe, sizeof c->sqe, false)) {
         cmd_free(c);
         fatal(h, SAS_ERR_SQ_DMA, now);
         return;
@@ -356,7 +321,7 @@ static void post_done(struct sas_cmd *c, simtime_t now)
         .tag = c->sqe.tag, .status = c->status, .sq_head = c->sq_head, .phase = c->cq_phase};
     uint64_t bus = h->cqb + (uint64_t)c->cq_slot * sizeof e;
     span(h, c->sqe.tag, SPAN_DMA, c->t, now, "cqe", sizeof e);
-    if (!dma_copy(h, bus, &e, sizeof e, true)) {
+    if (!dev_dma_copy(&h->env, bus, &e, sizeof e, true)) {
         cmd_free(c);
         fatal(h, SAS_ERR_CQ_DMA, now);
         return;
@@ -408,7 +373,7 @@ static bool data_copy(struct sas_cmd *c, bool to_host)
 {
     uint8_t *p = c->buf;
     for (unsigned i = 0; i < c->sqe.nsg; i++) {
-        if (!dma_copy(c->h, c->sg[i].addr, p, c->sg[i].len, to_host))
+        if (!dev_dma_copy(&c->h->env, c->sg[i].addr, p, c->sg[i].len, to_host))
             return false;
         p += c->sg[i].len;
     }
@@ -459,7 +424,7 @@ static void sgl_done(struct sas_cmd *c, simtime_t now)
 {
     size_t len = c->sqe.nsg * sizeof(struct sas_sg);
     span(c->h, c->sqe.tag, SPAN_DMA, c->t, now, "sgl", (int64_t)len);
-    if (!dma_copy(c->h, c->sqe.sgl, c->sg, len, false)) {
+    if (!dev_dma_copy(&c->h->env, c->sqe.sgl, c->sg, len, false)) {
         complete(c, SAS_ST_DMA_ERROR, now);
         return;
     }
@@ -571,7 +536,7 @@ static void cmd_begin(struct sas_cmd *c, enum cmd_stage st, simtime_t now)
     switch (st) {
     case CS_FETCH:
         now = later(now, h->avail_at[h->sq_head]);
-        cmd_schedule(c, st, now, now + dma_time(h, sizeof(struct sas_sqe)));
+        cmd_schedule(c, st, now, now + dev_dma_time(&h->env, sizeof(struct sas_sqe)));
         break;
     case CS_FW:
         now = later(now, h->fw_free);
@@ -579,17 +544,17 @@ static void cmd_begin(struct sas_cmd *c, enum cmd_stage st, simtime_t now)
         cmd_schedule(c, st, now, h->fw_free);
         break;
     case CS_SGL:
-        cmd_schedule(c, st, now, now + dma_time(h, c->sqe.nsg * sizeof(struct sas_sg)));
+        cmd_schedule(c, st, now, now + dev_dma_time(&h->env, c->sqe.nsg * sizeof(struct sas_sg)));
         break;
     case CS_DATA_OUT:
     case CS_DATA_IN:
-        cmd_schedule(c, st, now, now + dma_time(h, c->bytes));
+        cmd_schedule(c, st, now, now + dev_dma_time(&h->env, c->bytes));
         break;
     case CS_MEDIA:
         cmd_schedule(c, st, now, media_end(c, now));
         break;
     case CS_POST:
-        cmd_schedule(c, st, now, now + dma_time(h, sizeof(struct sas_cqe)));
+        cmd_schedule(c, st, now, now + dev_dma_time(&h->env, sizeof(struct sas_cqe)));
         break;
     default:
         assert(!"sas_hba: no such stage to begin");
