@@ -13,13 +13,12 @@
 #include <string.h>
 
 #include "e1000.h"
+#include "fake_platform.h"
 
 #ifndef HOPSIM_SOURCE_DIR
 #error "HOPSIM_SOURCE_DIR must name the repository root"
 #endif
 
-#define MEM_BASE 0x10000000ull
-#define MEM_SIZE (1u << 20)
 #define TX_RING (MEM_BASE + 0x0000)
 #define RX_RING (MEM_BASE + 0x1000)
 #define TX_BUF (MEM_BASE + 0x10000) /* 2 KiB per descriptor slot */
@@ -37,37 +36,11 @@ static struct pci_bus *bus;
 static struct e1000 *nic;
 static const struct mmio_ops *ops;
 static void *regs;
-static uint8_t *mem;
-static int nraise, nlower;
-static simtime_t raise_when[64];
 static struct dev_env env;
 static int ntx;
 static size_t tx_len[MAX_TX];
 static simtime_t tx_when[MAX_TX];
 static uint8_t tx_data[MAX_TX][4096];
-
-static void *fake_map(void *opaque, uint64_t busaddr, uint64_t len, bool write)
-{
-    (void)opaque, (void)write;
-    ck_assert_msg((busaddr & 4095) + len <= 4096, "DMA range crosses a page");
-    if (busaddr < MEM_BASE || busaddr + len > MEM_BASE + MEM_SIZE)
-        return NULL;
-    return mem + (busaddr - MEM_BASE);
-}
-
-static void on_raise(void *opaque, simtime_t when)
-{
-    (void)opaque;
-    if (nraise < 64)
-        raise_when[nraise] = when;
-    nraise++;
-}
-
-static void on_lower(void *opaque, simtime_t when)
-{
-    (void)opaque, (void)when;
-    nlower++;
-}
 
 static void on_tx(void *opaque, const uint8_t *frame, size_t len, simtime_t when)
 {

@@ -20,13 +20,12 @@
 #include <unistd.h>
 
 #include "sas_hba.h"
+#include "fake_platform.h"
 
 #ifndef HOPSIM_SOURCE_DIR
 #error "HOPSIM_SOURCE_DIR must name the repository root"
 #endif
 
-#define MEM_BASE 0x10000000ull
-#define MEM_SIZE (1u << 20)
 #define SQ_BUS (MEM_BASE + 0x0000)
 #define CQ_BUS (MEM_BASE + 0x4000)
 #define SGL_BUS (MEM_BASE + 0x8000) /* 256 bytes per command slot */
@@ -45,34 +44,7 @@ static struct sas_hba *hba;
 static struct disk *ssd, *hdd;
 static const struct mmio_ops *ops;
 static void *regs;
-static uint8_t *mem;
-static int nraise, nlower;
-static simtime_t raise_when[64], lower_when;
 static struct dev_env env;
-
-static void *fake_map(void *opaque, uint64_t busaddr, uint64_t len, bool write)
-{
-    (void)opaque, (void)write;
-    ck_assert_msg((busaddr & 4095) + len <= 4096, "DMA range crosses a page");
-    if (busaddr < MEM_BASE || busaddr + len > MEM_BASE + MEM_SIZE)
-        return NULL;
-    return mem + (busaddr - MEM_BASE);
-}
-
-static void on_raise(void *opaque, simtime_t when)
-{
-    (void)opaque;
-    if (nraise < 64)
-        raise_when[nraise] = when;
-    nraise++;
-}
-
-static void on_lower(void *opaque, simtime_t when)
-{
-    (void)opaque;
-    lower_when = when;
-    nlower++;
-}
 
 static struct disk *make_disk(enum disk_type type, uint32_t bs, const char *p, uint64_t size)
 {
