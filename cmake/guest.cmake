@@ -14,7 +14,11 @@ set(HOPSIM_GUEST_CFLAGS
   -fno-pie -mno-red-zone -fno-stack-protector -fno-asynchronous-unwind-tables
   -fcf-protection=none -fno-builtin-printf -march=x86-64 -mtune=generic
   -Wall -Wextra -Werror -Werror=implicit-function-declaration)
+# --require-defined pulls workloads/lib/efi_rt.c out of the static runtime into
+# every image: any image may run as the UEFI runtime service, whose
+# EFI_RUNTIME_SERVICES table points unimplemented services at it.
 set(HOPSIM_GUEST_LDFLAGS -nostdlib -static -no-pie -Wl,--build-id=none
+  -Wl,--require-defined=efi_rt_unsupported
   -T ${CMAKE_SOURCE_DIR}/workloads/lib/guest.ld)
 
 function(hopsim_guest_flags t)

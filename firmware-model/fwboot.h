@@ -12,17 +12,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "efirt.h"
 #include "simtime.h"
 
 struct spictrl;
 
 struct fwboot_result {
-    simtime_t start, done; /* the SPI read of the image */
+    simtime_t start, done; /* the boot: fwboot_runtime_image sets done to the end of the SPI
+                              read; the loader (sim/domain.c) moves it to when the image is
+                              loaded and the domain may run, keeping the read's end in
+                              rt.read_done */
     uint32_t offset, length;
     uint8_t sha256[32]; /* of the bytes read, i.e. of what runs */
     uint8_t pcr0[32];   /* PCR0 after extending with sha256 */
     uint8_t opcode;     /* the read command used */
     double clock_hz;    /* its effective clock */
+    /* the UEFI hand-off that follows the read (efirt.h), filled in by the loader */
+    struct efirt_handoff rt;
 };
 
 /*

@@ -11,6 +11,7 @@ PACKAGES=(
   liblua5.4-dev                      # scenario scripts
   libxen-dev                         # Xen's public headers: the hypercall and PV protocol ABI
   libssl-dev                         # SHA-256 for measured boot (libcrypto)
+  zlib1g-dev                         # CRC32 of the EFI system / runtime-services table headers
   libjson-c-dev                      # reads trace JSON back in tests
   check                              # unit test framework
   libsdl2-dev                        # live view

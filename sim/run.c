@@ -99,14 +99,32 @@ static void report(struct machine *m, const struct scenario *sc, struct run_resu
                    d->boot.length, (double)d->boot.done / PS_PER_US);
         if (!d->booted_from_flash)
             continue;
+        const struct efirt_handoff *h = &d->boot.rt;
+        simtime_t read_end = h->done ? h->read_done : d->boot.done;
         fwboot_hex(d->boot.sha256, sha);
         fwboot_hex(d->boot.pcr0, pcr);
         printf("boot: %s: runtime image %u bytes at flash 0x%x read over SPI in %.3f us "
                "(%02Xh @ %.1f MHz)\n",
                d->name, d->boot.length, d->boot.offset,
-               (double)(d->boot.done - d->boot.start) / PS_PER_US, d->boot.opcode,
+               (double)(read_end - d->boot.start) / PS_PER_US, d->boot.opcode,
                d->boot.clock_hz / 1e6);
         printf("boot: %s: measured sha256 %s\nboot: PCR0 %s\n", d->name, sha, pcr);
+        if (h->done) {
+            printf("boot: %s: loaded into EfiRuntimeServicesCode/Data: %llu bytes copied, %llu "
+                   "zeroed in %.3f us (memcpy_bw), running at %.3f us; %u of %d services in the "
+                   "image, the rest %s\n",
+                   d->name, (unsigned long long)h->copied_bytes,
+                   (unsigned long long)(h->loaded_bytes - h->copied_bytes),
+                   (double)(d->boot.done - h->read_done) / PS_PER_US,
+                   (double)d->boot.done / PS_PER_US, h->implemented, EFI_RT_NSERVICES,
+                   EFIRT_UNSUPPORTED_SYMBOL);
+            printf("boot: %s: runtime services table at 0x%llx, CRC32 0x%08x ok; "
+                   "ExitBootServices (map key %llu, %u %s); SetVirtualAddressMap 1:1, %u runtime "
+                   "regions\n",
+                   d->name, (unsigned long long)h->runtime_services, h->rs_crc32,
+                   (unsigned long long)h->map_key, h->ebs_calls - 1,
+                   h->ebs_calls == 2 ? "retry" : "retries", h->runtime_regions);
+        }
         if (d->xip)
             printf("xip: %s executed in place from flash: %llu cache-line fills\n", d->name,
                    (unsigned long long)d->vcpus[0]->xip_fills);
