@@ -8,7 +8,10 @@
  * end of the gather the bytes are appended to the frame being built; at
  * EOP the frame goes to the transmit callback at that time. Then DD is
  * written back if RS (a posted write, not charged), TDH advances and, for
- * RS, ICR.TXDW is set.
+ * RS, ICR.TXDW is set. The gathered bytes wait in the 16 KB transmit FIFO
+ * until the wire has sent them (the callback says when): a gather DMA
+ * starts only when the FIFO has room for its bytes, so transmit -- and
+ * with it DD and TXDW -- runs at the wire's rate once the FIFO is full.
  *
  * Receive: e1000_receive() at `now` checks RCTL.EN, the length (14..1522
  * bytes) and that enough free descriptors exist (the frame is spread over
@@ -42,6 +45,8 @@
  */
 #include "e1000.h"
 
+#include <hopsim/netpkt.h>
+
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +57,7 @@
 #define DESC_SIZE 16
 #define LEN_MASK 0x000FFF80u
 #define ITR_UNIT_PS 256000ull /* 256 ns */
+#define FIFO_FRAMES (E1000_TX_FIFO / E1000_MIN_FRAME + 1)
 
 enum tx_stage { TX_IDLE, TX_FETCH, TX_DATA };
 
@@ -61,6 +67,7 @@ struct rx_pend {
     evq_handle ev;
     struct rx_pend *next;
     simtime_t start;
+    uint64_t req;          /* a test frame's request id, or 0 */
     uint32_t first, ndesc; /* reserved descriptors */
     size_t len;
     uint8_t data[];
@@ -87,6 +94,14 @@ struct e1000 {
     uint8_t frame[E1000_TX_MAX];
     size_t frame_len;
     bool frame_bad;
+    uint64_t tx_req; /* the test frame being gathered (0: none, or not yet known) */
+    /* transmit FIFO: frames gathered, not yet fully on the wire, in wire order */
+    struct {
+        simtime_t end;
+        uint32_t len;
+    } fifo[FIFO_FRAMES];
+    uint32_t fifo_head, fifo_n;
+    simtime_t frame_start; /* fetch of its first descriptor */
     /* receive engine */
     uint32_t rx_next;  /* first descriptor not reserved */
     simtime_t rx_free; /* the receive DMA engine is busy until then */
@@ -117,13 +132,13 @@ static bool dma_copy(struct e1000 *nic, uint64_t bus, void *buf, size_t len, boo
     return false;
 }
 
-static void span(const struct e1000 *nic, int kind, simtime_t start, simtime_t end,
+static void span(const struct e1000 *nic, int kind, uint64_t req, simtime_t start, simtime_t end,
                  const char *name, int64_t arg)
 {
     if (!nic->env.tr)
         return;
     struct trace_span s = {
-        .req = HOPSIM_NOREQ,
+        .req = req,
         .hop = HOP_NONE,
         .kind = (uint16_t)kind,
         .place = nic->env.place,
@@ -154,7 +169,7 @@ static void irq_fire(struct e1000 *nic, simtime_t now)
     bool msi = pci_msi(nic->pci, NULL, NULL);
     nic->irq_up = true;
     pci_func_set_intx(nic->pci, !msi);
-    span(nic, SPAN_IRQ, now, when, msi ? "msi" : "intx", nic->icr);
+    span(nic, SPAN_IRQ, HOPSIM_NOREQ, now, when, msi ? "msi" : "intx", nic->icr);
     if (nic->itr)
         nic->irq_next = now + (simtime_t)nic->itr * ITR_UNIT_PS;
     if (nic->env.irq.raise)
@@ -214,17 +229,69 @@ static void tx_schedule(struct e1000 *nic, enum tx_stage st, simtime_t start, si
     nic->tx_ev = evq_schedule(nic->env.q, later(end, evq_now(nic->env.q)), tx_event, nic);
 }
 
+/* Forget the frames that have left the wire by `now`. */
+static void fifo_drain(struct e1000 *nic, simtime_t now)
+{
+    while (nic->fifo_n && nic->fifo[nic->fifo_head].end <= now) {
+        nic->fifo_head = (nic->fifo_head + 1) % FIFO_FRAMES;
+        nic->fifo_n--;
+    }
+}
+
+/* Earliest time >= now at which `bytes` more fit the FIFO beside the frame being gathered. */
+static simtime_t fifo_room(struct e1000 *nic, size_t bytes, simtime_t now)
+{
+    fifo_drain(nic, now);
+    size_t used = nic->frame_len;
+    for (uint32_t i = 0; i < nic->fifo_n; i++)
+        used += nic->fifo[(nic->fifo_head + i) % FIFO_FRAMES].len;
+    simtime_t t = now;
+    for (uint32_t i = 0; i < nic->fifo_n && used + bytes > E1000_TX_FIFO; i++) {
+        const uint32_t k = (nic->fifo_head + i) % FIFO_FRAMES;
+        used -= nic->fifo[k].len;
+        t = later(t, nic->fifo[k].end);
+    }
+    return t; /* a frame larger than the FIFO streams through it (cut-through) */
+}
+
+static void fifo_push(struct e1000 *nic, simtime_t end, size_t len)
+{
+    if (nic->fifo_n == FIFO_FRAMES) { /* not reached: frames are >= 14 bytes */
+        nic->fifo_head = (nic->fifo_head + 1) % FIFO_FRAMES;
+        nic->fifo_n--;
+    }
+    nic->fifo[(nic->fifo_head + nic->fifo_n) % FIFO_FRAMES].end = end;
+    nic->fifo[(nic->fifo_head + nic->fifo_n) % FIFO_FRAMES].len = (uint32_t)len;
+    nic->fifo_n++;
+}
+
 static void tx_frame_end(struct e1000 *nic, simtime_t now)
 {
     if (nic->frame_bad) {
         nic->cnt.tx_errors++;
     } else {
         nic->cnt.tx_frames++;
-        if (nic->tx)
-            nic->tx(nic->tx_opaque, nic->frame, nic->frame_len, now);
+        simtime_t end = nic->tx ? nic->tx(nic->tx_opaque, nic->frame, nic->frame_len, now) : now;
+        if (end > now)
+            fifo_push(nic, end, nic->frame_len);
     }
     nic->frame_len = 0;
     nic->frame_bad = false;
+    nic->tx_req = HOPSIM_NOREQ;
+}
+
+/*
+ * A test frame (include/hopsim/netpkt.h) carries its request id: once the
+ * gathered bytes hold the tag, the request enters H5 (device) at the
+ * fetch of the frame's first descriptor.
+ */
+static void tx_trace_frame(struct e1000 *nic)
+{
+    if (nic->tx_req || nic->frame_bad || nic->frame_len < HOPSIM_PKT_HDR)
+        return;
+    nic->tx_req = hopsim_pkt_req(nic->frame, nic->frame_len);
+    if (nic->tx_req && nic->env.tr)
+        trace_hop(nic->env.tr, nic->tx_req, HOP_H5, nic->env.place, nic->frame_start);
 }
 
 /* Append the gathered buffer to the frame being built. */
@@ -244,8 +311,9 @@ static void tx_gather(struct e1000 *nic)
 static void tx_data_done(struct e1000 *nic, simtime_t now)
 {
     uint32_t n = ring_size(nic->tdlen);
-    span(nic, SPAN_DMA, nic->tx_t, now, "tx-data", nic->txd.length);
     tx_gather(nic);
+    tx_trace_frame(nic);
+    span(nic, SPAN_DMA, nic->tx_req, nic->tx_t, now, "tx-data", nic->txd.length);
     if (nic->txd.cmd & E1000_TXD_CMD_EOP)
         tx_frame_end(nic, now);
     if (nic->txd.cmd & E1000_TXD_CMD_RS) {
@@ -259,12 +327,15 @@ static void tx_data_done(struct e1000 *nic, simtime_t now)
 
 static void tx_fetch_done(struct e1000 *nic, simtime_t now)
 {
-    span(nic, SPAN_DMA, nic->tx_t, now, "tx-desc", DESC_SIZE);
+    span(nic, SPAN_DMA, nic->tx_req, nic->tx_t, now, "tx-desc", DESC_SIZE);
+    if (nic->frame_len == 0 && !nic->frame_bad && !nic->tx_req)
+        nic->frame_start = nic->tx_t;
     if (!dma_copy(nic, tx_desc_bus(nic, nic->tdh), &nic->txd, sizeof nic->txd, false)) {
         nic->tx_stalled = true;
         return;
     }
-    tx_schedule(nic, TX_DATA, now, now + dev_dma_time(&nic->env, nic->txd.length));
+    simtime_t start = fifo_room(nic, nic->txd.length, now);
+    tx_schedule(nic, TX_DATA, start, start + dev_dma_time(&nic->env, nic->txd.length));
 }
 
 static void tx_event(void *opaque, simtime_t now)
@@ -316,6 +387,8 @@ static void tx_stop(struct e1000 *nic)
     nic->tx_stalled = false;
     nic->frame_len = 0;
     nic->frame_bad = false;
+    nic->tx_req = HOPSIM_NOREQ;
+    nic->fifo_n = 0; /* a reset flushes the FIFO; the wire keeps what it has */
 }
 
 /* ---- receive -------------------------------------------------------------------- */
@@ -358,7 +431,7 @@ static void rx_event(void *opaque, simtime_t now)
     nic->rx_head = p->next;
     if (!nic->rx_head)
         nic->rx_tail = NULL;
-    span(nic, SPAN_DMA, p->start, now, "rx", (int64_t)p->len);
+    span(nic, SPAN_DMA, p->req, p->start, now, "rx", (int64_t)p->len);
     for (uint32_t i = 0; i < p->ndesc && n > 0; i++) {
         size_t off = (size_t)i * bsize, len = p->len - off < bsize ? p->len - off : bsize;
         rx_put(nic, (p->first + i) % n, p->data + off, len, i + 1 == p->ndesc);
@@ -397,6 +470,9 @@ static void rx_queue(struct e1000 *nic, const uint8_t *frame, size_t len, uint32
     p->next = NULL;
     p->len = len;
     memcpy(p->data, frame, len);
+    p->req = hopsim_pkt_req(frame, len);
+    if (p->req && nic->env.tr) /* a reply stays in H5; a new frame's request starts here */
+        trace_hop(nic->env.tr, p->req, HOP_H5, nic->env.place, now);
     p->first = nic->rx_next;
     p->ndesc = ndesc;
     nic->rx_next = (nic->rx_next + ndesc) % ring_size(nic->rdlen);

@@ -106,9 +106,16 @@ struct e1000_rx_desc {
 #define E1000_MIN_FRAME 14      /* an Ethernet header */
 #define E1000_MAX_FRAME 1522    /* with a VLAN tag, without FCS */
 #define E1000_TX_MAX 16384      /* largest frame gathered on transmit */
+#define E1000_TX_FIFO                                                                              \
+    16384 /* transmit packet buffer (82540EM default PBA: 48 KB RX / 16 KB TX)                     \
+           */
 
-/* The wire side of transmit: `frame` is valid during the call only. */
-typedef void (*e1000_tx_fn)(void *opaque, const uint8_t *frame, size_t len, simtime_t when);
+/*
+ * The wire side of transmit: `frame` is valid during the call only.
+ * Returns when the frame's last bit has left the NIC (the end of its
+ * serialisation on the wire): until then it occupies the transmit FIFO.
+ */
+typedef simtime_t (*e1000_tx_fn)(void *opaque, const uint8_t *frame, size_t len, simtime_t when);
 
 struct e1000_counters {
     uint64_t tx_frames;    /* handed to the transmit callback */

@@ -7,6 +7,8 @@
  */
 #include "link.h"
 
+#include <hopsim/netpkt.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,10 +115,11 @@ static void link_deliver(void *opaque, simtime_t now)
     free(f);
 }
 
-static void link_trace(struct link *l, int side, size_t len, simtime_t start, simtime_t end)
+static void link_trace(struct link *l, int side, const uint8_t *frame, size_t len, simtime_t start,
+                       simtime_t end)
 {
     struct trace_span s = {
-        .req = HOPSIM_NOREQ,
+        .req = hopsim_pkt_req(frame, len), /* a test frame's request; others serve none */
         .hop = HOP_NONE,
         .kind = SPAN_MEDIA,
         .place = l->place,
@@ -148,6 +151,6 @@ simtime_t link_send(struct link *l, int side, const uint8_t *frame, size_t len, 
     l->st[side].frames++;
     l->st[side].bytes += len;
     l->st[side].oversize += len > LINK_MAX_STD;
-    link_trace(l, side, len, start, end);
+    link_trace(l, side, frame, len, start, end);
     return arrive;
 }

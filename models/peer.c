@@ -7,6 +7,8 @@
  */
 #include "peer.h"
 
+#include <hopsim/netpkt.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,6 +112,13 @@ static void peer_build(const struct peer *p, struct peer_tx *t, const uint8_t *i
         peer_swap_header(t->data, in);
         return;
     }
+    struct hopsim_pkt_tag pt;
+    if (t->len >= HOPSIM_PKT_HDR && hopsim_pkt_parse(in, inlen, &pt)) {
+        /* a test frame: the answer is a test frame too, checkable by the requester */
+        hopsim_pkt_build(t->data, t->len, in + 6, in, (uint16_t)(pt.flags | HOPSIM_PKT_F_REPLY),
+                         pt.req, HOPSIM_PKT_REPLY_SALT);
+        return;
+    }
     memset(t->data, 0, t->len);
     peer_swap_header(t->data, in);
     size_t tag = inlen - PEER_ETH_HDR;
@@ -146,6 +155,13 @@ static void peer_rx(void *opaque, const uint8_t *frame, size_t len, simtime_t wh
     }
     p->st.rx_frames++;
     p->st.rx_bytes += len;
+    struct hopsim_pkt_tag tag;
+    if (hopsim_pkt_parse(frame, len, &tag)) {
+        p->st.test_frames++;
+        uint64_t salt = tag.flags & HOPSIM_PKT_F_REPLY ? HOPSIM_PKT_REPLY_SALT : 0;
+        if (hopsim_pkt_check(frame, len, salt))
+            p->st.bad_payload++;
+    }
     if (p->prm.mode != PEER_SINK)
         peer_answer(p, frame, len, when);
 }

@@ -10,6 +10,12 @@
  *    that starts with the request's first PEER_TAG_LEN payload bytes (the
  *    bytes after the 14-byte Ethernet header; zero-filled when the request
  *    is shorter), then zeros. A latency test matches replies by that tag.
+ *    The answer to a hopsim test frame (include/hopsim/netpkt.h) is a test
+ *    frame: the request's tag with HOPSIM_PKT_F_REPLY added, its own
+ *    length, and the payload pattern for req ^ HOPSIM_PKT_REPLY_SALT.
+ *
+ * Every received test frame's payload is checked against its pattern
+ * (test_frames, bad_payload): the far end's integrity check of a stream.
  *
  * Timing: the peer is one deterministic server. A frame arriving at t is
  * served from max(t, end of the previous service) for service_time, and
@@ -42,6 +48,8 @@ struct peer_stats {
     uint64_t rx_frames, rx_bytes; /* well-formed frames received */
     uint64_t tx_frames, tx_bytes; /* answers sent */
     uint64_t malformed;           /* shorter than 14 bytes, dropped */
+    uint64_t test_frames;         /* hopsim test frames (include/hopsim/netpkt.h) received */
+    uint64_t bad_payload;         /* ... whose length or payload pattern was wrong */
     uint64_t tx_failed;           /* answers the link refused (or out of memory) */
 };
 

@@ -24,6 +24,20 @@ static double iops(const struct run_result *r)
     return w ? (double)r->requests_done * 1e12 / (double)w : 0.0;
 }
 
+/* Wire throughput in one direction over the request window, Mbit/s (frames without FCS). */
+static double mbps(const struct run_result *r, int side)
+{
+    simtime_t w = r->io_last > r->io_first ? r->io_last - r->io_first : 0;
+    return w ? (double)r->net.wire_bytes[side] * 8.0 * 1e6 / (double)w : 0.0;
+}
+
+static double wire_pps(const struct run_result *r)
+{
+    simtime_t w = r->io_last > r->io_first ? r->io_last - r->io_first : 0;
+    uint64_t frames = r->net.wire_frames[0] + r->net.wire_frames[1];
+    return w ? (double)frames * 1e12 / (double)w : 0.0;
+}
+
 static double mean_us(const struct trace_stat *s)
 {
     return s->count ? us(s->sum) / (double)s->count : 0.0;
@@ -66,9 +80,23 @@ static void print_table(const struct compare_opts *o, const struct run_result *r
     printf("\n%-22s", "latency p99 (us)");
     for (int a = 0; a < o->narch; a++)
         printf(" %20.3f", us(r[a].request.p99));
-    printf("\n%-22s", "IOPS");
+    bool net = false;
+    for (int a = 0; a < o->narch; a++)
+        net |= r[a].net.nics > 0;
+    printf("\n%-22s", net ? "requests/s" : "IOPS");
     for (int a = 0; a < o->narch; a++)
         printf(" %20.0f", iops(&r[a]));
+    if (net) {
+        printf("\n%-22s", "packets/s (wire)");
+        for (int a = 0; a < o->narch; a++)
+            printf(" %20.0f", wire_pps(&r[a]));
+        printf("\n%-22s", "Mbit/s out (wire)");
+        for (int a = 0; a < o->narch; a++)
+            printf(" %20.1f", mbps(&r[a], 0));
+        printf("\n%-22s", "Mbit/s in (wire)");
+        for (int a = 0; a < o->narch; a++)
+            printf(" %20.1f", mbps(&r[a], 1));
+    }
     double base = mean_us(&r[0].request);
     printf("\n%-22s", "overhead vs first");
     for (int a = 0; a < o->narch; a++)
@@ -100,6 +128,15 @@ static int write_csv(const struct compare_opts *o, const struct run_result *r)
                 (unsigned long long)s->p99, (unsigned long long)s->max);
         fprintf(f, "%s,iops,,%llu,%.0f,,,\n", o->arch[a], (unsigned long long)r[a].requests_done,
                 iops(&r[a]));
+        if (r[a].net.nics) {
+            fprintf(f, "%s,wire_pps,,%llu,%.0f,,,\n", o->arch[a],
+                    (unsigned long long)(r[a].net.wire_frames[0] + r[a].net.wire_frames[1]),
+                    wire_pps(&r[a]));
+            fprintf(f, "%s,mbps_out,,%llu,%.3f,,,\n", o->arch[a],
+                    (unsigned long long)r[a].net.wire_bytes[0], mbps(&r[a], 0));
+            fprintf(f, "%s,mbps_in,,%llu,%.3f,,,\n", o->arch[a],
+                    (unsigned long long)r[a].net.wire_bytes[1], mbps(&r[a], 1));
+        }
     }
     if (fclose(f) != 0) {
         fprintf(stderr, "hopsim: %s: %s\n", o->csv_path, strerror(errno));
@@ -117,7 +154,7 @@ static const char *base_name(const char *path)
 int compare_run(const struct compare_opts *o)
 {
     static struct run_result r[COMPARE_MAX_ARCH];
-    char json[COMPARE_MAX_ARCH][600], csv[COMPARE_MAX_ARCH][600];
+    char json[COMPARE_MAX_ARCH][600], csv[COMPARE_MAX_ARCH][600], pcap[COMPARE_MAX_ARCH][600];
     int rc = 0;
     if (o->trace_dir && mkdir(o->trace_dir, 0777) < 0 && errno != EEXIST) {
         fprintf(stderr, "hopsim: %s: %s\n", o->trace_dir, strerror(errno));
@@ -139,8 +176,10 @@ int compare_run(const struct compare_opts *o)
                 *dot = 0;
             snprintf(json[a], sizeof(json[a]), "%s/%s-%s.json", o->trace_dir, stem, o->arch[a]);
             snprintf(csv[a], sizeof(csv[a]), "%s/%s-%s.csv", o->trace_dir, stem, o->arch[a]);
+            snprintf(pcap[a], sizeof(pcap[a]), "%s/%s-%s.pcap", o->trace_dir, stem, o->arch[a]);
             ro.trace_json = json[a];
             ro.trace_csv = csv[a];
+            ro.pcap = pcap[a]; /* written only if the scenario has a NIC */
         }
         printf("== %s\n", o->arch[a]);
         fflush(stdout);

@@ -175,6 +175,19 @@ static int connect_pair(struct machine *m, const struct sc_conn *c)
     rc |= xs_printf(m, val, "%s/frontend-id", bpath);
     rc |= xs_printf(m, "1", "%s/online", bpath);
     rc |= xs_printf(m, state, "%s/state", bpath);
+    if (!strcmp(c->kind, "vif")) {
+        /* xl writes the vif's MAC (Xen's OUI 00:16:3e) and handle on both sides */
+        uint8_t d[6] = {0x00, 0x16, 0x3e, 0x00, (uint8_t)c->devid, (uint8_t)f->domid};
+        const uint8_t *mac = c->have_mac ? c->mac : d;
+        char text[24];
+        snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+                 mac[3], mac[4], mac[5]);
+        snprintf(val, sizeof(val), "%d", c->devid);
+        rc |= xs_printf(m, text, "%s/mac", fpath);
+        rc |= xs_printf(m, text, "%s/mac", bpath);
+        rc |= xs_printf(m, val, "%s/handle", fpath);
+        rc |= xs_printf(m, val, "%s/handle", bpath);
+    }
     return rc ? -1 : 0;
 }
 
@@ -235,6 +248,7 @@ int machine_create(struct machine *m, const struct scenario *sc, struct trace *t
         if (domain_build(m, i, err, errlen) < 0)
             return -1;
     assign_domids(m);
+    platform_schedule_setvariable(m);
     for (int i = 0; i < m->ndoms; i++) {
         struct domain *d = m->doms[i];
         char name[48];

@@ -233,12 +233,19 @@ struct pci_bus;
 struct pci_func;
 struct sas_hba;
 struct disk;
+struct e1000;
+struct link;
+struct peer;
+struct pcap;
 
 /* A device on the platform and the domain that owns it. */
 struct plat_dev {
     struct machine *m;
     struct domain *owner;
-    struct sas_hba *hba;
+    struct sas_hba *hba; /* kind sas_hba */
+    struct e1000 *nic;   /* kind e1000, with its wire and the host at the far end */
+    struct link *link;
+    struct peer *peer;
     struct pci_func *f;
     uint16_t place;
     uint64_t mapped_addr[6], mapped_size[6];
@@ -291,6 +298,8 @@ struct machine {
     struct pci_bus *pci;
     struct plat_dev devs[SC_MAX_DEVICES];
     int ndevs;
+    struct pcap *pcap; /* capture of the wires (output.pcap / --pcap) */
+    bool drain_wire;   /* a NIC exists: after the last domain, run until the queue drains */
     bool bars_dirty;
 
     /* xenstore service: single-threaded, like xenstored */
@@ -343,7 +352,23 @@ simtime_t vcpu_now(const struct vcpu *v);
 struct mmio_ops;
 int platform_create(struct machine *m, char *err, size_t errlen);
 int platform_flash_create(struct machine *m, char *err, size_t errlen);
+/* After the domains are built: the scenario's SetVariable call, if any. */
+void platform_schedule_setvariable(struct machine *m);
 void platform_destroy(struct machine *m);
+
+/* What the network devices counted in a run (summed over NICs). */
+struct platform_net_stats {
+    int nics;
+    uint64_t wire_frames[2], wire_bytes[2]; /* [0] NIC -> peer, [1] peer -> NIC */
+    uint64_t nic_rx_dropped, nic_rx_malformed, nic_tx_errors;
+    uint64_t peer_test_frames, peer_bad_payload;
+    uint64_t pcap_records;
+};
+void platform_net_stats(const struct machine *m, struct platform_net_stats *s);
+/* One line per NIC, its wire and its peer. */
+void platform_net_report(const struct machine *m, FILE *out);
+/* Flush and close the capture file: 0, or -1 with err filled. */
+int platform_pcap_close(struct machine *m, char *err, size_t errlen);
 void platform_sync_bars(struct machine *m);
 uint32_t platform_port_read(struct vcpu *v, uint16_t port, int size);
 void platform_port_write(struct vcpu *v, uint16_t port, int size, uint32_t value);

@@ -27,7 +27,11 @@
 #include <xen/physdev.h>
 
 #include "disk.h"
+#include "e1000.h"
+#include "link.h"
+#include "pcap.h"
 #include "pci.h"
+#include "peer.h"
 #include "sas_hba.h"
 #include "spi_ctrl.h"
 #include "spi_flash.h"
@@ -340,6 +344,60 @@ static int open_disks(struct machine *m, const struct sc_device *sd, struct plat
     return 0;
 }
 
+/* The NIC's transmit: on the wire; the frame has left the NIC when its serialisation ends. */
+static simtime_t nic_tx(void *opaque, const uint8_t *frame, size_t len, simtime_t when)
+{
+    struct plat_dev *pd = opaque;
+    if (link_send(pd->link, 0, frame, len, when) == SIMTIME_NEVER)
+        return when;
+    return link_busy_until(pd->link, 0);
+}
+
+static void nic_rx(void *opaque, const uint8_t *frame, size_t len, simtime_t when)
+{
+    struct plat_dev *pd = opaque;
+    e1000_receive(pd->nic, frame, len, when);
+}
+
+/* The NIC, its wire (side 0 at the NIC) and the peer host on side 1. */
+static int create_nic(struct machine *m, const struct sc_device *sd, struct plat_dev *pd,
+                      const struct dev_env *env, char *err, size_t errlen)
+{
+    static const enum peer_mode modes[] = {
+        [SC_PEER_ECHO] = PEER_ECHO, [SC_PEER_SINK] = PEER_SINK, [SC_PEER_REQRESP] = PEER_REQRESP};
+    char nerr[512], name[48];
+    pd->nic = e1000_create(env, m->pci, (unsigned)sd->slot, (uint8_t)(16 + sd->slot), sd->mac,
+                           nic_tx, pd, nerr, sizeof(nerr));
+    if (!pd->nic) {
+        snprintf(err, errlen, "%s:%d: device: %s", m->sc->path, sd->line, nerr);
+        return -1;
+    }
+    snprintf(name, sizeof(name), "wire.%d", sd->slot);
+    struct link_params lp = {.speed_bps = sd->link_bps, .propagation = sd->propagation_ps};
+    pd->link = link_create(&m->q, m->tr, trace_place(m->tr, PLACE_LINK, sd->slot, name), &lp);
+    struct peer_params pp = {.mode = modes[sd->peer],
+                             .service_time = sd->peer_service_ps,
+                             .resp_len = sd->peer_resp_len};
+    pd->peer = pd->link ? peer_create(&m->q, pd->link, 1, &pp) : NULL;
+    if (!pd->peer) {
+        snprintf(err, errlen, "%s:%d: device: cannot create the link and peer", m->sc->path,
+                 sd->line);
+        return -1;
+    }
+    link_attach(pd->link, 0, (struct link_port){.opaque = pd, .deliver = nic_rx});
+    m->drain_wire = true;
+    if (m->sc->output.pcap[0] && !m->pcap) {
+        m->pcap = pcap_open(m->sc->output.pcap, nerr, sizeof(nerr));
+        if (!m->pcap) {
+            snprintf(err, errlen, "pcap: %s", nerr);
+            return -1;
+        }
+    }
+    if (m->pcap)
+        link_set_tap(pd->link, pcap_tap, m->pcap);
+    return 0;
+}
+
 static int create_device(struct machine *m, int i, char *err, size_t errlen)
 {
     const struct sc_device *sd = &m->sc->devices[i];
@@ -355,6 +413,14 @@ static int create_device(struct machine *m, int i, char *err, size_t errlen)
                           .hz = m->hz,
                           .dma = {.opaque = m, .map = plat_dma_map},
                           .irq = {.opaque = pd, .raise = plat_irq_raise, .lower = plat_irq_lower}};
+    if (!strcmp(sd->kind, "e1000")) {
+        m->ndevs++;
+        if (create_nic(m, sd, pd, &env, err, errlen) < 0)
+            return -1;
+        pd->f = e1000_pci(pd->nic);
+        pci_func_set_user(pd->f, pd->owner);
+        return 0;
+    }
     char herr[512];
     pd->hba = sas_hba_create(&env, m->pci, (unsigned)sd->slot, (uint8_t)(16 + sd->slot), herr,
                              sizeof(herr));
@@ -446,11 +512,16 @@ static void setvariable(void *opaque, simtime_t now)
     span_cpu(m, 0, SPAN_RS_CALL, HOPSIM_NOREQ, start, done, "SetVariable", sector);
 }
 
-static void flash_schedule_setvariable(struct machine *m)
+/*
+ * The OS calls SetVariable `setvariable_ms` after the runtime services are
+ * up (the last runtime image loaded: boot_clock), so the call lands in the
+ * I/O whatever the image's size makes the boot take.
+ */
+void platform_schedule_setvariable(struct machine *m)
 {
     double ms = m->sc->flash.setvariable_ms;
-    if (ms > 0)
-        evq_schedule(&m->q, (simtime_t)(ms * (double)PS_PER_MS), setvariable, m);
+    if (m->spi && ms > 0)
+        evq_schedule(&m->q, m->boot_clock + (simtime_t)(ms * (double)PS_PER_MS), setvariable, m);
 }
 
 /* The firmware's protections, programmed before anything else runs. */
@@ -533,7 +604,6 @@ int platform_flash_create(struct machine *m, char *err, size_t errlen)
         snprintf(err, errlen, "%s:%d: flash: protect: %s", sc->path, sc->flash.line, ferr);
         return -1;
     }
-    flash_schedule_setvariable(m);
     return 0;
 }
 
@@ -548,10 +618,98 @@ void platform_destroy(struct machine *m)
     m->flash_copy[0] = 0;
     m->spi = NULL;
     m->flash = NULL;
-    for (int i = 0; i < m->ndevs; i++)
-        sas_hba_destroy(m->devs[i].hba);
+    for (int i = 0; i < m->ndevs; i++) {
+        struct plat_dev *pd = &m->devs[i];
+        if (pd->hba)
+            sas_hba_destroy(pd->hba);
+        peer_destroy(pd->peer);
+        if (pd->nic)
+            e1000_destroy(pd->nic);
+        if (pd->link)
+            link_destroy(pd->link);
+    }
+    if (m->pcap) {
+        char err[512];
+        if (platform_pcap_close(m, err, sizeof(err)) < 0)
+            fprintf(stderr, "hopsim: %s\n", err);
+    }
     m->ndevs = 0;
     if (m->pci)
         pci_bus_destroy(m->pci);
     m->pci = NULL;
+}
+
+/* ---- network report ---- */
+
+void platform_net_stats(const struct machine *m, struct platform_net_stats *s)
+{
+    *s = (struct platform_net_stats){0};
+    for (int i = 0; i < m->ndevs; i++) {
+        const struct plat_dev *pd = &m->devs[i];
+        if (!pd->nic)
+            continue;
+        struct e1000_counters c;
+        e1000_get_counters(pd->nic, &c);
+        struct peer_stats ps = peer_stats(pd->peer);
+        s->nics++;
+        for (int side = 0; side < 2; side++) {
+            struct link_stats ls = link_stats(pd->link, side);
+            s->wire_frames[side] += ls.frames;
+            s->wire_bytes[side] += ls.bytes;
+        }
+        s->nic_rx_dropped += c.rx_dropped;
+        s->nic_rx_malformed += c.rx_malformed;
+        s->nic_tx_errors += c.tx_errors;
+        s->peer_test_frames += ps.test_frames;
+        s->peer_bad_payload += ps.bad_payload;
+    }
+    s->pcap_records = m->pcap ? pcap_records(m->pcap) : 0;
+}
+
+void platform_net_report(const struct machine *m, FILE *out)
+{
+    for (int i = 0; i < m->ndevs; i++) {
+        const struct plat_dev *pd = &m->devs[i];
+        if (!pd->nic)
+            continue;
+        struct e1000_counters c;
+        e1000_get_counters(pd->nic, &c);
+        struct link_stats l0 = link_stats(pd->link, 0), l1 = link_stats(pd->link, 1);
+        struct peer_stats ps = peer_stats(pd->peer);
+        unsigned slot = pci_func_slot(pd->f);
+        fprintf(out,
+                "net: e1000.%u: tx %llu frames (%llu errors), rx %llu frames, %llu dropped, "
+                "%llu malformed\n",
+                slot, (unsigned long long)c.tx_frames, (unsigned long long)c.tx_errors,
+                (unsigned long long)c.rx_frames, (unsigned long long)c.rx_dropped,
+                (unsigned long long)c.rx_malformed);
+        fprintf(
+            out,
+            "net: wire.%u: nic->peer %llu frames %llu bytes, peer->nic %llu frames %llu bytes\n",
+            slot, (unsigned long long)l0.frames, (unsigned long long)l0.bytes,
+            (unsigned long long)l1.frames, (unsigned long long)l1.bytes);
+        fprintf(out,
+                "net: peer.%u: received %llu frames (%llu test frames, %llu with a bad payload), "
+                "answered %llu\n",
+                slot, (unsigned long long)ps.rx_frames, (unsigned long long)ps.test_frames,
+                (unsigned long long)ps.bad_payload, (unsigned long long)ps.tx_frames);
+    }
+    if (m->pcap)
+        fprintf(out, "net: pcap %s: %llu frames\n", m->sc->output.pcap,
+                (unsigned long long)pcap_records(m->pcap));
+}
+
+int platform_pcap_close(struct machine *m, char *err, size_t errlen)
+{
+    if (!m->pcap)
+        return 0;
+    for (int i = 0; i < m->ndevs; i++)
+        if (m->devs[i].link)
+            link_set_tap(m->devs[i].link, NULL, NULL);
+    char perr[400];
+    int rc = pcap_close(m->pcap, perr, sizeof(perr));
+    m->pcap = NULL;
+    if (rc < 0)
+        snprintf(err, errlen, "pcap: %s", perr);
+    return rc;
 }

@@ -76,6 +76,7 @@ static void collect(struct machine *m, struct run_result *r)
         r->have_hop[h] = trace_stat_hop(m->tr, h, &r->hop[h]);
     r->have_request = trace_stat_request(m->tr, &r->request);
     trace_request_window(m->tr, &r->io_first, &r->io_last);
+    platform_net_stats(m, &r->net);
 }
 
 static void report(struct machine *m, const struct scenario *sc, struct run_result *r)
@@ -129,6 +130,7 @@ static void report(struct machine *m, const struct scenario *sc, struct run_resu
             printf("xip: %s executed in place from flash: %llu cache-line fills\n", d->name,
                    (unsigned long long)d->vcpus[0]->xip_fills);
     }
+    platform_net_report(m, stdout);
     if (r->checks_pass || r->checks_fail)
         printf("guest checks: %llu passed, %llu failed\n", (unsigned long long)r->checks_pass,
                (unsigned long long)r->checks_fail);
@@ -142,6 +144,8 @@ int run_scenario(const struct run_opts *o, struct run_result *r)
     memset(r, 0, sizeof(*r));
     if (load(o, &sc) < 0)
         return 2;
+    if (o->pcap)
+        snprintf(sc.output.pcap, sizeof(sc.output.pcap), "%s", o->pcap);
     struct trace_opts to = {
         .json_path =
             o->trace_json ? o->trace_json : (sc.output.trace_json[0] ? sc.output.trace_json : NULL),
@@ -173,10 +177,18 @@ int run_scenario(const struct run_opts *o, struct run_result *r)
     if (m.failure[0]) {
         fprintf(stderr, "hopsim: run failed: %s\n", m.failure);
         rc = 1;
+    } else if (r->net.peer_bad_payload) {
+        fprintf(stderr, "hopsim: run failed: the peer received %llu frame(s) with a bad payload\n",
+                (unsigned long long)r->net.peer_bad_payload);
+        rc = 1;
     } else if (r->checks_fail) {
         fprintf(stderr, "hopsim: run failed: %llu guest check(s) failed\n",
                 (unsigned long long)r->checks_fail);
         rc = 1;
+    }
+    if (platform_pcap_close(&m, err, sizeof(err)) < 0) {
+        fprintf(stderr, "hopsim: %s\n", err);
+        rc = rc ? rc : 1;
     }
 out:
     machine_destroy(&m);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "machine.h"
 #include "scenario.h"
 #include "trace.h"
 
@@ -19,6 +20,7 @@ struct run_opts {
     bool have_seed;
     uint64_t seed;
     const char *trace_json, *trace_csv;
+    const char *pcap; /* overrides the scenario's output.pcap */
     bool quiet;
     bool progress;
     bool no_summary;
@@ -34,8 +36,9 @@ struct run_result {
     struct trace_stat request;
     bool have_request;
     double host_seconds;
-    simtime_t io_first, io_last; /* window of the completed requests */
-    uint64_t bytes;              /* reported by guests (HOPSIM_OP_VALUE), 0 if none */
+    simtime_t io_first, io_last;   /* window of the completed requests */
+    uint64_t bytes;                /* reported by guests (HOPSIM_OP_VALUE), 0 if none */
+    struct platform_net_stats net; /* nics == 0: not a network run */
 };
 
 /* Returns the process exit code: 0 ok, 1 run failed, 2 usage/scenario error. */

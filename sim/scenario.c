@@ -744,6 +744,41 @@ static int l_domain(lua_State *L)
 
 /* ---------------------------------------------------------------- connect */
 
+/* "xx:xx:xx:xx:xx:xx" (hex digits, either case) into mac: true, or false. */
+static bool parse_mac(const char *s, uint8_t mac[6])
+{
+    for (int i = 0; i < 6; i++) {
+        unsigned v = 0;
+        for (int k = 0; k < 2; k++) {
+            char c = *s++;
+            int d = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : -1;
+            if (d < 0)
+                return false;
+            v = v * 16 + (unsigned)d;
+        }
+        mac[i] = (uint8_t)v;
+        if (*s++ != (i == 5 ? '\0' : ':'))
+            return false;
+    }
+    return true;
+}
+
+/* An optional `mac` key: a unicast address. */
+static bool get_mac(lua_State *L, struct loader *ld, int line, uint8_t mac[6])
+{
+    char text[32];
+    if (!get_string(L, ld, line, "mac", text, sizeof text))
+        return false;
+    if (!parse_mac(text, mac))
+        fail(L, ld, line, "mac", "'%s' is not a MAC address (xx:xx:xx:xx:xx:xx)", text);
+    if (mac[0] & 1)
+        fail(L, ld, line, "mac", "'%s' is a multicast address (bit 0 of the first byte)", text);
+    return true;
+}
+
 static int conn_end(lua_State *L, struct loader *ld, int line, const char *key)
 {
     char name[64];
@@ -757,7 +792,7 @@ static int conn_end(lua_State *L, struct loader *ld, int line, const char *key)
 
 static int l_connect(lua_State *L)
 {
-    static const char *const keys[] = {"kind", "frontend", "backend", "devid", NULL};
+    static const char *const keys[] = {"kind", "frontend", "backend", "devid", "mac", NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "connect", keys);
@@ -777,6 +812,9 @@ static int l_connect(lua_State *L)
              sc->domains[c->backend].name);
     get_int(L, ld, line, "devid", 0, INT32_MAX, &devid);
     c->devid = (int)devid;
+    c->have_mac = get_mac(L, ld, line, c->mac);
+    if (c->have_mac && strcmp(c->kind, "vif") != 0)
+        fail(L, ld, line, "mac", "only a vif connection has a MAC address");
     for (int i = 0; i < sc->nconns; i++) {
         const struct sc_conn *o = &sc->conns[i];
         if (o->frontend == c->frontend && o->devid == c->devid && !strcmp(o->kind, c->kind))
@@ -854,9 +892,42 @@ static void device_disks(lua_State *L, struct loader *ld, int line, struct sc_de
     lua_pop(L, 1);
 }
 
+/* The e1000's keys: its MAC, link and peer host. */
+static void device_nic(lua_State *L, struct loader *ld, int line, struct sc_device *dev)
+{
+    static const char *const modes[] = {"echo", "sink", "reqresp", NULL};
+    static const uint8_t qemu_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+    char mode[16] = "echo";
+    long long gbps = 1, prop_ns = 500, service_ns = 0, resp_len = 64;
+    memcpy(dev->mac, qemu_mac, 6);
+    get_mac(L, ld, line, dev->mac);
+    get_int(L, ld, line, "link_gbps", 1, 100, &gbps);
+    if (gbps != 1 && gbps != 10)
+        fail(L, ld, line, "link_gbps", "expected 1 or 10 (GbE), got %lld", gbps);
+    get_int(L, ld, line, "propagation_ns", 0, 1000000000, &prop_ns);
+    get_string(L, ld, line, "peer", mode, sizeof mode);
+    int m = 0;
+    while (modes[m] && strcmp(modes[m], mode) != 0)
+        m++;
+    if (!modes[m])
+        fail(L, ld, line, "peer", "unknown peer '%s' (known: echo, sink, reqresp)", mode);
+    get_int(L, ld, line, "peer_service_ns", 0, 1000000000, &service_ns);
+    get_int(L, ld, line, "peer_resp_len", 60, 1514, &resp_len);
+    dev->link_bps = (uint64_t)gbps * 1000000000ull;
+    dev->propagation_ps = (uint64_t)prop_ns * 1000;
+    dev->peer = (enum sc_peer_mode)m;
+    dev->peer_service_ps = (uint64_t)service_ns * 1000;
+    dev->peer_resp_len = (uint32_t)resp_len;
+}
+
+static const char *const nic_keys[] = {
+    "mac", "link_gbps", "propagation_ns", "peer", "peer_service_ns", "peer_resp_len", NULL};
+
 static int l_device(lua_State *L)
 {
-    static const char *const keys[] = {"kind", "owner", "slot", "disks", NULL};
+    static const char *const keys[] = {
+        "kind", "owner",           "slot",          "disks", "mac", "link_gbps", "propagation_ns",
+        "peer", "peer_service_ns", "peer_resp_len", NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "device", keys);
@@ -867,8 +938,14 @@ static int l_device(lua_State *L)
     memset(dev, 0, sizeof *dev);
     if (!get_string(L, ld, line, "kind", dev->kind, sizeof dev->kind))
         fail(L, ld, line, "kind", "required: the device model, e.g. \"sas_hba\"");
-    if (strcmp(dev->kind, "sas_hba") != 0)
-        fail(L, ld, line, "kind", "unknown device '%s' (known: sas_hba)", dev->kind);
+    bool nic = !strcmp(dev->kind, "e1000");
+    if (strcmp(dev->kind, "sas_hba") != 0 && !nic)
+        fail(L, ld, line, "kind", "unknown device '%s' (known: sas_hba, e1000)", dev->kind);
+    for (int k = 0; nic_keys[k]; k++)
+        if (!nic && push_field(L, nic_keys[k]))
+            fail(L, ld, line, nic_keys[k], "only an e1000 has this key");
+    if (nic && push_field(L, "disks"))
+        fail(L, ld, line, "disks", "an e1000 has no disks");
     dev->owner = conn_end(L, ld, line, "owner");
     get_int(L, ld, line, "slot", 0, 31, &slot);
     for (int i = 0; i < sc->ndevices; i++)
@@ -876,7 +953,10 @@ static int l_device(lua_State *L)
             fail(L, ld, line, "slot", "PCI slot %lld is taken by the device on line %d", slot,
                  sc->devices[i].line);
     dev->slot = (int)slot;
-    device_disks(L, ld, line, dev);
+    if (nic)
+        device_nic(L, ld, line, dev);
+    else
+        device_disks(L, ld, line, dev);
     dev->line = line;
     sc->ndevices++;
     return 0;
@@ -977,7 +1057,7 @@ static int l_import(lua_State *L)
 
 static int l_output(lua_State *L)
 {
-    static const char *const keys[] = {"trace_json", "trace_csv", "summary", NULL};
+    static const char *const keys[] = {"trace_json", "trace_csv", "pcap", "summary", NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "output", keys);
@@ -986,6 +1066,7 @@ static int l_output(lua_State *L)
     ld->output_line = line;
     get_string(L, ld, line, "trace_json", sc->output.trace_json, sizeof sc->output.trace_json);
     get_string(L, ld, line, "trace_csv", sc->output.trace_csv, sizeof sc->output.trace_csv);
+    get_string(L, ld, line, "pcap", sc->output.pcap, sizeof sc->output.pcap);
     get_bool(L, ld, line, "summary", &sc->output.summary);
     return 0;
 }
@@ -1318,6 +1399,8 @@ static int ov_output(struct scenario *sc, const char *f, const char *v, char *ms
         return ov_string(v, sc->output.trace_json, sizeof sc->output.trace_json, msg, n);
     if (!strcmp(f, "trace_csv"))
         return ov_string(v, sc->output.trace_csv, sizeof sc->output.trace_csv, msg, n);
+    if (!strcmp(f, "pcap"))
+        return ov_string(v, sc->output.pcap, sizeof sc->output.pcap, msg, n);
     if (!strcmp(f, "summary")) {
         int b = str_to_bool(v);
         if (b < 0)
@@ -1387,10 +1470,19 @@ static int ov_domain(struct scenario *sc, const char *rest, const char *v, char 
     return OV_OK;
 }
 
-static const char *const dotted_keys[] = {
-    "machine.cpus",           "machine.clock_ghz",      "machine.memory_mb", "scenario.seed",
-    "scenario.time_limit_ms", "scenario.time_limit_us", "scenario.arch",     "scenario.name",
-    "output.trace_json",      "output.trace_csv",       "output.summary",    NULL};
+static const char *const dotted_keys[] = {"machine.cpus",
+                                          "machine.clock_ghz",
+                                          "machine.memory_mb",
+                                          "scenario.seed",
+                                          "scenario.time_limit_ms",
+                                          "scenario.time_limit_us",
+                                          "scenario.arch",
+                                          "scenario.name",
+                                          "output.trace_json",
+                                          "output.trace_csv",
+                                          "output.summary",
+                                          "output.pcap",
+                                          NULL};
 
 static int ov_dispatch(struct scenario *sc, const char *k, const char *v, char *msg, size_t n)
 {

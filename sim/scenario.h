@@ -11,6 +11,10 @@
  *   output   { trace_json = "t.json", trace_csv = "t.csv", summary = true }
  *   device   { kind = "sas_hba", owner = "dom0", slot = 4,
  *              disks = { { type = "ssd", image = "disk0.img", size_mb = 64, create = true } } }
+ *   device   { kind = "e1000", owner = "dom0", mac = "52:54:00:12:34:56", link_gbps = 1,
+ *              propagation_ns = 500, peer = "echo", peer_service_ns = 1000 }
+ *            (peer = "echo" | "sink" | "reqresp" with peer_resp_len = bytes)
+ *   connect  { kind = "vif", frontend = "domu1", backend = "dom0", mac = "00:16:3e:00:00:01" }
  *            (disk image paths, like output paths, are relative to the working directory)
  *   import "lib/arch.lua"   -- run another script (scenario dir, then the image path)
  *   flash    { image = "platform.fd", part = "W25Q128JV", read = "fast", clock_mhz = 50 }
@@ -62,6 +66,8 @@ struct sc_conn {
     char kind[32];         /* xenstore device class, e.g. "vbd", "vif", "pingpong" */
     int frontend, backend; /* indices into domains[] */
     int devid;
+    uint8_t mac[6]; /* vif: the frontend's MAC (default 00:16:3e:00:<devid>:<domid>) */
+    bool have_mac;
     int line;
 };
 
@@ -76,12 +82,21 @@ struct sc_disk {
     bool create;
 };
 
+enum sc_peer_mode { SC_PEER_ECHO, SC_PEER_SINK, SC_PEER_REQRESP };
+
 struct sc_device {
-    char kind[32]; /* "sas_hba" */
+    char kind[32]; /* "sas_hba" or "e1000" */
     int owner;     /* index into domains[] */
     int slot;      /* PCI slot */
     struct sc_disk disks[SC_MAX_DISKS];
     int ndisks;
+    /* e1000: the NIC's EEPROM MAC, its link and the host at the far end */
+    uint8_t mac[6];
+    uint64_t link_bps;        /* link_gbps: 1 or 10 GbE */
+    uint64_t propagation_ps;  /* propagation_ns: one way */
+    enum sc_peer_mode peer;   /* peer = "echo" | "sink" | "reqresp" */
+    uint64_t peer_service_ps; /* peer_service_ns: per frame */
+    uint32_t peer_resp_len;   /* peer_resp_len: reqresp answer, bytes without FCS */
     int line;
 };
 
@@ -120,7 +135,8 @@ struct scenario {
         char part[32];         /* SPI NOR part, default W25Q128JV */
         uint8_t read_opcode;   /* 0x03 READ, 0x0B FAST READ, 0xEB quad I/O */
         double clock_hz;       /* 0 = the profile's spi_clock */
-        double setvariable_ms; /* > 0: a SetVariable that erases an NVRAM sector at this time */
+        double setvariable_ms; /* > 0: a SetVariable erasing an NVRAM sector this long after the
+                                  runtime services start */
         struct {
             uint32_t base, limit; /* bytes, [base, limit]; write-protected */
         } pr[5];
@@ -133,6 +149,7 @@ struct scenario {
     struct {
         char trace_json[SC_PATH]; /* "" = none */
         char trace_csv[SC_PATH];
+        char pcap[SC_PATH]; /* capture of every wire, "" = none (--pcap overrides) */
         bool summary;
     } output;
 };

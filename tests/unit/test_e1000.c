@@ -41,8 +41,9 @@ static int ntx;
 static size_t tx_len[MAX_TX];
 static simtime_t tx_when[MAX_TX];
 static uint8_t tx_data[MAX_TX][4096];
+static simtime_t tx_wire_ps; /* 0: an infinitely fast wire */
 
-static void on_tx(void *opaque, const uint8_t *frame, size_t len, simtime_t when)
+static simtime_t on_tx(void *opaque, const uint8_t *frame, size_t len, simtime_t when)
 {
     (void)opaque;
     ck_assert_int_lt(ntx, MAX_TX);
@@ -51,6 +52,7 @@ static void on_tx(void *opaque, const uint8_t *frame, size_t len, simtime_t when
     tx_len[ntx] = len;
     tx_when[ntx] = when;
     ntx++;
+    return when + tx_wire_ps * len; /* the test's wire: tx_wire_ps per byte */
 }
 
 static void setup(void)
@@ -62,6 +64,7 @@ static void setup(void)
     ck_assert_ptr_nonnull(mem);
     memset(mem, 0, MEM_SIZE);
     nraise = nlower = ntx = 0;
+    tx_wire_ps = 0;
     evq_init(&q);
     env = (struct dev_env){.q = &q,
                            .tr = NULL,
@@ -254,6 +257,34 @@ START_TEST(tx_multi_descriptor_frame)
     ck_assert_uint_eq(rd(E1000_TDH), 3);
     ck_assert_int_eq(nraise, 1);
     ck_assert_uint_eq(raise_when[0], end + msi());
+}
+END_TEST
+
+/*
+ * The 16 KB transmit FIFO: eight 2000-byte frames fit; each later frame's
+ * gather waits until the frame eight before it has left the wire.
+ */
+START_TEST(tx_fifo_backpressure)
+{
+    enum { N = 12, LEN = 2000, FIT = E1000_TX_FIFO / LEN };
+    tx_wire_ps = 8000; /* 1 GbE: 8 ns a byte */
+    tx_setup(0);
+    wr(E1000_TDLEN, 32 * 16, 0); /* room for N frames */
+    for (unsigned i = 0; i < N; i++)
+        put_tx(i, LEN, E1000_TXD_CMD_EOP | E1000_TXD_CMD_RS, (uint8_t)i);
+    simtime_t t0 = 1 * US;
+    wr(E1000_TDT, N, t0);
+    run();
+    ck_assert_int_eq(ntx, N);
+    for (unsigned k = 0; k < FIT; k++) /* no waiting: DMA pace */
+        ck_assert_uint_eq(tx_when[k], t0 + (k + 1) * (dma(16) + dma(LEN)));
+    for (unsigned k = FIT; k < N; k++) {
+        simtime_t left = tx_when[k - FIT] + tx_wire_ps * LEN, fetched = tx_when[k - 1] + dma(16);
+        ck_assert_uint_eq(tx_when[k], (left > fetched ? left : fetched) + dma(LEN));
+        ck_assert_uint_ge(left, fetched); /* the wire, not the bus, sets the pace */
+    }
+    ck_assert_uint_eq(txd(N - 1)->status, E1000_TXD_STAT_DD);
+    tx_wire_ps = 0;
 }
 END_TEST
 
@@ -566,6 +597,7 @@ static Suite *e1000_suite(void)
     tcase_add_test(tc, identity_and_eeprom);
     tcase_add_test(tc, tx_single_frame);
     tcase_add_test(tc, tx_multi_descriptor_frame);
+    tcase_add_test(tc, tx_fifo_backpressure);
     tcase_add_test(tc, tx_waits_for_later_tail_write);
     tcase_add_test(tc, tx_disabled_or_no_bus_master);
     tcase_add_test(tc, rx_into_ring);
