@@ -192,7 +192,7 @@ static uint8_t *tampered_flash(const char *elf, size_t size, char *err, size_t e
     img = malloc((size_t)n);
     if (!img || fread(img, 1, (size_t)n, in) != (size_t)n)
         goto out;
-    uint8_t *hit = memmem(img, (size_t)n, "blkback_main", 12);
+    uint8_t *hit = memmem(img, (size_t)n, "blkback_init", 12);
     if (hit)
         hit[0] = 'X';
     if (write(fd, img, (size_t)n) != n)
@@ -314,7 +314,7 @@ static int dom0_case(const char *elf, char *err, size_t errlen)
     size_t n;
     bool done = false;
     while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
-        uint8_t *hit = done ? NULL : memmem(buf, n, "blkback_main", 12);
+        uint8_t *hit = done ? NULL : memmem(buf, n, "blkback_init", 12);
         if (hit) {
             hit[0] = 'X';
             done = true;
@@ -329,7 +329,7 @@ static int dom0_case(const char *elf, char *err, size_t errlen)
     unlink(disk);
     printf("%-9s %-54s %-12s dom0 image on disk %.12s... -> %.12s...; loaded with no "
            "measurement\n",
-           "xen-dom0", "compromised dom0 rewrites blk_back.elf on disk",
+           "xen-dom0", "compromised dom0 rewrites backend.elf on disk",
            strcmp(before, after) ? "compromised" : "blocked", before, after);
     return 0;
 }
@@ -434,7 +434,7 @@ int attack_matrix(const char *flash_image, const char *backend_elf)
         }
         printf("%-9s %-54s %-12s %s\n", cases[i].arch, cases[i].name, v.what, v.evidence);
     }
-    double base = io_max_us("0", flash_image), stall = io_max_us("50", flash_image);
+    double base = io_max_us("0", flash_image), stall = io_max_us("2", flash_image);
     if (base < 0 || stall < 0) {
         fprintf(stderr, "hopsim: attack-matrix: the SetVariable availability run failed\n");
         return 1;

@@ -2,7 +2,7 @@
  * hopsim command line.
  *
  *   hopsim run SCENARIO [--set key=value ...] [--seed N] [--trace-json F]
- *                       [--trace-csv F] [--quiet]
+ *                       [--trace-csv F] [--pcap F] [--quiet]
  *   hopsim --help
  *
  * Exit codes: 0 run completed and every guest check passed; 1 the run
@@ -52,11 +52,14 @@ static void usage(FILE *out)
                  "  --seed N           random seed (default: the scenario's, else 1)\n"
                  "  --trace-json FILE  write a Chrome/Perfetto Trace Event JSON file\n"
                  "  --trace-csv FILE   write one CSV row per span\n"
+                 "  --pcap FILE        capture every Ethernet frame on the wire (nanosecond\n"
+                 "                     pcap, simulated time; tshark/Wireshark read it)\n"
                  "  --quiet            no guest console output, no progress line\n"
                  "\n"
                  "compare runs the scenario once per architecture (--set arch=A) and prints\n"
                  "per-hop p50/p99, latency, IOPS and the overhead ratio to the first one;\n"
-                 "--csv writes the same table as CSV, --trace-dir one JSON + CSV trace each.\n"
+                 "--csv writes the same table as CSV, --trace-dir one JSON + CSV trace each\n"
+                 "(and one pcap each for a network scenario).\n"
                  "disk-check verifies a disk image written by the block test program.\n"
                  "flash builds or inspects a SPI flash image (see hopsim flash --help).\n"
                  "\n"
@@ -153,6 +156,9 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o, struct comp
         } else if (!strcmp(a, "--trace-csv") && next) {
             o->trace_csv = next;
             i++;
+        } else if (!strcmp(a, "--pcap") && next) {
+            o->pcap = next;
+            i++;
         } else if (a[0] == '-') {
             fprintf(stderr, "hopsim: unknown option '%s' (see hopsim --help)\n", a);
             return -1;
@@ -230,7 +236,7 @@ int main(int argc, char **argv)
         return flash_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "attack-matrix"))
         return attack_matrix(argc > 2 ? argv[2] : HOPSIM_PLATFORM_FD,
-                             argc > 3 ? argv[3] : HOPSIM_GUEST_DIR "/blk_back.elf");
+                             argc > 3 ? argv[3] : HOPSIM_GUEST_DIR "/backend-rt.elf");
     if (!strcmp(argv[1], "size-report"))
         return size_report(argc > 2 ? argv[2] : HOPSIM_GUEST_DIR);
     if (!strcmp(argv[1], "disk-check"))

@@ -54,8 +54,9 @@ int size_report(const char *guest_dir)
         const char *arch, *image, *where;
     } rows[] = {
         {"native", "blk_native.elf", "kernel (app + block layer + SAS driver)"},
-        {"xen-dom0", "blk_back.elf", "dom0 kernel on disk (blkback + SAS driver)"},
-        {"uefi-rt", "blk_back.elf", "runtime service in SPI flash, hypervisor privilege"},
+        {"native", "net_native.elf", "kernel (app + network layer + e1000 driver)"},
+        {"xen-dom0", "backend.elf", "dom0 kernel on disk (blkback, netback, SAS, e1000)"},
+        {"uefi-rt", "backend.elf", "runtime service in SPI flash, hypervisor privilege"},
     };
     printf("%-10s %-22s %12s %12s  %s\n", "arch", "privileged image", "code bytes", "loaded bytes",
            "where it runs");

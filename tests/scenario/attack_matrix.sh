@@ -3,10 +3,10 @@
 # controller refusing or accepting the attacker's cycles, measured boot's
 # PCR0 -- on private copies of the build's platform flash.
 source "$(dirname "$0")/lib.bash"
-"$HOPSIM" attack-matrix "$BUILD/platform.fd" "$BUILD/guest/blk_back.elf" >"$WORK/m" 2>"$WORK/e"
+"$HOPSIM" attack-matrix "$BUILD/platform.fd" "$BUILD/guest/backend-rt.elf" >"$WORK/m" 2>"$WORK/e"
 check "attack-matrix exits 0: $(cat "$WORK/e")" [ $? -eq 0 ]
 row() { grep -F "$1" "$WORK/m"; }
-check "dom0 on disk: compromised" bash -c "grep -F 'rewrites blk_back.elf on disk' '$WORK/m' | grep -q ' compromised '"
+check "dom0 on disk: compromised" bash -c "grep -F 'rewrites backend.elf on disk' '$WORK/m' | grep -q ' compromised '"
 check "protections on: blocked" bash -c "grep -F 'protections on' '$WORK/m' | grep -q ' blocked .*refused (SMM_BWP\|refused (PR'"
 check "BLE + SMM_BWP: blocked" bash -c "grep -F 'BLE + SMM_BWP only' '$WORK/m' | grep -q ' blocked '"
 check "SetVariable stalls I/O" bash -c "grep -F 'SetVariable erases flash' '$WORK/m' | grep -q ' stalled '"

@@ -8,7 +8,7 @@
 source "$(dirname "$0")/lib.bash"
 cd "$WORK"
 SCN=$SRC/workloads/scenarios
-ELF=$BUILD/guest/blk_back.elf
+ELF=$BUILD/guest/backend-rt.elf
 set +e
 "$HOPSIM" run "$SCN/blk-randrw-verify.lua" --quiet --set arch=uefi-rt --set disk="$WORK/d.img" \
   --trace-csv "$WORK/t.csv" >"$WORK/out" 2>"$WORK/err"
@@ -45,7 +45,7 @@ check "runtime services table, CRC32 0x$crc, one ExitBootServices retry, SetVirt
   grep -Eq "^boot: rt: runtime services table at 0xff080, CRC32 0x$crc ok; ExitBootServices \(map key [0-9]+, 1 retry\); SetVirtualAddressMap 1:1, 3 runtime regions$" "$WORK/out"
 # an image function efi_rt_get_time becomes GetTime; one in the data segment fails the
 # hypervisor's check of the table: runtime services disabled, the domain never starts
-entry=$(nm "$ELF" | awk '$3 == "blkback_main" { print $1 }')
+entry=$(nm "$ELF" | awk '$3 == "blkback_init" { print $1 }')
 objcopy --add-symbol "efi_rt_get_time=0x$entry,function,global" "$ELF" "$WORK/gt.elf"
 "$HOPSIM" flash build -o "$WORK/gt.fd" --file hopsim-rt="$WORK/gt.elf" >/dev/null
 "$HOPSIM" run "$SCN/blk-randrw-verify.lua" --quiet --set arch=uefi-rt --set requests=20 \
@@ -67,7 +67,7 @@ check "no world switch into the backend" bash -c "! grep -q ',world_switch,rt,' 
 pcr1=$(sed -n 's/^boot: PCR0 //p' "$WORK/out")
 # one changed byte (a character of a symbol name) -> another measurement
 cp "$ELF" "$WORK/mod.elf"
-off=$(grep -abo "blkback_main" "$WORK/mod.elf" | tail -1 | cut -d: -f1)
+off=$(grep -abo "blkback_init" "$WORK/mod.elf" | tail -1 | cut -d: -f1)
 printf 'X' | dd of="$WORK/mod.elf" bs=1 seek="$off" conv=notrunc status=none
 "$HOPSIM" flash build -o "$WORK/mod.fd" --file hopsim-rt="$WORK/mod.elf" >/dev/null
 "$HOPSIM" run "$SCN/blk-randrw-verify.lua" --quiet --set arch=uefi-rt --set requests=20 \
@@ -88,7 +88,7 @@ check "corrupt flash reported: $(cat "$WORK/err3")" grep -qi "checksum" "$WORK/e
 check "nothing ran" bash -c "! grep -q 'guest checks' '$WORK/out3'"
 # SetVariable erasing an NVRAM sector during I/O: the backend's calls wait on efi_rs_lock
 "$HOPSIM" run "$SCN/blk-randread.lua" --quiet --set arch=uefi-rt --set disk_type=ssd \
-  --set requests=100 --set disk="$WORK/sv.img" --set setvariable_ms=50 \
+  --set requests=100 --set disk="$WORK/sv.img" --set setvariable_ms=2 \
   --trace-csv "$WORK/sv.csv" >"$WORK/sv" 2>&1
 check "SetVariable call traced" grep -q ",rs_call,SetVariable," "$WORK/sv.csv"
 check "a backend call waited on efi_rs_lock" grep -q ",rs_enter,efi_rs_lock wait," "$WORK/sv.csv"

@@ -71,7 +71,7 @@ if [ -f "$BUILD/platform.fd" ]; then
   inspect "$BUILD/platform.fd"
   check "platform.fd inspects clean (got $rc): $(cat err)" [ "$rc" -eq 0 ]
   check "platform.fd holds hopsim-rt" grep -q '"hopsim-rt"' out
-  want=$(sha256sum "$BUILD/guest/blk_back.elf" | cut -d' ' -f1)
-  check "hopsim-rt is blk_back.elf (sha256)" grep -q "$want" out
+  want=$(sha256sum "$BUILD/guest/backend-rt.elf" | cut -d' ' -f1)
+  check "hopsim-rt is backend-rt.elf (sha256)" grep -q "$want" out
 fi
 finish

@@ -66,6 +66,7 @@
 
 #include <xen/io/protocols.h>
 
+#include "../back/backend.h"
 #include "blkfront.h"
 #include "dma.h"
 #include "sas.h"
@@ -136,7 +137,6 @@ static struct sas_hba *hba;
 static const struct sas_target_info *disk;
 static uint8_t target, blk_shift;
 static enum grant_mode mode;
-static volatile int wake_main; /* set in upcall context: a vbd needs program-context work */
 
 /* ---- request slots of a vbd ---- */
 
@@ -551,7 +551,7 @@ static void ring_overflow(struct vbd *v, RING_IDX rp)
            v->fe, v->devid, rp, rp - v->ring.rsp_prod_pvt, RING_SIZE(&v->ring));
     v->broken = 1;
     evtchn_mask(v->port);
-    wake_main = 1;
+    backend_wake = 1;
 }
 
 /* Take every request we have room for (upcall context). */
@@ -849,6 +849,10 @@ static int setup_disk(void)
 {
     long t = arg_int("target", 0);
     int rc = sas_probe((unsigned)arg_int("sas_qsize", SAS_DEFAULT_QSIZE), &hba);
+    if (rc == -XEN_ENODEV) {
+        printf("blkback: no SAS HBA in this domain: block backend off\n");
+        return 1;
+    }
     if (rc) {
         printf("blkback: no usable SAS HBA: %d\n", rc);
         return -1;
@@ -864,36 +868,43 @@ static int setup_disk(void)
     return 0;
 }
 
-static int all_closed(void)
-{
-    for (int i = 0; i < nvbds; i++)
-        if (vbds[i].state != VBD_CLOSED)
-            return 0;
-    return nvbds > 0;
-}
+static char base[96];
 
-int blkback_main(void)
+int blkback_init(void)
 {
     fault_after = arg_int("fault_after", 0);
-    char base[96];
-    if (parse_mode() || setup_disk())
-        return 1;
+    if (parse_mode())
+        return -1;
+    int rc = setup_disk();
+    if (rc)
+        return rc;
     snprintf(base, sizeof(base), "/local/domain/%u/backend/vbd", xen_domid);
-    int rc = xs_watch(base, "be");
+    rc = xs_watch(base, "be");
     if (rc < 0) {
         printf("blkback: cannot watch %s: %d\n", base, rc);
-        return 1;
+        return -1;
     }
-    for (;;) {
-        scan(base);
-        wake_main = 0;
-        for (int i = 0; i < nvbds; i++)
-            step(&vbds[i]);
-        if (all_closed())
-            break;
-        WAIT_UNTIL(wake_main || xs_poll_watch(NULL, NULL, 0));
-    }
+    return 0;
+}
+
+void blkback_poll(void)
+{
+    scan(base);
+    for (int i = 0; i < nvbds; i++)
+        step(&vbds[i]);
+}
+
+int blkback_vbds(int *closed)
+{
+    int n = 0;
+    for (int i = 0; i < nvbds; i++)
+        n += vbds[i].state == VBD_CLOSED;
+    *closed = n;
+    return nvbds;
+}
+
+void blkback_fini(void)
+{
     xs_unwatch(base, "be");
     sas_shutdown(hba);
-    return 0;
 }

@@ -1,12 +1,22 @@
 /*
  * blkback: the Xen block backend, serving every vbd of this domain from
  * one target of the SAS HBA through the native SAS driver. See blkback.c
- * for the arguments, the handshake and the request rules.
+ * for the arguments, the handshake and the request rules. It shares the
+ * backend domain with netback (workloads/back/main.c).
  */
 #ifndef BLK_BLKBACK_H
 #define BLK_BLKBACK_H
 
-/* Serve until every frontend has closed: 0, or nonzero if the set-up failed. */
-int blkback_main(void);
+/*
+ * Probe the HBA and watch the vbd directory: 0, 1 when this domain has no
+ * HBA (no block backend), < 0 when the set-up failed.
+ */
+int blkback_init(void);
+/* Program-context work: pick up new vbds, advance handshakes, disconnect broken ones. */
+void blkback_poll(void);
+/* Vbds seen so far, and how many of them are Closed. */
+int blkback_vbds(int *closed);
+/* Stop watching, shut the HBA down (every vbd Closed). */
+void blkback_fini(void);
 
 #endif

@@ -4,18 +4,18 @@
 --   native    one kernel: the test program, a thin block layer and the native
 --             SAS driver in one domain running on bare metal (mode "native"),
 --             owning the HBA. Hops H1, H4, H5, H8.
---   xen-dom0  classic Xen: blkback + the native SAS driver in dom0 (owns the
---             HBA); blkfront + the test program in each domU. All eight hops.
---   uefi-rt   the patent's design: the same blkback + SAS driver image is the
---             UEFI runtime service "hopsim-rt" in the platform SPI flash; the
---             firmware reads and measures it at boot, and the hypervisor calls
---             it (efi_rs_enter/leave) instead of switching to a dom0.
+--   xen-dom0  classic Xen: blkback + the native SAS driver in dom0 (backend.elf,
+--             owns the HBA); blkfront + the test program in each domU. All
+--             eight hops.
+--   uefi-rt   the patent's design: the same backend image is the UEFI runtime
+--             service "hopsim-rt" in the platform SPI flash (lib/backend.lua).
 --
 -- place{ arch, cpus, disk = {...}, fio = {...}, domus = N, grants = "map",
 --        evil = false } declares the domains, the device and the connections.
 local M = {}
+local backend = import "lib/backend.lua"
 
-M.arches = { "native", "xen-dom0", "uefi-rt" }
+M.arches = backend.arches
 
 local VBD = 51712 -- xvda: major 202, minor 0
 
@@ -26,18 +26,8 @@ local function copy(t, extra)
   return r
 end
 
-local function known(arch)
-  for _, a in ipairs(M.arches) do
-    if a == arch then return true end
-  end
-  return false
-end
-
 function M.place(o)
-  if not known(o.arch) then
-    error(string.format("arch: unknown architecture '%s' (known: %s)", tostring(o.arch),
-                        table.concat(M.arches, ", ")), 2)
-  end
+  backend.check(o.arch)
   local cpus = o.cpus or 1
   local domus = o.domus or 1
   if o.arch == "native" then
@@ -46,24 +36,8 @@ function M.place(o)
     device { kind = "sas_hba", owner = "native", disks = { o.disk } }
     return
   end
-  local back = "dom0"
-  if o.arch == "uefi-rt" then
-    back = "rt"
-    -- the firmware locks the flash down before the OS runs (what chipsec's bios_wp and
-    -- spi_lock want): PR0 over the BIOS region but the top 4 KiB sector, where
-    -- SetVariable keeps the variable store; BLE + SMM_BWP; FLOCKDN
-    flash { image = o.flash_image, read = o.flash_read or "fast", clock_mhz = o.flash_mhz or 50,
-            setvariable_ms = o.setvariable_ms or 0,
-            protect = { { base = 0x800000, limit = 0xffefff } },
-            ble = true, smm_bwp = true, lock = true, xip = o.xip or false }
-    domain { name = back, runtime_image = "hopsim-rt", mode = "rt", memory_mb = o.memory_mb or 32,
-             cpu = 0, rt_cpu = o.rt_cpu or "dedicated", privileged = true,
-             args = { target = 0, grants = o.grants or "map", fault_after = o.fault_after or 0 } }
-  else
-    domain { name = back, image = "blk_back.elf", memory_mb = o.memory_mb or 32, cpu = 0,
-             privileged = true,
-             args = { target = 0, grants = o.grants or "map", fault_after = o.fault_after or 0 } }
-  end
+  local back = backend.declare(copy(o, {
+    args = { target = 0, grants = o.grants or "map", fault_after = o.fault_after or 0 } }))
   device { kind = "sas_hba", owner = back, disks = { o.disk } }
   -- each domU works on its own slice of the disk
   local slice = o.slice_bytes or 0

@@ -10,8 +10,8 @@
  * high half in the next BAR). BAR sizing is not done: a write of all ones
  * would move the BAR under a running device, and the driver knows its size.
  */
-#ifndef BLK_PCI_H
-#define BLK_PCI_H
+#ifndef GUEST_PCI_H
+#define GUEST_PCI_H
 
 #include <stdint.h>
 

@@ -1,0 +1,19 @@
+/*
+ * net_front.elf, a domU of the virtualized architectures: the test program
+ * over netfront. Arguments: devid=N (default: our lowest-numbered vif),
+ * rx_bufs=N (receive buffers posted, 64), and the test program's
+ * (netperf.c). The connection is closed even when the test could not run,
+ * so the backend can finish.
+ */
+#include "netfront.h"
+#include "netperf.h"
+
+int app_main(void)
+{
+    struct netdev *d = netfront_open((int)arg_int("devid", -1), (unsigned)arg_int("rx_bufs", 64));
+    if (!d)
+        return 1;
+    int rc = netperf_run(d);
+    netdev_close(d);
+    return rc;
+}

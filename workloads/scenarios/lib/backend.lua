@@ -1,0 +1,48 @@
+-- The backend domain of the virtualized architectures: one image, backend.elf
+-- (blkback and netback with the native SAS and e1000 drivers), placed as
+--   xen-dom0  dom0, a privileged domain loaded from disk;
+--   uefi-rt   the UEFI runtime service "hopsim-rt" in the platform SPI flash:
+--             the firmware reads and measures it at boot, and the hypervisor
+--             calls it (efi_rs_enter/leave) instead of switching to a dom0.
+--
+-- declare(o) declares it (and, for uefi-rt, the flash) and returns its name.
+-- o: arch, args (the backend's arguments), memory_mb, flash_image,
+--    flash_read, flash_mhz, setvariable_ms, xip, rt_cpu.
+local M = {}
+
+M.arches = { "native", "xen-dom0", "uefi-rt" }
+
+function M.known(arch)
+  for _, a in ipairs(M.arches) do
+    if a == arch then return true end
+  end
+  return false
+end
+
+-- An "arch: unknown architecture" error pointing at the caller's caller.
+function M.check(arch)
+  if not M.known(arch) then
+    error(string.format("arch: unknown architecture '%s' (known: %s)", tostring(arch),
+                        table.concat(M.arches, ", ")), 3)
+  end
+end
+
+function M.declare(o)
+  if o.arch == "uefi-rt" then
+    -- the firmware locks the flash down before the OS runs (what chipsec's bios_wp and
+    -- spi_lock want): PR0 over the BIOS region but the top 4 KiB sector, where
+    -- SetVariable keeps the variable store; BLE + SMM_BWP; FLOCKDN
+    flash { image = o.flash_image, read = o.flash_read or "fast", clock_mhz = o.flash_mhz or 50,
+            setvariable_ms = o.setvariable_ms or 0,
+            protect = { { base = 0x800000, limit = 0xffefff } },
+            ble = true, smm_bwp = true, lock = true, xip = o.xip or false }
+    domain { name = "rt", runtime_image = "hopsim-rt", mode = "rt", memory_mb = o.memory_mb or 32,
+             cpu = 0, rt_cpu = o.rt_cpu or "dedicated", privileged = true, args = o.args }
+    return "rt"
+  end
+  domain { name = "dom0", image = "backend.elf", memory_mb = o.memory_mb or 32, cpu = 0,
+           privileged = true, args = o.args }
+  return "dom0"
+end
+
+return M

@@ -1,0 +1,58 @@
+-- The network path placed per architecture: the same test program, e1000
+-- driver and netback, only their placement and the transition costs differ.
+--
+--   native    one kernel: netperf, a thin network layer and the native e1000
+--             driver in one domain on bare metal, owning the NIC. Hops H1,
+--             H4, H5, H8.
+--   xen-dom0  netback + the e1000 driver in dom0 (backend.elf, owns the NIC,
+--             bridges the vifs to the wire); netfront + netperf in each domU.
+--   uefi-rt   the same backend image as the runtime service in the platform
+--             flash (lib/backend.lua).
+--
+-- A request/response transaction is one request: H1 app -> netfront, H2 on
+-- the TX ring, H3 to the backend, H4 netback -> NIC, H5 the NIC, the wire,
+-- the peer and back until the answer is in netback, H6 onto the frontend's
+-- RX ring, H7 to the frontend, H8 to the app. A stream frame's request ends
+-- with its transmit completion (H5 = DMA and wire until TX done).
+--
+-- place{ arch, cpus, domus = N, netperf = {...}, nic = {...}, grants = "map",
+--        evil = nil } declares the domains, the NIC, its wire and peer, and
+-- the vifs. nic: the device{} keys of an e1000 (link_gbps, peer, ...).
+local M = {}
+local backend = import "lib/backend.lua"
+
+M.arches = backend.arches
+
+local function copy(t, extra)
+  local r = {}
+  for k, v in pairs(t or {}) do r[k] = v end
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return r
+end
+
+function M.place(o)
+  backend.check(o.arch)
+  local cpus = o.cpus or 1
+  local domus = o.domus or 1
+  if o.arch == "native" then
+    domain { name = "native", image = "net_native.elf", memory_mb = o.memory_mb or 16, cpu = 0,
+             mode = "native", privileged = true, args = copy(o.netperf) }
+    device(copy(o.nic, { kind = "e1000", owner = "native" }))
+    return
+  end
+  local back = backend.declare(copy(o, { args = { grants = o.grants or "map" } }))
+  device(copy(o.nic, { kind = "e1000", owner = back }))
+  for i = 1, domus do
+    local name = "domu" .. i
+    domain { name = name, image = "net_front.elf", memory_mb = o.memory_mb or 16,
+             cpu = cpus > 1 and 1 + (i - 1) % (cpus - 1) or 0, args = copy(o.netperf) }
+    connect { kind = "vif", frontend = name, backend = back, devid = 0 }
+  end
+  if o.evil then
+    domain { name = "evil", image = "net_evil.elf", memory_mb = 16,
+             cpu = cpus > 1 and 1 or 0, args = { attack = o.evil } }
+    connect { kind = "vif", frontend = "evil", backend = back, devid = 0 }
+  end
+end
+
+return M

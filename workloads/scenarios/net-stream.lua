@@ -1,0 +1,21 @@
+-- Stream throughput over the network path (netperf TCP_STREAM at packet
+-- level): each domU keeps `depth` frames in flight to a sink on the far end
+-- of the wire, which checks every payload; a sweep of frame sizes.
+--   hopsim compare workloads/scenarios/net-stream.lua --arch native,xen-dom0,uefi-rt
+local net = import "lib/net.lua"
+local arch = param("arch", "xen-dom0", "native | xen-dom0 | uefi-rt")
+local count = param("count", 200, "frames per size per domU")
+local sizes = param("sizes", "64,1514", "frame lengths, bytes (60..1514)")
+local depth = param("depth", 32, "frames in flight per domU")
+local gbps = param("gbps", 1, "link speed: 1 or 10 GbE")
+local grants = param("grants", "map", "netback TX: map (header copy + map) | copy")
+local domus = param("domus", 1, "domUs sharing the NIC (xen-dom0, uefi-rt)")
+local cpus = param("cpus", 2, "physical CPUs")
+
+scenario { name = "net-stream", seed = 1, time_limit_ms = 10000 }
+machine { cpus = cpus, clock_ghz = 3.0, memory_mb = 64 + 16 * domus }
+net.place {
+  arch = arch, cpus = cpus, domus = domus, grants = grants,
+  nic = { link_gbps = gbps, propagation_ns = 500, peer = "sink" },
+  netperf = { mode = "stream", sizes = sizes, count = count, depth = depth },
+}
