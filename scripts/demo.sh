@@ -3,7 +3,8 @@
 # compares small random reads through `native`, `xen-dom0` and `uefi-rt` --
 # the same driver code, placed differently -- once on a 15K SAS disk and
 # once on a SAS SSD, with the uefi-rt boot line (the backend read out of SPI
-# flash and measured). Per-hop tables on stdout; JSON + CSV traces in out/.
+# flash and measured); then network request/response through the same three.
+# Per-hop tables on stdout; JSON + CSV traces (and pcaps) in out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -19,6 +20,10 @@ echo "### 4 KiB random reads, SAS SSD"
 ./build/hopsim compare workloads/scenarios/blk-randread.lua --arch native,xen-dom0,uefi-rt \
   --set disk_type=ssd --set disk=out/disk-ssd.img --trace-dir out/ssd --csv out/compare-ssd.csv
 echo
+echo "### network request/response: 64, 512, 1514-byte frames echoed by a peer over 1 GbE"
+./build/hopsim compare workloads/scenarios/net-rr.lua --arch native,xen-dom0,uefi-rt \
+  --trace-dir out/net --csv out/compare-net.csv
+echo
 echo "### privileged code per architecture"
 ./build/hopsim size-report
 echo
@@ -27,3 +32,4 @@ echo "### security scenarios: verdicts measured on the flash, controller and boo
 echo
 echo "traces: out/hdd/*.json, out/ssd/*.json (open in https://ui.perfetto.dev or chrome://tracing)"
 echo "        out/hdd/*.csv, out/ssd/*.csv (a row per span); tables: out/compare-*.csv"
+echo "        out/net/*.json, *.csv; out/net/*.pcap (the wire: tshark -r out/net/net-rr-xen-dom0.pcap)"
