@@ -9,6 +9,7 @@
 
 #include <hopsim/netpkt.h>
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,12 @@ struct peer {
     simtime_t busy; /* end of the latest service */
     struct peer_stats st;
     struct peer_tx *pending;
+    evq_handle src_ev; /* PEER_SOURCE: the next frame */
+    bool src_started;
+    uint8_t *src_buf;
 };
+
+static void source_fire(void *opaque, simtime_t now);
 
 static void peer_rx(void *opaque, const uint8_t *frame, size_t len, simtime_t when);
 
@@ -36,7 +42,11 @@ struct peer *peer_create(struct evq *q, struct link *l, int side, const struct p
 {
     if (!q || !l || !p || (side != 0 && side != 1))
         return NULL;
-    if (p->mode != PEER_ECHO && p->mode != PEER_SINK && p->mode != PEER_REQRESP)
+    if (p->mode != PEER_ECHO && p->mode != PEER_SINK && p->mode != PEER_REQRESP &&
+        p->mode != PEER_SOURCE)
+        return NULL;
+    if (p->mode == PEER_SOURCE &&
+        (p->len < HOPSIM_PKT_HDR || p->len > LINK_MAX_FRAME || !p->gap || (p->dst[0] & 1)))
         return NULL;
     if (p->mode == PEER_REQRESP && (p->resp_len < PEER_ETH_HDR || p->resp_len > LINK_MAX_FRAME))
         return NULL;
@@ -44,6 +54,13 @@ struct peer *peer_create(struct evq *q, struct link *l, int side, const struct p
     if (!pr)
         return NULL;
     *pr = (struct peer){.q = q, .l = l, .side = side, .prm = *p};
+    if (p->mode == PEER_SOURCE && p->count) {
+        pr->src_buf = malloc(p->len);
+        if (!pr->src_buf) {
+            free(pr);
+            return NULL;
+        }
+    }
     link_attach(l, side, (struct link_port){.opaque = pr, .deliver = peer_rx});
     return pr;
 }
@@ -68,6 +85,9 @@ void peer_destroy(struct peer *p)
         tx_unlink(t);
         free(t);
     }
+    if (p->src_ev)
+        evq_cancel(p->q, p->src_ev);
+    free(p->src_buf);
     link_attach(p->l, p->side, (struct link_port){0});
     free(p);
 }
@@ -85,6 +105,20 @@ static void peer_transmit(struct peer *p, const uint8_t *frame, size_t len, simt
     }
     p->st.tx_frames++;
     p->st.tx_bytes += len;
+}
+
+/* PEER_SOURCE: originate the next frame; the link serialises them. */
+static void source_fire(void *opaque, simtime_t now)
+{
+    static const uint8_t self[6] = PEER_MAC_INIT;
+    struct peer *p = opaque;
+    p->src_ev = 0;
+    p->st.sourced++;
+    hopsim_pkt_build(p->src_buf, p->prm.len, p->prm.dst, self, 0,
+                     HOPSIM_REQ(PEER_DOMID, p->st.sourced), 0);
+    peer_transmit(p, p->src_buf, p->prm.len, now);
+    if (p->st.sourced < p->prm.count)
+        p->src_ev = evq_schedule(p->q, now + p->prm.gap, source_fire, p);
 }
 
 static void peer_tx_fire(void *opaque, simtime_t now)
@@ -162,6 +196,10 @@ static void peer_rx(void *opaque, const uint8_t *frame, size_t len, simtime_t wh
         if (hopsim_pkt_check(frame, len, salt))
             p->st.bad_payload++;
     }
-    if (p->prm.mode != PEER_SINK)
+    if (p->prm.mode == PEER_ECHO || p->prm.mode == PEER_REQRESP)
         peer_answer(p, frame, len, when);
+    if (p->prm.mode == PEER_SOURCE && p->src_buf && !p->src_started) {
+        p->src_started = true; /* the receiver said go (netperf's control connection) */
+        p->src_ev = evq_schedule(p->q, when + p->prm.start, source_fire, p);
+    }
 }

@@ -363,8 +363,10 @@ static void nic_rx(void *opaque, const uint8_t *frame, size_t len, simtime_t whe
 static int create_nic(struct machine *m, const struct sc_device *sd, struct plat_dev *pd,
                       const struct dev_env *env, char *err, size_t errlen)
 {
-    static const enum peer_mode modes[] = {
-        [SC_PEER_ECHO] = PEER_ECHO, [SC_PEER_SINK] = PEER_SINK, [SC_PEER_REQRESP] = PEER_REQRESP};
+    static const enum peer_mode modes[] = {[SC_PEER_ECHO] = PEER_ECHO,
+                                           [SC_PEER_SINK] = PEER_SINK,
+                                           [SC_PEER_REQRESP] = PEER_REQRESP,
+                                           [SC_PEER_SOURCE] = PEER_SOURCE};
     char nerr[512], name[48];
     pd->nic = e1000_create(env, m->pci, (unsigned)sd->slot, (uint8_t)(16 + sd->slot), sd->mac,
                            nic_tx, pd, nerr, sizeof(nerr));
@@ -377,7 +379,12 @@ static int create_nic(struct machine *m, const struct sc_device *sd, struct plat
     pd->link = link_create(&m->q, m->tr, trace_place(m->tr, PLACE_LINK, sd->slot, name), &lp);
     struct peer_params pp = {.mode = modes[sd->peer],
                              .service_time = sd->peer_service_ps,
-                             .resp_len = sd->peer_resp_len};
+                             .resp_len = sd->peer_resp_len,
+                             .count = sd->peer_count,
+                             .len = sd->peer_len,
+                             .gap = sd->peer_gap_ps,
+                             .start = sd->peer_start_ps};
+    memcpy(pp.dst, sd->peer_dst, 6);
     pd->peer = pd->link ? peer_create(&m->q, pd->link, 1, &pp) : NULL;
     if (!pd->peer) {
         snprintf(err, errlen, "%s:%d: device: cannot create the link and peer", m->sc->path,
@@ -690,7 +697,7 @@ void platform_net_report(const struct machine *m, FILE *out)
             (unsigned long long)l1.frames, (unsigned long long)l1.bytes);
         fprintf(out,
                 "net: peer.%u: received %llu frames (%llu test frames, %llu with a bad payload), "
-                "answered %llu\n",
+                "sent %llu\n",
                 slot, (unsigned long long)ps.rx_frames, (unsigned long long)ps.test_frames,
                 (unsigned long long)ps.bad_payload, (unsigned long long)ps.tx_frames);
     }

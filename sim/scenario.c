@@ -895,7 +895,7 @@ static void device_disks(lua_State *L, struct loader *ld, int line, struct sc_de
 /* The e1000's keys: its MAC, link and peer host. */
 static void device_nic(lua_State *L, struct loader *ld, int line, struct sc_device *dev)
 {
-    static const char *const modes[] = {"echo", "sink", "reqresp", NULL};
+    static const char *const modes[] = {"echo", "sink", "reqresp", "source", NULL};
     static const uint8_t qemu_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
     char mode[16] = "echo";
     long long gbps = 1, prop_ns = 500, service_ns = 0, resp_len = 64;
@@ -910,9 +910,24 @@ static void device_nic(lua_State *L, struct loader *ld, int line, struct sc_devi
     while (modes[m] && strcmp(modes[m], mode) != 0)
         m++;
     if (!modes[m])
-        fail(L, ld, line, "peer", "unknown peer '%s' (known: echo, sink, reqresp)", mode);
+        fail(L, ld, line, "peer", "unknown peer '%s' (known: echo, sink, reqresp, source)", mode);
     get_int(L, ld, line, "peer_service_ns", 0, 1000000000, &service_ns);
     get_int(L, ld, line, "peer_resp_len", 60, 1514, &resp_len);
+    long long count = 0, len = 1514, gap_ns = 20000, start_us = 0;
+    char dst[32];
+    bool src = m == SC_PEER_SOURCE, have_dst = get_string(L, ld, line, "peer_dst", dst, sizeof dst);
+    get_int(L, ld, line, "peer_count", 0, 100000000, &count);
+    get_int(L, ld, line, "peer_len", 60, 1514, &len);
+    get_int(L, ld, line, "peer_gap_ns", 1, 1000000000, &gap_ns);
+    get_int(L, ld, line, "peer_start_us", 0, 1000000000, &start_us);
+    if (src && !have_dst)
+        fail(L, ld, line, "peer_dst", "required with peer = \"source\": the MAC it sends to");
+    if (have_dst && (!parse_mac(dst, dev->peer_dst) || (dev->peer_dst[0] & 1)))
+        fail(L, ld, line, "peer_dst", "'%s' is not a unicast MAC address (xx:xx:xx:xx:xx:xx)", dst);
+    dev->peer_count = (uint64_t)count;
+    dev->peer_len = (uint32_t)len;
+    dev->peer_gap_ps = (uint64_t)gap_ns * 1000;
+    dev->peer_start_ps = (uint64_t)start_us * 1000000;
     dev->link_bps = (uint64_t)gbps * 1000000000ull;
     dev->propagation_ps = (uint64_t)prop_ns * 1000;
     dev->peer = (enum sc_peer_mode)m;
@@ -920,14 +935,18 @@ static void device_nic(lua_State *L, struct loader *ld, int line, struct sc_devi
     dev->peer_resp_len = (uint32_t)resp_len;
 }
 
-static const char *const nic_keys[] = {
-    "mac", "link_gbps", "propagation_ns", "peer", "peer_service_ns", "peer_resp_len", NULL};
+static const char *const nic_keys[] = {"mac",           "link_gbps",       "propagation_ns",
+                                       "peer",          "peer_service_ns", "peer_resp_len",
+                                       "peer_count",    "peer_len",        "peer_gap_ns",
+                                       "peer_start_us", "peer_dst",        NULL};
 
 static int l_device(lua_State *L)
 {
     static const char *const keys[] = {
-        "kind", "owner",           "slot",          "disks", "mac", "link_gbps", "propagation_ns",
-        "peer", "peer_service_ns", "peer_resp_len", NULL};
+        "kind",       "owner",          "slot",        "disks",           "mac",
+        "link_gbps",  "propagation_ns", "peer",        "peer_service_ns", "peer_resp_len",
+        "peer_count", "peer_len",       "peer_gap_ns", "peer_start_us",   "peer_dst",
+        NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "device", keys);

@@ -13,7 +13,8 @@
  *              disks = { { type = "ssd", image = "disk0.img", size_mb = 64, create = true } } }
  *   device   { kind = "e1000", owner = "dom0", mac = "52:54:00:12:34:56", link_gbps = 1,
  *              propagation_ns = 500, peer = "echo", peer_service_ns = 1000 }
- *            (peer = "echo" | "sink" | "reqresp" with peer_resp_len = bytes)
+ *            (peer = "echo" | "sink" | "reqresp" with peer_resp_len = bytes | "source"
+ *             with peer_dst = MAC, peer_count, peer_len, peer_gap_ns, peer_start_us)
  *   connect  { kind = "vif", frontend = "domu1", backend = "dom0", mac = "00:16:3e:00:00:01" }
  *            (disk image paths, like output paths, are relative to the working directory)
  *   import "lib/arch.lua"   -- run another script (scenario dir, then the image path)
@@ -82,7 +83,7 @@ struct sc_disk {
     bool create;
 };
 
-enum sc_peer_mode { SC_PEER_ECHO, SC_PEER_SINK, SC_PEER_REQRESP };
+enum sc_peer_mode { SC_PEER_ECHO, SC_PEER_SINK, SC_PEER_REQRESP, SC_PEER_SOURCE };
 
 struct sc_device {
     char kind[32]; /* "sas_hba" or "e1000" */
@@ -97,6 +98,12 @@ struct sc_device {
     enum sc_peer_mode peer;   /* peer = "echo" | "sink" | "reqresp" */
     uint64_t peer_service_ps; /* peer_service_ns: per frame */
     uint32_t peer_resp_len;   /* peer_resp_len: reqresp answer, bytes without FCS */
+    /* peer = "source": peer_count frames of peer_len bytes to peer_dst, one every
+       peer_gap_ns, peer_start_us after the first frame it receives */
+    uint64_t peer_count;
+    uint32_t peer_len;
+    uint64_t peer_gap_ps, peer_start_ps;
+    uint8_t peer_dst[6];
     int line;
 };
 

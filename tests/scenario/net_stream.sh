@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stream throughput: frames to a sink that checks every payload, for each
 # architecture; two domUs share one NIC under xen-dom0; netback's TX copy
-# mode works too; the same seed gives byte-identical traces and pcaps.
+# mode works too; a receive stream from the far host, each frame's request
+# starting at the NIC; the same seed gives byte-identical traces and pcaps.
 source "$(dirname "$0")/lib.bash"
 cd "$WORK"
 SCN=$SRC/workloads/scenarios/net-stream.lua
@@ -24,6 +25,22 @@ check "two domUs: the sink got 120 test frames" grep -q "(120 test frames, 0 wit
 run copy --set grants=copy --set count=20
 check "grants=copy: exits 0" [ "$(cat "$WORK/copy.rc")" -eq 0 ]
 check "grants=copy: 40 test frames, none bad" grep -q "(40 test frames, 0 with a bad payload)" "$WORK/copy.out"
+# receive stream: the far host's frames start their requests at the NIC
+RX=$SRC/workloads/scenarios/net-rx.lua
+for a in native xen-dom0 uefi-rt; do
+  set +e
+  "$HOPSIM" run "$RX" --quiet --set arch="$a" --set count=30 --trace-csv "$WORK/rx-$a.csv" \
+    >"$WORK/rx-$a.out" 2>"$WORK/rx-$a.err"
+  rc=$?
+  set -e
+  check "rx $a: exits 0 (got $rc): $(tail -2 "$WORK/rx-$a.err")" [ "$rc" -eq 0 ]
+  check "rx $a: 30 frames checked" grep -Eq "guest checks: [1-9][0-9]* passed, 0 failed" "$WORK/rx-$a.out"
+  want=5678
+  [ "$a" = native ] && want=58
+  n=$(awk -F, -v want="$want" 'NR > 1 && $3 == "hop" { s[$1] = s[$1] substr($2, 2) }
+    END { for (r in s) if (s[r] == want) n++; print n + 0 }' "$WORK/rx-$a.csv")
+  check "rx $a: 30 requests H$want, starting at the NIC ($n)" [ "$n" -eq 30 ]
+done
 for i in 1 2; do
   run "det$i" --set count=20 --trace-json "$WORK/t$i.json" --trace-csv "$WORK/t$i.csv" --pcap "$WORK/p$i.pcap"
 done

@@ -10,10 +10,15 @@
  *                   transaction (H1 ... H5 at the device until the answer
  *                   arrives ... H8). stream: like TCP_STREAM -- keep
  *                   `depth` frames in flight to a sink; one request is one
- *                   frame, done when its transmission completes. (rr)
+ *                   frame, done when its transmission completes. rx: like
+ *                   netperf's receive side -- count frames a sender on the
+ *                   far host (the peer in "source" mode) sends us after
+ *                   our "go" frame (netperf's control connection); each
+ *                   one's request starts at the NIC (H5) and ends when it
+ *                   has been checked here (H8). (rr)
  *   sizes=A,B,...   frame lengths to sweep, bytes without FCS,
  *                   60..min(1514, mtu + 14) (64,512,1514)
- *   count=N         requests per size (100)
+ *   count=N         requests per size (100); rx: frames expected
  *   depth=N         requests in flight (rr 1, stream 32; at most 64 and
  *                   what the device takes)
  *   answer=echo|reqresp
@@ -24,7 +29,8 @@
  *   dst=MAC         the peer's address (02:00:00:00:00:01; the peer
  *                   answers whatever it is sent, with the addresses swapped)
  *   timeout_ms=N    rr: give up waiting for answers after N ms of
- *                   simulated time (100); each missing one fails a check
+ *                   simulated time (100); each missing one fails a check;
+ *                   rx: stop after N ms without a frame
  *
  * Checks (GCHECK, reported through the simulator): every transmit
  * completes with status 0; rr: every answer arrives, to our address from
@@ -42,7 +48,9 @@
 #define NP_MAX_DEPTH 64
 #define NP_MAX_SIZES 16
 
-enum np_mode { NP_RR, NP_STREAM };
+enum np_mode { NP_RR, NP_STREAM, NP_RX };
+
+#define NP_RXQ 1024 /* rx: received frames waiting for program context */
 
 struct np_slot {
     struct netdev_pkt p; /* first: the callback gets &p */
@@ -75,6 +83,12 @@ struct netperf {
     volatile unsigned long events; /* callbacks so far, to wake program context */
     unsigned long unexpected, stray_bad;
     int broken; /* answers stopped coming: the remaining sizes are skipped */
+    /* rx: filled in event context, drained in program context */
+    uint64_t rxq_req[NP_RXQ];
+    size_t rxq_bad[NP_RXQ];
+    volatile unsigned rxq_n;
+    unsigned rxq_head;
+    unsigned long rxq_overflow;
     struct np_stats st;
 };
 
@@ -132,8 +146,10 @@ static int parse_args(struct netperf *np)
         np->mode = NP_RR;
     else if (!strcmp(mode, "stream"))
         np->mode = NP_STREAM;
+    else if (!strcmp(mode, "rx"))
+        np->mode = NP_RX;
     else {
-        printf("netperf: mode=%s: expected rr or stream\n", mode);
+        printf("netperf: mode=%s: expected rr, stream or rx\n", mode);
         return -1;
     }
     if (strcmp(ans, "echo") && strcmp(ans, "reqresp")) {
@@ -189,6 +205,23 @@ static int bad_answer_header(const struct netperf *np, const uint8_t *f,
     return memcmp(f, np->d->mac, 6) != 0 || memcmp(f + 6, np->dst, 6) != 0 || t->flags != want;
 }
 
+/* rx: queue a sender's frame with the result of its check (valid only during the call). */
+static void rx_frame(struct netperf *np, const uint8_t *f, unsigned len,
+                     const struct hopsim_pkt_tag *t)
+{
+    if (np->rxq_n == NP_RXQ) {
+        np->rxq_overflow++;
+        return;
+    }
+    unsigned i = (np->rxq_head + np->rxq_n) % NP_RXQ;
+    size_t bad = hopsim_pkt_check(f, len, 0);
+    if (!bad && memcmp(f, np->d->mac, 6) != 0)
+        bad = 1; /* not addressed to us */
+    np->rxq_req[i] = t->req;
+    np->rxq_bad[i] = bad;
+    np->rxq_n++;
+}
+
 static void on_rx(struct netdev *d, const void *frame, unsigned len)
 {
     struct netperf *np = d->rx_ctx;
@@ -196,6 +229,10 @@ static void on_rx(struct netdev *d, const void *frame, unsigned len)
     job.events++;
     if (!hopsim_pkt_parse(frame, len, &t)) {
         np->unexpected++;
+        return;
+    }
+    if (np->mode == NP_RX) {
+        rx_frame(np, frame, len, &t);
         return;
     }
     uint64_t salt = (t.flags & HOPSIM_PKT_F_REPLY) ? HOPSIM_PKT_REPLY_SALT : 0;
@@ -327,7 +364,7 @@ static unsigned busy_slots(const struct netperf *np)
 static int wait_progress(struct netperf *np, uint64_t deadline)
 {
     unsigned long seen = np->events;
-    if (np->mode == NP_RR)
+    if (np->mode != NP_STREAM)
         timer_set(deadline);
     WAIT_UNTIL(np->events != seen || time_now_ns() >= deadline);
     return np->events != seen;
@@ -390,6 +427,52 @@ static void run_size(struct netperf *np, unsigned size)
     printf("\n");
 }
 
+/* rx: check and finish every frame the sender sent, until count or a silence of timeout_ms. */
+static void run_rx(struct netperf *np)
+{
+    unsigned long got = 0, bad = 0;
+    /* "go": one frame to the sender, a request of its own that ends at its transmit completion */
+    struct np_slot *s = &np->slot[0];
+    if (send_one(np, s, HOPSIM_PKT_MIN) == 0) {
+        netdev_kick(np->d);
+        WAIT_UNTIL(s->tx_done);
+        reap(np, s);
+        np->st.reqs--; /* not one of the frames received */
+    }
+    uint64_t t0 = time_now_ns(), deadline = t0 + np->timeout_ns;
+    while (got < np->count) {
+        int f = irq_save();
+        unsigned n = np->rxq_n;
+        irq_restore(f);
+        if (!n) {
+            if (!wait_progress(np, deadline))
+                break;
+            continue;
+        }
+        uint64_t req = np->rxq_req[np->rxq_head];
+        size_t off = np->rxq_bad[np->rxq_head];
+        f = irq_save();
+        np->rxq_head = (np->rxq_head + 1) % NP_RXQ;
+        np->rxq_n--;
+        irq_restore(f);
+        trace_ctx(req);
+        trace_begin(SPAN_CHECK, req);
+        if (!GCHECK_EQ(off, 0))
+            bad++;
+        trace_end(SPAN_CHECK, req);
+        trace_done(req);
+        trace_ctx(HOPSIM_NOREQ);
+        got++;
+        deadline = time_now_ns() + np->timeout_ns;
+    }
+    np->st.reqs += got;
+    np->st.bad += bad;
+    printf("netperf: rx: %lu of %u frames received, %lu bad, %lu beyond the queue\n", got,
+           np->count, bad, np->rxq_overflow);
+    GCHECK_EQ(got, np->count);
+    GCHECK_EQ(np->rxq_overflow, 0);
+}
+
 int netperf_run(struct netdev *d)
 {
     struct netperf *np = &job;
@@ -402,9 +485,14 @@ int netperf_run(struct netdev *d)
     d->rx = on_rx;
     printf("netperf: %s on %s, %u sizes x %u requests, depth %u, to "
            "%02x:%02x:%02x:%02x:%02x:%02x\n",
-           np->mode == NP_RR ? "rr" : "stream", d->name, np->nsizes, np->count, np->depth,
-           np->dst[0], np->dst[1], np->dst[2], np->dst[3], np->dst[4], np->dst[5]);
-    for (unsigned i = 0; i < np->nsizes && !np->broken; i++)
+           np->mode == NP_RR       ? "rr"
+           : np->mode == NP_STREAM ? "stream"
+                                   : "rx",
+           d->name, np->nsizes, np->count, np->depth, np->dst[0], np->dst[1], np->dst[2],
+           np->dst[3], np->dst[4], np->dst[5]);
+    if (np->mode == NP_RX)
+        run_rx(np);
+    for (unsigned i = 0; np->mode != NP_RX && i < np->nsizes && !np->broken; i++)
         run_size(np, np->sizes[i]);
     d->rx = NULL;
     GCHECK_EQ(np->unexpected, 0);
