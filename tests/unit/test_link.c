@@ -22,6 +22,8 @@
 #include "peer.h"
 #include "trace.h"
 
+#include <hopsim/netpkt.h>
+
 #define GBE 1000000000ull
 #define TEN_GBE 10000000000ull
 #define T64_1G (672 * PS_PER_NS)
@@ -354,6 +356,82 @@ START_TEST(peer_short_request_tag)
 }
 END_TEST
 
+/* Test frames (include/hopsim/netpkt.h): the peer checks them and answers with one. */
+START_TEST(peer_test_frames)
+{
+    static const uint8_t a[6] = {2, 0, 0, 0, 0, 9}, b[6] = {2, 0, 0, 0, 0, 1};
+    struct link *l = mk_link(GBE, 0);
+    struct peer *p = mk_peer(l, PEER_REQRESP, 0, 120);
+    uint8_t f[200];
+    hopsim_pkt_build(f, sizeof(f), b, a, HOPSIM_PKT_F_RR, HOPSIM_REQ(3, 77), 0);
+    ck_assert_uint_eq(hopsim_pkt_check(f, sizeof(f), 0), 0);
+    link_send(l, 0, f, sizeof(f), 0);
+    f[150] ^= 1; /* a corrupted copy: counted, still answered */
+    link_send(l, 0, f, sizeof(f), 0);
+    run_all();
+    struct peer_stats s = peer_stats(p);
+    ck_assert_uint_eq(s.test_frames, 2);
+    ck_assert_uint_eq(s.bad_payload, 1);
+    ck_assert_int_eq(host.n, 2);
+    struct hopsim_pkt_tag t;
+    ck_assert_uint_eq(host.len[0], 120);
+    ck_assert(hopsim_pkt_parse(host.data[0], host.len[0], &t));
+    ck_assert_uint_eq(t.req, HOPSIM_REQ(3, 77));
+    ck_assert_uint_eq(t.flags, HOPSIM_PKT_F_RR | HOPSIM_PKT_F_REPLY);
+    ck_assert_uint_eq(t.len, 120);
+    ck_assert_mem_eq(host.data[0], a, 6);
+    ck_assert_mem_eq(host.data[0] + 6, b, 6);
+    ck_assert_uint_eq(hopsim_pkt_check(host.data[0], host.len[0], HOPSIM_PKT_REPLY_SALT), 0);
+    ck_assert_uint_ne(hopsim_pkt_check(host.data[0], host.len[0], 0), 0);
+    peer_destroy(p);
+    link_destroy(l);
+}
+END_TEST
+
+/* PEER_SOURCE: count frames to dst, one every gap, `start` after the first frame received. */
+START_TEST(peer_source)
+{
+    static const uint8_t me[6] = {0, 0x16, 0x3e, 0, 0, 1}, peer_mac[6] = PEER_MAC_INIT;
+    struct link *l = mk_link(GBE, 500 * PS_PER_NS);
+    struct peer_params pp = {
+        .mode = PEER_SOURCE, .count = 3, .len = 100, .gap = 10 * PS_PER_US, .start = 1 * PS_PER_US};
+    memcpy(pp.dst, me, 6);
+    struct peer *p = peer_create(&q, l, 1, &pp);
+    ck_assert_ptr_nonnull(p);
+    link_attach(l, 0, rec_port(&host));
+    run_all();
+    ck_assert_int_eq(host.n, 0); /* nothing before the go frame */
+    uint8_t go[60];
+    hopsim_pkt_build(go, sizeof(go), peer_mac, me, 0, HOPSIM_REQ(1, 1), 0);
+    simtime_t one = link_wire_time(l, 60) + 500 * PS_PER_NS;
+    link_send(l, 0, go, sizeof(go), 0);
+    link_send(l, 0, go, sizeof(go), 20 * PS_PER_US); /* a second go does not restart it */
+    run_all();
+    ck_assert_int_eq(host.n, 3);
+    for (int i = 0; i < 3; i++) {
+        simtime_t sent = one + 1 * PS_PER_US + (simtime_t)i * 10 * PS_PER_US;
+        ck_assert_uint_eq(host.when[i], sent + link_wire_time(l, 100) + 500 * PS_PER_NS);
+        struct hopsim_pkt_tag t;
+        ck_assert(hopsim_pkt_parse(host.data[i], host.len[i], &t));
+        ck_assert_uint_eq(t.req, HOPSIM_REQ(PEER_DOMID, i + 1));
+        ck_assert_uint_eq(t.flags, 0);
+        ck_assert_mem_eq(host.data[i], me, 6);
+        ck_assert_mem_eq(host.data[i] + 6, peer_mac, 6);
+        ck_assert_uint_eq(hopsim_pkt_check(host.data[i], host.len[i], 0), 0);
+    }
+    struct peer_stats s = peer_stats(p);
+    ck_assert_uint_eq(s.sourced, 3);
+    ck_assert_uint_eq(s.rx_frames, 2);
+    pp.dst[0] = 1; /* multicast destination */
+    ck_assert_ptr_null(peer_create(&q, l, 1, &pp));
+    pp.dst[0] = 0;
+    pp.gap = 0;
+    ck_assert_ptr_null(peer_create(&q, l, 1, &pp));
+    peer_destroy(p);
+    link_destroy(l);
+}
+END_TEST
+
 START_TEST(peer_malformed)
 {
     struct link *l = mk_link(GBE, 0);
@@ -566,6 +644,8 @@ static Suite *link_suite(void)
     tcase_add_test(tc, peer_request_response);
     tcase_add_test(tc, peer_service_serializes);
     tcase_add_test(tc, peer_short_request_tag);
+    tcase_add_test(tc, peer_test_frames);
+    tcase_add_test(tc, peer_source);
     tcase_add_test(tc, peer_malformed);
     tcase_add_test(tc, peer_bad_params_and_destroy_pending);
     suite_add_tcase(s, tc);

@@ -344,6 +344,63 @@ START_TEST(error_connect)
 }
 END_TEST
 
+/* The e1000's keys, the peer's and a vif's MAC: every mistake names its key. */
+START_TEST(error_nic)
+{
+    const char *two = HDR "domain { name = 'a', image = 'a.elf' }\n"
+                          "domain { name = 'b', image = 'b.elf' }\n";
+    char text[1024];
+    const struct {
+        const char *decl, *rest;
+    } cases[] = {
+        {"device { kind = 'e1000', owner = 'b', mac = '52:54:00:12:34' }",
+         "mac: '52:54:00:12:34' is not a MAC address (xx:xx:xx:xx:xx:xx)"},
+        {"device { kind = 'e1000', owner = 'b', mac = '01:00:5e:00:00:01' }",
+         "mac: '01:00:5e:00:00:01' is a multicast address (bit 0 of the first byte)"},
+        {"device { kind = 'e1000', owner = 'b', link_gbps = 3 }",
+         "link_gbps: expected 1 or 10 (GbE), got 3"},
+        {"device { kind = 'e1000', owner = 'b', peer = 'mirror' }",
+         "peer: unknown peer 'mirror' (known: echo, sink, reqresp, source)"},
+        {"device { kind = 'e1000', owner = 'b', peer = 'source' }",
+         "peer_dst: required with peer = \"source\": the MAC it sends to"},
+        {"device { kind = 'e1000', owner = 'b', peer_resp_len = 9000 }",
+         "peer_resp_len: 9000 is out of range (60..1514)"},
+        {"device { kind = 'e1000', owner = 'b', disks = {} }", "disks: an e1000 has no disks"},
+        {"device { kind = 'sas_hba', owner = 'b', peer = 'echo' }",
+         "peer: only an e1000 has this key"},
+        {"connect { kind = 'vif', frontend = 'a', backend = 'b', mac = 'zz:16:3e:00:00:01' }",
+         "mac: 'zz:16:3e:00:00:01' is not a MAC address (xx:xx:xx:xx:xx:xx)"},
+        {"connect { kind = 'vbd', frontend = 'a', backend = 'b', mac = '00:16:3e:00:00:01' }",
+         "mac: only a vif connection has a MAC address"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(text, sizeof text, "%s%s\n", two, cases[i].decl);
+        expect_fail(text, 4, cases[i].rest);
+    }
+    snprintf(text, sizeof text,
+             "%sdevice { kind = 'e1000', owner = 'b', mac = '02:aa:bb:cc:dd:ee', link_gbps = 10,"
+             " propagation_ns = 250, peer = 'source', peer_dst = '00:16:3e:00:00:01',"
+             " peer_count = 7, peer_len = 100, peer_gap_ns = 3000 }\n"
+             "connect { kind = 'vif', frontend = 'a', backend = 'b', mac = '00:16:3E:00:00:09' }\n",
+             two);
+    expect_ok(text, NULL, 0);
+    const struct sc_device *d = &sc->devices[0];
+    ck_assert_str_eq(d->kind, "e1000");
+    ck_assert_uint_eq(d->mac[0], 0x02);
+    ck_assert_uint_eq(d->mac[5], 0xee);
+    ck_assert_uint_eq(d->link_bps, 10000000000ull);
+    ck_assert_uint_eq(d->propagation_ps, 250000);
+    ck_assert_int_eq(d->peer, SC_PEER_SOURCE);
+    ck_assert_uint_eq(d->peer_count, 7);
+    ck_assert_uint_eq(d->peer_len, 100);
+    ck_assert_uint_eq(d->peer_gap_ps, 3000000);
+    ck_assert_uint_eq(d->peer_dst[5], 0x01);
+    ck_assert(sc->conns[0].have_mac);
+    ck_assert_uint_eq(sc->conns[0].mac[2], 0x3e);
+    ck_assert_uint_eq(sc->conns[0].mac[5], 0x09);
+}
+END_TEST
+
 START_TEST(error_args)
 {
     expect_fail(HDR "domain { name = 'a', image = 'a.elf', args = { mode = 'a b' } }\n", 2,
@@ -624,6 +681,7 @@ static Suite *scenario_suite(void)
     tcase_add_test(err_tc, error_domains);
     tcase_add_test(err_tc, error_missing_image);
     tcase_add_test(err_tc, error_connect);
+    tcase_add_test(err_tc, error_nic);
     tcase_add_test(err_tc, error_args);
     tcase_add_test(err_tc, error_lua);
     tcase_add_test(err_tc, sandbox);
