@@ -284,6 +284,21 @@ void pci_func_enable_msi_cap(struct pci_func *f)
     cfg_set(f, PCI_STATUS, 2, cfg_get(f, PCI_STATUS, 2) | PCI_STATUS_CAP_LIST);
 }
 
+void pci_func_disable_msi_cap(struct pci_func *f)
+{
+    const unsigned c = PCI_MSI_CAP_OFFSET;
+    if (cfg_get(f, PCI_CAPABILITY_LIST, 1) != c || cfg_get(f, c, 1) != PCI_CAP_ID_MSI)
+        return; /* not at the head of the list: never added */
+    unsigned next = cfg_get(f, c + 1, 1);
+    for (unsigned off = c; off < c + 16; off++) {
+        cfg_set(f, off, 1, 0);
+        mask_set(f, off, 1, 0);
+    }
+    cfg_set(f, PCI_CAPABILITY_LIST, 1, next);
+    if (!next)
+        cfg_set(f, PCI_STATUS, 2, cfg_get(f, PCI_STATUS, 2) & ~PCI_STATUS_CAP_LIST);
+}
+
 void pci_func_set_command_hook(struct pci_func *f, pci_command_fn fn, void *opaque)
 {
     f->cmd_hook = fn;

@@ -104,6 +104,8 @@ int pci_func_add_bar(struct pci_func *f, int bar, uint64_t size, unsigned flags,
 void pci_func_set_subsystem(struct pci_func *f, uint16_t vendor, uint16_t id);
 /* Adds the MSI capability (64-bit address, one vector) to the capability list. */
 void pci_func_enable_msi_cap(struct pci_func *f);
+/* Takes it off again (a platform whose interrupt remapping refuses MSI): INTx only. */
+void pci_func_disable_msi_cap(struct pci_func *f);
 void pci_func_set_command_hook(struct pci_func *f, pci_command_fn fn, void *opaque);
 /* The device tells its function whether it is asserting INTx (sets Interrupt Status). */
 void pci_func_set_intx(struct pci_func *f, bool asserted);

@@ -426,6 +426,8 @@ static int create_device(struct machine *m, int i, char *err, size_t errlen)
             return -1;
         pd->f = e1000_pci(pd->nic);
         pci_func_set_user(pd->f, pd->owner);
+        if (!sd->msi)
+            pci_func_disable_msi_cap(pd->f);
         return 0;
     }
     char herr[512];
@@ -438,6 +440,8 @@ static int create_device(struct machine *m, int i, char *err, size_t errlen)
     m->ndevs++;
     pd->f = sas_hba_pci(pd->hba);
     pci_func_set_user(pd->f, pd->owner);
+    if (!sd->msi)
+        pci_func_disable_msi_cap(pd->f);
     return open_disks(m, sd, pd, err, errlen);
 }
 

@@ -943,10 +943,10 @@ static const char *const nic_keys[] = {"mac",           "link_gbps",       "prop
 static int l_device(lua_State *L)
 {
     static const char *const keys[] = {
-        "kind",       "owner",          "slot",        "disks",           "mac",
-        "link_gbps",  "propagation_ns", "peer",        "peer_service_ns", "peer_resp_len",
-        "peer_count", "peer_len",       "peer_gap_ns", "peer_start_us",   "peer_dst",
-        NULL};
+        "kind",          "owner",      "slot",           "msi",         "disks",
+        "mac",           "link_gbps",  "propagation_ns", "peer",        "peer_service_ns",
+        "peer_resp_len", "peer_count", "peer_len",       "peer_gap_ns", "peer_start_us",
+        "peer_dst",      NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "device", keys);
@@ -972,6 +972,8 @@ static int l_device(lua_State *L)
             fail(L, ld, line, "slot", "PCI slot %lld is taken by the device on line %d", slot,
                  sc->devices[i].line);
     dev->slot = (int)slot;
+    dev->msi = true;
+    get_bool(L, ld, line, "msi", &dev->msi);
     if (nic)
         device_nic(L, ld, line, dev);
     else

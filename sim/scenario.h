@@ -9,7 +9,7 @@
  *              cpu = 1, privileged = true, args = { role = "back" } }
  *   connect  { kind = "pingpong", frontend = "ping", backend = "pong", devid = 0 }
  *   output   { trace_json = "t.json", trace_csv = "t.csv", summary = true }
- *   device   { kind = "sas_hba", owner = "dom0", slot = 4,
+ *   device   { kind = "sas_hba", owner = "dom0", slot = 4, msi = true,
  *              disks = { { type = "ssd", image = "disk0.img", size_mb = 64, create = true } } }
  *   device   { kind = "e1000", owner = "dom0", mac = "52:54:00:12:34:56", link_gbps = 1,
  *              propagation_ns = 500, peer = "echo", peer_service_ns = 1000 }
@@ -89,6 +89,7 @@ struct sc_device {
     char kind[32]; /* "sas_hba" or "e1000" */
     int owner;     /* index into domains[] */
     int slot;      /* PCI slot */
+    bool msi;      /* offers MSI (default); false: INTx only */
     struct sc_disk disks[SC_MAX_DISKS];
     int ndisks;
     /* e1000: the NIC's EEPROM MAC, its link and the host at the far end */

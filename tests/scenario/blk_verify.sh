@@ -8,7 +8,7 @@ run() { # run NAME ARGS...
   local name=$1; shift
   rm -f "$WORK/$name.img"
   set +e
-  "$HOPSIM" run "$SRC/workloads/scenarios/blk-randrw-verify.lua" --quiet \
+  "$HOPSIM" run "$SRC/workloads/scenarios/blk-randrw-verify.lua" ${QUIET---quiet} \
     --set disk="$WORK/$name.img" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
   local rc=$?
   set -e
@@ -23,4 +23,10 @@ run dom0-map --set arch=xen-dom0 --set grants=map
 run dom0-copy --set arch=xen-dom0 --set grants=copy
 run dom0-persistent --set arch=xen-dom0 --set grants=persistent
 run dom0-two --set arch=xen-dom0 --set domus=2
+# INTx: without MSI the SAS driver falls back to the Interrupt Line's GSI
+QUIET= run native-intx --set arch=native --set msi=false --set requests=60
+QUIET= run dom0-intx --set arch=xen-dom0 --set msi=false --set requests=60
+for n in native-intx dom0-intx; do
+  check "$n: the driver uses INTx" grep -q "sas: .*INTx pirq" "$WORK/$n.out"
+done
 finish

@@ -41,6 +41,17 @@ for a in native xen-dom0 uefi-rt; do
     END { for (r in s) if (s[r] == want) n++; print n + 0 }' "$WORK/rx-$a.csv")
   check "rx $a: 30 requests H$want, starting at the NIC ($n)" [ "$n" -eq 30 ]
 done
+# INTx: without MSI the e1000 driver falls back to the Interrupt Line's GSI
+for a in native xen-dom0; do
+  set +e
+  "$HOPSIM" run "$SRC/workloads/scenarios/net-rr.lua" --set arch="$a" --set msi=false \
+    --set count=10 >"$WORK/intx-$a.out" 2>&1
+  rc=$?
+  set -e
+  check "INTx $a: exits 0 (got $rc)" [ "$rc" -eq 0 ]
+  check "INTx $a: the driver uses INTx" grep -q "e1000: .*INTx pirq" "$WORK/intx-$a.out"
+  check "INTx $a: checks passed" grep -Eq "guest checks: [1-9][0-9]* passed, 0 failed" "$WORK/intx-$a.out"
+done
 for i in 1 2; do
   run "det$i" --set count=20 --trace-json "$WORK/t$i.json" --trace-csv "$WORK/t$i.csv" --pcap "$WORK/p$i.pcap"
 done

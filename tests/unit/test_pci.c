@@ -304,6 +304,15 @@ START_TEST(msi_capability)
     /* without the capability there is no MSI */
     struct pci_func *g = make_hba(10);
     ck_assert(!pci_msi(g, &a, &d));
+    /* taken off again (scenario msi = false): the list is empty, writes do nothing */
+    cfg_wr(9, cap + PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
+    pci_func_disable_msi_cap(f);
+    ck_assert_uint_eq(cfg_rd(9, PCI_CAPABILITY_LIST, 1), 0);
+    ck_assert_uint_eq(cfg_rd(9, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST, 0);
+    ck_assert_uint_eq(cfg_rd(9, cap, 1), 0);
+    cfg_wr(9, cap + PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
+    ck_assert_uint_eq(cfg_rd(9, cap + PCI_MSI_FLAGS, 2), 0);
+    ck_assert(!pci_msi(f, &a, &d));
 }
 END_TEST
 

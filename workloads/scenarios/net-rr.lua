@@ -14,13 +14,14 @@ local gbps = param("gbps", 1, "link speed: 1 or 10 GbE")
 local grants = param("grants", "map", "netback TX: map (header copy + map) | copy")
 local domus = param("domus", 1, "domUs sharing the NIC (xen-dom0, uefi-rt)")
 local cpus = param("cpus", 2, "physical CPUs")
+local msi = param("msi", true, "the NIC offers MSI (false: INTx only, the driver's fallback)")
 local rt_cpu = param("rt_cpu", "dedicated", "uefi-rt: runtime calls on a dedicated or the notifying CPU")
 
 scenario { name = "net-rr", seed = 1, time_limit_ms = 10000 }
 machine { cpus = cpus, clock_ghz = 3.0, memory_mb = 64 + 16 * domus }
 net.place {
   arch = arch, cpus = cpus, domus = domus, grants = grants, rt_cpu = rt_cpu,
-  nic = { link_gbps = gbps, propagation_ns = 500, peer = answer, peer_service_ns = service_ns,
+  nic = { msi = msi, link_gbps = gbps, propagation_ns = 500, peer = answer, peer_service_ns = service_ns,
           peer_resp_len = resp_len },
   netperf = { mode = "rr", sizes = sizes, count = count, depth = depth, answer = answer },
 }

@@ -11,7 +11,7 @@
 --             service "hopsim-rt" in the platform SPI flash (lib/backend.lua).
 --
 -- place{ arch, cpus, disk = {...}, fio = {...}, domus = N, grants = "map",
---        evil = false } declares the domains, the device and the connections.
+--        evil = false, msi = true (false: the HBA offers INTx only) } declares the domains, the device and the connections.
 local M = {}
 local backend = import "lib/backend.lua"
 
@@ -33,12 +33,12 @@ function M.place(o)
   if o.arch == "native" then
     domain { name = "native", image = "blk_native.elf", memory_mb = o.memory_mb or 32, cpu = 0,
              mode = "native", privileged = true, args = copy(o.fio, { target = 0 }) }
-    device { kind = "sas_hba", owner = "native", disks = { o.disk } }
+    device { kind = "sas_hba", owner = "native", msi = o.msi ~= false, disks = { o.disk } }
     return
   end
   local back = backend.declare(copy(o, {
     args = { target = 0, grants = o.grants or "map", fault_after = o.fault_after or 0 } }))
-  device { kind = "sas_hba", owner = back, disks = { o.disk } }
+  device { kind = "sas_hba", owner = back, msi = o.msi ~= false, disks = { o.disk } }
   -- each domU works on its own slice of the disk
   local slice = o.slice_bytes or 0
   for i = 1, domus do
