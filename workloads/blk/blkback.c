@@ -616,14 +616,6 @@ static void bb_batch(void *arg)
 
 /* ---- xenstore, program context ---- */
 
-static long read_long(const char *dir, const char *key, long def)
-{
-    char path[192];
-    long v;
-    snprintf(path, sizeof(path), "%s/%s", dir, key);
-    return xs_read_int(XBT_NIL, path, &v) ? def : v;
-}
-
 static int write_key(const struct vbd *v, const char *key, unsigned long long val)
 {
     char path[192];
@@ -676,13 +668,13 @@ static int map_ring(struct vbd *v, long ref)
 
 static int connect(struct vbd *v)
 {
-    long ref = read_long(v->fepath, "ring-ref", -1);
-    long evtchn = read_long(v->fepath, "event-channel", -1);
+    long ref = xs_read_long(v->fepath, "ring-ref", -1);
+    long evtchn = xs_read_long(v->fepath, "event-channel", -1);
     if (ref < 0 || evtchn < 0 || !protocol_ok(v)) {
         printf("blkback: dom%u: ring-ref / event-channel / protocol unusable\n", v->fe);
         return -1;
     }
-    v->persistent = mode == GM_PERSISTENT && read_long(v->fepath, "feature-persistent", 0) == 1;
+    v->persistent = mode == GM_PERSISTENT && xs_read_long(v->fepath, "feature-persistent", 0) == 1;
     if (map_ring(v, ref))
         return -1;
     int rc = evtchn_bind_interdomain(v->fe, (evtchn_port_t)evtchn, &v->port);
@@ -783,16 +775,10 @@ static void add_vbd(const char *base, long fe, long devid)
     if (find_vbd(fe, devid))
         return;
     if (nvbds == MAX_VBDS) {
-        /* refuse visibly, as Linux's xenbus_dev_fatal does, instead of leaving it waiting */
-        char node[160], err[176];
+        char node[160], why[48];
         snprintf(node, sizeof(node), "%s/%ld/%ld", base, fe, devid);
-        if (xenbus_read_state(node) <= XenbusStateInitialising) {
-            printf("blkback: dom%ld vbd %ld refused: already serving %d frontends\n", fe, devid,
-                   MAX_VBDS);
-            snprintf(err, sizeof(err), "%s/error", node);
-            xs_printf(XBT_NIL, err, "too many frontends (max %d)", MAX_VBDS);
-            xenbus_switch_state(node, XenbusStateClosed);
-        }
+        snprintf(why, sizeof(why), "too many frontends (max %d)", MAX_VBDS);
+        xenbus_backend_refuse(node, "blkback", why);
         return;
     }
     struct vbd *v = &vbds[nvbds];
@@ -804,12 +790,10 @@ static void add_vbd(const char *base, long fe, long devid)
         v->req[i].index = (uint8_t)i;
     }
     snprintf(v->nodename, sizeof(v->nodename), "%s/%ld/%ld", base, fe, devid);
-    char path[192];
-    snprintf(path, sizeof(path), "%s/frontend", v->nodename);
-    if (xs_read(XBT_NIL, path, v->fepath, sizeof(v->fepath)) < 0 ||
-        read_long(v->nodename, "frontend-id", -1) != fe)
+    if (xenbus_backend_frontend(v->nodename, fe, v->fepath, sizeof(v->fepath)))
         return; /* not complete yet: a later scan picks it up */
     nvbds++;
+    char path[192];
     snprintf(path, sizeof(path), "%s/state", v->fepath);
     xs_watch(path, "fe");
     if (window(v) || advertise(v)) {

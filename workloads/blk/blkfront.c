@@ -35,14 +35,6 @@
 
 /* ---- connection ---- */
 
-static long read_key(const char *dir, const char *key, long def)
-{
-    char path[192];
-    long v;
-    snprintf(path, sizeof(path), "%s/%s", dir, key);
-    return xs_read_int(XBT_NIL, path, &v) ? def : v;
-}
-
 static int publish(struct blkif_conn *c, int want_persistent)
 {
     const char *dir = c->xb.nodename;
@@ -87,43 +79,17 @@ static int setup_ring(struct blkif_conn *c, evtchn_handler_t fn, void *data)
 static void read_backend(struct blkif_conn *c, int want_persistent)
 {
     const char *be = c->xb.otherend;
-    c->sectors = (uint64_t)read_key(be, "sectors", 0);
-    c->sector_size = (uint32_t)read_key(be, "sector-size", 512);
-    c->info = (uint32_t)read_key(be, "info", 0);
-    c->flush = read_key(be, "feature-flush-cache", 0) == 1;
-    c->persistent = want_persistent && read_key(be, "feature-persistent", 0) == 1;
-}
-
-/* Lowest numeric name of a NUL-separated list of n names, or -1. */
-static long lowest(const char *names, int n)
-{
-    long best = -1;
-    for (int i = 0; i < n; i++, names += strlen(names) + 1) {
-        char *end;
-        long v = strtol(names, &end, 10);
-        if (end != names && !*end && v >= 0 && (best < 0 || v < best))
-            best = v;
-    }
-    return best;
-}
-
-/* Our lowest vbd, waiting for the toolstack to create one. */
-static int find_devid(void)
-{
-    char dir[64], names[256];
-    snprintf(dir, sizeof(dir), "/local/domain/%u/device/vbd", xen_domid);
-    int rc = xs_watch(dir, "vbddir");
-    long devid;
-    while ((devid = lowest(names, xs_directory(XBT_NIL, dir, names, sizeof(names)))) < 0 && !rc)
-        rc = xs_wait_watch("vbddir", NULL, 0);
-    xs_unwatch(dir, "vbddir");
-    return devid < 0 ? rc : (int)devid;
+    c->sectors = (uint64_t)xs_read_long(be, "sectors", 0);
+    c->sector_size = (uint32_t)xs_read_long(be, "sector-size", 512);
+    c->info = (uint32_t)xs_read_long(be, "info", 0);
+    c->flush = xs_read_long(be, "feature-flush-cache", 0) == 1;
+    c->persistent = want_persistent && xs_read_long(be, "feature-persistent", 0) == 1;
 }
 
 int blkif_connect(struct blkif_conn *c, int devid, int want_persistent, evtchn_handler_t fn,
                   void *data)
 {
-    if (devid < 0 && (devid = find_devid()) < 0) {
+    if (devid < 0 && (devid = xenbus_frontend_lowest("vbd")) < 0) {
         printf("blkfront: no vbd in xenstore: %d\n", devid);
         return devid;
     }

@@ -28,5 +28,7 @@ size_t strlcat(char *dst, const char *src, size_t size);
 /* strtol/strtoul subset: base 0 (auto 0x / 0), 10 or 16; leading spaces and sign. */
 long strtol(const char *s, char **end, int base);
 unsigned long strtoul(const char *s, char **end, int base);
+/* "xx:xx:xx:xx:xx:xx" (hex digits, either case) into mac: 0, or -1 if malformed. */
+int mac_parse(const char *s, uint8_t mac[6]);
 
 #endif

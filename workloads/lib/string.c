@@ -185,3 +185,28 @@ long strtol(const char *s, char **end, int base)
 {
     return (long)strtoul(s, end, base);
 }
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int mac_parse(const char *s, uint8_t mac[6])
+{
+    for (int i = 0; i < 6; i++) {
+        int hi = hex_digit(s[0]), lo = hi < 0 ? -1 : hex_digit(s[1]);
+        if (lo < 0)
+            return -1;
+        mac[i] = (uint8_t)(hi << 4 | lo);
+        s += 2;
+        if (*s++ != (i < 5 ? ':' : '\0'))
+            return -1;
+    }
+    return 0;
+}

@@ -515,3 +515,58 @@ void xenbus_backend_scan(const char *base,
         }
     }
 }
+
+long xs_read_long(const char *dir, const char *key, long def)
+{
+    char path[192];
+    long v;
+    snprintf(path, sizeof(path), "%s/%s", dir, key);
+    return xs_read_int(XBT_NIL, path, &v) ? def : v;
+}
+
+/* Lowest numeric name of a NUL-separated list of n names, or -1. */
+static long lowest_name(const char *names, int n)
+{
+    long best = -1;
+    for (int i = 0; i < n; i++, names += strlen(names) + 1) {
+        char *end;
+        long v = strtol(names, &end, 10);
+        if (end != names && !*end && v >= 0 && (best < 0 || v < best))
+            best = v;
+    }
+    return best;
+}
+
+int xenbus_frontend_lowest(const char *cls)
+{
+    char dir[64], names[256], token[40];
+    snprintf(dir, sizeof(dir), "/local/domain/%u/device/%s", xen_domid, cls);
+    snprintf(token, sizeof(token), "%sdir", cls);
+    int rc = xs_watch(dir, token);
+    long devid;
+    while ((devid = lowest_name(names, xs_directory(XBT_NIL, dir, names, sizeof(names)))) < 0 &&
+           !rc)
+        rc = xs_wait_watch(token, NULL, 0);
+    xs_unwatch(dir, token);
+    return devid < 0 ? rc : (int)devid;
+}
+
+int xenbus_backend_frontend(const char *node, long fe, char *fepath, size_t len)
+{
+    char path[192];
+    snprintf(path, sizeof(path), "%s/frontend", node);
+    if (xs_read(XBT_NIL, path, fepath, len) < 0 || xs_read_long(node, "frontend-id", -1) != fe)
+        return -1;
+    return 0;
+}
+
+void xenbus_backend_refuse(const char *node, const char *who, const char *why)
+{
+    char err[176];
+    if (xenbus_read_state(node) > XenbusStateInitialising)
+        return;
+    printf("%s: %s refused: %s\n", who, node, why);
+    snprintf(err, sizeof(err), "%s/error", node);
+    xs_printf(XBT_NIL, err, "%s", why);
+    xenbus_switch_state(node, XenbusStateClosed);
+}

@@ -41,6 +41,8 @@ int xs_transaction_end(xs_tx_t t, int abort);
 
 /* Helpers: integer read (decimal), printf-style write. */
 int xs_read_int(xs_tx_t t, const char *path, long *val);
+/* The integer at dir/key, or def when it is missing or not a number. */
+long xs_read_long(const char *dir, const char *key, long def);
 int xs_printf(xs_tx_t t, const char *path, const char *fmt, ...) __printf(3, 4);
 
 /*
@@ -71,6 +73,11 @@ struct xenbus_device {
     int devid;
 };
 
+/*
+ * Frontend: our lowest-numbered device of `cls` (e.g. "vbd"), waiting for
+ * the toolstack to create one: the devid, or a negative Xen errno.
+ */
+int xenbus_frontend_lowest(const char *cls);
 /* Frontend: /local/domain/<self>/device/<class>/<devid> and its "backend", "backend-id". */
 int xenbus_frontend_device(const char *cls, int devid, struct xenbus_device *dev);
 /*
@@ -86,5 +93,18 @@ int xenbus_backend_device(const char *cls, struct xenbus_device *dev);
  */
 void xenbus_backend_scan(const char *base,
                          void (*fn)(const char *base, long fe, long devid, void *ctx), void *ctx);
+/*
+ * Backend: read the device directory `node`'s "frontend" path into fepath
+ * and check its "frontend-id" is fe: 0, or -1 while the toolstack has not
+ * written both yet.
+ */
+int xenbus_backend_frontend(const char *node, long fe, char *fepath, size_t len);
+/*
+ * Backend: refuse the device at `node` visibly, as Linux's
+ * xenbus_dev_fatal does, instead of leaving its frontend waiting: an
+ * "error" node with `why`, then Closed -- unless it is already past
+ * Initialising. `who` prefixes the console message.
+ */
+void xenbus_backend_refuse(const char *node, const char *who, const char *why);
 
 #endif

@@ -709,44 +709,11 @@ static void nb_batch(void *ctx)
 
 /* ---- xenstore, program context ---- */
 
-static long read_long(const char *dir, const char *key, long def)
-{
-    char path[192];
-    long v;
-    snprintf(path, sizeof(path), "%s/%s", dir, key);
-    return xs_read_int(XBT_NIL, path, &v) ? def : v;
-}
-
 static int write_key(const struct vif *v, const char *key, unsigned long long val)
 {
     char path[192];
     snprintf(path, sizeof(path), "%s/%s", v->nodename, key);
     return xs_printf(XBT_NIL, path, "%llu", val);
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* "xx:xx:xx:xx:xx:xx", unicast: 0, else -1. */
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-    if (strlen(s) != 17)
-        return -1;
-    for (int i = 0; i < 6; i++) {
-        int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
-        if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
-            return -1;
-        mac[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return mac[0] & 1 ? -1 : 0;
 }
 
 static int advertise(const struct vif *v)
@@ -776,15 +743,15 @@ static int map_rings(struct vif *v, long txref, long rxref)
 
 static int connect(struct vif *v)
 {
-    long txref = read_long(v->fepath, "tx-ring-ref", -1);
-    long rxref = read_long(v->fepath, "rx-ring-ref", -1);
-    long evtchn = read_long(v->fepath, "event-channel", -1);
+    long txref = xs_read_long(v->fepath, "tx-ring-ref", -1);
+    long rxref = xs_read_long(v->fepath, "rx-ring-ref", -1);
+    long evtchn = xs_read_long(v->fepath, "event-channel", -1);
     if (txref < 0 || rxref < 0 || evtchn < 0) {
         printf("netback: dom%u vif %d: tx-ring-ref / rx-ring-ref / event-channel unusable\n", v->fe,
                v->devid);
         return -1;
     }
-    if (read_long(v->fepath, "request-rx-copy", 0) != 1) {
+    if (xs_read_long(v->fepath, "request-rx-copy", 0) != 1) {
         printf("netback: dom%u vif %d: frontend does not set request-rx-copy = 1 (page flipping "
                "is not supported)\n",
                v->fe, v->devid);
@@ -874,16 +841,10 @@ static void add_vif(const char *dir, long fe, long devid)
     if (find_vif(fe, devid))
         return;
     if (nvifs == MAX_VIFS) {
-        /* refuse visibly, as Linux's xenbus_dev_fatal does, instead of leaving it waiting */
-        char node[160], err[176];
+        char node[160], why[48];
         snprintf(node, sizeof(node), "%s/%ld/%ld", dir, fe, devid);
-        if (xenbus_read_state(node) <= XenbusStateInitialising) {
-            printf("netback: dom%ld vif %ld refused: already serving %d vifs\n", fe, devid,
-                   MAX_VIFS);
-            snprintf(err, sizeof(err), "%s/error", node);
-            xs_printf(XBT_NIL, err, "too many vifs (max %d)", MAX_VIFS);
-            xenbus_switch_state(node, XenbusStateClosed);
-        }
+        snprintf(why, sizeof(why), "too many vifs (max %d)", MAX_VIFS);
+        xenbus_backend_refuse(node, "netback", why);
         return;
     }
     struct vif *v = &vifs[nvifs];
@@ -896,9 +857,7 @@ static void add_vif(const char *dir, long fe, long devid)
     }
     snprintf(v->nodename, sizeof(v->nodename), "%s/%ld/%ld", dir, fe, devid);
     char path[192], mac[32];
-    snprintf(path, sizeof(path), "%s/frontend", v->nodename);
-    if (xs_read(XBT_NIL, path, v->fepath, sizeof(v->fepath)) < 0 ||
-        read_long(v->nodename, "frontend-id", -1) != fe)
+    if (xenbus_backend_frontend(v->nodename, fe, v->fepath, sizeof(v->fepath)))
         return; /* not complete yet: a later scan picks it up */
     snprintf(path, sizeof(path), "%s/mac", v->nodename);
     int n = xs_read(XBT_NIL, path, mac, sizeof(mac));
@@ -907,7 +866,7 @@ static void add_vif(const char *dir, long fe, long devid)
     nvifs++;
     snprintf(path, sizeof(path), "%s/state", v->fepath);
     xs_watch(path, "fe");
-    if (n < 0 || parse_mac(mac, v->mac)) {
+    if (n < 0 || mac_parse(mac, v->mac) || (v->mac[0] & 1)) {
         printf("netback: dom%u vif %d: mac '%s' is not a unicast xx:xx:xx:xx:xx:xx\n", v->fe,
                v->devid, n >= 0 ? mac : "?");
         v->state = VIF_CLOSING;

@@ -48,40 +48,6 @@
 
 /* ---- connection ---- */
 
-static long read_key(const char *dir, const char *key, long def)
-{
-    char path[192];
-    long v;
-    snprintf(path, sizeof(path), "%s/%s", dir, key);
-    return xs_read_int(XBT_NIL, path, &v) ? def : v;
-}
-
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/* "xx:xx:xx:xx:xx:xx" (hex, either case) into mac: 0, or -XEN_EINVAL. */
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-    for (int i = 0; i < 6; i++) {
-        int hi = hexval(s[0]), lo = hi < 0 ? -1 : hexval(s[1]);
-        if (lo < 0)
-            return -XEN_EINVAL;
-        mac[i] = (uint8_t)(hi << 4 | lo);
-        s += 2;
-        if (*s++ != (i < 5 ? ':' : '\0'))
-            return -XEN_EINVAL;
-    }
-    return 0;
-}
-
 static int read_mac(struct netif_conn *c)
 {
     char path[192], buf[32];
@@ -91,7 +57,7 @@ static int read_mac(struct netif_conn *c)
         printf("netfront: cannot read %s: %d\n", path, n);
         return n;
     }
-    if (parse_mac(buf, c->mac)) {
+    if (mac_parse(buf, c->mac)) {
         printf("netfront: %s is '%s', not a MAC address (xx:xx:xx:xx:xx:xx)\n", path, buf);
         return -XEN_EINVAL;
     }
@@ -190,36 +156,10 @@ static void undo_connect(struct netif_conn *c)
     xenbus_switch_state(c->xb.nodename, XenbusStateClosed);
 }
 
-/* Lowest numeric name of a NUL-separated list of n names, or -1. */
-static long lowest(const char *names, int n)
-{
-    long best = -1;
-    for (int i = 0; i < n; i++, names += strlen(names) + 1) {
-        char *end;
-        long v = strtol(names, &end, 10);
-        if (end != names && !*end && v >= 0 && (best < 0 || v < best))
-            best = v;
-    }
-    return best;
-}
-
-/* Our lowest vif, waiting for the toolstack to create one. */
-static int find_devid(void)
-{
-    char dir[64], names[256];
-    snprintf(dir, sizeof(dir), "/local/domain/%u/device/vif", xen_domid);
-    int rc = xs_watch(dir, "vifdir");
-    long devid;
-    while ((devid = lowest(names, xs_directory(XBT_NIL, dir, names, sizeof(names)))) < 0 && !rc)
-        rc = xs_wait_watch("vifdir", NULL, 0);
-    xs_unwatch(dir, "vifdir");
-    return devid < 0 ? rc : (int)devid;
-}
-
 int netif_connect(struct netif_conn *c, int devid, evtchn_handler_t fn, void *data)
 {
     *c = (struct netif_conn){.tx_ref = -1, .rx_ref = -1};
-    if (devid < 0 && (devid = find_devid()) < 0) {
+    if (devid < 0 && (devid = xenbus_frontend_lowest("vif")) < 0) {
         printf("netfront: no vif in xenstore: %d\n", devid);
         return devid;
     }
@@ -238,7 +178,7 @@ int netif_connect(struct netif_conn *c, int devid, evtchn_handler_t fn, void *da
         rc = st < 0 ? st : -XEN_EIO;
         goto fail;
     }
-    if (read_key(c->xb.otherend, "feature-rx-copy", 0) != 1) {
+    if (xs_read_long(c->xb.otherend, "feature-rx-copy", 0) != 1) {
         printf("netfront: backend %s does not offer feature-rx-copy\n", c->xb.otherend);
         rc = -XEN_EOPNOTSUPP;
         goto fail;

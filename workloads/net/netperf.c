@@ -96,27 +96,6 @@ static struct netperf job;
 
 /* ---- arguments ---- */
 
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-    for (int i = 0; i < 6; i++) {
-        unsigned v = 0;
-        for (int k = 0; k < 2; k++) {
-            char c = *s++;
-            int dgt = c >= '0' && c <= '9'   ? c - '0'
-                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                             : -1;
-            if (dgt < 0)
-                return -1;
-            v = v * 16 + (unsigned)dgt;
-        }
-        mac[i] = (uint8_t)v;
-        if (*s++ != (i == 5 ? '\0' : ':'))
-            return -1;
-    }
-    return 0;
-}
-
 static int parse_sizes(struct netperf *np, const char *s)
 {
     unsigned max = MIN(HOPSIM_PKT_MAX, (unsigned)np->d->mtu + HOPSIM_ETH_HLEN);
@@ -162,7 +141,7 @@ static int parse_args(struct netperf *np)
                NP_MAX_SIZES, HOPSIM_PKT_MIN, MIN(HOPSIM_PKT_MAX, np->d->mtu + HOPSIM_ETH_HLEN));
         return -1;
     }
-    if (parse_mac(dst, np->dst) || (np->dst[0] & 1)) {
+    if (mac_parse(dst, np->dst) || (np->dst[0] & 1)) {
         printf("netperf: dst=%s: expected a unicast MAC address\n", dst);
         return -1;
     }

@@ -12,6 +12,14 @@ local M = {}
 
 M.arches = { "native", "xen-dom0", "uefi-rt" }
 
+-- A shallow copy of t with the fields of extra added (either may be nil).
+function M.copy(t, extra)
+  local r = {}
+  for k, v in pairs(t or {}) do r[k] = v end
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return r
+end
+
 function M.known(arch)
   for _, a in ipairs(M.arches) do
     if a == arch then return true end

@@ -19,12 +19,7 @@ M.arches = backend.arches
 
 local VBD = 51712 -- xvda: major 202, minor 0
 
-local function copy(t, extra)
-  local r = {}
-  for k, v in pairs(t) do r[k] = v end
-  for k, v in pairs(extra or {}) do r[k] = v end
-  return r
-end
+local copy = backend.copy
 
 function M.place(o)
   backend.check(o.arch)

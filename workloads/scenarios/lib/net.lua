@@ -23,12 +23,7 @@ local backend = import "lib/backend.lua"
 
 M.arches = backend.arches
 
-local function copy(t, extra)
-  local r = {}
-  for k, v in pairs(t or {}) do r[k] = v end
-  for k, v in pairs(extra or {}) do r[k] = v end
-  return r
-end
+local copy = backend.copy
 
 function M.place(o)
   backend.check(o.arch)
