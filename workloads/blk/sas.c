@@ -43,9 +43,7 @@
 struct sas_hba {
     volatile uint8_t *regs;
     unsigned pci_slot;
-    int pirq;
-    evtchn_port_t port;
-    const char *irq_kind;
+    struct pci_irq irq;
     uint32_t max_q, max_sg;
     unsigned ntargets;
     struct sas_target_info tgt[SAS_DRV_MAX_TARGETS];
@@ -214,35 +212,6 @@ static int alloc_queues(struct sas_hba *h, unsigned qsize)
 
 static void sas_irq(evtchn_port_t port, void *data);
 
-/* MSI through PHYSDEVOP_map_pirq; INTx (the Interrupt Line's GSI) when MSI is not offered. */
-static int setup_irq(struct sas_hba *h)
-{
-    int rc = physdev_map_pirq_msi(0, PCI_DEVFN(h->pci_slot, 0), &h->pirq);
-    h->irq_kind = "MSI";
-    if (rc == -XEN_ENOSYS || rc == -XEN_EINVAL) {
-        uint8_t gsi = pci_cfg_read8(h->pci_slot, PCI_CFG_INTERRUPT_LINE);
-        if (gsi == 0xff) {
-            printf("sas: MSI refused (%d) and no INTx line\n", rc);
-            return rc;
-        }
-        uint16_t cmd = pci_cfg_read16(h->pci_slot, PCI_CFG_COMMAND);
-        if (cmd & PCI_CMD_INTX_DISABLE)
-            pci_cfg_write16(h->pci_slot, PCI_CFG_COMMAND, cmd & ~PCI_CMD_INTX_DISABLE);
-        rc = physdev_map_pirq_gsi(gsi, &h->pirq);
-        h->irq_kind = "INTx";
-    }
-    if (rc) {
-        printf("sas: PHYSDEVOP_map_pirq (%s) failed: %d\n", h->irq_kind, rc);
-        return rc;
-    }
-    rc = evtchn_bind_pirq((uint32_t)h->pirq, &h->port);
-    if (rc) {
-        printf("sas: EVTCHNOP_bind_pirq(%d) failed: %d\n", h->pirq, rc);
-        return rc;
-    }
-    return evtchn_attach(h->port, sas_irq, h);
-}
-
 static int enable(struct sas_hba *h)
 {
     wr32(h, SAS_REG_QSIZE, h->qsize);
@@ -272,14 +241,14 @@ int sas_probe(unsigned qsize, struct sas_hba **out)
     read_targets(h);
     rc = alloc_queues(h, qsize);
     if (!rc)
-        rc = setup_irq(h);
+        rc = pci_irq_setup(&h->irq, "sas", h->pci_slot, sas_irq, h);
     if (!rc)
         rc = enable(h);
     if (rc)
         return rc;
     printf("sas: HBA in slot %u, regs at 0x%llx, %u-entry queues, %u slots, %u SG, %s pirq %d\n",
            h->pci_slot, (unsigned long long)(uintptr_t)h->regs, h->qsize, h->nslots, h->max_sg,
-           h->irq_kind, h->pirq);
+           h->irq.kind, h->irq.pirq);
     *out = h;
     return 0;
 }
@@ -455,7 +424,7 @@ static void sas_irq(evtchn_port_t port, void *data)
         drain_cq(h);
     if ((isr & SAS_ISR_FATAL) && !h->dead)
         fatal(h);
-    physdev_eoi(h->pirq);
+    physdev_eoi(h->irq.pirq);
     if (h->batch)
         h->batch(h->batch_arg);
 }
@@ -466,8 +435,7 @@ void sas_shutdown(struct sas_hba *h)
     wr32(h, SAS_REG_CTRL, 0);
     h->dead = 1;
     irq_restore(f);
-    evtchn_unbind(h->port);
-    physdev_unmap_pirq(h->pirq);
+    pci_irq_release(&h->irq);
     printf("sas: disabled after %lu commands (%lu failed), %lu interrupts\n", h->completed,
            h->errors, h->irqs);
 }

@@ -4,6 +4,9 @@
  */
 #include "physdev.h"
 
+#include "console.h"
+#include "pci.h"
+
 static int map_pirq(int type, int index, unsigned bus, unsigned devfn, int *pirq)
 {
     struct physdev_map_pirq map = {
@@ -50,4 +53,47 @@ int evtchn_bind_pirq(uint32_t pirq, evtchn_port_t *port)
     if (!rc)
         *port = op.port;
     return rc;
+}
+
+int pci_irq_setup(struct pci_irq *irq, const char *who, unsigned slot, evtchn_handler_t fn,
+                  void *data)
+{
+    *irq = (struct pci_irq){.kind = "MSI"};
+    int rc = physdev_map_pirq_msi(0, PCI_DEVFN(slot, 0), &irq->pirq);
+    if (rc == -XEN_ENOSYS || rc == -XEN_EINVAL) {
+        uint8_t gsi = pci_cfg_read8(slot, PCI_CFG_INTERRUPT_LINE);
+        if (gsi == 0xff) {
+            printf("%s: MSI refused (%d) and no INTx line\n", who, rc);
+            return rc;
+        }
+        uint16_t cmd = pci_cfg_read16(slot, PCI_CFG_COMMAND);
+        if (cmd & PCI_CMD_INTX_DISABLE)
+            pci_cfg_write16(slot, PCI_CFG_COMMAND, cmd & ~PCI_CMD_INTX_DISABLE);
+        rc = physdev_map_pirq_gsi(gsi, &irq->pirq);
+        irq->kind = "INTx";
+    }
+    if (rc) {
+        printf("%s: PHYSDEVOP_map_pirq (%s) failed: %d\n", who, irq->kind, rc);
+        return rc;
+    }
+    irq->mapped = 1;
+    rc = evtchn_bind_pirq((uint32_t)irq->pirq, &irq->port);
+    if (rc) {
+        printf("%s: EVTCHNOP_bind_pirq(%d) failed: %d\n", who, irq->pirq, rc);
+        return rc;
+    }
+    irq->bound = 1;
+    rc = evtchn_attach(irq->port, fn, data);
+    if (rc)
+        printf("%s: cannot attach event channel %u: %d\n", who, irq->port, rc);
+    return rc;
+}
+
+void pci_irq_release(struct pci_irq *irq)
+{
+    if (irq->bound)
+        evtchn_unbind(irq->port);
+    if (irq->mapped)
+        physdev_unmap_pirq(irq->pirq);
+    irq->bound = irq->mapped = 0;
 }

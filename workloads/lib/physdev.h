@@ -11,6 +11,7 @@
 #ifndef GUEST_PHYSDEV_H
 #define GUEST_PHYSDEV_H
 
+#include "events.h"
 #include "hypercall.h"
 
 #include <xen/physdev.h>
@@ -31,5 +32,25 @@ int physdev_unmap_pirq(int pirq);
 int physdev_eoi(int pirq);
 /* EVTCHNOP_bind_pirq (not shared): *port on success. */
 int evtchn_bind_pirq(uint32_t pirq, evtchn_port_t *port);
+
+/* A PCI device's interrupt, as a driver holds it. */
+struct pci_irq {
+    int pirq;
+    evtchn_port_t port;
+    const char *kind; /* "MSI" or "INTx" */
+    int mapped, bound;
+};
+
+/*
+ * A driver's interrupt set-up for the device in `slot` of bus 0: MSI
+ * through PHYSDEVOP_map_pirq, or -- when the platform refuses MSI -- the
+ * Interrupt Line's GSI (INTx, re-enabled in the command register), then
+ * EVTCHNOP_bind_pirq and the handler attached. 0, or the failing call's
+ * error with a message prefixed by `who`; what was done is undone by
+ * pci_irq_release.
+ */
+int pci_irq_setup(struct pci_irq *irq, const char *who, unsigned slot, evtchn_handler_t fn,
+                  void *data);
+void pci_irq_release(struct pci_irq *irq);
 
 #endif

@@ -187,10 +187,7 @@ struct e1k_txslot {
 struct e1k {
     volatile uint8_t *regs;
     unsigned pci_slot;
-    int pirq;
-    evtchn_port_t port;
-    const char *irq_kind;
-    int irq_mapped, irq_bound;
+    struct pci_irq irq;
     uint8_t mac[6];
     unsigned itr; /* ITR register value (256 ns units) */
     /* transmit */
@@ -411,49 +408,6 @@ static int alloc_rings(struct e1k *n)
 
 static void e1k_irq(evtchn_port_t port, void *data);
 
-/* MSI through PHYSDEVOP_map_pirq; INTx (the Interrupt Line's GSI) when MSI is not offered. */
-static int setup_irq(struct e1k *n)
-{
-    int rc = physdev_map_pirq_msi(0, PCI_DEVFN(n->pci_slot, 0), &n->pirq);
-    n->irq_kind = "MSI";
-    if (rc == -XEN_ENOSYS || rc == -XEN_EINVAL) {
-        uint8_t gsi = pci_cfg_read8(n->pci_slot, PCI_CFG_INTERRUPT_LINE);
-        if (gsi == 0xff) {
-            printf("e1000: MSI refused (%d) and no INTx line\n", rc);
-            return rc;
-        }
-        uint16_t cmd = pci_cfg_read16(n->pci_slot, PCI_CFG_COMMAND);
-        if (cmd & PCI_CMD_INTX_DISABLE)
-            pci_cfg_write16(n->pci_slot, PCI_CFG_COMMAND, cmd & ~PCI_CMD_INTX_DISABLE);
-        rc = physdev_map_pirq_gsi(gsi, &n->pirq);
-        n->irq_kind = "INTx";
-    }
-    if (rc) {
-        printf("e1000: PHYSDEVOP_map_pirq (%s) failed: %d\n", n->irq_kind, rc);
-        return rc;
-    }
-    n->irq_mapped = 1;
-    rc = evtchn_bind_pirq((uint32_t)n->pirq, &n->port);
-    if (rc) {
-        printf("e1000: EVTCHNOP_bind_pirq(%d) failed: %d\n", n->pirq, rc);
-        return rc;
-    }
-    n->irq_bound = 1;
-    rc = evtchn_attach(n->port, e1k_irq, n);
-    if (rc)
-        printf("e1000: cannot attach event channel %u: %d\n", n->port, rc);
-    return rc;
-}
-
-static void release_irq(struct e1k *n)
-{
-    if (n->irq_bound)
-        evtchn_unbind(n->port);
-    if (n->irq_mapped)
-        physdev_unmap_pirq(n->pirq);
-    n->irq_bound = n->irq_mapped = 0;
-}
-
 /*
  * Link, rings, receive and transmit on, then the interrupt mask last: the
  * handler is attached already, so the first cause is not lost.
@@ -503,9 +457,9 @@ int e1k_probe(const struct e1k_params *p, struct e1k **out)
     if (!rc)
         rc = alloc_rings(n);
     if (!rc)
-        rc = setup_irq(n);
+        rc = pci_irq_setup(&n->irq, "e1000", n->pci_slot, e1k_irq, n);
     if (rc) {
-        release_irq(n);
+        pci_irq_release(&n->irq);
         free_mem(n);
         return rc;
     }
@@ -515,7 +469,7 @@ int e1k_probe(const struct e1k_params *p, struct e1k **out)
     printf("e1000: NIC in slot %u, regs at 0x%llx, MAC %02x:%02x:%02x:%02x:%02x:%02x, "
            "%u TX / %u RX descriptors, ITR %u ns, %s pirq %d\n",
            n->pci_slot, (unsigned long long)(uintptr_t)n->regs, m[0], m[1], m[2], m[3], m[4], m[5],
-           n->ntx, n->nrx, n->itr * E1K_ITR_UNIT_NS, n->irq_kind, n->pirq);
+           n->ntx, n->nrx, n->itr * E1K_ITR_UNIT_NS, n->irq.kind, n->irq.pirq);
     *out = n;
     return 0;
 }
@@ -706,7 +660,7 @@ static void e1k_irq(evtchn_port_t port, void *data)
         if (icr & E1K_ICR_LSC)
             printf("e1000: link %s\n", rd32(n, E1K_STATUS) & E1K_STATUS_LU ? "up" : "down");
     }
-    physdev_eoi(n->pirq);
+    physdev_eoi(n->irq.pirq);
     if (n->batch && !n->dead)
         n->batch(n->batch_ctx);
 }
@@ -738,7 +692,7 @@ void e1k_shutdown(struct e1k *n)
     n->rx = NULL;
     n->batch = NULL;
     irq_restore(f);
-    release_irq(n);
+    pci_irq_release(&n->irq);
     free_mem(n);
     n->active = 0;
     printf("e1000: disabled after %lu frames sent, %lu failed (%u at shutdown), %lu received "
