@@ -37,29 +37,16 @@
 
 static int publish(struct blkif_conn *c, int want_persistent)
 {
-    const char *dir = c->xb.nodename;
-    char path[192];
-    int rc;
-    do {
-        xs_tx_t t;
-        rc = xs_transaction_start(&t);
-        if (rc < 0)
-            return rc;
-        snprintf(path, sizeof(path), "%s/ring-ref", dir);
-        rc = xs_printf(t, path, "%d", c->ring_ref);
-        snprintf(path, sizeof(path), "%s/event-channel", dir);
-        rc = rc ? rc : xs_printf(t, path, "%u", c->port);
-        snprintf(path, sizeof(path), "%s/protocol", dir);
-        rc = rc ? rc : xs_write(t, path, XEN_IO_PROTO_ABI_X86_64);
-        snprintf(path, sizeof(path), "%s/feature-persistent", dir);
-        rc = rc ? rc : xs_printf(t, path, "%d", want_persistent ? 1 : 0);
-        snprintf(path, sizeof(path), "%s/state", dir);
-        rc = rc ? rc : xs_printf(t, path, "%d", XenbusStateInitialised);
-        int end = xs_transaction_end(t, rc != 0);
-        if (!rc)
-            rc = end;
-    } while (rc == -XEN_EAGAIN);
-    return rc;
+    char ref[16], port[16], state[4];
+    snprintf(ref, sizeof(ref), "%d", c->ring_ref);
+    snprintf(port, sizeof(port), "%u", c->port);
+    snprintf(state, sizeof(state), "%d", XenbusStateInitialised);
+    const struct xs_pair keys[] = {{"ring-ref", ref},
+                                   {"event-channel", port},
+                                   {"protocol", XEN_IO_PROTO_ABI_X86_64},
+                                   {"feature-persistent", want_persistent ? "1" : "0"},
+                                   {"state", state}};
+    return xs_write_all(c->xb.nodename, keys, ARRAY_SIZE(keys));
 }
 
 static int setup_ring(struct blkif_conn *c, evtchn_handler_t fn, void *data)

@@ -570,3 +570,23 @@ void xenbus_backend_refuse(const char *node, const char *who, const char *why)
     xs_printf(XBT_NIL, err, "%s", why);
     xenbus_switch_state(node, XenbusStateClosed);
 }
+
+int xs_write_all(const char *dir, const struct xs_pair *pairs, unsigned n)
+{
+    char path[192];
+    int rc;
+    do {
+        xs_tx_t t;
+        rc = xs_transaction_start(&t);
+        if (rc < 0)
+            return rc;
+        for (unsigned i = 0; i < n && !rc; i++) {
+            snprintf(path, sizeof(path), "%s/%s", dir, pairs[i].key);
+            rc = xs_write(t, path, pairs[i].value);
+        }
+        int end = xs_transaction_end(t, rc != 0);
+        if (!rc)
+            rc = end;
+    } while (rc == -XEN_EAGAIN);
+    return rc;
+}

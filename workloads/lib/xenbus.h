@@ -41,6 +41,15 @@ int xs_transaction_end(xs_tx_t t, int abort);
 
 /* Helpers: integer read (decimal), printf-style write. */
 int xs_read_int(xs_tx_t t, const char *path, long *val);
+/*
+ * dir/key = value for every pair, in one transaction retried while
+ * xenstored answers -XEN_EAGAIN (the frontend's handshake keys appear
+ * together): 0 or a negative Xen errno.
+ */
+struct xs_pair {
+    const char *key, *value;
+};
+int xs_write_all(const char *dir, const struct xs_pair *pairs, unsigned n);
 /* The integer at dir/key, or def when it is missing or not a number. */
 long xs_read_long(const char *dir, const char *key, long def);
 int xs_printf(xs_tx_t t, const char *path, const char *fmt, ...) __printf(3, 4);

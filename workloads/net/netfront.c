@@ -66,33 +66,15 @@ static int read_mac(struct netif_conn *c)
 
 static int publish(struct netif_conn *c)
 {
-    const char *dir = c->xb.nodename;
-    char path[192];
-    int rc;
-    do {
-        xs_tx_t t;
-        rc = xs_transaction_start(&t);
-        if (rc < 0)
-            return rc;
-        snprintf(path, sizeof(path), "%s/tx-ring-ref", dir);
-        rc = xs_printf(t, path, "%d", c->tx_ref);
-        snprintf(path, sizeof(path), "%s/rx-ring-ref", dir);
-        rc = rc ? rc : xs_printf(t, path, "%d", c->rx_ref);
-        snprintf(path, sizeof(path), "%s/event-channel", dir);
-        rc = rc ? rc : xs_printf(t, path, "%u", c->port);
-        snprintf(path, sizeof(path), "%s/request-rx-copy", dir);
-        rc = rc ? rc : xs_write(t, path, "1");
-        snprintf(path, sizeof(path), "%s/feature-rx-notify", dir);
-        rc = rc ? rc : xs_write(t, path, "1");
-        snprintf(path, sizeof(path), "%s/feature-sg", dir);
-        rc = rc ? rc : xs_write(t, path, "0");
-        snprintf(path, sizeof(path), "%s/feature-gso-tcpv4", dir);
-        rc = rc ? rc : xs_write(t, path, "0");
-        int end = xs_transaction_end(t, rc != 0);
-        if (!rc)
-            rc = end;
-    } while (rc == -XEN_EAGAIN);
-    return rc;
+    char tx[16], rx[16], port[16];
+    snprintf(tx, sizeof(tx), "%d", c->tx_ref);
+    snprintf(rx, sizeof(rx), "%d", c->rx_ref);
+    snprintf(port, sizeof(port), "%u", c->port);
+    const struct xs_pair keys[] = {{"tx-ring-ref", tx},        {"rx-ring-ref", rx},
+                                   {"event-channel", port},    {"request-rx-copy", "1"},
+                                   {"feature-rx-notify", "1"}, {"feature-sg", "0"},
+                                   {"feature-gso-tcpv4", "0"}};
+    return xs_write_all(c->xb.nodename, keys, ARRAY_SIZE(keys));
 }
 
 /* Grant one zeroed ring page read-write to the backend: the page, or NULL. */

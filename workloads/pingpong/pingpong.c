@@ -32,24 +32,11 @@ static void front_event(evtchn_port_t port, void *data)
 
 static int publish(const struct xenbus_device *dev, int ref, evtchn_port_t port)
 {
-    char path[192];
-    int rc;
-    do {
-        xs_tx_t t;
-        rc = xs_transaction_start(&t);
-        if (rc < 0)
-            return rc;
-        snprintf(path, sizeof(path), "%s/ring-ref", dev->nodename);
-        rc = xs_printf(t, path, "%d", ref);
-        if (!rc) {
-            snprintf(path, sizeof(path), "%s/event-channel", dev->nodename);
-            rc = xs_printf(t, path, "%u", port);
-        }
-        int end = xs_transaction_end(t, rc != 0);
-        if (!rc)
-            rc = end;
-    } while (rc == -XEN_EAGAIN);
-    return rc;
+    char r[16], p[16];
+    snprintf(r, sizeof(r), "%d", ref);
+    snprintf(p, sizeof(p), "%u", port);
+    const struct xs_pair keys[] = {{"ring-ref", r}, {"event-channel", p}};
+    return xs_write_all(dev->nodename, keys, ARRAY_SIZE(keys));
 }
 
 static void fill_request(struct pingpong_msg *m, uint32_t round, uint32_t bytes, uint64_t id)
