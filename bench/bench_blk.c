@@ -1,9 +1,9 @@
 /*
  * Block-path benchmarks, run on demand (`cmake --build build --target
- * bench`). Host cost is the process's CPU time per run, best of three
- * interleaved runs (wall-clock time counts other tenants' load too); on a
- * shared VM even CPU time varies by +-20% between invocations, so read the
- * ratios over several. Measured side by side in one run:
+ * bench`). Host cost is the process's CPU time per run (bench.h), best of
+ * three interleaved runs; on a shared VM even CPU time varies by +-20%
+ * between invocations, so read the ratios over several. Measured side by
+ * side in one run:
  *  1. simulated requests per host second through the whole xen-dom0 path
  *     (blkfront -> hypervisor -> blkback -> SAS driver -> HBA -> SSD and
  *     back), tracing off vs JSON + CSV tracing on; the ratio is the tracing
@@ -14,18 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "run.h"
-
-/* CPU time this process has used, in s (the run is single-threaded). */
-static double cpu_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "bench.h"
 
 struct point {
     double host_s;
@@ -33,11 +24,11 @@ struct point {
     double sim_us;
 };
 
-static void set(struct run_opts *o, const char *k, const char *fmt, long v)
+static void set(struct run_opts *o, const char *k, long v)
 {
-    struct sc_set *s = &o->sets[o->nsets++];
-    snprintf(s->key, sizeof(s->key), "%s", k);
-    snprintf(s->value, sizeof(s->value), fmt, v);
+    char text[24];
+    snprintf(text, sizeof(text), "%ld", v);
+    bench_set(o, k, text);
 }
 
 enum tracing { TRACE_OFF, TRACE_JSON, TRACE_BOTH };
@@ -49,31 +40,24 @@ static int run_point(int domus, int iodepth, int requests, enum tracing traced, 
                          .quiet = true,
                          .no_summary = true};
     snprintf(disk, sizeof(disk), "/tmp/hopsim-bench-%d.img", (int)getpid());
-    set(&o, "domus", "%ld", domus);
-    set(&o, "iodepth", "%ld", iodepth);
-    set(&o, "requests", "%ld", requests);
-    set(&o, "disk_type", "ssd", 0);
-    struct sc_set *s = &o.sets[o.nsets++];
-    snprintf(s->key, sizeof(s->key), "disk");
-    snprintf(s->value, sizeof(s->value), "%s", disk);
+    set(&o, "domus", domus);
+    set(&o, "iodepth", iodepth);
+    set(&o, "requests", requests);
+    bench_set(&o, "disk_type", "ssd");
+    bench_set(&o, "disk", disk);
     if (traced != TRACE_OFF)
         o.trace_json = "/tmp/hopsim-bench-blk.json";
     if (traced == TRACE_BOTH)
         o.trace_csv = "/tmp/hopsim-bench-blk.csv";
     struct run_result r;
-    FILE *saved = stdout;
-    stdout = fopen("/dev/null", "w");
-    double c0 = cpu_seconds();
-    int rc = run_scenario(&o, &r);
-    double cpu = cpu_seconds() - c0;
-    fclose(stdout);
-    stdout = saved;
+    double cpu;
+    int rc = bench_run(&o, &r, &cpu);
     remove(disk);
     if (o.trace_json)
         remove(o.trace_json);
     if (o.trace_csv)
         remove(o.trace_csv);
-    p->host_s = cpu; /* process CPU time: other load on the host does not count */
+    p->host_s = cpu;
     p->requests = r.requests_done;
     p->sim_us = (double)r.sim_time / 1e6;
     return rc;

@@ -19,7 +19,7 @@
 #include <unicorn/unicorn.h>
 
 #include "machine.h"
-#include "run.h"
+#include "bench.h"
 
 static double now_s(void)
 {
@@ -175,19 +175,16 @@ static double pingpong_rate(int rounds, bool traced, double *sim_us)
     struct run_opts o = {.scenario = HOPSIM_SOURCE_DIR "/workloads/scenarios/pingpong.lua",
                          .quiet = true,
                          .no_summary = true};
-    snprintf(o.sets[0].key, sizeof(o.sets[0].key), "rounds");
-    snprintf(o.sets[0].value, sizeof(o.sets[0].value), "%d", rounds);
-    o.nsets = 1;
+    char n[16];
+    snprintf(n, sizeof(n), "%d", rounds);
+    bench_set(&o, "rounds", n);
     if (traced) {
         o.trace_json = "/tmp/hopsim-bench.json";
         o.trace_csv = "/tmp/hopsim-bench.csv";
     }
     struct run_result r;
-    FILE *saved = stdout;
-    stdout = fopen("/dev/null", "w");
-    int rc = run_scenario(&o, &r);
-    fclose(stdout);
-    stdout = saved;
+    double cpu;
+    int rc = bench_run(&o, &r, &cpu);
     if (traced) {
         remove(o.trace_json);
         remove(o.trace_csv);
@@ -195,7 +192,7 @@ static double pingpong_rate(int rounds, bool traced, double *sim_us)
     if (rc != 0)
         return -1;
     *sim_us = (double)r.sim_time / PS_PER_US;
-    return rounds / r.host_seconds;
+    return rounds / cpu;
 }
 
 static int bench_pingpong(int rounds)

@@ -8,27 +8,20 @@
  *     request/response scenario (64-byte frames, echoed);
  *  2. the simulated rates the same runs measured (requests/s, Mbit/s), so
  *     the cost of simulating a packet can be read against what it models.
- * Each point is the best of three runs; the ratio column is host speed
- * relative to native.
+ * Each point is the best of three runs, timed by CPU time (bench.h); the
+ * ratio column is host speed relative to native.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "run.h"
+#include "bench.h"
 
 struct point {
     double host_s;
     uint64_t requests, frames, bytes;
     simtime_t window;
 };
-
-static void set(struct run_opts *o, const char *k, const char *v)
-{
-    struct sc_set *s = &o->sets[o->nsets++];
-    snprintf(s->key, sizeof(s->key), "%s", k);
-    snprintf(s->value, sizeof(s->value), "%s", v);
-}
 
 static int run_point(const char *scenario, const char *arch, const char *sizes, int count,
                      struct point *p)
@@ -37,16 +30,13 @@ static int run_point(const char *scenario, const char *arch, const char *sizes, 
     snprintf(path, sizeof(path), "%s/workloads/scenarios/%s", HOPSIM_SOURCE_DIR, scenario);
     snprintf(n, sizeof(n), "%d", count);
     struct run_opts o = {.scenario = path, .quiet = true, .no_summary = true};
-    set(&o, "arch", arch);
-    set(&o, "sizes", sizes);
-    set(&o, "count", n);
+    bench_set(&o, "arch", arch);
+    bench_set(&o, "sizes", sizes);
+    bench_set(&o, "count", n);
     struct run_result r;
-    FILE *saved = stdout;
-    stdout = fopen("/dev/null", "w");
-    int rc = run_scenario(&o, &r);
-    fclose(stdout);
-    stdout = saved;
-    *p = (struct point){.host_s = r.host_seconds,
+    double cpu;
+    int rc = bench_run(&o, &r, &cpu);
+    *p = (struct point){.host_s = cpu,
                         .requests = r.requests_done,
                         .frames = r.net.wire_frames[0] + r.net.wire_frames[1],
                         .bytes = r.net.wire_bytes[0] + r.net.wire_bytes[1],
