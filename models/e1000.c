@@ -101,6 +101,7 @@ struct e1000 {
         uint32_t len;
     } fifo[FIFO_FRAMES];
     uint32_t fifo_head, fifo_n;
+    size_t fifo_bytes; /* sum of their lengths */
     simtime_t frame_start; /* fetch of its first descriptor */
     /* receive engine */
     uint32_t rx_next;  /* first descriptor not reserved */
@@ -233,6 +234,7 @@ static void tx_schedule(struct e1000 *nic, enum tx_stage st, simtime_t start, si
 static void fifo_drain(struct e1000 *nic, simtime_t now)
 {
     while (nic->fifo_n && nic->fifo[nic->fifo_head].end <= now) {
+        nic->fifo_bytes -= nic->fifo[nic->fifo_head].len;
         nic->fifo_head = (nic->fifo_head + 1) % FIFO_FRAMES;
         nic->fifo_n--;
     }
@@ -242,9 +244,7 @@ static void fifo_drain(struct e1000 *nic, simtime_t now)
 static simtime_t fifo_room(struct e1000 *nic, size_t bytes, simtime_t now)
 {
     fifo_drain(nic, now);
-    size_t used = nic->frame_len;
-    for (uint32_t i = 0; i < nic->fifo_n; i++)
-        used += nic->fifo[(nic->fifo_head + i) % FIFO_FRAMES].len;
+    size_t used = nic->frame_len + nic->fifo_bytes;
     simtime_t t = now;
     for (uint32_t i = 0; i < nic->fifo_n && used + bytes > E1000_TX_FIFO; i++) {
         const uint32_t k = (nic->fifo_head + i) % FIFO_FRAMES;
@@ -257,12 +257,14 @@ static simtime_t fifo_room(struct e1000 *nic, size_t bytes, simtime_t now)
 static void fifo_push(struct e1000 *nic, simtime_t end, size_t len)
 {
     if (nic->fifo_n == FIFO_FRAMES) { /* not reached: frames are >= 14 bytes */
+        nic->fifo_bytes -= nic->fifo[nic->fifo_head].len;
         nic->fifo_head = (nic->fifo_head + 1) % FIFO_FRAMES;
         nic->fifo_n--;
     }
     nic->fifo[(nic->fifo_head + nic->fifo_n) % FIFO_FRAMES].end = end;
     nic->fifo[(nic->fifo_head + nic->fifo_n) % FIFO_FRAMES].len = (uint32_t)len;
     nic->fifo_n++;
+    nic->fifo_bytes += len;
 }
 
 static void tx_frame_end(struct e1000 *nic, simtime_t now)
@@ -389,6 +391,7 @@ static void tx_stop(struct e1000 *nic)
     nic->frame_bad = false;
     nic->tx_req = HOPSIM_NOREQ;
     nic->fifo_n = 0; /* a reset flushes the FIFO; the wire keeps what it has */
+    nic->fifo_bytes = 0;
 }
 
 /* ---- receive -------------------------------------------------------------------- */
