@@ -288,7 +288,8 @@ static void reap(struct netperf *np, struct np_slot *s)
     uint64_t req = s->req;
     trace_ctx(req);
     trace_begin(SPAN_CHECK, req);
-    np->st.reqs++;
+    if (np->mode != NP_RX) /* rx: the go frame is not one of the frames measured */
+        np->st.reqs++;
     if (!GCHECK_EQ(s->p.status, 0))
         np->st.tx_fail++;
     if (np->mode == NP_RR) {
@@ -303,7 +304,7 @@ static void reap(struct netperf *np, struct np_slot *s)
                    (unsigned long long)req, s->ans_len, (unsigned long)s->bad_off,
                    s->bad_addr ? "wrong" : "ok");
         }
-    } else {
+    } else if (np->mode == NP_STREAM) {
         np->st.bytes += s->p.len;
     }
     trace_end(SPAN_CHECK, req);
@@ -416,7 +417,6 @@ static void run_rx(struct netperf *np)
         netdev_kick(np->d);
         WAIT_UNTIL(s->tx_done);
         reap(np, s);
-        np->st.reqs--; /* not one of the frames received */
     }
     uint64_t t0 = time_now_ns(), deadline = t0 + np->timeout_ns;
     while (got < np->count) {
@@ -462,13 +462,16 @@ int netperf_run(struct netdev *d)
     }
     d->rx_ctx = np;
     d->rx = on_rx;
-    printf("netperf: %s on %s, %u sizes x %u requests, depth %u, to "
-           "%02x:%02x:%02x:%02x:%02x:%02x\n",
-           np->mode == NP_RR       ? "rr"
-           : np->mode == NP_STREAM ? "stream"
-                                   : "rx",
-           d->name, np->nsizes, np->count, np->depth, np->dst[0], np->dst[1], np->dst[2],
-           np->dst[3], np->dst[4], np->dst[5]);
+    const uint8_t *m = np->dst;
+    if (np->mode == NP_RX)
+        printf("netperf: rx on %s, %u frames expected after a go frame to "
+               "%02x:%02x:%02x:%02x:%02x:%02x\n",
+               d->name, np->count, m[0], m[1], m[2], m[3], m[4], m[5]);
+    else
+        printf("netperf: %s on %s, %u sizes x %u requests, depth %u, to "
+               "%02x:%02x:%02x:%02x:%02x:%02x\n",
+               np->mode == NP_RR ? "rr" : "stream", d->name, np->nsizes, np->count, np->depth, m[0],
+               m[1], m[2], m[3], m[4], m[5]);
     if (np->mode == NP_RX)
         run_rx(np);
     for (unsigned i = 0; np->mode != NP_RX && i < np->nsizes && !np->broken; i++)
