@@ -659,22 +659,14 @@ void platform_net_stats(const struct machine *m, struct platform_net_stats *s)
         const struct plat_dev *pd = &m->devs[i];
         if (!pd->nic)
             continue;
-        struct e1000_counters c;
-        e1000_get_counters(pd->nic, &c);
-        struct peer_stats ps = peer_stats(pd->peer);
         s->nics++;
         for (int side = 0; side < 2; side++) {
             struct link_stats ls = link_stats(pd->link, side);
             s->wire_frames[side] += ls.frames;
             s->wire_bytes[side] += ls.bytes;
         }
-        s->nic_rx_dropped += c.rx_dropped;
-        s->nic_rx_malformed += c.rx_malformed;
-        s->nic_tx_errors += c.tx_errors;
-        s->peer_test_frames += ps.test_frames;
-        s->peer_bad_payload += ps.bad_payload;
+        s->peer_bad_payload += peer_stats(pd->peer).bad_payload;
     }
-    s->pcap_records = m->pcap ? pcap_records(m->pcap) : 0;
 }
 
 void platform_net_report(const struct machine *m, FILE *out)
