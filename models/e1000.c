@@ -101,7 +101,7 @@ struct e1000 {
         uint32_t len;
     } fifo[FIFO_FRAMES];
     uint32_t fifo_head, fifo_n;
-    size_t fifo_bytes; /* sum of their lengths */
+    size_t fifo_bytes;     /* sum of their lengths */
     simtime_t frame_start; /* fetch of its first descriptor */
     /* receive engine */
     uint32_t rx_next;  /* first descriptor not reserved */

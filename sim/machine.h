@@ -360,7 +360,7 @@ void platform_destroy(struct machine *m);
 struct platform_net_stats {
     int nics;
     uint64_t wire_frames[2], wire_bytes[2]; /* [0] NIC -> peer, [1] peer -> NIC */
-    uint64_t peer_bad_payload; /* a bad one fails the run */
+    uint64_t peer_bad_payload;              /* a bad one fails the run */
 };
 void platform_net_stats(const struct machine *m, struct platform_net_stats *s);
 /* One line per NIC, its wire and its peer. */
