@@ -55,17 +55,6 @@ static void wr32(uint8_t *p, uint32_t v)
         p[i] = (uint8_t)(v >> 8 * i);
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 const char *flashimg_region_name(int id)
 {
     static const char *const names[FLASHIMG_NREGIONS] = {"descriptor", "bios", "me", "gbe", "pd"};
@@ -94,13 +83,13 @@ static int layout_resolve(const struct flashimg_layout *in, struct flashimg_layo
     if (!l->size)
         l->size = FLASHIMG_DEFAULT_SIZE;
     if (density_code(l->size) < 0)
-        return fail(err, errlen, "flash size 0x%x: expected a power of two from 512 KiB to 64 MiB",
-                    l->size);
+        return fw_fail(err, errlen,
+                       "flash size 0x%x: expected a power of two from 512 KiB to 64 MiB", l->size);
     if (!l->bios_base)
         l->bios_base = l->size / 2;
     if (l->bios_base % 0x1000 || l->bios_base < FLASHIMG_ME_BASE || l->bios_base >= l->size)
-        return fail(err, errlen, "BIOS base 0x%x: expected a 4 KiB-aligned offset in 0x%x..0x%x",
-                    l->bios_base, FLASHIMG_ME_BASE, l->size - 0x1000);
+        return fw_fail(err, errlen, "BIOS base 0x%x: expected a 4 KiB-aligned offset in 0x%x..0x%x",
+                       l->bios_base, FLASHIMG_ME_BASE, l->size - 0x1000);
     return 0;
 }
 
@@ -139,13 +128,13 @@ static int build_volumes(uint8_t *img, const struct flashimg_layout *l,
         if (!size)
             size = FV_BLOCK_SIZE; /* an unbuildable file: fv_build says which */
         if (size > l->size - pos)
-            return fail(err, errlen,
-                        "volume %d (0x%zx bytes) does not fit in the BIOS region (0x%x bytes "
-                        "left at 0x%x)",
-                        i, size, l->size - pos, pos);
+            return fw_fail(err, errlen,
+                           "volume %d (0x%zx bytes) does not fit in the BIOS region (0x%x bytes "
+                           "left at 0x%x)",
+                           i, size, l->size - pos, pos);
         char e[400];
         if (fv_build(img + pos, size, vols[i].files, vols[i].nfiles, e, sizeof e) < 0)
-            return fail(err, errlen, "volume %d: %s", i, e);
+            return fw_fail(err, errlen, "volume %d: %s", i, e);
         pos += (uint32_t)size;
     }
     return 0;
@@ -161,7 +150,7 @@ int flashimg_build(const struct flashimg_layout *lay, const struct flashimg_volu
         return -1;
     uint8_t *img = malloc(l.size);
     if (!img)
-        return fail(err, errlen, "out of memory (0x%x bytes)", l.size);
+        return fw_fail(err, errlen, "out of memory (0x%x bytes)", l.size);
     memset(img, 0xff, l.size);
     write_descriptor(img, &l);
     if (build_volumes(img, &l, vols, nvols, err, errlen) < 0) {
@@ -184,28 +173,28 @@ static int check_maps(struct flashimg *fi, char *err, size_t errlen)
     uint32_t fcba = (fi->flmap0 & 0xff) << 4, frba = (fi->flmap0 >> 16 & 0xff) << 4;
     uint32_t fmba = (fi->flmap1 & 0xff) << 4;
     if (fcba < 0x20 || fcba + 4 > FLASHIMG_DESC_SIZE)
-        return fail(err, errlen, "flash descriptor: FLMAP0 0x%08x: FCBA 0x%x outside 0x20..0x%x",
-                    fi->flmap0, fcba, FLASHIMG_DESC_SIZE - 4);
+        return fw_fail(err, errlen, "flash descriptor: FLMAP0 0x%08x: FCBA 0x%x outside 0x20..0x%x",
+                       fi->flmap0, fcba, FLASHIMG_DESC_SIZE - 4);
     if (frba < 0x20 || frba + 4 * FLASHIMG_NREGIONS > FLASHIMG_DESC_SIZE)
-        return fail(err, errlen, "flash descriptor: FLMAP0 0x%08x: FRBA 0x%x outside 0x20..0x%x",
-                    fi->flmap0, frba, FLASHIMG_DESC_SIZE - 4 * FLASHIMG_NREGIONS);
+        return fw_fail(err, errlen, "flash descriptor: FLMAP0 0x%08x: FRBA 0x%x outside 0x20..0x%x",
+                       fi->flmap0, frba, FLASHIMG_DESC_SIZE - 4 * FLASHIMG_NREGIONS);
     if (fmba < 0x20 || fmba + 4 * FLASHIMG_NMASTERS > FLASHIMG_DESC_SIZE)
-        return fail(err, errlen, "flash descriptor: FLMAP1 0x%08x: FMBA 0x%x outside 0x20..0x%x",
-                    fi->flmap1, fmba, FLASHIMG_DESC_SIZE - 4 * FLASHIMG_NMASTERS);
+        return fw_fail(err, errlen, "flash descriptor: FLMAP1 0x%08x: FMBA 0x%x outside 0x20..0x%x",
+                       fi->flmap1, fmba, FLASHIMG_DESC_SIZE - 4 * FLASHIMG_NMASTERS);
     if (fi->flmap0 >> 8 & 3)
-        return fail(err, errlen,
-                    "flash descriptor: FLMAP0 0x%08x: NC: expected 0 (one flash "
-                    "component), got %u",
-                    fi->flmap0, fi->flmap0 >> 8 & 3);
+        return fw_fail(err, errlen,
+                       "flash descriptor: FLMAP0 0x%08x: NC: expected 0 (one flash "
+                       "component), got %u",
+                       fi->flmap0, fi->flmap0 >> 8 & 3);
     fi->flcomp = rd32(d + fcba);
     for (int i = 0; i < FLASHIMG_NMASTERS; i++)
         fi->master[i] = rd32(d + fmba + 4 * i);
     uint32_t want = FLASHIMG_MIN_SIZE << (fi->flcomp & 7);
     if (want != fi->len)
-        return fail(err, errlen,
-                    "flash descriptor: FLCOMP (at 0x%x): component density code %u means 0x%x "
-                    "bytes, the image is 0x%zx bytes",
-                    fcba, fi->flcomp & 7, want, fi->len);
+        return fw_fail(err, errlen,
+                       "flash descriptor: FLCOMP (at 0x%x): component density code %u means 0x%x "
+                       "bytes, the image is 0x%zx bytes",
+                       fcba, fi->flcomp & 7, want, fi->len);
     return 0;
 }
 
@@ -220,18 +209,19 @@ static int check_region(struct flashimg *fi, int i, uint32_t frba, char *err, si
     r->base = b << 12;
     r->limit = lim << 12 | 0xfff;
     if (r->limit >= fi->len)
-        return fail(err, errlen,
-                    "flash descriptor: FLREG%d (%s, at 0x%x) 0x%08x: region 0x%x..0x%x runs past "
-                    "the end of the 0x%zx-byte image",
-                    i, flashimg_region_name(i), frba + 4 * i, r->flreg, r->base, r->limit, fi->len);
+        return fw_fail(
+            err, errlen,
+            "flash descriptor: FLREG%d (%s, at 0x%x) 0x%08x: region 0x%x..0x%x runs past "
+            "the end of the 0x%zx-byte image",
+            i, flashimg_region_name(i), frba + 4 * i, r->flreg, r->base, r->limit, fi->len);
     for (int j = 0; j < i; j++) {
         const struct flashimg_region *o = &fi->region[j];
         if (o->used && r->base <= o->limit && o->base <= r->limit)
-            return fail(err, errlen,
-                        "flash descriptor: FLREG%d (%s) 0x%x..0x%x overlaps FLREG%d (%s) "
-                        "0x%x..0x%x",
-                        i, flashimg_region_name(i), r->base, r->limit, j, flashimg_region_name(j),
-                        o->base, o->limit);
+            return fw_fail(err, errlen,
+                           "flash descriptor: FLREG%d (%s) 0x%x..0x%x overlaps FLREG%d (%s) "
+                           "0x%x..0x%x",
+                           i, flashimg_region_name(i), r->base, r->limit, j,
+                           flashimg_region_name(j), o->base, o->limit);
     }
     return 0;
 }
@@ -244,31 +234,32 @@ static int check_regions(struct flashimg *fi, char *err, size_t errlen)
             return -1;
     const struct flashimg_region *d = &fi->region[FLASHIMG_REGION_DESC];
     if (!d->used || d->base != 0)
-        return fail(err, errlen,
-                    "flash descriptor: FLREG0 (descriptor, at 0x%x): expected base 0, got "
-                    "0x%08x",
-                    frba, d->flreg);
+        return fw_fail(err, errlen,
+                       "flash descriptor: FLREG0 (descriptor, at 0x%x): expected base 0, got "
+                       "0x%08x",
+                       frba, d->flreg);
     if (!fi->region[FLASHIMG_REGION_BIOS].used)
-        return fail(err, errlen,
-                    "flash descriptor: FLREG1 (bios, at 0x%x) 0x%08x: unused; there is no BIOS "
-                    "region",
-                    frba + 4, fi->region[FLASHIMG_REGION_BIOS].flreg);
+        return fw_fail(err, errlen,
+                       "flash descriptor: FLREG1 (bios, at 0x%x) 0x%08x: unused; there is no BIOS "
+                       "region",
+                       frba + 4, fi->region[FLASHIMG_REGION_BIOS].flreg);
     return 0;
 }
 
 static int check_descriptor(struct flashimg *fi, char *err, size_t errlen)
 {
     if (fi->len < FLASHIMG_DESC_SIZE)
-        return fail(err, errlen, "flash image: truncated: 0x%zx bytes, the descriptor needs 0x%x",
-                    fi->len, FLASHIMG_DESC_SIZE);
+        return fw_fail(err, errlen,
+                       "flash image: truncated: 0x%zx bytes, the descriptor needs 0x%x", fi->len,
+                       FLASHIMG_DESC_SIZE);
     if (fi->len % 0x1000)
-        return fail(err, errlen, "flash image: 0x%zx bytes is not a whole number of 4 KiB blocks",
-                    fi->len);
+        return fw_fail(err, errlen,
+                       "flash image: 0x%zx bytes is not a whole number of 4 KiB blocks", fi->len);
     uint32_t sig = rd32(fi->data + FLASHIMG_SIG_OFFSET);
     if (sig != FLASHIMG_FLVALSIG)
-        return fail(err, errlen,
-                    "flash descriptor: FLVALSIG (at 0x%x): expected 0x%08x, got 0x%08x",
-                    FLASHIMG_SIG_OFFSET, FLASHIMG_FLVALSIG, sig);
+        return fw_fail(err, errlen,
+                       "flash descriptor: FLVALSIG (at 0x%x): expected 0x%08x, got 0x%08x",
+                       FLASHIMG_SIG_OFFSET, FLASHIMG_FLVALSIG, sig);
     if (check_maps(fi, err, errlen) < 0 || check_regions(fi, err, errlen) < 0)
         return -1;
     fi->desc_ok = true;
@@ -291,10 +282,10 @@ static int check_unmapped(const struct flashimg *fi, char *err, size_t errlen)
             continue;
         for (size_t i = b; i < b + 0x1000; i++)
             if (fi->data[i] != 0xff)
-                return fail(err, errlen,
-                            "flash image: byte at 0x%zx is 0x%02x, outside every region "
-                            "(expected the erase value 0xff)",
-                            i, fi->data[i]);
+                return fw_fail(err, errlen,
+                               "flash image: byte at 0x%zx is 0x%02x, outside every region "
+                               "(expected the erase value 0xff)",
+                               i, fi->data[i]);
     }
     return 0;
 }

@@ -116,7 +116,7 @@ static size_t first_not(const uint8_t *p, size_t n, uint8_t v)
     return i;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int fw_fail(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen) {
         va_list ap;
@@ -401,16 +401,16 @@ static int build_guids(const struct fv_file_spec *files, int n, struct fv_guid *
 {
     for (int i = 0; i < n; i++) {
         if (!fv_file_size(&files[i]))
-            return fail(err, errlen,
-                        "file %d (%s): cannot be built (a name of 1-%d printable characters, a "
-                        "defined type, at most 16 MiB; a RAW file has a GUID and no name)",
-                        i, files[i].name ? files[i].name : "unnamed", FV_NAME_MAX);
+            return fw_fail(err, errlen,
+                           "file %d (%s): cannot be built (a name of 1-%d printable characters, a "
+                           "defined type, at most 16 MiB; a RAW file has a GUID and no name)",
+                           i, files[i].name ? files[i].name : "unnamed", FV_NAME_MAX);
         if (file_guid(&files[i], &g[i]) < 0)
-            return fail(err, errlen, "file %d: libcrypto SHA-256 failed", i);
+            return fw_fail(err, errlen, "file %d: libcrypto SHA-256 failed", i);
         for (int j = 0; j < i; j++)
             if (!memcmp(g[i].b, g[j].b, 16))
-                return fail(err, errlen, "file %d (%s): same GUID as file %d", i,
-                            files[i].name ? files[i].name : "unnamed", j);
+                return fw_fail(err, errlen, "file %d (%s): same GUID as file %d", i,
+                               files[i].name ? files[i].name : "unnamed", j);
     }
     return 0;
 }
@@ -419,16 +419,16 @@ int fv_build(uint8_t *buf, size_t size, const struct fv_file_spec *files, int n,
              size_t errlen)
 {
     if (n < 0 || size < FV_BLOCK_SIZE || size % FV_BLOCK_SIZE || size / FV_BLOCK_SIZE > UINT32_MAX)
-        return fail(err, errlen, "volume size 0x%zx: expected a non-zero multiple of 0x%x", size,
-                    FV_BLOCK_SIZE);
+        return fw_fail(err, errlen, "volume size 0x%zx: expected a non-zero multiple of 0x%x", size,
+                       FV_BLOCK_SIZE);
     struct fv_guid *g = calloc(n ? (size_t)n : 1, sizeof *g);
     if (!g)
-        return fail(err, errlen, "out of memory");
+        return fw_fail(err, errlen, "out of memory");
     int r = build_guids(files, n, g, err, errlen);
     size_t need = r < 0 ? 0 : fv_min_size(files, n);
     if (r == 0 && need > size)
-        r = fail(err, errlen, "files need a 0x%zx-byte volume, the volume is 0x%zx bytes", need,
-                 size);
+        r = fw_fail(err, errlen, "files need a 0x%zx-byte volume, the volume is 0x%zx bytes", need,
+                    size);
     if (r == 0) {
         memset(buf, 0xff, size);
         write_fv_header(buf, size);
@@ -900,7 +900,7 @@ int fv_scan(struct fv_list *l, const uint8_t *buf, size_t len, uint64_t base, ch
         }
         struct fv_volume *v;
         if (list_push(l, &v) < 0)
-            return fail(err, errlen, "out of memory");
+            return fw_fail(err, errlen, "out of memory");
         int r = fv_parse(v, buf + pos, (size_t)(len - pos), base + pos, err, errlen);
         if (v->header_ok)
             l->n++;

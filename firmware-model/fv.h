@@ -219,4 +219,7 @@ const struct fv_file *fv_find_name(const struct fv_volume *fv, const char *name)
 /* The payload bytes of a file of fv (NULL if it has none). */
 const uint8_t *fv_file_payload(const struct fv_volume *fv, const struct fv_file *f);
 
+/* Format a message into err (if given) and return -1: the firmware model's error return. */
+int fw_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif
