@@ -347,7 +347,8 @@ static bool range_ok(const struct disk *d, uint64_t lba, uint32_t nblocks)
     return lba <= d->blocks && nblocks <= d->blocks - lba;
 }
 
-int disk_read(struct disk *d, uint64_t lba, uint32_t nblocks, void *buf)
+/* nblocks from lba to or from buf, resuming short transfers: 0, or -1 with errno. */
+static int disk_io(struct disk *d, uint64_t lba, uint32_t nblocks, void *buf, bool write)
 {
     if (!range_ok(d, lba, nblocks)) {
         errno = EINVAL;
@@ -356,7 +357,9 @@ int disk_read(struct disk *d, uint64_t lba, uint32_t nblocks, void *buf)
     size_t len = (size_t)nblocks * d->p.block_size, done = 0;
     off_t off = (off_t)(lba * d->p.block_size);
     while (done < len) {
-        ssize_t n = pread(d->fd, (char *)buf + done, len - done, off + (off_t)done);
+        char *p = (char *)buf + done;
+        ssize_t n = write ? pwrite(d->fd, p, len - done, off + (off_t)done)
+                          : pread(d->fd, p, len - done, off + (off_t)done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
@@ -368,25 +371,14 @@ int disk_read(struct disk *d, uint64_t lba, uint32_t nblocks, void *buf)
     return 0;
 }
 
+int disk_read(struct disk *d, uint64_t lba, uint32_t nblocks, void *buf)
+{
+    return disk_io(d, lba, nblocks, buf, false);
+}
+
 int disk_write(struct disk *d, uint64_t lba, uint32_t nblocks, const void *buf)
 {
-    if (!range_ok(d, lba, nblocks)) {
-        errno = EINVAL;
-        return -1;
-    }
-    size_t len = (size_t)nblocks * d->p.block_size, done = 0;
-    off_t off = (off_t)(lba * d->p.block_size);
-    while (done < len) {
-        ssize_t n = pwrite(d->fd, (const char *)buf + done, len - done, off + (off_t)done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            errno = n < 0 ? errno : EIO;
-            return -1;
-        }
-        done += (size_t)n;
-    }
-    return 0;
+    return disk_io(d, lba, nblocks, (void *)buf, true); /* only read from when writing */
 }
 
 uint64_t disk_blocks(const struct disk *d)
