@@ -73,37 +73,39 @@ static unsigned long find_run(unsigned long from, unsigned long n)
     return heap_pages;
 }
 
-void *page_alloc(size_t n)
+/* Next fit from the hint: the index of a free run of n pages, or heap_pages. */
+static unsigned long find_free(size_t n)
 {
     if (!n || n > nfree)
-        return NULL;
+        return heap_pages;
     unsigned long i = find_run(hint, n);
-    if (i == heap_pages)
-        i = find_run(0, n);
-    if (i == heap_pages)
-        return NULL;
+    return i == heap_pages ? find_run(0, n) : i;
+}
+
+/* Mark the run at i used and hand it out. */
+static void *take(unsigned long i, size_t n)
+{
     mark(i, n, 1);
     nfree -= n;
     hint = i + n < heap_pages ? i + n : 0;
     return pfn_to_virt(heap_first + i);
 }
 
+void *page_alloc(size_t n)
+{
+    unsigned long i = find_free(n);
+    return i == heap_pages ? NULL : take(i, n);
+}
+
 void *page_zalloc(size_t n)
 {
-    if (!n || n > nfree)
-        return NULL;
-    unsigned long i = find_run(hint, n);
-    if (i == heap_pages)
-        i = find_run(0, n);
+    unsigned long i = find_free(n);
     if (i == heap_pages)
         return NULL;
-    for (unsigned long j = i; j < i + n; j++)
+    for (unsigned long j = i; j < i + n; j++) /* pages never handed out are zero already */
         if ((dirty_map[j / BITS_PER_LONG] >> (j % BITS_PER_LONG)) & 1)
             memset(pfn_to_virt(heap_first + j), 0, PAGE_SIZE);
-    mark(i, n, 1);
-    nfree -= n;
-    hint = i + n < heap_pages ? i + n : 0;
-    return pfn_to_virt(heap_first + i);
+    return take(i, n);
 }
 
 void page_free(void *p, size_t n)
