@@ -5,7 +5,6 @@ set -euo pipefail
 
 PACKAGES=(
   gcc make cmake pkg-config          # toolchain (guests are built by the host gcc)
-  libunicorn-dev                     # CPU emulation of every vCPU
   libcapstone-dev                    # decodes each guest basic block once, for its cycle cost
   libelf-dev                         # loads guest ELF images, notes and symbols
   liblua5.4-dev                      # scenario scripts
@@ -18,16 +17,18 @@ PACKAGES=(
   clang-format                       # the format check test
   jq                                 # scenario tests inspect the JSON trace
   tshark                             # tests read the pcap files back
+  ca-certificates curl xz-utils      # fetching Unicorn 2.1 (below)
 )
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "setup: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+bash "$(dirname "$0")/unicorn21.sh"
