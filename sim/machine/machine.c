@@ -13,6 +13,7 @@
  * when the batch is done.
  */
 #include "machine.h"
+#include "pci.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -76,7 +77,7 @@ static void store_notify(void *opaque, int domid)
             m->xs_notify[i / 64] |= 1ull << (i % 64);
 }
 
-static void store_flush_notifies(struct machine *m, simtime_t when)
+void machine_store_flush(struct machine *m, simtime_t when)
 {
     for (int i = 0; i < m->ndoms; i++) {
         if (!(m->xs_notify[i / 64] & (1ull << (i % 64))))
@@ -108,7 +109,7 @@ static void store_serve(void *opaque, simtime_t now)
                            .arg = (int64_t)c.requests};
     trace_span(m->tr, &s);
     m->xs_busy_until = done;
-    store_flush_notifies(m, done);
+    machine_store_flush(m, done);
 }
 
 void machine_store_kick(struct machine *m, struct domain *d, simtime_t when, uint64_t req)
@@ -191,6 +192,26 @@ static int connect_pair(struct machine *m, const struct sc_conn *c)
     return rc ? -1 : 0;
 }
 
+/*
+ * PCI passthrough to a driver domain, as xl does it: pci-assignable-add
+ * takes the function from dom0 (pciback holds it; dom0's own driver never
+ * binds), pci-attach gives it to the domain -- config space, BARs, its
+ * interrupt (the IRQ permission that lets the domain map the pirq) and,
+ * with an IOMMU, its DMA context. Ownership itself is the function's user
+ * (the platform's config-space filter): dom0 reads all ones from then on.
+ */
+static void assign_devices(struct machine *m)
+{
+    for (int i = 0; i < m->ndevs; i++) {
+        struct plat_dev *pd = &m->devs[i];
+        if (!pd->passthrough || m->quiet)
+            continue;
+        fprintf(m->console_out,
+                "toolstack: pci-assignable-add 0000:00:%02x.0 (%s); pci-attach to %s (d%u)\n",
+                pci_func_slot(pd->f), m->sc->devices[i].kind, pd->owner->name, pd->owner->domid);
+    }
+}
+
 static void assign_domids(struct machine *m)
 {
     int next = 1;
@@ -261,6 +282,7 @@ int machine_create(struct machine *m, const struct scenario *sc, struct trace *t
     }
     if (platform_create(m, err, errlen) < 0)
         return -1;
+    assign_devices(m);
     for (int i = 0; i < sc->nconns; i++)
         if (connect_pair(m, &sc->conns[i]) < 0) {
             snprintf(err, errlen, "%s:%d: connect: cannot write the device directories", sc->path,

@@ -251,6 +251,7 @@ struct plat_dev {
     uint64_t mapped_addr[6], mapped_size[6];
     uint64_t lost_irqs; /* raised with no bound event channel */
     struct disk *disk0; /* the first disk behind it (owned by the HBA) */
+    bool passthrough;   /* assigned by the toolstack to a driver domain (not dom0) */
 };
 
 struct pcpu {
@@ -315,6 +316,8 @@ int machine_create(struct machine *m, const struct scenario *sc, struct trace *t
 int machine_run(struct machine *m);
 void machine_destroy(struct machine *m);
 struct domain *machine_domain(struct machine *m, int domid);
+/* Notify the domains the store has queued output for (after a toolstack write or a release). */
+void machine_store_flush(struct machine *m, simtime_t when);
 uint64_t machine_alloc_mfns(struct machine *m, uint64_t n);
 static inline void *machine_frame(struct machine *m, uint64_t mfn)
 {

@@ -410,7 +410,9 @@ static int create_device(struct machine *m, int i, char *err, size_t errlen)
     const struct sc_device *sd = &m->sc->devices[i];
     struct plat_dev *pd = &m->devs[m->ndevs];
     char name[48];
-    *pd = (struct plat_dev){.m = m, .owner = m->doms[sd->owner]};
+    struct domain *owner = m->doms[sd->owner];
+    *pd = (struct plat_dev){
+        .m = m, .owner = owner, .passthrough = !owner->privileged && !owner->native && !owner->rt};
     snprintf(name, sizeof(name), "%s.%d", sd->kind, sd->slot);
     pd->place = trace_place(m->tr, PLACE_DEVICE, sd->slot, name);
     struct dev_env env = {.q = &m->q,
@@ -449,7 +451,9 @@ static int create_device(struct machine *m, int i, char *err, size_t errlen)
  * A kernel loaded from disk (dom0 under xen-dom0, the native kernel): the
  * boot loader reads the image from the disk its domain owns, sequentially
  * from the start of the disk, at the disk model's speed; the domain starts
- * when the read is done. The contrast to uefi-rt's read out of SPI flash.
+ * when the read is done. The contrast to uefi-rt's read out of SPI flash. A
+ * driver domain (xen-idd) is built by dom0's toolstack from dom0's files:
+ * its kernel is not read from the disk passed through to it.
  */
 static void boot_from_disk(struct machine *m)
 {
@@ -457,7 +461,8 @@ static void boot_from_disk(struct machine *m)
         struct plat_dev *pd = &m->devs[i];
         struct domain *d = pd->owner;
         const struct sc_domain *sd = &m->sc->domains[d->idx];
-        if (!pd->disk0 || d->rt || d->booted_from_disk || !sd->image[0])
+        if (!pd->disk0 || d->rt || d->booted_from_disk || !sd->image[0] ||
+            !(d->privileged || d->native))
             continue;
         FILE *f = fopen(sd->image, "rb");
         long size = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;

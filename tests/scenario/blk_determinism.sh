@@ -2,7 +2,7 @@
 # A block scenario with the same seed gives byte-identical traces.
 source "$(dirname "$0")/lib.bash"
 cd "$WORK"
-for arch in xen-dom0 uefi-rt; do
+for arch in xen-dom0 xen-idd uefi-rt; do
   for i in 1 2; do
     rm -f "$WORK/d.img"
     "$HOPSIM" run "$SRC/workloads/scenarios/blk-randrw-verify.lua" --quiet --set requests=60 \

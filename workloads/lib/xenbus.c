@@ -237,6 +237,17 @@ int xs_directory(xs_tx_t t, const char *path, char *buf, size_t len)
     return count;
 }
 
+int xs_is_domain_introduced(unsigned domid)
+{
+    char arg[12];
+    snprintf(arg, sizeof(arg), "%u", domid);
+    struct seg s[] = {SEG_STR(arg)};
+    int n = xs_talk(XS_IS_DOMAIN_INTRODUCED, XBT_NIL, s, 1);
+    if (n < 0)
+        return n;
+    return n >= 1 && in_body[0] == 'T';
+}
+
 int xs_watch(const char *path, const char *token)
 {
     struct seg s[] = {SEG_STR(path), SEG_STR(token)};

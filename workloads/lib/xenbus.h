@@ -33,6 +33,8 @@ int xs_rm(xs_tx_t t, const char *path);
 /* Children of path as NUL-separated names in buf: count, or -errno. */
 int xs_directory(xs_tx_t t, const char *path, char *buf, size_t len);
 int xs_watch(const char *path, const char *token);
+/* XS_IS_DOMAIN_INTRODUCED: 1 if domid has a live store connection, 0 if not, or -errno. */
+int xs_is_domain_introduced(unsigned domid);
 /* Also drops queued events for this token. */
 int xs_unwatch(const char *path, const char *token);
 int xs_transaction_start(xs_tx_t *t);

@@ -4,7 +4,7 @@
 -- the other domUs' verified I/O must all complete.
 local blk = import "lib/blk.lua"
 local disk = param("disk", "disk-malicious.img", "disk image file")
-local arch = param("arch", "xen-dom0", "xen-dom0 | uefi-rt (the backend under attack)")
+local arch = param("arch", "xen-dom0", "xen-dom0 | xen-idd | uefi-rt (the backend under attack)")
 local domus = param("domus", 2, "well-behaved domUs")
 
 scenario { name = "blk-malicious", seed = 1, time_limit_ms = 60000 }

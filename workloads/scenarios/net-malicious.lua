@@ -4,7 +4,7 @@
 -- only costs that vif its frames, and the other domUs' request/response
 -- traffic must all complete with intact payloads.
 local net = import "lib/net.lua"
-local arch = param("arch", "xen-dom0", "xen-dom0 | uefi-rt (the backend under attack)")
+local arch = param("arch", "xen-dom0", "xen-dom0 | xen-idd | uefi-rt (the backend under attack)")
 local attack = param("attack", "chain", "the fatal attack: chain (never-ending fragment chain) | overflow (ring indices)")
 local domus = param("domus", 2, "well-behaved domUs")
 

@@ -1,6 +1,10 @@
 -- The backend domain of the virtualized architectures: one image, backend.elf
 -- (blkback and netback with the native SAS and e1000 drivers), placed as
 --   xen-dom0  dom0, a privileged domain loaded from disk;
+--   xen-idd   an isolated driver domain "idd": an unprivileged domU to which
+--             dom0's toolstack assigns the PCI devices (passthrough) and whose
+--             domid the backend directories name; dom0 (dom0.elf) keeps no
+--             device and only outlives the others;
 --   uefi-rt   the UEFI runtime service "hopsim-rt" in the platform SPI flash:
 --             the firmware reads and measures it at boot, and the hypervisor
 --             calls it (efi_rs_enter/leave) instead of switching to a dom0.
@@ -10,7 +14,7 @@
 --    flash_read, flash_mhz, setvariable_ms, xip, rt_cpu.
 local M = {}
 
-M.arches = { "native", "xen-dom0", "uefi-rt" }
+M.arches = { "native", "xen-dom0", "xen-idd", "uefi-rt" }
 
 -- A shallow copy of t with the fields of extra added (either may be nil).
 function M.copy(t, extra)
@@ -47,6 +51,12 @@ function M.declare(o)
     domain { name = "rt", runtime_image = "hopsim-rt", mode = "rt", memory_mb = o.memory_mb or 32,
              cpu = 0, rt_cpu = o.rt_cpu or "dedicated", privileged = true, args = o.args }
     return "rt"
+  end
+  if o.arch == "xen-idd" then
+    domain { name = "dom0", image = "dom0.elf", memory_mb = 16, cpu = 0, privileged = true }
+    domain { name = "idd", image = "backend.elf", memory_mb = o.memory_mb or 32, cpu = 0,
+             args = o.args }
+    return "idd"
   end
   domain { name = "dom0", image = "backend.elf", memory_mb = o.memory_mb or 32, cpu = 0,
            privileged = true, args = o.args }

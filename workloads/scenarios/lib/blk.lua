@@ -7,6 +7,8 @@
 --   xen-dom0  classic Xen: blkback + the native SAS driver in dom0 (backend.elf,
 --             owns the HBA); blkfront + the test program in each domU. All
 --             eight hops.
+--   xen-idd   the same backend image in an isolated driver domain "idd", a
+--             domU the toolstack assigns the HBA to; dom0 keeps no device.
 --   uefi-rt   the patent's design: the same backend image is the UEFI runtime
 --             service "hopsim-rt" in the platform SPI flash (lib/backend.lua).
 --

@@ -6,6 +6,8 @@
 --             H4, H5, H8.
 --   xen-dom0  netback + the e1000 driver in dom0 (backend.elf, owns the NIC,
 --             bridges the vifs to the wire); netfront + netperf in each domU.
+--   xen-idd   the same backend image in the isolated driver domain "idd",
+--             to which the toolstack assigns the NIC (lib/backend.lua).
 --   uefi-rt   the same backend image as the runtime service in the platform
 --             flash (lib/backend.lua).
 --
