@@ -152,7 +152,9 @@ struct vcpu {
     uint32_t npoll;
     evq_handle poll_timeout;
 
-    bool in_rs_call; /* rt domains: inside a runtime-service call */
+    bool initialised; /* has a register context: vCPU 0 from the builder, others by
+                         VCPUOP_initialise */
+    bool in_rs_call;  /* rt domains: inside a runtime-service call */
     simtime_t rs_call_start;
 
     /* tracing */

@@ -696,6 +696,7 @@ static int build_vcpus(struct domain *d, const struct sc_domain *sd, char *err, 
         }
     }
     struct vcpu *v0 = d->vcpus[0];
+    v0->initialised = true;
     vcpu_set_reg(v0, UC_X86_REG_RIP, d->entry);
     vcpu_set_reg(v0, UC_X86_REG_RSI, d->si_gpa);
     vcpu_set_reg(v0, UC_X86_REG_RSP,

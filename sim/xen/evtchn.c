@@ -227,7 +227,7 @@ static long op_send(struct vcpu *v, uint32_t port, simtime_t now, simtime_t *cos
             struct domain *rd = machine_domain(m, c->remote_dom);
             if (rd && !rd->dead && rd->rt_on_notifier) {
                 /* the runtime call will run on the CPU that made this notify */
-                struct vcpu *tv = rd->vcpus[0];
+                struct vcpu *tv = rd->vcpus[rd->evtchn[c->remote_port].notify_vcpu];
                 if (tv->state == VCPU_BLOCKED && !tv->queued)
                     tv->pcpu = v->pcpu;
             }
@@ -303,6 +303,39 @@ static long op_unmask(struct vcpu *v, uint32_t port, simtime_t now)
     return 0;
 }
 
+/*
+ * EVTCHNOP_bind_vcpu (Xen's evtchn_bind_vcpu): the vCPU a channel's
+ * notifications go to. Interdomain and unbound channels and global VIRQs
+ * move freely; a per-vCPU VIRQ stays where it was bound (-EINVAL); a pirq
+ * port moves, and with it the physical interrupt's affinity
+ * (pirq_set_affinity): its upcalls land on that vCPU from now on.
+ */
+static long op_bind_vcpu(struct vcpu *v, struct evtchn_bind_vcpu *b)
+{
+    struct domain *d = v->d;
+    if (b->vcpu >= (uint32_t)d->nvcpus)
+        return -ENOENT;
+    if (!port_valid(d, b->port))
+        return -ENOENT;
+    struct evtchn *c = &d->evtchn[b->port];
+    switch (c->state) {
+    case ECS_VIRQ:
+        /* Xen's virq_is_global: all but the per-vCPU ones */
+        if (c->virq == VIRQ_TIMER || c->virq == VIRQ_DEBUG || c->virq == VIRQ_XENOPROF ||
+            c->virq == VIRQ_XENPMU)
+            return -EINVAL;
+        break;
+    case ECS_UNBOUND:
+    case ECS_INTERDOMAIN:
+    case ECS_PIRQ:
+        break;
+    default:
+        return -EINVAL;
+    }
+    c->notify_vcpu = (uint8_t)b->vcpu;
+    return 0;
+}
+
 static long op_status(struct vcpu *v, struct evtchn_status *st)
 {
     struct domain *d = dom_lookup(v->d, st->dom);
@@ -375,6 +408,10 @@ long evtchn_op(struct vcpu *v, int cmd, uint64_t arg, simtime_t now, simtime_t *
     case EVTCHNOP_unmask: {
         ARG(struct evtchn_unmask, u);
         return op_unmask(v, u->port, now + *cost);
+    }
+    case EVTCHNOP_bind_vcpu: {
+        ARG(struct evtchn_bind_vcpu, b);
+        return op_bind_vcpu(v, b);
     }
     case EVTCHNOP_status: {
         ARG(struct evtchn_status, s);

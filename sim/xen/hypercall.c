@@ -132,12 +132,54 @@ static void timer_fire(void *opaque, simtime_t now)
     evtchn_send_virq(v->d, v->id, VIRQ_TIMER, now);
 }
 
+/*
+ * VCPUOP_initialise (Xen's arch_set_info_guest for a PV vCPU): the new
+ * vCPU's general registers, its kernel stack and its event callback come
+ * from the guest's vcpu_guest_context, as Linux's cpu_initialize_context
+ * fills it. Only a vCPU that is down and not yet initialised takes one
+ * (-EEXIST otherwise, as Xen answers); VCPUOP_up then makes it runnable.
+ */
+static long vcpu_initialise(struct vcpu *v, struct vcpu *t, uint64_t arg)
+{
+    ARG(struct vcpu_guest_context, c, arg);
+    if (t->state != VCPU_DOWN || t->initialised)
+        return -EEXIST;
+    if (!guest_ram(v->d, c->user_regs.rip, 1) || !guest_ram(v->d, c->user_regs.rsp - 8, 8) ||
+        (c->event_callback_eip && !guest_ram(v->d, c->event_callback_eip, 1)))
+        return -EINVAL;
+    const struct cpu_user_regs *r = &c->user_regs;
+    vcpu_set_reg(t, UC_X86_REG_RIP, r->rip);
+    vcpu_set_reg(t, UC_X86_REG_RSP, r->rsp);
+    vcpu_set_reg(t, UC_X86_REG_RDI, r->rdi);
+    vcpu_set_reg(t, UC_X86_REG_RSI, r->rsi);
+    vcpu_set_reg(t, UC_X86_REG_RDX, r->rdx);
+    vcpu_set_reg(t, UC_X86_REG_RBP, r->rbp);
+    t->event_callback = c->event_callback_eip;
+    t->initialised = true;
+    /* a vCPU starts with event delivery masked, as Xen's vcpu_info does */
+    if (v->d->shinfo)
+        v->d->shinfo->vcpu_info[t->id].evtchn_upcall_mask = 1;
+    return 0;
+}
+
 static long do_vcpu_op(struct vcpu *v, int cmd, uint64_t vcpuid, uint64_t arg, simtime_t now)
 {
     if (vcpuid >= (uint64_t)v->d->nvcpus)
         return -ENOENT;
     struct machine *m = v->d->m;
+    struct vcpu *t = v->d->vcpus[vcpuid];
     switch (cmd) {
+    case VCPUOP_initialise:
+        return vcpu_initialise(v, t, arg);
+    case VCPUOP_up:
+        /* Xen: -EINVAL for a vCPU never initialised; up on a running one is a no-op */
+        if (!t->initialised)
+            return -EINVAL;
+        if (t->state == VCPU_DOWN) {
+            t->state = VCPU_BLOCKED;
+            sched_wake(t, now);
+        }
+        return 0;
     case VCPUOP_set_singleshot_timer: {
         if (vcpuid != (uint64_t)v->id)
             return -EINVAL;

@@ -10,9 +10,13 @@
  * malloc: size classes of 32..4096 bytes (a 16-byte header + payload) carved
  * from pages, with one free list per class; larger requests take whole
  * pages. Chunk pages are never returned to the page allocator.
+ *
+ * One spinlock (smp.h) covers both, so any vCPU and any handler may
+ * allocate.
  */
 #include "alloc.h"
 #include "arch.h"
+#include "smp.h"
 #include "str.h"
 
 static unsigned long heap_first; /* pfn of bit 0 */
@@ -20,6 +24,7 @@ static unsigned long heap_pages; /* pages managed */
 static unsigned long *used_map, *dirty_map;
 static unsigned long hint;
 static size_t nfree;
+static spinlock_t alloc_lock = SPINLOCK_INIT;
 
 void alloc_init(unsigned long first_pfn, unsigned long end_pfn)
 {
@@ -91,30 +96,49 @@ static void *take(unsigned long i, size_t n)
     return pfn_to_virt(heap_first + i);
 }
 
-void *page_alloc(size_t n)
+static void *alloc_locked(size_t n)
 {
     unsigned long i = find_free(n);
     return i == heap_pages ? NULL : take(i, n);
 }
 
-void *page_zalloc(size_t n)
-{
-    unsigned long i = find_free(n);
-    if (i == heap_pages)
-        return NULL;
-    for (unsigned long j = i; j < i + n; j++) /* pages never handed out are zero already */
-        if ((dirty_map[j / BITS_PER_LONG] >> (j % BITS_PER_LONG)) & 1)
-            memset(pfn_to_virt(heap_first + j), 0, PAGE_SIZE);
-    return take(i, n);
-}
-
-void page_free(void *p, size_t n)
+static void free_locked(void *p, size_t n)
 {
     unsigned long pfn = virt_to_pfn(p);
     if (!p || pfn < heap_first || pfn + n > heap_first + heap_pages)
         return;
     mark(pfn - heap_first, n, 0);
     nfree += n;
+}
+
+void *page_alloc(size_t n)
+{
+    int f = spin_lock_irqsave(&alloc_lock);
+    void *p = alloc_locked(n);
+    spin_unlock_irqrestore(&alloc_lock, f);
+    return p;
+}
+
+void *page_zalloc(size_t n)
+{
+    int f = spin_lock_irqsave(&alloc_lock);
+    unsigned long i = find_free(n);
+    void *p = NULL;
+    if (i != heap_pages) {
+        for (unsigned long j = i; j < i + n; j++) /* pages never handed out are zero already */
+            if ((dirty_map[j / BITS_PER_LONG] >> (j % BITS_PER_LONG)) & 1)
+                memset(pfn_to_virt(heap_first + j), 0, PAGE_SIZE);
+        p = take(i, n);
+    }
+    spin_unlock_irqrestore(&alloc_lock, f);
+    return p;
+}
+
+void page_free(void *p, size_t n)
+{
+    int f = spin_lock_irqsave(&alloc_lock);
+    free_locked(p, n);
+    spin_unlock_irqrestore(&alloc_lock, f);
 }
 
 size_t page_free_count(void)
@@ -139,14 +163,12 @@ static void *free_head[NCLASSES];
 static char *bump[NCLASSES];
 static size_t bump_left[NCLASSES];
 
-void *malloc(size_t size)
+static void *malloc_locked(size_t size)
 {
-    if (size > (1ul << 30))
-        return NULL;
     size_t need = size + HDR;
     if (need > (32u << (NCLASSES - 1))) {
         size_t pages = (need + PAGE_SIZE - 1) / PAGE_SIZE;
-        struct hdr *h = page_alloc(pages);
+        struct hdr *h = alloc_locked(pages);
         if (!h)
             return NULL;
         *h = (struct hdr){MAGIC_PAGES, (uint32_t)pages, 0};
@@ -161,7 +183,7 @@ void *malloc(size_t size)
     } else {
         size_t csize = 32u << cls;
         if (bump_left[cls] < csize) {
-            bump[cls] = page_alloc(1);
+            bump[cls] = alloc_locked(1);
             if (!bump[cls])
                 return NULL;
             bump_left[cls] = PAGE_SIZE;
@@ -172,6 +194,16 @@ void *malloc(size_t size)
     }
     *h = (struct hdr){MAGIC_SMALL, cls, 0};
     return (char *)h + HDR;
+}
+
+void *malloc(size_t size)
+{
+    if (size > (1ul << 30))
+        return NULL;
+    int f = spin_lock_irqsave(&alloc_lock);
+    void *p = malloc_locked(size);
+    spin_unlock_irqrestore(&alloc_lock, f);
+    return p;
 }
 
 void *calloc(size_t n, size_t size)
@@ -189,12 +221,14 @@ void free(void *p)
     if (!p)
         return;
     struct hdr *h = (struct hdr *)((char *)p - HDR);
+    int f = spin_lock_irqsave(&alloc_lock);
     if (h->magic == MAGIC_PAGES) {
         h->magic = 0;
-        page_free(h, h->arg);
+        free_locked(h, h->arg);
     } else if (h->magic == MAGIC_SMALL && h->arg < NCLASSES) {
         h->magic = 0;
         *(void **)p = free_head[h->arg];
         free_head[h->arg] = h;
     }
+    spin_unlock_irqrestore(&alloc_lock, f);
 }

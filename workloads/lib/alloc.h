@@ -2,8 +2,8 @@
  * Memory allocation for guest programs: whole pages (page_alloc) and small
  * objects (malloc/free). The heap is the RAM above everything the domain
  * builder put after the image (start_info, store and console rings, boot
- * stack) up to nr_pages. Single vCPU, not reentrant: do not allocate from
- * event handlers while the interrupted code may be allocating.
+ * stack) up to nr_pages. Safe from any vCPU and from event handlers (one
+ * spinlock, taken with delivery off).
  */
 #ifndef GUEST_ALLOC_H
 #define GUEST_ALLOC_H

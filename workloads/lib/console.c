@@ -5,19 +5,21 @@
  * buffer for snprintf, into the console buffer for printf. The console
  * buffer is flushed with one console_io hypercall per line (or per
  * CONSOLE_BUF bytes), so a line is never split unless it is very long.
- * Not reentrant: do not printf from an event handler while the
- * interrupted code is inside printf (handlers here print only on errors).
+ * The console buffer is taken under a spinlock with event delivery off,
+ * so handlers and other vCPUs may print too.
  */
 #include "console.h"
 #include "hypercall.h"
+#include "smp.h"
 #include "str.h"
 
 #define CONSOLE_BUF 256
 
 static char cbuf[CONSOLE_BUF];
 static size_t clen;
+static spinlock_t console_lock = SPINLOCK_INIT; /* cbuf is shared by the vCPUs */
 
-void console_flush(void)
+static void flush_locked(void)
 {
     if (clen) {
         HYPERVISOR_console_io(CONSOLEIO_write, (int)clen, cbuf);
@@ -25,17 +27,26 @@ void console_flush(void)
     }
 }
 
+void console_flush(void)
+{
+    int f = spin_lock_irqsave(&console_lock);
+    flush_locked();
+    spin_unlock_irqrestore(&console_lock, f);
+}
+
 static void console_putc(char c)
 {
     cbuf[clen++] = c;
     if (c == '\n' || clen == CONSOLE_BUF)
-        console_flush();
+        flush_locked();
 }
 
 void console_write(const char *s, size_t len)
 {
+    int f = spin_lock_irqsave(&console_lock);
     while (len--)
         console_putc(*s++);
+    spin_unlock_irqrestore(&console_lock, f);
 }
 
 struct sink {
@@ -221,7 +232,9 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
 int vprintf(const char *fmt, va_list ap)
 {
     struct sink k = {NULL, 0, 0};
+    int f = spin_lock_irqsave(&console_lock);
     vformat(&k, fmt, ap);
+    spin_unlock_irqrestore(&console_lock, f);
     return (int)k.len;
 }
 

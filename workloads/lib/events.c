@@ -9,13 +9,19 @@
  * pending & ~mask, clearing each pending bit atomically *before* calling
  * its handler, so an event raised during the handler is seen again.
  *
- * Single vCPU (vcpu_info[0]); the upcall runs with delivery masked, so the
- * scan is never re-entered.
+ * Several vCPUs (smp.h): each has its own vcpu_info (selector, upcall
+ * flag and mask), Xen raises a port's event on the vCPU it is bound to
+ * (EVTCHNOP_bind_vcpu; vCPU 0 until then), and a vCPU's scan handles only
+ * the ports bound to it, as Linux's 2-level scan masks with
+ * cpu_evtchn_mask. The pending and mask bitmaps are shared, hence the
+ * atomic bit operations. The upcall runs with this vCPU's delivery masked,
+ * so its scan is never re-entered.
  */
 #include "events.h"
 #include "console.h"
 #include "hypercall.h"
 #include "runtime.h"
+#include "smp.h"
 
 shared_info_t *shared_info;
 volatile unsigned long events_handled;
@@ -29,9 +35,12 @@ static struct {
 extern char hypervisor_callback[];
 void do_hypervisor_callback(void);
 
+/* The vCPU each port notifies (what EVTCHNOP_bind_vcpu set). */
+static uint8_t port_cpu[NR_EVTCHN_PORTS];
+
 static vcpu_info_t *vcpu0(void)
 {
-    return &shared_info->vcpu_info[0];
+    return &shared_info->vcpu_info[smp_id()];
 }
 
 void events_init(void)
@@ -81,7 +90,28 @@ int evtchn_bind_virq(uint32_t virq, evtchn_port_t *port)
 int evtchn_close(evtchn_port_t port)
 {
     struct evtchn_close op = {.port = port};
-    return HYPERVISOR_event_channel_op(EVTCHNOP_close, &op);
+    int rc = HYPERVISOR_event_channel_op(EVTCHNOP_close, &op);
+    if (!rc && port < NR_EVTCHN_PORTS)
+        port_cpu[port] = 0; /* a freed port notifies vCPU 0 when reused, as in Xen */
+    return rc;
+}
+
+int evtchn_bind_vcpu(evtchn_port_t port, unsigned cpu)
+{
+    struct evtchn_bind_vcpu op = {.port = port, .vcpu = cpu};
+    int rc = HYPERVISOR_event_channel_op(EVTCHNOP_bind_vcpu, &op);
+    if (!rc && port < NR_EVTCHN_PORTS) {
+        port_cpu[port] = (uint8_t)cpu;
+        /* an event already pending was flagged on the old vCPU: raise it on the new one */
+        if (evtchn_is_pending(port) && !evtchn_is_masked(port))
+            evtchn_unmask(port);
+    }
+    return rc;
+}
+
+unsigned evtchn_cpu(evtchn_port_t port)
+{
+    return port < NR_EVTCHN_PORTS ? port_cpu[port] : 0;
 }
 
 int evtchn_send(evtchn_port_t port)
@@ -187,6 +217,8 @@ void irq_enable(void)
 
 int irq_save(void)
 {
+    if (!shared_info)
+        return 1; /* before events_init: nothing is delivered yet */
     vcpu_info_t *v = vcpu0();
     int old = v->evtchn_upcall_mask;
     if (!old)
@@ -203,17 +235,23 @@ void irq_restore(int flags)
 void events_scan(void)
 {
     shared_info_t *s = shared_info;
-    vcpu_info_t *v = vcpu0();
+    unsigned me = smp_id();
+    vcpu_info_t *v = &s->vcpu_info[me];
     WRITE_ONCE(v->evtchn_upcall_pending, 0);
     unsigned long sel = xchg_ulong(&v->evtchn_pending_sel, 0);
     while (sel) {
         unsigned w = ctz_ulong(sel);
         sel &= sel - 1;
-        unsigned long bits;
-        while ((bits = READ_ONCE(s->evtchn_pending[w]) & ~READ_ONCE(s->evtchn_mask[w]))) {
+        unsigned long bits, others = 0; /* ports of this word bound to other vCPUs */
+        while ((bits = READ_ONCE(s->evtchn_pending[w]) & ~READ_ONCE(s->evtchn_mask[w]) & ~others)) {
             unsigned b = ctz_ulong(bits);
             evtchn_port_t port = w * BITS_PER_LONG + b;
-            clear_bit_ul(b, &s->evtchn_pending[w]);
+            if (port_cpu[port] != me) {
+                others |= 1ul << b;
+                continue;
+            }
+            if (!test_and_clear_bit_ul(b, &s->evtchn_pending[w]))
+                continue; /* another vCPU took it */
             events_handled++;
             if (handlers[port].fn)
                 handlers[port].fn(port, handlers[port].data);
@@ -264,7 +302,7 @@ uint64_t time_now_ns(void)
 int timer_set(uint64_t abs_ns)
 {
     struct vcpu_set_singleshot_timer t = {.timeout_abs_ns = abs_ns, .flags = 0};
-    return HYPERVISOR_vcpu_op(VCPUOP_set_singleshot_timer, 0, &t);
+    return HYPERVISOR_vcpu_op(VCPUOP_set_singleshot_timer, smp_id(), &t);
 }
 
 static evtchn_port_t timer_port;

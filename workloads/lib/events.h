@@ -2,6 +2,8 @@
  * Event channels (Xen's 2-level ABI in shared_info), the upcall, virtual
  * time and blocking.
  *
+ * Sleeping (VIRQ_TIMER) is for vCPU 0's program context.
+ *
  * Every port starts masked (events_init masks them all); a handler is
  * attached with evtchn_attach(), which sets it and then unmasks the port
  * through EVTCHNOP_unmask (Xen re-raises an event that arrived while the
@@ -34,6 +36,10 @@ int evtchn_bind_virq(uint32_t virq, evtchn_port_t *port);
 int evtchn_close(evtchn_port_t port);
 int evtchn_send(evtchn_port_t port);
 int evtchn_status(domid_t dom, evtchn_port_t port, struct evtchn_status *st);
+/* EVTCHNOP_bind_vcpu: port's events go to vCPU cpu (its handler runs there). */
+int evtchn_bind_vcpu(evtchn_port_t port, unsigned cpu);
+/* The vCPU port notifies. */
+unsigned evtchn_cpu(evtchn_port_t port);
 /* EVTCHNOP_unmask: clears the mask; a pending event is then delivered. */
 int evtchn_unmask(evtchn_port_t port);
 

@@ -4,13 +4,14 @@
  * Our table: frames at consecutive gpfns reserved in the physmap hole at
  * start-up (room for every frame we may grow to), so entry `ref` is simply
  * table[ref]. Free refs and free window slots are bitmaps (bss, zero =
- * free). Single vCPU: callers must not grant or map from an event handler
- * while the interrupted code does the same.
+ * free), taken and given back under one spinlock (smp.h), so any vCPU
+ * and any handler may grant or map.
  */
 #include "gnttab.h"
 #include "console.h"
 #include "hypercall.h"
 #include "runtime.h"
+#include "smp.h"
 
 #define ENTRIES_PER_FRAME (PAGE_SIZE / sizeof(grant_entry_v1_t))
 #define MAX_REFS (GNTTAB_MAX_FRAMES * ENTRIES_PER_FRAME)
@@ -23,6 +24,7 @@ static unsigned long ref_used[MAX_REFS / BITS_PER_LONG];
 static unsigned ref_hint;
 static unsigned long slot_used[NR_SLOTS / BITS_PER_LONG];
 static unsigned slot_hint;
+static spinlock_t bits_lock = SPINLOCK_INIT;
 
 int gnttab_query_size(domid_t dom, uint32_t *nr, uint32_t *max)
 {
@@ -123,9 +125,13 @@ static void put_bit(unsigned long *map, unsigned i)
 int gnttab_grant_access(domid_t domid, unsigned long pfn, int readonly)
 {
     long ref;
+    int f = spin_lock_irqsave(&bits_lock);
     while ((ref = take_bit(ref_used, gnttab_nr_entries(), &ref_hint)) < 0)
-        if (grow())
+        if (grow()) {
+            spin_unlock_irqrestore(&bits_lock, f);
             return -1;
+        }
+    spin_unlock_irqrestore(&bits_lock, f);
     grant_entry_v1_t *e = &table[ref];
     e->domid = domid;
     e->frame = (uint32_t)pfn;
@@ -144,7 +150,9 @@ int gnttab_end_access(grant_ref_t ref)
             return -XEN_EBUSY;
     } while (!__atomic_compare_exchange_n(&table[ref].flags, &flags, 0, 0, __ATOMIC_SEQ_CST,
                                           __ATOMIC_SEQ_CST));
+    int f = spin_lock_irqsave(&bits_lock);
     put_bit(ref_used, ref);
+    spin_unlock_irqrestore(&bits_lock, f);
     return 0;
 }
 
@@ -157,7 +165,9 @@ uint16_t gnttab_entry_flags(grant_ref_t ref)
 
 void *gnttab_slot_alloc(void)
 {
+    int f = spin_lock_irqsave(&bits_lock);
     long i = take_bit(slot_used, NR_SLOTS, &slot_hint);
+    spin_unlock_irqrestore(&bits_lock, f);
     if (i < 0)
         return NULL;
     return (void *)(HOPSIM_GNT_WINDOW_BASE + (uint64_t)i * PAGE_SIZE);
@@ -168,7 +178,9 @@ void gnttab_slot_free(void *addr)
     uint64_t a = (uint64_t)addr;
     if (a < HOPSIM_GNT_WINDOW_BASE || a >= HOPSIM_GNT_WINDOW_BASE + NR_SLOTS * PAGE_SIZE)
         return;
+    int f = spin_lock_irqsave(&bits_lock);
     put_bit(slot_used, (unsigned)((a - HOPSIM_GNT_WINDOW_BASE) / PAGE_SIZE));
+    spin_unlock_irqrestore(&bits_lock, f);
 }
 
 /* ---- map / unmap ---- */

@@ -138,8 +138,9 @@ hypervisor_callback:
     jmp hypercall_page + (__HYPERVISOR_iret * 32)
     .size hypervisor_callback, . - hypervisor_callback
 
+    /* aligned to its size: smp.h finds the vCPU id at the stack's base (0 here) */
     .section .bss.runtime_stack, "aw", @nobits
-    .balign 4096
+    .balign RUNTIME_STACK_SIZE
     .globl runtime_stack, runtime_stack_top
 runtime_stack:
     .skip RUNTIME_STACK_SIZE
