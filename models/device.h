@@ -46,6 +46,13 @@ struct irq_line {
     void *opaque;
     void (*raise)(void *opaque, simtime_t when);
     void (*lower)(void *opaque, simtime_t when);
+    /*
+     * Request `req` has completed at the device and the host learns of it at
+     * `when` (its completion interrupt arrives, or the entry lands while the
+     * interrupt is masked): the request leaves the device's hop (H5). May be
+     * NULL.
+     */
+    void (*complete)(void *opaque, uint64_t req, simtime_t when);
 };
 
 /* What every device model is given at creation. */

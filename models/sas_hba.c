@@ -137,7 +137,8 @@ static void span(const struct sas_hba *h, uint64_t req, int kind, simtime_t star
 
 /* ---- interrupts ------------------------------------------------------------ */
 
-static void irq_raise(struct sas_hba *h, simtime_t now, uint64_t req)
+/* Returns when the interrupt reaches the CPU. */
+static simtime_t irq_raise(struct sas_hba *h, simtime_t now, uint64_t req)
 {
     simtime_t when = now + dev_msi_time(&h->env);
     bool msi = pci_msi(h->pci, NULL, NULL);
@@ -146,6 +147,7 @@ static void irq_raise(struct sas_hba *h, simtime_t now, uint64_t req)
     span(h, req, SPAN_IRQ, now, when, msi ? "msi" : "intx", h->isr);
     if (h->env.irq.raise)
         h->env.irq.raise(h->env.irq.opaque, when);
+    return when;
 }
 
 /* Lower the line when ISR holds no unmasked cause any more. */
@@ -159,12 +161,17 @@ static void irq_sync(struct sas_hba *h, simtime_t now)
         h->env.irq.lower(h->env.irq.opaque, now);
 }
 
-/* Set ISR bits; raise the line for those not masked. */
-static void isr_set(struct sas_hba *h, uint32_t bits, simtime_t now, uint64_t req)
+/*
+ * Set ISR bits; raise the line for those not masked. Returns when the host
+ * learns of them: the interrupt's arrival, or `now` when masked (the driver
+ * finds them by polling).
+ */
+static simtime_t isr_set(struct sas_hba *h, uint32_t bits, simtime_t now, uint64_t req)
 {
     h->isr |= bits;
     if (bits & ~h->imr)
-        irq_raise(h, now, req);
+        return irq_raise(h, now, req);
+    return now;
 }
 
 /* ---- command contexts ------------------------------------------------------- */
@@ -329,7 +336,10 @@ static void post_done(struct sas_cmd *c, simtime_t now)
     h->completed++;
     uint64_t tag = c->sqe.tag;
     cmd_free(c);
-    isr_set(h, SAS_ISR_CQ, now, tag);
+    simtime_t seen = isr_set(h, SAS_ISR_CQ, now, tag);
+    /* the device's hop ends with its completion interrupt (or the CQE, when masked) */
+    if (tag != HOPSIM_NOREQ && h->env.irq.complete)
+        h->env.irq.complete(h->env.irq.opaque, tag, seen);
     kick_fetch(h, now);
 }
 

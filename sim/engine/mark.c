@@ -12,7 +12,7 @@ static void mark_error(struct vcpu *v, simtime_t now, const char *what, uint32_t
 {
     struct domain *d = v->d;
     d->guest_errors++;
-    struct trace_span s = {.req = v->ctx_req,
+    struct trace_span s = {.req = vcpu_trace_req(v),
                            .kind = SPAN_GUEST_ERROR,
                            .place = d->place,
                            .start = now,

@@ -380,6 +380,7 @@ struct place {
     struct lane *lanes;
 };
 
+#define REQ_HIST 4
 struct req {
     uint64_t id;
     simtime_t first;     /* start of its first hop */
@@ -389,6 +390,12 @@ struct req {
     uint16_t place;
     uint8_t hop;
     bool suppressed; /* the open hop is a zero-length H3/H7: no notification of its own */
+    uint8_t nhist;   /* entries of hist[] in use; hist[0] is the open hop */
+    /* the latest hop entries, newest first: which hop a sub-span's start fell in */
+    struct {
+        simtime_t start;
+        uint8_t hop;
+    } hist[REQ_HIST];
 };
 
 enum { HIST_REQ = HOP_COUNT + SPAN_KIND_COUNT, HIST_N };
@@ -895,6 +902,28 @@ static void hop_enter(struct req *r, int hop, uint16_t place, simtime_t now)
     r->hop = (uint8_t)hop;
     r->place = place;
     r->start = now;
+    memmove(&r->hist[1], &r->hist[0], sizeof r->hist - sizeof r->hist[0]);
+    r->hist[0].start = now;
+    r->hist[0].hop = (uint8_t)hop;
+    if (r->nhist < REQ_HIST)
+        r->nhist++;
+}
+
+/*
+ * The hop a sub-span of request r belongs to: the one its start fell in, if
+ * the span also ends inside it. A span that crosses a hop boundary (work
+ * done for the request while it moved on) carries the request but no hop.
+ */
+static int hop_of_span(const struct req *r, simtime_t start, simtime_t end)
+{
+    for (uint8_t i = 0; i < r->nhist; i++) {
+        if (r->hist[i].start > start)
+            continue;
+        if (i > 0 && end > r->hist[i - 1].start)
+            return HOP_NONE;
+        return r->hist[i].hop;
+    }
+    return HOP_NONE;
 }
 
 static bool hop_ok(int hop)
@@ -980,6 +1009,12 @@ int trace_req_hop(const struct trace *t, uint64_t req)
     return r ? r->hop : HOP_NONE;
 }
 
+int trace_req_place(const struct trace *t, uint64_t req)
+{
+    const struct req *r = t ? req_find(t, req) : NULL;
+    return r ? r->place : -1;
+}
+
 /* ---- sub-spans and counters -------------------------------------------- */
 
 static void json_sub_span(struct trace *t, const struct trace_span *s, int hop, simtime_t end)
@@ -1022,11 +1057,11 @@ void trace_span(struct trace *t, const struct trace_span *s)
     if (!kind_ok || s->hop >= HOP_COUNT || !place_ok(t, s->place))
         return;
     int hop = s->hop;
+    simtime_t end = s->end < s->start ? s->start : s->end;
     if (hop == HOP_NONE && s->req != HOPSIM_NOREQ) {
         const struct req *r = req_find(t, s->req);
-        hop = r ? r->hop : HOP_NONE;
+        hop = r ? hop_of_span(r, s->start, end) : HOP_NONE;
     }
-    simtime_t end = s->end < s->start ? s->start : s->end;
     hist_add(&t->hist[HOP_COUNT + s->kind], end - s->start);
     if (t->json.f)
         json_sub_span(t, s, hop, end);

@@ -84,6 +84,8 @@ uint64_t trace_last_advanced(const struct trace *t);
 void trace_done(struct trace *t, uint64_t req, simtime_t now);
 /* Current hop of an in-flight request, HOP_NONE if unknown. */
 int trace_req_hop(const struct trace *t, uint64_t req);
+/* Place of an in-flight request's current hop, -1 if unknown. */
+int trace_req_place(const struct trace *t, uint64_t req);
 
 /* A named point value (counter) at a time, e.g. guest test results. */
 void trace_counter(struct trace *t, uint16_t place, const char *name, simtime_t now, int64_t value);

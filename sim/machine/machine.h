@@ -158,7 +158,8 @@ struct vcpu {
     simtime_t rs_call_start;
 
     /* tracing */
-    uint64_t ctx_req;
+    uint64_t ctx_req;   /* the request this vCPU last worked for (guest marks, events) */
+    uint64_t event_req; /* the request whose event is on its way to this vCPU */
     struct open_mark marks[MARK_STACK];
     int nmarks;
 
@@ -252,6 +253,7 @@ struct plat_dev {
     uint16_t place;
     uint64_t mapped_addr[6], mapped_size[6];
     uint64_t lost_irqs; /* raised with no bound event channel */
+    uint64_t irq_req;   /* the first request the pending interrupt completes */
     struct disk *disk0; /* the first disk behind it (owned by the HBA) */
     bool passthrough;   /* assigned by the toolstack to a driver domain (not dom0) */
 };
@@ -382,6 +384,12 @@ int vcpu_mmio_map(struct vcpu *v, uint64_t gpa, uint64_t size, const struct mmio
                   void *opaque, uint16_t place);
 
 /* sched.c */
+/*
+ * The request a span made on v's behalf serves: its context request while
+ * that request is in v's domain, or travelling to it through the hypervisor
+ * (H3/H7) on an event; otherwise none (the vCPU does other work).
+ */
+uint64_t vcpu_trace_req(const struct vcpu *v);
 void sched_wake(struct vcpu *v, simtime_t when);
 void sched_start(struct machine *m);
 void sched_block(struct vcpu *v);

@@ -75,7 +75,9 @@ static void irq_deliver(void *opaque, simtime_t now)
         pd->lost_irqs++;
         return;
     }
-    evtchn_set_pending(d, d->pirqs[pirq].port, now, 0);
+    uint64_t req = pd->irq_req;
+    pd->irq_req = HOPSIM_NOREQ;
+    evtchn_set_pending(d, d->pirqs[pirq].port, now, req);
 }
 
 static void plat_irq_raise(void *opaque, simtime_t when)
@@ -89,6 +91,22 @@ static void plat_irq_lower(void *opaque, simtime_t when)
 {
     (void)opaque;
     (void)when;
+}
+
+/*
+ * A request's completion reached the host: it leaves the device (H5) for
+ * its driver's completion handling in the owner, H6 in a backend, H8 in a
+ * native kernel (which hands it straight to the application).
+ */
+static void plat_irq_complete(void *opaque, uint64_t req, simtime_t when)
+{
+    struct plat_dev *pd = opaque;
+    struct machine *m = pd->m;
+    if (trace_req_hop(m->tr, req) != HOP_H5)
+        return;
+    if (pd->irq_req == HOPSIM_NOREQ) /* the interrupt's delivery serves its first request */
+        pd->irq_req = req;
+    trace_hop(m->tr, req, pd->owner->native ? HOP_H8 : HOP_H6, pd->owner->place, when);
 }
 
 /* ---- BARs ---- */
@@ -203,7 +221,7 @@ uint64_t platform_mmio(struct vcpu *v, const struct mmio_ops *ops, void *opaque,
     else
         value = ops->read(opaque, off, size, t);
     v->slice_mcycles += (uint64_t)((double)cost * m->hz / 1e9);
-    struct trace_span s = {.req = v->ctx_req,
+    struct trace_span s = {.req = vcpu_trace_req(v),
                            .kind = SPAN_MMIO,
                            .place = v->d->place,
                            .start = t,
@@ -421,7 +439,10 @@ static int create_device(struct machine *m, int i, char *err, size_t errlen)
                           .cost = m->cost,
                           .hz = m->hz,
                           .dma = {.opaque = m, .map = plat_dma_map},
-                          .irq = {.opaque = pd, .raise = plat_irq_raise, .lower = plat_irq_lower}};
+                          .irq = {.opaque = pd,
+                                  .raise = plat_irq_raise,
+                                  .lower = plat_irq_lower,
+                                  .complete = plat_irq_complete}};
     if (!strcmp(sd->kind, "e1000")) {
         m->ndevs++;
         if (create_nic(m, sd, pd, &env, err, errlen) < 0)

@@ -81,8 +81,10 @@ void evtchn_set_pending(struct domain *d, uint32_t port, simtime_t when, uint64_
     struct vcpu *v = d->vcpus[c->notify_vcpu < d->nvcpus ? c->notify_vcpu : 0];
     shared_info_t *s = d->shinfo;
     c->req = req;
-    if (req) /* the vCPU will now work for this request: attribute what follows to it */
+    if (req) { /* the vCPU will now work for this request: attribute what follows to it */
         v->ctx_req = req;
+        v->event_req = req;
+    }
     if (test_and_set(&s->evtchn_pending[port / BITS_PER_WORD], port % BITS_PER_WORD))
         return;
     if (!test_bit(&s->evtchn_mask[port / BITS_PER_WORD], port % BITS_PER_WORD)) {
@@ -206,23 +208,28 @@ static long op_send(struct vcpu *v, uint32_t port, simtime_t now, simtime_t *cos
     struct evtchn *c = &d->evtchn[port];
     uint64_t req;
     simtime_t work = machine_cost(m, C_EVTCHN_SEND);
-    span_cpu(m, v->pcpu, SPAN_EVTCHN_SEND, v->ctx_req, now + *cost, now + *cost + work, NULL, port);
+    span_cpu(m, v->pcpu, SPAN_EVTCHN_SEND, vcpu_trace_req(v), now + *cost, now + *cost + work, NULL,
+             port);
     *cost += work;
     switch (c->state) {
     case ECS_INTERDOMAIN:
         /* Requests this domain put on a ring now travel through the hypervisor. */
         /* a notify for a batch carries its first request as the context of what it causes */
-        req = v->ctx_req;
-        if (trace_hop_advance(m->tr, d->place, HOP_H2, HOP_H3, m->pcpus[v->pcpu].place, now) &&
-            !req)
-            req = trace_last_advanced(m->tr);
-        if (trace_hop_advance(m->tr, d->place, HOP_H6, HOP_H7, m->pcpus[v->pcpu].place, now) &&
-            !req)
-            req = trace_last_advanced(m->tr);
         if (c->remote_dom == DOMID_STORE) {
-            machine_store_kick(m, d, now + *cost, req);
+            /* store traffic is never on an I/O request's path */
+            machine_store_kick(m, d, now + *cost, HOPSIM_NOREQ);
             return 0;
         }
+        /* The notify (this send included) is the sender's hop; the event travels from here. */
+        req = v->ctx_req;
+        if (trace_hop_advance(m->tr, d->place, HOP_H2, HOP_H3, m->pcpus[v->pcpu].place,
+                              now + *cost) &&
+            !req)
+            req = trace_last_advanced(m->tr);
+        if (trace_hop_advance(m->tr, d->place, HOP_H6, HOP_H7, m->pcpus[v->pcpu].place,
+                              now + *cost) &&
+            !req)
+            req = trace_last_advanced(m->tr);
         {
             struct domain *rd = machine_domain(m, c->remote_dom);
             if (rd && !rd->dead && rd->rt_on_notifier) {

@@ -281,12 +281,12 @@ static const char *gntst_name(int16_t st)
 static void gnt_span(struct vcpu *v, uint16_t kind, simtime_t now, simtime_t *cost, simtime_t dur,
                      int16_t status)
 {
-    span_cpu(v->d->m, v->pcpu, kind, v->ctx_req, now + *cost, now + *cost + dur, v->d->name,
+    span_cpu(v->d->m, v->pcpu, kind, vcpu_trace_req(v), now + *cost, now + *cost + dur, v->d->name,
              status);
     if (status != GNTST_okay) {
         v->d->guest_errors++;
-        span_cpu(v->d->m, v->pcpu, SPAN_GUEST_ERROR, v->ctx_req, now + *cost, now + *cost + dur,
-                 gntst_name(status), status);
+        span_cpu(v->d->m, v->pcpu, SPAN_GUEST_ERROR, vcpu_trace_req(v), now + *cost,
+                 now + *cost + dur, gntst_name(status), status);
     }
     *cost += dur;
 }

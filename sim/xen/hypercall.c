@@ -347,6 +347,8 @@ enum hc_action hypercall_dispatch(struct vcpu *v, simtime_t now, simtime_t *cost
     long r;
     v->d->hypercalls++;
     m->total_hypercalls++;
+    /* the hypercall serves the vCPU's request only while that request is in this domain */
+    uint64_t req = vcpu_trace_req(v);
     switch (nr) {
     case __HYPERVISOR_sched_op:
         r = do_sched_op(v, (int)a1, a2, now, &act);
@@ -389,10 +391,10 @@ enum hc_action hypercall_dispatch(struct vcpu *v, simtime_t now, simtime_t *cost
     }
     if (r == -ENOSYS || r == -EFAULT) {
         v->d->guest_errors++;
-        span_cpu(m, v->pcpu, SPAN_GUEST_ERROR, v->ctx_req, now, now, hc_name(nr), r);
+        span_cpu(m, v->pcpu, SPAN_GUEST_ERROR, req, now, now, hc_name(nr), r);
     }
     if (!v->d->native && !v->d->rt)
-        span_cpu(m, v->pcpu, SPAN_HYPERCALL, v->ctx_req, now, now + cost, hc_name(nr), (int64_t)a1);
+        span_cpu(m, v->pcpu, SPAN_HYPERCALL, req, now, now + cost, hc_name(nr), (int64_t)a1);
     if (nr != __HYPERVISOR_iret && !v->d->dead)
         vcpu_set_reg(v, UC_X86_REG_RAX, (uint64_t)r);
     *cost_ps = cost;

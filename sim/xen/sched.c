@@ -58,6 +58,20 @@ static void pcpu_schedule(struct pcpu *p, struct machine *m, simtime_t when)
     evq_schedule(&m->q, when, pcpu_dispatch, p);
 }
 
+uint64_t vcpu_trace_req(const struct vcpu *v)
+{
+    struct trace *tr = v->d->m->tr;
+    uint64_t r = v->ctx_req;
+    if (r == HOPSIM_NOREQ)
+        return r;
+    if (trace_req_place(tr, r) == (int)v->d->place)
+        return r;
+    int hop = trace_req_hop(tr, r);
+    if (r == v->event_req && (hop == HOP_H3 || hop == HOP_H7))
+        return r;
+    return HOPSIM_NOREQ;
+}
+
 void sched_wake(struct vcpu *v, simtime_t when)
 {
     struct machine *m = v->d->m;
@@ -68,7 +82,7 @@ void sched_wake(struct vcpu *v, simtime_t when)
     rq_push(p, v, true);
     if (!p->busy) {
         simtime_t ipi = machine_cost(m, C_WAKE_IPI);
-        span_cpu(m, p->id, SPAN_IPI, v->ctx_req, when, when + ipi, "wake", v->d->domid);
+        span_cpu(m, p->id, SPAN_IPI, vcpu_trace_req(v), when, when + ipi, "wake", v->d->domid);
         pcpu_schedule(p, m, when + ipi);
     }
 }
@@ -104,7 +118,7 @@ static simtime_t rs_step(struct pcpu *p, struct vcpu *v, uint16_t kind, const ch
                          enum cost_id c, simtime_t t)
 {
     simtime_t d = machine_cost(v->d->m, c);
-    span_cpu(v->d->m, p->id, kind, v->ctx_req, t, t + d, what, 0);
+    span_cpu(v->d->m, p->id, kind, vcpu_trace_req(v), t, t + d, what, 0);
     return t + d;
 }
 
@@ -143,7 +157,8 @@ static void pcpu_dispatch(void *opaque, simtime_t now)
     simtime_t t = now;
     if (v->d->rt && !v->in_rs_call && t < m->rs_lock_until) {
         /* another runtime call (SetVariable) holds efi_rs_lock: the call waits for it */
-        span_cpu(m, p->id, SPAN_RS_ENTER, v->ctx_req, t, m->rs_lock_until, "efi_rs_lock wait", 1);
+        span_cpu(m, p->id, SPAN_RS_ENTER, vcpu_trace_req(v), t, m->rs_lock_until,
+                 "efi_rs_lock wait", 1);
         rq_push(p, v, true);
         evq_schedule(&m->q, m->rs_lock_until, pcpu_dispatch, p);
         return;
@@ -153,7 +168,8 @@ static void pcpu_dispatch(void *opaque, simtime_t now)
     } else {
         if (p->last_dom && p->last_dom != v->d) {
             simtime_t ws = machine_cost(m, C_WORLD_SWITCH);
-            span_cpu(m, p->id, SPAN_WORLD_SWITCH, v->ctx_req, t, t + ws, v->d->name, v->d->domid);
+            span_cpu(m, p->id, SPAN_WORLD_SWITCH, vcpu_trace_req(v), t, t + ws, v->d->name,
+                     v->d->domid);
             t += ws;
         }
         p->last_dom = v->d;
@@ -164,7 +180,8 @@ static void pcpu_dispatch(void *opaque, simtime_t now)
         simtime_t inj = v->d->rt       ? 0
                         : v->d->native ? machine_cost(m, C_IRQ_NATIVE)
                                        : machine_cost(m, C_IRQ_INJECT);
-        span_cpu(m, p->id, SPAN_EVENT_DELIVERY, v->ctx_req, t, t + inj, v->d->name, v->d->domid);
+        span_cpu(m, p->id, SPAN_EVENT_DELIVERY, vcpu_trace_req(v), t, t + inj, v->d->name,
+                 v->d->domid);
         t += inj;
     }
     if (v->d->dead) {
@@ -173,6 +190,7 @@ static void pcpu_dispatch(void *opaque, simtime_t now)
         pcpu_schedule(p, m, t);
         return;
     }
+    v->event_req = HOPSIM_NOREQ; /* the event has arrived */
     v->state = VCPU_RUNNING;
     p->current = v;
     v->slice_start = t;
@@ -195,7 +213,10 @@ static void requeue(struct pcpu *p, struct vcpu *v, enum hc_action a)
         rq_push(p, v, false);
         break;
     case HC_BLOCK:
+        /* a vCPU that blocks is done with what it was doing: what wakes it next says whom it
+         * works for (an event's request, or a guest mark) */
         v->state = VCPU_BLOCKED;
+        v->ctx_req = HOPSIM_NOREQ;
         break;
     case HC_DEAD:
         break;

@@ -260,12 +260,13 @@ static int bf_submit_locked(struct blkfront *bf, struct blkdev_req *r)
     if (tagmap_find(&bf->tags, r->id) >= 0)
         return -XEN_EEXIST;
     int slot = bf->free_stack[bf->nfree - 1];
+    /* H2 begins with putting the request on the ring (granting its pages included) */
+    trace_hop(HOP_H2, r->id);
     trace_begin(SPAN_RING_PUT, r->id);
     int rc = fill_request(bf, &bf->shadow[slot], r);
     if (!rc) {
         bf->nfree--;
         tagmap_insert(&bf->tags, slot, r->id);
-        trace_hop(HOP_H2, r->id);
         bf->c.ring.req_prod_pvt++;
         bf->unpushed++;
     }

@@ -473,8 +473,11 @@ static int nf_xmit_locked(struct netfront *nf, struct netdev_pkt *p, uint64_t re
         return -XEN_EIO;
     if (!nf->tx_nfree || RING_FULL(ring))
         return -XEN_EAGAIN;
-    if (req)
+    if (req) {
+        /* H2 begins with putting the request on the ring (granting its page included) */
+        trace_hop(HOP_H2, req);
         trace_begin(SPAN_RING_PUT, req);
+    }
     int rc = 0;
     int ref = gnttab_grant_access(nf->c.be, virt_to_pfn(p->data), 1);
     if (ref < 0) {
@@ -488,8 +491,6 @@ static int nf_xmit_locked(struct netfront *nf, struct netdev_pkt *p, uint64_t re
         r->flags = 0; /* a complete frame: no checksum offload, no fragments, no extras */
         r->id = (uint16_t)id;
         r->size = p->len;
-        if (req)
-            trace_hop(HOP_H2, req);
         ring->req_prod_pvt++;
         nf->tx_unpushed++;
     }

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The hop nesting rule (traces/FORMAT.md) in the JSON trace of every
+# architecture: each request passes through its architecture's hops in
+# order with no gap, and every sub-span tagged with a hop lies inside that
+# hop. The device's hop ends with its completion interrupt: the backend's
+# completion work (driver, grant unmap, TLB flush) is H6.
+source "$(dirname "$0")/lib.bash"
+cd "$WORK"
+hops_of() { [ "$1" = native ] && echo 1,4,5,8 || echo 1,2,3,4,5,6,7,8; }
+nest_ok() { # nest_ok TRACE HOPS
+  local out
+  out=$(jq -r --arg hops "$2" -f "$SRC/tests/scenario/hop_nesting.jq" "$1") || return 1
+  [ -z "$out" ] || { echo "$out" | head -5 >&2; return 1; }
+}
+count() { jq "[.traceEvents[] | select(.ph == \"X\" and $2)] | length" "$1"; }
+for arch in native xen-dom0 uefi-rt; do
+  for depth in 1 4; do
+    t="$WORK/blk-$arch-$depth.json"
+    check "$arch iodepth $depth: blk run" "$HOPSIM" run "$SRC/workloads/scenarios/blk-randread.lua" \
+      --quiet --set arch=$arch --set disk_type=ssd --set requests=40 --set iodepth=$depth \
+      --set domus=2 --set disk="$WORK/d.img" --trace-json "$t" >/dev/null
+    check "$arch iodepth $depth: blk hops nest" nest_ok "$t" "$(hops_of $arch)"
+    check "$arch iodepth $depth: sub-spans carry hops" \
+      test "$(count "$t" '.cat != "hop" and .args.hop != null')" -gt 200
+    check "$arch iodepth $depth: the completion interrupt is the device's last span" \
+      test "$(count "$t" '.cat == "irq" and .args.hop == "H5"')" -gt 0
+  done
+  t="$WORK/net-$arch.json"
+  check "$arch: net run" "$HOPSIM" run "$SRC/workloads/scenarios/net-rr.lua" --quiet \
+    --set arch=$arch --set count=10 --trace-json "$t" >/dev/null
+  check "$arch: net hops nest" nest_ok "$t" "$(hops_of $arch)"
+done
+for arch in xen-dom0 uefi-rt; do
+  t="$WORK/blk-$arch-4.json"
+  check "$arch: grant unmaps and TLB flushes are H6" \
+    test "$(count "$t" '(.cat == "grant_unmap" or .cat == "tlb_flush") and .args.hop != null and .args.hop != "H6"')" -eq 0
+  check "$arch: the backend's completion driver work is H6" \
+    test "$(count "$t" '.cat == "driver" and .args.hop == "H6"')" -gt 0
+  check "$arch: ring_put of a request is H2" \
+    test "$(count "$t" '.cat == "ring_put" and .args.hop == "H1"')" -eq 0
+done
+finish
