@@ -973,7 +973,9 @@ int trace_hop_advance(struct trace *t, uint16_t at, int from, int to, uint16_t p
     t->last_advanced = HOPSIM_NOREQ;
     for (uint32_t s = t->head; s != NIL; s = t->reqs[s].next) {
         struct req *r = &t->reqs[s];
-        if (r->hop != from || r->place != at)
+        /* a request that enters `from` only later (its completion interrupt is still on the
+         * way) is not covered by this move */
+        if (r->hop != from || r->place != at || r->start > now)
             continue;
         hop_close(t, r, now, false);
         hop_enter(r, to, place, now);

@@ -74,6 +74,7 @@ void trace_hop(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t
  * Move every in-flight request that is in hop `from` at place `at` into hop
  * `to` at place `place`. Used by the hypervisor on a notify: the requests a
  * domain has put on its ring (H2, H6) now travel through the hypervisor.
+ * Requests whose stay in `from` begins after `now` are left alone.
  * Returns the number moved.
  */
 int trace_hop_advance(struct trace *t, uint16_t at, int from, int to, uint16_t place,

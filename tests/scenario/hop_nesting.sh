@@ -13,7 +13,7 @@ nest_ok() { # nest_ok TRACE HOPS
   [ -z "$out" ] || { echo "$out" | head -5 >&2; return 1; }
 }
 count() { jq "[.traceEvents[] | select(.ph == \"X\" and $2)] | length" "$1"; }
-for arch in native xen-dom0 uefi-rt; do
+for arch in native xen-dom0 xen-idd uefi-rt; do
   for depth in 1 4; do
     t="$WORK/blk-$arch-$depth.json"
     check "$arch iodepth $depth: blk run" "$HOPSIM" run "$SRC/workloads/scenarios/blk-randread.lua" \
@@ -30,7 +30,7 @@ for arch in native xen-dom0 uefi-rt; do
     --set arch=$arch --set count=10 --trace-json "$t" >/dev/null
   check "$arch: net hops nest" nest_ok "$t" "$(hops_of $arch)"
 done
-for arch in xen-dom0 uefi-rt; do
+for arch in xen-dom0 xen-idd uefi-rt; do
   t="$WORK/blk-$arch-4.json"
   check "$arch: grant unmaps and TLB flushes are H6" \
     test "$(count "$t" '(.cat == "grant_unmap" or .cat == "tlb_flush") and .args.hop != null and .args.hop != "H6"')" -eq 0
