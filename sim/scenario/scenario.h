@@ -171,6 +171,7 @@ struct sc_load_opts {
      * colon-separated directories (the build's guest dir, profiles dir). */
     const char *image_path;
     const char *profile_path;
+    double cpu_budget_s; /* CPU seconds for evaluating the script (0: the default, 5 s) */
 };
 
 /*
