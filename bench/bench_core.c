@@ -81,6 +81,7 @@ static uint64_t sym_addr(struct domain *d, const char *name)
 static void prepare_call(struct domain *d, uint64_t *rsp)
 {
     d->ram[HLT_ADDR] = 0xf4;
+    domain_set_exec(d, HLT_ADDR, 1);
     uint64_t ret = HLT_ADDR;
     *rsp = STACK_TOP - 8;
     memcpy(d->ram + *rsp, &ret, 8);

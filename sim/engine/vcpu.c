@@ -16,8 +16,23 @@
  * are guest faults. OUT to HOPSIM_TRACE_PORT is a trace mark, handled
  * synchronously and never stopping the engine.
  *
- * Code pages are assumed immutable after load (Unicorn 2.0.1 does not
- * invalidate translated code on writes); the block cache relies on it too.
+ * Code pages are assumed immutable after load: the block cache prices a
+ * block once by (pc, size).
+ *
+ * Memory (Unicorn 2.1's virtual TLB): every engine runs with
+ * UC_TLB_VIRTUAL and a UC_HOOK_TLB_FILL hook that translates identity
+ * (guest virtual == pseudo-physical, as hopsim models no guest paging) and
+ * sets the page's permissions: RAM pages are readable and writable, and
+ * executable only when they hold the image's code or the hypercall page;
+ * everything above RAM is readable and writable but never executable. A
+ * fetch from a data page, a write to a read-only grant mapping or any
+ * access to a grant-window slot nothing is mapped in is refused by the
+ * hook and ends the slice as a guest fault (the slot test is gnttab.c's).
+ * Marking only code executable keeps stores on Unicorn's fast path: with
+ * the default TLB every entry is executable and each store must check for
+ * translated code on its page. The invalid-memory hook, which also forces
+ * the slow path on the pages it covers, is bounded to the addresses above
+ * RAM: accesses to holes there are reported with their address.
  */
 #include "machine.h"
 
@@ -304,6 +319,59 @@ static const char *access_name(uc_mem_type t)
     }
 }
 
+/*
+ * uc_emu_start's end address: never reached (a slice ends by a trap or the
+ * budget). Unicorn looks its page up as code when a run ends, so that page
+ * (unmapped: a guest fetch from it still faults) is the one executable page
+ * outside RAM.
+ */
+#define RUN_UNTIL UINT64_MAX
+
+/* Identity translation with the page's permissions; see the header comment. */
+static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e,
+                          void *opaque)
+{
+    (void)uc;
+    struct vcpu *v = opaque;
+    const struct domain *d = v->d;
+    uint64_t pfn = va >> PAGE_SHIFT;
+    uint32_t perms;
+    if (pfn < d->nr_pages)
+        perms = UC_PROT_READ | UC_PROT_WRITE | (domain_page_exec(d, pfn) ? UC_PROT_EXEC : 0);
+    else if (va >= HOPSIM_GNT_WINDOW_BASE &&
+             va < HOPSIM_GNT_WINDOW_BASE + HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE)
+        switch (d->gnt_slot[(va - HOPSIM_GNT_WINDOW_BASE) >> PAGE_SHIFT]) {
+        case GNT_SLOT_RW:
+            perms = UC_PROT_READ | UC_PROT_WRITE;
+            break;
+        case GNT_SLOT_RO:
+            perms = UC_PROT_READ;
+            break;
+        default:
+            perms = 0;
+        }
+    else if ((va & ~(PAGE_SIZE - 1)) == (RUN_UNTIL & ~(PAGE_SIZE - 1)))
+        perms = UC_PROT_READ | UC_PROT_WRITE | UC_PROT_EXEC;
+    else
+        perms = UC_PROT_READ | UC_PROT_WRITE;
+    uint32_t need = type == UC_MEM_FETCH   ? UC_PROT_EXEC
+                    : type == UC_MEM_WRITE ? UC_PROT_WRITE
+                                           : UC_PROT_READ;
+    if (!(perms & need)) {
+        /* the first refusal is the guest's access: remembered for the message */
+        if (v->refused)
+            return false;
+        v->refused_addr = va;
+        v->refused_type = (int)type;
+        v->refused_perms = perms;
+        v->refused = true;
+        return false;
+    }
+    e->paddr = va;
+    e->perms = perms;
+    return true;
+}
+
 static bool hook_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
                          void *opaque)
 {
@@ -351,12 +419,31 @@ static int add_hooks(struct vcpu *v, uc_engine *uc)
     if (!e)
         e = uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_in, v, 1, 0, UC_X86_INS_IN);
     if (!e)
-        e = uc_hook_add(uc, &h, UC_HOOK_MEM_INVALID, (void *)hook_invalid, v, 1, 0);
+        e = uc_hook_add(uc, &h, UC_HOOK_TLB_FILL, (void *)hook_tlb_fill, v, 1, 0);
+    if (!e)
+        e = uc_hook_add(uc, &h, UC_HOOK_MEM_INVALID, (void *)hook_invalid, v,
+                        v->d->nr_pages * PAGE_SIZE, UINT64_MAX);
     if (!e)
         e = uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)hook_intr, v, 1, 0);
     if (!e)
         e = uc_hook_add(uc, &h, UC_HOOK_INSN_INVALID, (void *)hook_insn_invalid, v, 1, 0);
     return e ? -1 : 0;
+}
+
+/*
+ * The engine's translated-code buffer: Unicorn's default reserves more than
+ * a small guest ever fills and keeps about 2 MiB of it resident. Sized at 16
+ * host bytes per byte of the image's code (TCG's x86-64-on-x86-64 output is
+ * a few times the guest code, and only what runs is translated), at least
+ * 1 MiB, rounded up to a power of two. Should it fill, Unicorn flushes the
+ * translations and starts again: slower, never wrong.
+ */
+static uint32_t code_buffer_bytes(const struct domain *d)
+{
+    uint64_t want = d->code_bytes * 16, size = 1u << 20;
+    while (size < want && size < (256u << 20))
+        size <<= 1;
+    return (uint32_t)size;
 }
 
 int vcpu_create(struct domain *d, int id, char *err, size_t errlen)
@@ -376,6 +463,9 @@ int vcpu_create(struct domain *d, int id, char *err, size_t errlen)
     if (uc_open(UC_ARCH_X86, UC_MODE_64, &uc) != UC_ERR_OK)
         goto fail_cs;
     v->uc = (struct uc_struct *)uc;
+    if (uc_ctl_set_tcg_buffer_size(uc, code_buffer_bytes(d)) != UC_ERR_OK ||
+        uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL) != UC_ERR_OK)
+        goto fail_cs;
     if (uc_mem_map_ptr(uc, 0, d->nr_pages * PAGE_SIZE, UC_PROT_ALL, d->ram) != UC_ERR_OK)
         goto fail_cs;
     if (add_hooks(v, uc) < 0)
@@ -406,6 +496,17 @@ void vcpu_destroy(struct vcpu *v)
     free(v);
 }
 
+static const char *refused_name(const struct vcpu *v)
+{
+    if (!v->refused_perms)
+        return v->refused_type == UC_MEM_WRITE   ? "write to unmapped grant slot"
+               : v->refused_type == UC_MEM_FETCH ? "fetch from unmapped grant slot"
+                                                 : "read of unmapped grant slot";
+    if (v->refused_type == UC_MEM_FETCH)
+        return "fetch from non-executable page";
+    return v->refused_type == UC_MEM_WRITE ? "write to read-only page" : "read of protected page";
+}
+
 void vcpu_run_slice(struct vcpu *v, uint64_t budget_mcycles)
 {
     uc_engine *uc = (uc_engine *)v->uc;
@@ -413,10 +514,19 @@ void vcpu_run_slice(struct vcpu *v, uint64_t budget_mcycles)
     v->slice_mcycles = 0;
     v->budget_mcycles = budget_mcycles;
     v->trap = TRAP_NONE;
+    v->refused = false;
     v->slices++;
-    uc_err e = uc_emu_start(uc, rip, UINT64_MAX, 0, 0);
+    uc_err e = uc_emu_start(uc, rip, RUN_UNTIL, 0, 0);
     if (v->trap != TRAP_NONE)
         return;
+    if (e == UC_ERR_EXCEPTION && v->refused) {
+        uint64_t r = vcpu_reg(v, UC_X86_REG_RIP);
+        snprintf(v->fault, sizeof(v->fault), "%s 0x%llx near rip 0x%llx (%s)", refused_name(v),
+                 (unsigned long long)v->refused_addr, (unsigned long long)r,
+                 domain_symbol(v->d, r));
+        v->trap = TRAP_FAULT;
+        return;
+    }
     if (e != UC_ERR_OK) {
         uint64_t r = vcpu_reg(v, UC_X86_REG_RIP);
         snprintf(v->fault, sizeof(v->fault), "%s at rip 0x%llx (%s)", uc_strerror(e),

@@ -170,6 +170,12 @@ struct vcpu {
     struct mmio_binding *mmio[MAX_MMIO_BINDINGS];
     int nmmio;
 
+    /* the TLB fill hook refused an access (vcpu.c): what, for the fault message */
+    bool refused;
+    int refused_type;
+    uint32_t refused_perms;
+    uint64_t refused_addr;
+
     uint64_t insns, slices; /* executed instructions, run slices */
     uint64_t decoded_blocks;
 };
@@ -195,6 +201,8 @@ struct domain {
     uint64_t nr_pages;
     uint64_t first_mfn; /* p2m: gpfn g -> first_mfn + g (contiguous allocation) */
     uint64_t image_end;
+    uint8_t *exec_pages; /* bitmap, one bit per RAM page: the image's code and the hypercall page */
+    uint64_t code_bytes; /* bytes of executable segments: sizes the engine's code buffer */
     uint64_t hypercall_page;
     uint64_t entry;
     start_info_t *si;
@@ -212,6 +220,7 @@ struct domain {
 
     struct gnttab gt;
     struct maptrack *maptrack;
+    uint8_t *gnt_slot; /* per grant-window page: GNT_SLOT_NONE, _RO or _RW (gnttab.c) */
 
     /* symbols for naming guest code in traces */
     struct guest_sym *syms;
@@ -337,6 +346,12 @@ void domain_kill(struct domain *d, int reason, const char *why);
 /* Host pointer to [gpa, gpa+len) of guest RAM, NULL if not entirely inside RAM. */
 void *guest_ram(struct domain *d, uint64_t gpa, uint64_t len);
 const char *domain_symbol(const struct domain *d, uint64_t addr);
+/* Mark [gpa, gpa+len) of RAM as code: the only pages a vCPU may fetch instructions from. */
+void domain_set_exec(struct domain *d, uint64_t gpa, uint64_t len);
+static inline bool domain_page_exec(const struct domain *d, uint64_t pfn)
+{
+    return pfn < d->nr_pages && (d->exec_pages[pfn >> 3] >> (pfn & 7) & 1);
+}
 void domain_console(struct domain *d, const char *buf, size_t len);
 
 /* vcpu.c */
@@ -412,6 +427,7 @@ void machine_store_kick(struct machine *m, struct domain *d, simtime_t when, uin
 bool evtchn_port_pending(struct domain *d, uint32_t port);
 
 /* gnttab.c */
+enum { GNT_SLOT_NONE, GNT_SLOT_RO, GNT_SLOT_RW };
 int gnttab_init(struct domain *d);
 void gnttab_fini(struct domain *d);
 long gnttab_op(struct vcpu *v, int cmd, uint64_t arg, uint32_t count, simtime_t now,

@@ -32,6 +32,15 @@
 #include <xen/io/xs_wire.h>
 #include <xen/sched.h>
 
+void domain_set_exec(struct domain *d, uint64_t gpa, uint64_t len)
+{
+    if (!len)
+        return;
+    for (uint64_t pfn = gpa >> PAGE_SHIFT; pfn <= (gpa + len - 1) >> PAGE_SHIFT; pfn++)
+        if (pfn < d->nr_pages)
+            d->exec_pages[pfn >> 3] |= (uint8_t)(1u << (pfn & 7));
+}
+
 void *guest_ram(struct domain *d, uint64_t gpa, uint64_t len)
 {
     uint64_t size = d->nr_pages * PAGE_SIZE;
@@ -137,6 +146,10 @@ static int load_segments(struct domain *d, Elf *e, const uint8_t *img, size_t im
             return -1;
         }
         memcpy(dst, img + ph.p_offset, ph.p_filesz);
+        if (ph.p_flags & PF_X) {
+            domain_set_exec(d, ph.p_paddr, ph.p_memsz);
+            d->code_bytes += ph.p_memsz;
+        }
         if (ph.p_paddr + ph.p_memsz > info->load_end)
             info->load_end = ph.p_paddr + ph.p_memsz;
     }
@@ -637,6 +650,7 @@ static int layout(struct domain *d, const struct elf_info *info, const char *pat
         return -1;
     }
     write_hypercall_page(hpage);
+    domain_set_exec(d, hp, PAGE_SIZE);
     d->hypercall_page = hp;
     d->entry = info->entry;
     d->image_end = (info->load_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
@@ -731,7 +745,8 @@ int domain_build(struct machine *m, int idx, char *err, size_t errlen)
      * run, so RAM is already scrubbed; not touching it keeps it unresident. */
     d->ram = machine_frame(m, d->first_mfn);
     d->shinfo = machine_frame(m, d->shinfo_mfn);
-    if (evtchn_init(d) < 0 || gnttab_init(d) < 0) {
+    d->exec_pages = calloc((d->nr_pages + 7) / 8, 1);
+    if (!d->exec_pages || evtchn_init(d) < 0 || gnttab_init(d) < 0) {
         snprintf(err, errlen, "%s: out of memory", sd->name);
         return -1;
     }
@@ -757,6 +772,7 @@ void domain_free(struct domain *d)
     for (size_t i = 0; i < d->nsyms; i++)
         free(d->syms[i].name);
     free(d->syms);
+    free(d->exec_pages);
     free(d);
 }
 

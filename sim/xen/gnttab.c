@@ -39,15 +39,18 @@ int gnttab_init(struct domain *d)
     gt->nr_frames = 1;
     gt->active = calloc(GT_ENTRIES, sizeof(*gt->active));
     d->maptrack = calloc(MAPTRACK_MAX, sizeof(*d->maptrack));
-    return gt->active && d->maptrack ? 0 : -1;
+    d->gnt_slot = calloc(HOPSIM_GNT_WINDOW_PAGES, 1);
+    return gt->active && d->maptrack && d->gnt_slot ? 0 : -1;
 }
 
 void gnttab_fini(struct domain *d)
 {
     free(d->gt.active);
     free(d->maptrack);
+    free(d->gnt_slot);
     d->gt.active = NULL;
     d->maptrack = NULL;
+    d->gnt_slot = NULL;
 }
 
 static uint32_t nr_entries(const struct domain *d)
@@ -80,6 +83,11 @@ static struct domain *dom_lookup(struct domain *self, domid_t id)
     return machine_domain(self->m, id);
 }
 
+static uint64_t slot_index(uint64_t host_addr)
+{
+    return (host_addr - HOPSIM_GNT_WINDOW_BASE) >> PAGE_SHIFT;
+}
+
 static bool window_slot_ok(struct domain *d, uint64_t addr)
 {
     if (addr & (PAGE_SIZE - 1))
@@ -87,10 +95,7 @@ static bool window_slot_ok(struct domain *d, uint64_t addr)
     if (addr < HOPSIM_GNT_WINDOW_BASE ||
         addr >= HOPSIM_GNT_WINDOW_BASE + HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE)
         return false;
-    for (uint32_t h = 0; h < MAPTRACK_MAX; h++)
-        if (d->maptrack[h].in_use && d->maptrack[h].host_addr == addr)
-            return false;
-    return true;
+    return d->gnt_slot[slot_index(addr)] == GNT_SLOT_NONE;
 }
 
 static int16_t check_entry(struct domain *rd, uint32_t ref, domid_t who, bool readonly)
@@ -149,6 +154,7 @@ static int16_t do_map(struct vcpu *v, struct gnttab_map_grant_ref *op)
                                        .granter = rd->domid,
                                        .ref = op->ref,
                                        .host_addr = op->host_addr};
+    d->gnt_slot[slot_index(op->host_addr)] = ro ? GNT_SLOT_RO : GNT_SLOT_RW;
     if (ro)
         rd->gt.active[op->ref].readers++;
     else
@@ -164,6 +170,7 @@ static void release_mapping(struct domain *d, uint32_t h)
     struct maptrack *mt = &d->maptrack[h];
     for (int i = 0; i < d->nvcpus; i++)
         vcpu_unmap(d->vcpus[i], mt->host_addr, PAGE_SIZE);
+    d->gnt_slot[slot_index(mt->host_addr)] = GNT_SLOT_NONE;
     struct domain *rd = machine_domain(d->m, mt->granter);
     if (rd && mt->ref < GT_ENTRIES) {
         struct active_grant *a = &rd->gt.active[mt->ref];

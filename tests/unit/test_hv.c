@@ -346,6 +346,7 @@ START_TEST(write_through_readonly_grant_faults)
     uint64_t win = WIN(3);
     memcpy(code + 2, &win, 8);
     memcpy(guest_ram(B, 0x20000, sizeof(code)), code, sizeof(code));
+    domain_set_exec(B, 0x20000, sizeof(code));
     struct vcpu *v = B->vcpus[0];
     vcpu_set_reg(v, UC_X86_REG_RIP, 0x20000);
     vcpu_run_slice(v, 1000000);
@@ -359,6 +360,72 @@ START_TEST(write_through_readonly_grant_faults)
     char c;
     ck_assert_int_eq(vcpu_read(v, WIN(3), &c, 1), 0);
     ck_assert_int_eq(unmap(B, WIN(3), h), GNTST_okay);
+}
+END_TEST
+
+/*
+ * Run B's code: movabs $addr,%rbx; mov (%rbx),%al (or mov %al,(%rbx)); hlt.
+ * Loads and stores live on pages of their own: translated code is not
+ * invalidated when the host rewrites guest RAM.
+ */
+static struct vcpu *run_access(uint64_t addr, bool store)
+{
+    uint8_t code[] = {0x48, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, store ? 0x88 : 0x8a, 0x03, 0xf4};
+    uint64_t at = store ? 0x21000 : 0x22000;
+    memcpy(code + 2, &addr, 8);
+    memcpy(guest_ram(B, at, sizeof(code)), code, sizeof(code));
+    domain_set_exec(B, at, sizeof(code));
+    struct vcpu *v = B->vcpus[0];
+    vcpu_set_reg(v, UC_X86_REG_RIP, at);
+    vcpu_run_slice(v, 1000000);
+    return v;
+}
+
+/*
+ * A grant-window slot with nothing mapped faults the guest: never mapped,
+ * and again after an unmap even though an access had just filled the
+ * engine's TLB for it (the unmap must not leave a stale translation).
+ */
+START_TEST(unmapped_grant_slot_faults)
+{
+    struct vcpu *v = run_access(WIN(5), false);
+    ck_assert_int_eq(v->trap, TRAP_FAULT);
+    ck_assert_msg(strstr(v->fault, "read of unmapped grant slot") != NULL, "%s", v->fault);
+    uint8_t *page = guest_ram(A, PAGE_A_GPFN << 12, 4096);
+    page[0] = 0x5a;
+    grant(A, 12, B->domid, PAGE_A_GPFN, 0);
+    grant_handle_t h;
+    ck_assert_int_eq(map(B, A->domid, 12, WIN(5), GNTMAP_host_map, &h), GNTST_okay);
+    v = run_access(WIN(5), false);
+    ck_assert_int_eq(v->trap, TRAP_HALT);
+    ck_assert_uint_eq(vcpu_reg(v, UC_X86_REG_RAX) & 0xff, 0x5a);
+    vcpu_set_reg(v, UC_X86_REG_RAX, 0xa5);
+    v = run_access(WIN(5), true); /* writable: the store reaches A's page */
+    ck_assert_int_eq(v->trap, TRAP_HALT);
+    ck_assert_uint_eq(page[0], 0xa5);
+    ck_assert_int_eq(unmap(B, WIN(5), h), GNTST_okay);
+    v = run_access(WIN(5), true);
+    ck_assert_int_eq(v->trap, TRAP_FAULT);
+    ck_assert_msg(strstr(v->fault, "write to unmapped grant slot") != NULL, "%s", v->fault);
+    v = run_access(WIN(5), false);
+    ck_assert_int_eq(v->trap, TRAP_FAULT);
+}
+END_TEST
+
+/* Only the image's code pages are executable: a jump into data faults the guest. */
+START_TEST(fetch_from_data_page_faults)
+{
+    /* jmp *%rbx to a data page holding a valid instruction (hlt) */
+    uint8_t code[] = {0x48, 0xbb, 0x00, 0x10, 0x03, 0, 0, 0, 0, 0, 0xff, 0xe3};
+    memcpy(guest_ram(B, 0x20000, sizeof(code)), code, sizeof(code));
+    domain_set_exec(B, 0x20000, sizeof(code));
+    *(uint8_t *)guest_ram(B, 0x31000, 1) = 0xf4;
+    struct vcpu *v = B->vcpus[0];
+    vcpu_set_reg(v, UC_X86_REG_RIP, 0x20000);
+    vcpu_run_slice(v, 1000000);
+    ck_assert_int_eq(v->trap, TRAP_FAULT);
+    ck_assert_msg(strstr(v->fault, "fetch from non-executable page 0x31000") != NULL, "%s",
+                  v->fault);
 }
 END_TEST
 
@@ -378,6 +445,8 @@ int main(void)
     tcase_add_test(gt_tc, grant_copy);
     tcase_add_test(gt_tc, grant_table_size);
     tcase_add_test(gt_tc, write_through_readonly_grant_faults);
+    tcase_add_test(gt_tc, unmapped_grant_slot_faults);
+    tcase_add_test(gt_tc, fetch_from_data_page_faults);
     suite_add_tcase(s, gt_tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
