@@ -15,7 +15,8 @@
  * "EQUOTA"...), never a crash. A malformed message (len > XENSTORE_PAYLOAD_MAX,
  * bad type) gets the error reply where one can be given, otherwise the
  * ring's connection is marked broken (`error` field) and that domain only
- * is dropped.
+ * is dropped. A request that finds the store inconsistent changes nothing
+ * and fails its connection the same way (XENSTORE_ERROR_COMM).
  */
 #ifndef HOPSIM_XENSTORE_H
 #define HOPSIM_XENSTORE_H
@@ -64,5 +65,15 @@ int xs_tool_read(struct xs *xs, const char *path, char *buf, size_t len);
  */
 int xs_tool_set_perms(struct xs *xs, const char *path, int owner, char def, const int *extra_dom,
                       const char *extra_perm, int n_extra);
+
+/*
+ * Walk the whole store and check its invariants (a tree: every node listed
+ * by its parent, every listed child present, children sorted, owned-node
+ * counts exact). NULL if they hold, else what is wrong. For tests and fuzzing;
+ * the store checks what each commit changes itself, in every build.
+ */
+const char *xs_check(struct xs *xs);
+/* Invariant violations caught so far (each failed one connection). */
+uint64_t xs_faults(const struct xs *xs);
 
 #endif
