@@ -130,11 +130,11 @@ static int image_size_check(const char *path, uint64_t have, uint64_t want, uint
 }
 
 /* Open (or create) the image; the usable size in bytes goes to *size. */
-static int image_open(const char *path, uint64_t *size, bool create, uint32_t bs, char *err,
-                      size_t errlen)
+static int image_open(const char *path, uint64_t *size, bool create, bool ro, uint32_t bs,
+                      char *err, size_t errlen)
 {
     struct stat st;
-    int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+    int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
     if (fd < 0) {
         snprintf(err, errlen, "cannot open disk image %s: %s", path, strerror(errno));
         return -1;
@@ -198,7 +198,7 @@ struct disk *disk_open(const struct disk_params *p, const char *path, uint64_t s
         goto fail;
     }
     d->p = *p;
-    d->fd = image_open(path, &size_bytes, create, p->block_size, err, errlen);
+    d->fd = image_open(path, &size_bytes, create, p->read_only, p->block_size, err, errlen);
     if (d->fd < 0)
         goto fail;
     d->blocks = size_bytes / p->block_size;
@@ -378,6 +378,10 @@ int disk_read(struct disk *d, uint64_t lba, uint32_t nblocks, void *buf)
 
 int disk_write(struct disk *d, uint64_t lba, uint32_t nblocks, const void *buf)
 {
+    if (d->p.read_only) {
+        errno = EROFS;
+        return -1;
+    }
     return disk_io(d, lba, nblocks, (void *)buf, true); /* only read from when writing */
 }
 

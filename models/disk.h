@@ -35,6 +35,7 @@ struct disk_params {
     simtime_t read_latency, write_latency; /* ps */
     double bw;                             /* bytes/s per command */
     unsigned channels;
+    bool read_only; /* opened O_RDONLY; disk_write fails (EROFS) */
 };
 
 struct disk;

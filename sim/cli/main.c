@@ -54,6 +54,12 @@ static void usage(FILE *out)
                  "  --trace-csv FILE   write one CSV row per span\n"
                  "  --pcap FILE        capture every Ethernet frame on the wire (nanosecond\n"
                  "                     pcap, simulated time; tshark/Wireshark read it)\n"
+                 "  --out DIR          the run's output directory (default hopsim-out/): every\n"
+                 "                     file the scenario itself names (output{}, disk images)\n"
+                 "                     is written there; paths given on the command line are\n"
+                 "                     used as given\n"
+                 "  --rw-disk          open every disk image read-write (default: only the\n"
+                 "                     disks the scenario creates; the others read-only)\n"
                  "  --quiet            no guest console output, no progress line\n"
                  "\n"
                  "compare runs the scenario once per architecture (--set arch=A) and prints\n"
@@ -156,6 +162,11 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o, struct comp
         } else if (!strcmp(a, "--trace-csv") && next) {
             o->trace_csv = next;
             i++;
+        } else if (!strcmp(a, "--out") && next) {
+            o->out_dir = next;
+            i++;
+        } else if (!strcmp(a, "--rw-disk")) {
+            o->rw_disks = true;
         } else if (!strcmp(a, "--pcap") && next) {
             o->pcap = next;
             i++;

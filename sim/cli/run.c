@@ -40,6 +40,8 @@ static int load(const struct run_opts *o, struct scenario *sc)
         .nsets = o->nsets,
         .have_seed = o->have_seed,
         .seed = o->seed,
+        .out_dir = o->out_dir,
+        .rw_disks = o->rw_disks,
         .image_path = search_path("HOPSIM_IMAGE_PATH", HOPSIM_GUEST_DIR, ipath, sizeof(ipath)),
         .profile_path =
             search_path("HOPSIM_PROFILE_PATH", HOPSIM_PROFILE_DIR, ppath, sizeof(ppath)),

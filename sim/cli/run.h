@@ -20,7 +20,9 @@ struct run_opts {
     bool have_seed;
     uint64_t seed;
     const char *trace_json, *trace_csv;
-    const char *pcap; /* overrides the scenario's output.pcap */
+    const char *pcap;    /* overrides the scenario's output.pcap */
+    const char *out_dir; /* --out: where the scenario's own output paths go (NULL: hopsim-out/) */
+    bool rw_disks;       /* --rw-disk: disks the scenario does not create are writable */
     bool quiet;
     bool progress;
     bool no_summary;

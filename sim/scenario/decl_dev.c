@@ -419,9 +419,9 @@ int l_output(lua_State *L)
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "output", keys);
-    if (ld->output_line)
-        fail(L, ld, line, "output", "declared twice (first on line %d)", ld->output_line);
-    ld->output_line = line;
+    if (ld->hb->output_line)
+        fail(L, ld, line, "output", "declared twice (first on line %d)", ld->hb->output_line);
+    ld->hb->output_line = line;
     get_string(L, ld, line, "trace_json", sc->output.trace_json, sizeof sc->output.trace_json);
     get_string(L, ld, line, "trace_csv", sc->output.trace_csv, sizeof sc->output.trace_csv);
     get_string(L, ld, line, "pcap", sc->output.pcap, sizeof sc->output.pcap);

@@ -38,7 +38,7 @@ struct sc_handback {
     bool used[SC_MAX_SETS];
     char params[SC_MAX_PARAMS][64]; /* names param() was called with, for messages */
     int nparams;
-    int machine_line;
+    int machine_line, output_line;
 };
 
 struct loader {
@@ -48,7 +48,7 @@ struct loader {
     char *err; /* = hb->err */
     size_t errlen;
     bool failed; /* a declaration error is in err */
-    int scenario_line, output_line;
+    int scenario_line;
     int privileged;     /* index of the privileged domain, -1 if none */
     int randomseed_ref; /* the real math.randomseed, in the registry */
     lua_State *L;
@@ -129,6 +129,9 @@ bool args_render(const struct argset *a, char *out, size_t n);
 /* ---- params.c */
 int l_param(lua_State *L);
 int apply_sets(struct loader *ld);
+
+/* ---- outputs.c: confine the paths a scenario writes to the output directory */
+int confine_outputs(struct loader *ld);
 
 /* ---- sandbox.c: run the script in a child; fills ld->sc and ld->hb, 0 or -1 */
 int sandbox_eval(struct loader *ld);

@@ -203,8 +203,10 @@ static int msg_handler(lua_State *L)
         snprintf(text, sizeof text, "error object is a %s value, not a string",
                  luaL_typename(L, 1));
     caller_note(L, ld, note, sizeof note);
-    if (strstr(text, " (called from "))
-        note[0] = '\0'; /* fail() put it there */
+    size_t plen = strlen(ld->sc->path);
+    if (strstr(text, " (called from ") || /* fail() put it there */
+        (msg && has_position(msg) && !strncmp(msg, ld->sc->path, plen) && msg[plen] == ':'))
+        note[0] = '\0'; /* the position is the scenario's own line already */
     if ((msg && has_position(msg)) || !lua_where(L, where, sizeof where))
         lua_pushfstring(L, "%s%s", text, note);
     else

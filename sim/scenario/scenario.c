@@ -92,6 +92,8 @@ int scenario_load(struct scenario *sc, const char *path, const struct sc_load_op
         return -1;
     if (ld.o->have_seed)
         sc->seed = ld.o->seed;
+    if (confine_outputs(&ld))
+        return -1;
     return validate(sc, err, errlen);
 }
 

@@ -16,7 +16,8 @@
  *            (peer = "echo" | "sink" | "reqresp" with peer_resp_len = bytes | "source"
  *             with peer_dst = MAC, peer_count, peer_len, peer_gap_ns, peer_start_us)
  *   connect  { kind = "vif", frontend = "domu1", backend = "dom0", mac = "00:16:3e:00:00:01" }
- *            (disk image paths, like output paths, are relative to the working directory)
+ *            (disk image and output paths a scenario names lie in the run's output
+ *             directory, --out DIR, default hopsim-out/; see outputs.c)
  *   import "lib/arch.lua"   -- run another script (scenario dir, then the image path)
  *   flash    { image = "platform.fd", part = "W25Q128JV", read = "fast", clock_mhz = 50 }
  *   domain   { name = "rt", runtime_image = "hopsim-rt", mode = "rt", ... }  -- boot from flash
@@ -81,6 +82,7 @@ struct sc_disk {
     uint64_t size_bytes; /* 0: the file's size */
     uint32_t block_size;
     bool create;
+    bool read_only; /* not created by the scenario and no --rw-disk: opened read-only */
 };
 
 enum sc_peer_mode { SC_PEER_ECHO, SC_PEER_SINK, SC_PEER_REQRESP, SC_PEER_SOURCE };
@@ -172,6 +174,8 @@ struct sc_load_opts {
     const char *image_path;
     const char *profile_path;
     double cpu_budget_s; /* CPU seconds for evaluating the script (0: the default, 5 s) */
+    const char *out_dir; /* the run's output directory; NULL: "hopsim-out" */
+    bool rw_disks;       /* --rw-disk: disks the scenario does not create are writable too */
 };
 
 /*
@@ -180,6 +184,9 @@ struct sc_load_opts {
  */
 int scenario_load(struct scenario *sc, const char *path, const struct sc_load_opts *o, char *err,
                   size_t errlen);
+
+/* The run's output directory for these options ("hopsim-out" unless o->out_dir). */
+const char *scenario_out_dir(const struct sc_load_opts *o);
 
 /* Index of the domain named `name`, -1 if none. */
 int scenario_domain(const struct scenario *sc, const char *name);

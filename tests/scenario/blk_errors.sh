@@ -7,9 +7,10 @@ cat >"$WORK/s.lua" <<'LUA'
 local blk = import "lib/blk.lua"
 local arch = param("arch", "xen-dom0")
 local create = param("create", false)
+local rw = param("rw", "randread")
 machine { cpus = 2, memory_mb = 128 }
 blk.place { arch = arch, disk = { type = "ssd", image = "d.img", size_mb = 8, create = create },
-            fio = { rw = "randread", requests = 4 } }
+            fio = { rw = rw, requests = 4, verify = 1 } }
 LUA
 expect2() { # expect2 WHAT PATTERN ARGS...
   local what=$1 pat=$2; shift 2
@@ -20,11 +21,41 @@ expect2() { # expect2 WHAT PATTERN ARGS...
   check "$what exits 2 (got $rc)" [ "$rc" -eq 2 ]
   check "$what message: $(cat "$WORK/e")" grep -q "$pat" "$WORK/e"
 }
-rm -f d.img
-expect2 "missing image" "d.img"
-head -c 1000 /dev/zero >d.img
+# the scenario's disk image lies in the run's output directory (hopsim-out/ by default)
+rm -rf hopsim-out
+expect2 "missing image" "hopsim-out/d.img"
+mkdir -p hopsim-out
+head -c 1000 /dev/zero >hopsim-out/d.img
 expect2 "truncated image" "truncated or corrupt"
-expect2 "unknown arch" "s.lua:5: arch: unknown architecture 'vax'" --set arch=vax
+# a disk the scenario did not create is read-only: the guest's writes fail, the file is unchanged
+rm -f hopsim-out/d.img
+"$HOPSIM" run "$WORK/s.lua" --quiet --set create=true --set rw=randwrite >/dev/null 2>"$WORK/e"
+check "created disk written: $(cat "$WORK/e")" [ -s hopsim-out/d.img ]
+cp hopsim-out/d.img "$WORK/before.img"
+set +e
+"$HOPSIM" run "$WORK/s.lua" --quiet --set rw=randwrite --set arch=native >"$WORK/o" 2>"$WORK/e"
+rc=$?
+set -e
+check "writes to a read-only disk fail the run (got $rc)" [ "$rc" -eq 1 ]
+check "read-only disk unchanged" cmp -s hopsim-out/d.img "$WORK/before.img"
+"$HOPSIM" run "$WORK/s.lua" --quiet --set rw=randwrite --rw-disk >/dev/null 2>"$WORK/e"
+check "--rw-disk: writes succeed: $(cat "$WORK/e")" [ $? -eq 0 ]
+# --out moves the scenario's files; a scenario path leaving it is refused
+"$HOPSIM" run "$WORK/s.lua" --quiet --set create=true --out "$WORK/o2" >/dev/null 2>"$WORK/e"
+check "--out DIR holds the created disk" [ -s "$WORK/o2/d.img" ]
+cat >"$WORK/esc.lua" <<'LUA'
+machine { cpus = 1, memory_mb = 64 }
+domain { name = "a", image = "pingpong.elf", memory_mb = 8, args = { role = "back" } }
+output { trace_json = "../../../../../../../tmp/hopsim-escape.json" }
+LUA
+set +e
+"$HOPSIM" run "$WORK/esc.lua" --quiet >/dev/null 2>"$WORK/e"
+rc=$?
+set -e
+check "escaping output path exits 2 (got $rc)" [ "$rc" -eq 2 ]
+check "escaping output path message: $(cat "$WORK/e")" \
+  grep -q "esc.lua:3: trace_json: '../../../../../../../tmp/hopsim-escape.json': a path with '..'" "$WORK/e"
+expect2 "unknown arch" "s.lua:6: arch: unknown architecture 'vax'" --set arch=vax
 # impossible protected-range layouts and unknown flash parts are refused at start
 pr_case() { # pr_case WHAT PATTERN FLASH-FIELDS
   cat >"$WORK/f.lua" <<LUA

@@ -71,7 +71,8 @@ static void teardown(void)
 
 static struct sc_load_opts opts(const struct sc_set *sets, int nsets)
 {
-    struct sc_load_opts o = {.sets = sets, .nsets = nsets, .profile_path = PROFILES};
+    struct sc_load_opts o = {
+        .sets = sets, .nsets = nsets, .profile_path = PROFILES, .out_dir = tmpdir};
     return o;
 }
 
@@ -158,7 +159,9 @@ START_TEST(valid_fixture)
     ck_assert_int_eq(sc->conns[0].devid, 0);
     ck_assert_int_eq(sc->conns[0].line, 9);
 
-    ck_assert_str_eq(sc->output.trace_json, "out.json");
+    char want[256];
+    snprintf(want, sizeof want, "%s/out.json", tmpdir); /* in the output directory */
+    ck_assert_str_eq(sc->output.trace_json, want);
     ck_assert_str_eq(sc->output.trace_csv, "");
     ck_assert(!sc->output.summary);
 

@@ -32,6 +32,7 @@
 
 static char tmpdir[64];
 static char script[128]; /* tmpdir/s.lua */
+static char outdir[128]; /* tmpdir/out: the run's output directory */
 static char err[2048];
 static struct scenario *sc;
 
@@ -50,6 +51,7 @@ static void setup(void)
     snprintf(tmpdir, sizeof tmpdir, "/tmp/hopsim-sbx-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
     snprintf(script, sizeof script, "%s/s.lua", tmpdir);
+    snprintf(outdir, sizeof outdir, "%s/out", tmpdir);
     write_file("a.elf", "dummy image\n", 12);
     sc = calloc(1, sizeof *sc);
     ck_assert_ptr_nonnull(sc);
@@ -75,12 +77,22 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Write text as s.lua and load it with a 1 s CPU budget. */
-static int load(const char *text)
+/* Write text as s.lua and load it with a 1 s CPU budget, outputs in outdir. */
+static int load_with(const char *text, const struct sc_set *sets, int nsets, bool rw_disks)
 {
-    struct sc_load_opts o = {.profile_path = PROFILES, .cpu_budget_s = 1};
+    struct sc_load_opts o = {.profile_path = PROFILES,
+                             .cpu_budget_s = 1,
+                             .out_dir = outdir,
+                             .sets = sets,
+                             .nsets = nsets,
+                             .rw_disks = rw_disks};
     write_file("s.lua", text, strlen(text));
     return scenario_load(sc, script, &o, err, sizeof err);
+}
+
+static int load(const char *text)
+{
+    return load_with(text, NULL, 0, false);
 }
 
 /* The load fails with "tmpdir/s.lua:LINE: rest" (LINE 0: "tmpdir/s.lua: rest"). */
@@ -256,6 +268,85 @@ START_TEST(import_library_and_local)
 }
 END_TEST
 
+/* -------------------------------------------------------------- outputs */
+
+#define ESCAPE_TAIL                                                                                \
+    "; a scenario writes only inside the run's output directory (%s, --out DIR); a path given "    \
+    "on the command line (--set) is used as given"
+
+START_TEST(outputs_confined)
+{
+    char want[1024], link[256];
+    ck_assert_int_eq(load(HDR DOM "output { trace_json = '../../../../../etc/passwd' }\n"), -1);
+    snprintf(want, sizeof want,
+             "%s:3: trace_json: '../../../../../etc/passwd': a path with '..'" ESCAPE_TAIL, script,
+             outdir);
+    ck_assert_str_eq(err, want);
+    ck_assert_int_eq(load(HDR DOM "output { pcap = '/tmp/x.pcap' }\n"), -1);
+    snprintf(want, sizeof want, "%s:3: pcap: '/tmp/x.pcap': an absolute path" ESCAPE_TAIL, script,
+             outdir);
+    ck_assert_str_eq(err, want);
+
+    /* a link inside the output directory does not lead out of it */
+    ck_assert_int_eq(mkdir(outdir, 0777), 0);
+    snprintf(link, sizeof link, "%s/up", outdir);
+    ck_assert_int_eq(symlink(tmpdir, link), 0);
+    ck_assert_int_eq(load(HDR DOM "output { trace_csv = 'up/s.lua' }\n"), -1);
+    snprintf(
+        want, sizeof want,
+        "%s:3: trace_csv: 'up/s.lua': %s is a symbolic link (it could lead outside %s)" ESCAPE_TAIL,
+        script, link, outdir, outdir);
+    ck_assert_str_eq(err, want);
+
+    /* inside: directories below the output directory are created */
+    ck_assert_msg(load(HDR DOM "output { trace_json = 'sub/dir/t.json' }\n") == 0, "%s", err);
+    snprintf(want, sizeof want, "%s/sub/dir/t.json", outdir);
+    ck_assert_str_eq(sc->output.trace_json, want);
+    struct stat st;
+    snprintf(want, sizeof want, "%s/sub/dir", outdir);
+    ck_assert(stat(want, &st) == 0 && S_ISDIR(st.st_mode));
+}
+END_TEST
+
+START_TEST(command_line_paths_are_the_users)
+{
+    struct sc_set sets[] = {{"trace", "/tmp/hopsim-user-trace.json", false}};
+    ck_assert_msg(load_with(HDR DOM "output { trace_json = param('trace', 't.json') }\n", sets, 1,
+                            false) == 0,
+                  "%s", err);
+    ck_assert_str_eq(sc->output.trace_json, "/tmp/hopsim-user-trace.json");
+    struct sc_set dotted[] = {{"output.pcap", "../elsewhere.pcap", false}};
+    ck_assert_msg(load_with(HDR DOM, dotted, 1, false) == 0, "%s", err);
+    ck_assert_str_eq(sc->output.pcap, "../elsewhere.pcap");
+}
+END_TEST
+
+#define DISK(img, create)                                                                          \
+    "device { kind = 'sas_hba', owner = 'a', disks = { { type = 'ssd', image = " img               \
+    ", size_mb = 8, create = " create " } } }\n"
+
+START_TEST(disks_read_only_unless_created)
+{
+    char want[256];
+    ck_assert_msg(load(HDR DOM DISK("'d.img'", "false")) == 0, "%s", err);
+    snprintf(want, sizeof want, "%s/d.img", outdir);
+    ck_assert_str_eq(sc->devices[0].disks[0].image, want);
+    ck_assert(sc->devices[0].disks[0].read_only);
+    ck_assert_msg(load(HDR DOM DISK("'d.img'", "true")) == 0, "%s", err);
+    ck_assert(!sc->devices[0].disks[0].read_only);
+    ck_assert_msg(load_with(HDR DOM DISK("'d.img'", "false"), NULL, 0, true) == 0, "%s", err);
+    ck_assert(!sc->devices[0].disks[0].read_only);
+    /* a disk named on the command line: as given, still read-only unless created */
+    struct sc_set sets[] = {{"disk", "/tmp/hopsim-user.img", false}};
+    ck_assert_msg(load_with(HDR DOM DISK("param('disk', 'x.img')", "false"), sets, 1, false) == 0,
+                  "%s", err);
+    ck_assert_str_eq(sc->devices[0].disks[0].image, "/tmp/hopsim-user.img");
+    ck_assert(sc->devices[0].disks[0].read_only);
+    ck_assert_int_eq(load(HDR DOM DISK("'../d.img'", "true")), -1);
+    ck_assert_msg(strstr(err, "s.lua:3: disks.image: '../d.img': a path with '..'"), "%s", err);
+}
+END_TEST
+
 static Suite *sandbox_suite(void)
 {
     Suite *s = suite_create("scenario_sandbox");
@@ -284,6 +375,14 @@ static Suite *sandbox_suite(void)
     tcase_add_test(imp, import_symlink_escape);
     tcase_add_test(imp, import_library_and_local);
     suite_add_tcase(s, imp);
+
+    TCase *out = tcase_create("outputs");
+    tcase_add_checked_fixture(out, setup, teardown);
+    tcase_set_timeout(out, 60);
+    tcase_add_test(out, outputs_confined);
+    tcase_add_test(out, command_line_paths_are_the_users);
+    tcase_add_test(out, disks_read_only_unless_created);
+    suite_add_tcase(s, out);
     return s;
 }
 

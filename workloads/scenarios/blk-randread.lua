@@ -1,7 +1,7 @@
 -- Small random reads from a 15K SAS disk, through each architecture.
 --   hopsim compare workloads/scenarios/blk-randread.lua --arch native,xen-dom0
--- The disk image (created, sparse) is disk-randread.img in the current
--- directory unless --set disk=PATH.
+-- The disk image (created, sparse) is disk-randread.img in the run's output
+-- directory (hopsim-out/, --out DIR) unless --set disk=PATH.
 local blk = import "lib/blk.lua"
 local arch = param("arch", "xen-dom0", "native | xen-dom0 | xen-idd | uefi-rt")
 local requests = param("requests", 200, "I/O requests per domU")
