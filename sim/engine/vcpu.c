@@ -466,7 +466,9 @@ int vcpu_create(struct domain *d, int id, char *err, size_t errlen)
     if (uc_ctl_set_tcg_buffer_size(uc, code_buffer_bytes(d)) != UC_ERR_OK ||
         uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL) != UC_ERR_OK)
         goto fail_cs;
-    if (uc_mem_map_ptr(uc, 0, d->nr_pages * PAGE_SIZE, UC_PROT_ALL, d->ram) != UC_ERR_OK)
+    if (uc_mem_map_ptr(uc, 0, d->nr_pages * PAGE_SIZE, UC_PROT_ALL, d->ram) != UC_ERR_OK ||
+        uc_mem_map_ptr(uc, HOPSIM_GNT_WINDOW_BASE, HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE,
+                       UC_PROT_READ | UC_PROT_WRITE, d->gnt_window) != UC_ERR_OK)
         goto fail_cs;
     if (add_hooks(v, uc) < 0)
         goto fail_cs;
@@ -556,8 +558,21 @@ int vcpu_map(struct vcpu *v, uint64_t gpa, uint64_t len, void *host, bool writab
     return uc_mem_map_ptr((uc_engine *)v->uc, gpa, len, prot, host) == UC_ERR_OK ? 0 : -1;
 }
 
+void vcpu_flush_tlb(struct vcpu *v)
+{
+    uc_ctl_flush_tlb((uc_engine *)v->uc);
+}
+
+/* What the guest could read: an empty grant-window slot is no memory (its host page is PROT_NONE).
+ */
 int vcpu_read(struct vcpu *v, uint64_t gpa, void *buf, size_t len)
 {
+    const uint64_t wb = HOPSIM_GNT_WINDOW_BASE, we = wb + HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE;
+    if (len && gpa < we && gpa + len > wb)
+        for (uint64_t a = (gpa < wb ? wb : gpa) & ~(PAGE_SIZE - 1); a < gpa + len && a < we;
+             a += PAGE_SIZE)
+            if (v->d->gnt_slot[(a - wb) >> PAGE_SHIFT] == GNT_SLOT_NONE)
+                return -1;
     return uc_mem_read((uc_engine *)v->uc, gpa, buf, len) == UC_ERR_OK ? 0 : -1;
 }
 

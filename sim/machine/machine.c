@@ -3,9 +3,11 @@
  * service and the toolstack that introduces domains and writes the split
  * device directories, then the run loop over the event queue.
  *
- * Machine memory is one anonymous host mapping (MAP_NORESERVE: untouched
- * frames cost nothing); frames are handed out by a bump allocator --
- * domains are never destroyed and rebuilt within a run.
+ * Machine memory is one memfd, mapped shared (untouched frames cost
+ * nothing); frames are handed out by a bump allocator -- domains are never
+ * destroyed and rebuilt within a run. Being a file, a frame can be mapped a
+ * second time elsewhere: that is how a grant map puts the granter's frame
+ * into the mapper's grant window (domain.c).
  *
  * The xenstore service is single-threaded like xenstored: a store kick at
  * time t is served at max(t, busy_until); every request costs
@@ -19,6 +21,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <xen/io/xenbus.h>
 #include <xen/io/xs_wire.h>
@@ -225,10 +228,19 @@ static int setup_memory(struct machine *m, const struct scenario *sc, char *err,
 {
     uint64_t frames =
         sc->machine.memory_bytes / PAGE_SIZE + (uint64_t)sc->ndomains * HV_FRAMES_PER_DOMAIN;
-    m->mem = mmap(NULL, frames * PAGE_SIZE, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    m->mem_fd = memfd_create("hopsim-machine-memory", MFD_CLOEXEC);
+    if (m->mem_fd < 0 || ftruncate(m->mem_fd, (off_t)(frames * PAGE_SIZE)) < 0) {
+        snprintf(err, errlen, "cannot create %llu MiB of machine memory: %s",
+                 (unsigned long long)(frames * PAGE_SIZE >> 20), strerror(errno));
+        if (m->mem_fd >= 0)
+            close(m->mem_fd);
+        return -1;
+    }
+    m->mem = mmap(NULL, frames * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+                  m->mem_fd, 0);
     if (m->mem == MAP_FAILED) {
         m->mem = NULL;
+        close(m->mem_fd);
         snprintf(err, errlen, "cannot reserve %llu MiB of machine memory: %s",
                  (unsigned long long)(frames * PAGE_SIZE >> 20), strerror(errno));
         return -1;
@@ -334,6 +346,8 @@ void machine_destroy(struct machine *m)
     if (m->xs)
         xs_destroy(m->xs);
     evq_fini(&m->q);
-    if (m->mem)
+    if (m->mem) {
         munmap(m->mem, m->nr_mfns * PAGE_SIZE);
+        close(m->mem_fd);
+    }
 }

@@ -220,7 +220,8 @@ struct domain {
 
     struct gnttab gt;
     struct maptrack *maptrack;
-    uint8_t *gnt_slot; /* per grant-window page: GNT_SLOT_NONE, _RO or _RW (gnttab.c) */
+    uint8_t *gnt_slot;   /* per grant-window page: GNT_SLOT_NONE, _RO or _RW (gnttab.c) */
+    uint8_t *gnt_window; /* host view of the grant window: one Unicorn region per engine */
 
     /* symbols for naming guest code in traces */
     struct guest_sym *syms;
@@ -287,7 +288,8 @@ struct machine {
     bool quiet;
     FILE *console_out;
 
-    uint8_t *mem; /* machine memory */
+    uint8_t *mem; /* machine memory: a shared mapping of mem_fd */
+    int mem_fd;   /* memfd holding machine memory (valid while mem is set) */
     uint64_t nr_mfns, next_mfn;
 
     struct pcpu pcpus[MAX_PCPUS];
@@ -346,6 +348,9 @@ void domain_kill(struct domain *d, int reason, const char *why);
 /* Host pointer to [gpa, gpa+len) of guest RAM, NULL if not entirely inside RAM. */
 void *guest_ram(struct domain *d, uint64_t gpa, uint64_t len);
 const char *domain_symbol(const struct domain *d, uint64_t addr);
+/* Grant window (domain.c): put machine frame mfn at host_addr, or take it away. */
+int domain_window_map(struct domain *d, uint64_t host_addr, uint64_t mfn, bool readonly);
+int domain_window_unmap(struct domain *d, uint64_t host_addr);
 /* Mark [gpa, gpa+len) of RAM as code: the only pages a vCPU may fetch instructions from. */
 void domain_set_exec(struct domain *d, uint64_t gpa, uint64_t len);
 static inline bool domain_page_exec(const struct domain *d, uint64_t pfn)
@@ -363,6 +368,8 @@ uint64_t vcpu_reg(struct vcpu *v, int reg);
 void vcpu_set_reg(struct vcpu *v, int reg, uint64_t val);
 int vcpu_map(struct vcpu *v, uint64_t gpa, uint64_t len, void *host, bool writable);
 int vcpu_unmap(struct vcpu *v, uint64_t gpa, uint64_t len);
+/* Drop every cached translation of the engine (after a grant-window slot changed). */
+void vcpu_flush_tlb(struct vcpu *v);
 /* Read guest memory as the vCPU sees it (grant mappings included). 0 or -1 if absent. */
 int vcpu_read(struct vcpu *v, uint64_t gpa, void *buf, size_t len);
 /* Deliver a pending upcall (Xen bounce frame) if events are pending and unmasked. */

@@ -25,6 +25,7 @@
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <unicorn/unicorn.h>
@@ -39,6 +40,48 @@ void domain_set_exec(struct domain *d, uint64_t gpa, uint64_t len)
     for (uint64_t pfn = gpa >> PAGE_SHIFT; pfn <= (gpa + len - 1) >> PAGE_SHIFT; pfn++)
         if (pfn < d->nr_pages)
             d->exec_pages[pfn >> 3] |= (uint8_t)(1u << (pfn & 7));
+}
+
+/*
+ * The grant window (HOPSIM_GNT_WINDOW_BASE in the guest) is one host
+ * reservation per domain, mapped once into each of its engines as one
+ * Unicorn region. A grant map puts the granter's machine frame at the slot
+ * with mmap(MAP_FIXED) of the machine-memory memfd -- no Unicorn region is
+ * added or removed per grant; an unmap puts an inaccessible page back and
+ * drops the engines' cached translations. Whether the guest may touch a
+ * slot at all is decided by the TLB fill hook from gnt_slot (vcpu.c), so an
+ * access to an empty slot faults the guest as an unmapped page would.
+ */
+static int window_create(struct domain *d)
+{
+    void *w = mmap(NULL, HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (w == MAP_FAILED)
+        return -1;
+    d->gnt_window = w;
+    return 0;
+}
+
+static uint8_t *window_slot(struct domain *d, uint64_t host_addr)
+{
+    return d->gnt_window + (host_addr - HOPSIM_GNT_WINDOW_BASE);
+}
+
+int domain_window_map(struct domain *d, uint64_t host_addr, uint64_t mfn, bool readonly)
+{
+    int prot = PROT_READ | (readonly ? 0 : PROT_WRITE);
+    void *p = mmap(window_slot(d, host_addr), PAGE_SIZE, prot, MAP_SHARED | MAP_FIXED, d->m->mem_fd,
+                   (off_t)(mfn << PAGE_SHIFT));
+    return p == MAP_FAILED ? -1 : 0;
+}
+
+int domain_window_unmap(struct domain *d, uint64_t host_addr)
+{
+    void *p = mmap(window_slot(d, host_addr), PAGE_SIZE, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    for (int i = 0; i < d->nvcpus; i++)
+        vcpu_flush_tlb(d->vcpus[i]);
+    return p == MAP_FAILED ? -1 : 0;
 }
 
 void *guest_ram(struct domain *d, uint64_t gpa, uint64_t len)
@@ -746,7 +789,7 @@ int domain_build(struct machine *m, int idx, char *err, size_t errlen)
     d->ram = machine_frame(m, d->first_mfn);
     d->shinfo = machine_frame(m, d->shinfo_mfn);
     d->exec_pages = calloc((d->nr_pages + 7) / 8, 1);
-    if (!d->exec_pages || evtchn_init(d) < 0 || gnttab_init(d) < 0) {
+    if (!d->exec_pages || evtchn_init(d) < 0 || gnttab_init(d) < 0 || window_create(d) < 0) {
         snprintf(err, errlen, "%s: out of memory", sd->name);
         return -1;
     }
@@ -773,6 +816,8 @@ void domain_free(struct domain *d)
         free(d->syms[i].name);
     free(d->syms);
     free(d->exec_pages);
+    if (d->gnt_window)
+        munmap(d->gnt_window, HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE);
     free(d);
 }
 

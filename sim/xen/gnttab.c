@@ -8,9 +8,10 @@
  * the entry must be GTF_permit_access for the mapper's domid and not
  * read-only for a writable map (GNTST_general_error), the maptrack must have
  * room (GNTST_no_device_space). On success GTF_reading/GTF_writing are set in
- * the shared entry and the granter's frame is really mapped into every
- * engine of the mapping domain at host_addr (read-only engines map for
- * read-only grants). host_addr must be a free page of the grant window
+ * the shared entry and the granter's frame is really mapped at host_addr
+ * in the mapping domain's grant window (domain.c: a host mmap of the frame,
+ * read-only for read-only grants; the engines' TLB fill hook refuses slots
+ * with nothing mapped). host_addr must be a free page of the grant window
  * (hopsim/abi.h); anything else is GNTST_general_error, as Xen's
  * create_grant_host_mapping failure is.
  *
@@ -143,12 +144,8 @@ static int16_t do_map(struct vcpu *v, struct gnttab_map_grant_ref *op)
     if (h == MAPTRACK_MAX)
         return GNTST_no_device_space;
     uint64_t mfn = rd->first_mfn + rd->gt.shared[op->ref].frame;
-    for (int i = 0; i < d->nvcpus; i++)
-        if (vcpu_map(d->vcpus[i], op->host_addr, PAGE_SIZE, machine_frame(d->m, mfn), !ro) < 0) {
-            for (int k = 0; k < i; k++)
-                vcpu_unmap(d->vcpus[k], op->host_addr, PAGE_SIZE);
-            return GNTST_general_error;
-        }
+    if (domain_window_map(d, op->host_addr, mfn, ro) < 0)
+        return GNTST_general_error;
     d->maptrack[h] = (struct maptrack){.in_use = true,
                                        .readonly = ro,
                                        .granter = rd->domid,
@@ -168,9 +165,8 @@ static int16_t do_map(struct vcpu *v, struct gnttab_map_grant_ref *op)
 static void release_mapping(struct domain *d, uint32_t h)
 {
     struct maptrack *mt = &d->maptrack[h];
-    for (int i = 0; i < d->nvcpus; i++)
-        vcpu_unmap(d->vcpus[i], mt->host_addr, PAGE_SIZE);
     d->gnt_slot[slot_index(mt->host_addr)] = GNT_SLOT_NONE;
+    domain_window_unmap(d, mt->host_addr);
     struct domain *rd = machine_domain(d->m, mt->granter);
     if (rd && mt->ref < GT_ENTRIES) {
         struct active_grant *a = &rd->gt.active[mt->ref];
