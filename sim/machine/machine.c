@@ -305,33 +305,22 @@ int machine_create(struct machine *m, const struct scenario *sc, struct trace *t
     return 0;
 }
 
-static void report_deadlock(struct machine *m)
-{
-    char *p = m->failure;
-    size_t left = sizeof(m->failure);
-    int n = snprintf(p, left, "deadlock at t=%.3f us: no event pending; blocked:",
-                     (double)evq_now(&m->q) / PS_PER_US);
-    for (int i = 0; i < m->ndoms && n > 0 && (size_t)n < left; i++) {
-        if (m->doms[i]->dead)
-            continue;
-        p += n;
-        left -= (size_t)n;
-        n = snprintf(p, left, " %s", m->doms[i]->name);
-    }
-}
-
 int machine_run(struct machine *m)
 {
     simtime_t limit = m->sc->time_limit_ps ? m->sc->time_limit_ps : SIMTIME_NEVER;
     sched_start(m);
     while (!m->stop) {
-        if (evq_peek(&m->q) > limit)
-            break;
-        if (!evq_step(&m->q)) {
+        simtime_t next = evq_peek(&m->q);
+        if (next == SIMTIME_NEVER) { /* nothing can happen any more */
             if (m->live_doms > 0)
-                report_deadlock(m);
+                machine_report_deadlock(m);
             break;
         }
+        if (next > limit) {
+            machine_report_time_limit(m);
+            break;
+        }
+        evq_step(&m->q);
         if (m->progress && (m->q.fired & 0xffff) == 0)
             m->progress(m);
     }

@@ -300,7 +300,7 @@ struct machine {
 
     bool stop;
     void (*progress)(struct machine *m); /* called every 65536 events, may be NULL */
-    char failure[256];                   /* first fatal simulation failure */
+    char failure[1024];                  /* first fatal simulation failure */
     simtime_t slice_ps;
     uint64_t total_hypercalls;
 
@@ -340,6 +340,14 @@ static inline void *machine_frame(struct machine *m, uint64_t mfn)
 }
 simtime_t machine_cycles(const struct machine *m, double cycles);
 simtime_t machine_cost(const struct machine *m, enum cost_id id);
+
+/* ending.c */
+/* The event queue is empty with domains alive: fill m->failure naming who waits on what. */
+void machine_report_deadlock(struct machine *m);
+/* The time limit was reached: a failure if work is unfinished and the limit is not the end. */
+void machine_report_time_limit(struct machine *m);
+/* Domain d is dead: the toolstack destroys the split devices it left open (@releaseDomain). */
+void toolstack_release(struct machine *m, struct domain *d);
 
 /* domain.c */
 int domain_build(struct machine *m, int idx, char *err, size_t errlen);

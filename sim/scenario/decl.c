@@ -67,8 +67,8 @@ static void time_limit(lua_State *L, struct loader *ld, int line)
 
 int l_scenario(lua_State *L)
 {
-    static const char *const keys[] = {"name",          "seed", "time_limit_ms",
-                                       "time_limit_us", "arch", NULL};
+    static const char *const keys[] = {"name",    "seed", "time_limit_ms", "time_limit_us", "arch",
+                                       "ends_at", NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "scenario", keys);
@@ -81,6 +81,15 @@ int l_scenario(lua_State *L)
     if (get_int(L, ld, line, "seed", 0, INT64_MAX, &seed))
         sc->seed = (uint64_t)seed;
     time_limit(L, ld, line);
+    char end[16];
+    if (get_string(L, ld, line, "ends_at", end, sizeof end)) {
+        if (!strcmp(end, "time_limit"))
+            sc->ends_at_limit = true;
+        else if (strcmp(end, "shutdown"))
+            fail(L, ld, line, "ends_at", "'%s': expected \"shutdown\" or \"time_limit\"", end);
+        if (sc->ends_at_limit && !sc->time_limit_ps)
+            fail(L, ld, line, "ends_at", "\"time_limit\" needs time_limit_ms or time_limit_us");
+    }
     if (get_string(L, ld, line, "arch", sc->arch, sizeof sc->arch) && !name_ok(sc->arch, 31, true))
         fail(L, ld, line, "arch", "'%s' is not an architecture id ([a-z0-9_-]+)", sc->arch);
     seed_random(L, ld);

@@ -122,6 +122,7 @@ struct scenario {
     char name[64];
     uint64_t seed;
     uint64_t time_limit_ps; /* 0 = until every domain has shut down */
+    bool ends_at_limit;     /* ends_at = "time_limit": reaching it is the run's normal end */
     char arch[32];          /* "" when the scenario does not use one */
 
     struct {

@@ -887,7 +887,8 @@ void domain_kill(struct domain *d, int reason, const char *why)
     evtchn_domain_dead(d, now);
     gnttab_domain_dead(d);
     xs_release(m->xs, d->domid);
-    machine_store_flush(m, now); /* @releaseDomain watchers */
+    toolstack_release(m, d);
+    machine_store_flush(m, now); /* @releaseDomain watchers, the backends of its devices */
     /*
      * The last domain is gone. Frames still on a wire reach the peer after
      * that (what a sink counts is part of the result): with a NIC the run

@@ -14,6 +14,11 @@ int app_main(void)
     if (!d)
         return 1;
     int rc = fio_run(d);
+    if (arg_int("vanish", 0)) {
+        /* a guest that powers off without closing its vbd (tests the toolstack's clean-up) */
+        printf("blkfront: vanish=1: powering off with the device still connected\n");
+        return rc;
+    }
     blkdev_close(d);
     return rc;
 }

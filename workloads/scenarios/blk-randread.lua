@@ -16,6 +16,7 @@ local rt_cpu = param("rt_cpu", "dedicated", "uefi-rt: runtime calls on a dedicat
 local xip = param("xip", false, "uefi-rt what-if: the runtime service executes in place from flash")
 local domus = param("domus", 1, "domUs sharing the backend (xen-dom0)")
 local cpus = param("cpus", 2, "physical CPUs")
+local vanish = param("vanish", false, "the domUs power off without closing their vbd (the toolstack's clean-up)")
 
 scenario { name = "blk-randread", seed = 1, time_limit_ms = 60000 }
 machine { cpus = cpus, clock_ghz = 3.0, memory_mb = 64 + 32 * domus }
@@ -23,6 +24,6 @@ blk.place {
   arch = arch, rt_cpu = rt_cpu, xip = xip, fault_after = fault_after, flash_image = flash_image, setvariable_ms = setvariable_ms, cpus = cpus, domus = domus,
   disk = { type = disk_type, image = disk, size_mb = 1024, create = true },
   fio = { rw = "randread", bs = bs, iodepth = iodepth, requests = requests, seed = 1,
-          size = 8 * 1024 * 1024 },
+          size = 8 * 1024 * 1024, vanish = vanish and 1 or nil },
   slice_bytes = 8 * 1024 * 1024,
 }
