@@ -30,6 +30,10 @@ echo
 echo "### security scenarios: verdicts measured on the flash, controller and boot models"
 ./build/hopsim attack-matrix
 echo
+echo "### the live view: one frame, 1 ms after the first request of the SSD run under xen-dom0"
+./build/hopsim view out/ssd/blk-randread-xen-dom0.json --screenshot out/view-xen-dom0.png --at 1ms
+echo "out/view-xen-dom0.png (watch a run live: ./build/hopsim run SCENARIO --view)"
+echo
 echo "traces: out/hdd/*.json, out/ssd/*.json (open in https://ui.perfetto.dev or chrome://tracing)"
 echo "        out/hdd/*.csv, out/ssd/*.csv (a row per span); tables: out/compare-*.csv"
 echo "        out/net/*.json, *.csv; out/net/*.pcap (the wire: tshark -r out/net/net-rr-xen-dom0.pcap)"

@@ -13,7 +13,9 @@ PACKAGES=(
   zlib1g-dev                         # CRC32 of the EFI system / runtime-services table headers
   libjson-c-dev                      # reads trace JSON back in tests
   check                              # unit test framework
-  libsdl2-dev                        # live view
+  libsdl2-dev                        # live view: window and renderer
+  libsdl2-ttf-dev fonts-dejavu-core  # live view: text (SDL2_ttf, DejaVu Sans)
+  libsdl2-image-dev                  # live view: PNG screenshots (IMG_SavePNG)
   clang-format                       # the format check test
   jq                                 # scenario tests inspect the JSON trace
   tshark                             # tests read the pcap files back

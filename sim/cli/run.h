@@ -26,6 +26,9 @@ struct run_opts {
     bool quiet;
     bool progress;
     bool no_summary;
+    bool view;            /* watch the run in the SDL2 view */
+    bool view_close;      /* close the view when the run ends */
+    simtime_t view_speed; /* 0: the view's default */
 };
 
 struct run_result {

@@ -416,7 +416,16 @@ struct trace {
     uint64_t last_advanced;              /* first request the latest trace_hop_advance moved */
     simtime_t window_first, window_last; /* first start and last completion of done requests */
     uint64_t done, unknown_done, dropped;
+
+    trace_listen_fn listen; /* the live view (trace.h), NULL if none */
+    void *listen_ctx;
 };
+
+static inline void emit(const struct trace *t, const struct trace_rec *r)
+{
+    if (t->listen)
+        t->listen(t->listen_ctx, r);
+}
 
 static uint64_t mix64(uint64_t x)
 {
@@ -648,6 +657,8 @@ struct trace *trace_open(const struct trace_opts *o, char *err, size_t errlen)
         return NULL;
     }
     t->freelist = t->head = t->tail = NIL;
+    t->listen = o->listen;
+    t->listen_ctx = o->listen_ctx;
     int rc = 0;
     if (o->json_path && (rc = out_open(&t->json, o->json_path, err, errlen)) == 0)
         json_header(t, o->title);
@@ -743,6 +754,13 @@ uint16_t trace_place(struct trace *t, enum trace_place_kind kind, int id, const 
         json_meta(t, "thread_name", pl, 0, lane0_names[kind], 0);
         json_meta(t, "thread_sort_index", pl, 0, NULL, 0);
     }
+    emit(t, &(struct trace_rec){.type = TREC_PLACE,
+                                .place = (uint16_t)pl,
+                                .place_kind = kind,
+                                .place_id = id,
+                                .name = copy,
+                                .req = HOPSIM_NOREQ,
+                                .hop = HOP_NONE});
     return (uint16_t)pl;
 }
 
@@ -893,11 +911,19 @@ static void hop_close(struct trace *t, struct req *r, simtime_t now, bool last)
     if (t->csv.f)
         csv_row(t, r->id, r->hop, SPAN_HOP, hop_names[r->hop].s, r->place, r->start, end,
                 r->suppressed);
+    emit(t, &(struct trace_rec){.type = TREC_HOP,
+                                .place = r->place,
+                                .req = r->id,
+                                .hop = r->hop,
+                                .kind = SPAN_HOP,
+                                .start = r->start,
+                                .end = end,
+                                .arg = r->suppressed});
     r->nspans++;
     r->suppressed = false;
 }
 
-static void hop_enter(struct req *r, int hop, uint16_t place, simtime_t now)
+static void hop_enter(const struct trace *t, struct req *r, int hop, uint16_t place, simtime_t now)
 {
     r->hop = (uint8_t)hop;
     r->place = place;
@@ -907,6 +933,13 @@ static void hop_enter(struct req *r, int hop, uint16_t place, simtime_t now)
     r->hist[0].hop = (uint8_t)hop;
     if (r->nhist < REQ_HIST)
         r->nhist++;
+    emit(t, &(struct trace_rec){.type = TREC_HOP_OPEN,
+                                .place = place,
+                                .req = r->id,
+                                .hop = hop,
+                                .kind = SPAN_HOP,
+                                .start = now,
+                                .end = now});
 }
 
 /*
@@ -941,7 +974,7 @@ void trace_hop(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t
         r = req_new(t, req);
         if (r) {
             r->first = now;
-            hop_enter(r, hop, place, now);
+            hop_enter(t, r, hop, place, now);
         }
         return;
     }
@@ -956,11 +989,11 @@ void trace_hop(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t
      * request shows the protocol's eight steps and the count is visible.
      */
     if ((r->hop == HOP_H2 && hop == HOP_H4) || (r->hop == HOP_H6 && hop == HOP_H8)) {
-        hop_enter(r, r->hop + 1, place, now);
+        hop_enter(t, r, r->hop + 1, place, now);
         r->suppressed = true;
         hop_close(t, r, now, false);
     }
-    hop_enter(r, hop, place, now);
+    hop_enter(t, r, hop, place, now);
 }
 
 int trace_hop_advance(struct trace *t, uint16_t at, int from, int to, uint16_t place, simtime_t now)
@@ -978,7 +1011,7 @@ int trace_hop_advance(struct trace *t, uint16_t at, int from, int to, uint16_t p
         if (r->hop != from || r->place != at || r->start > now)
             continue;
         hop_close(t, r, now, false);
-        hop_enter(r, to, place, now);
+        hop_enter(t, r, to, place, now);
         if (!moved)
             t->last_advanced = r->id;
         moved++;
@@ -1069,11 +1102,30 @@ void trace_span(struct trace *t, const struct trace_span *s)
         json_sub_span(t, s, hop, end);
     if (t->csv.f)
         csv_row(t, s->req, hop, s->kind, s->name, s->place, s->start, end, s->arg);
+    emit(t, &(struct trace_rec){.type = TREC_SPAN,
+                                .place = s->place,
+                                .name = s->name,
+                                .req = s->req,
+                                .hop = hop,
+                                .kind = s->kind,
+                                .start = s->start,
+                                .end = end,
+                                .arg = s->arg});
 }
 
 void trace_counter(struct trace *t, uint16_t place, const char *name, simtime_t now, int64_t value)
 {
-    if (!t || !t->json.f || !place_ok(t, place))
+    if (!t || !place_ok(t, place))
+        return;
+    emit(t, &(struct trace_rec){.type = TREC_COUNTER,
+                                .place = place,
+                                .name = name,
+                                .req = HOPSIM_NOREQ,
+                                .hop = HOP_NONE,
+                                .start = now,
+                                .end = now,
+                                .arg = value});
+    if (!t->json.f)
         return;
     struct out *o = &t->json;
     json_begin(t);

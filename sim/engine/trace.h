@@ -33,10 +33,37 @@ enum trace_place_kind {
     PLACE_LINK,   /* a wire */
 };
 
+/*
+ * The records the writers emit, handed to a listener as they are written
+ * (the live view, sim/view/, reads this stream: the same events the JSON
+ * holds, one source of truth). TREC_HOP_OPEN announces a hop span that the
+ * JSON will hold once it ends (same req, hop, place and start); the others
+ * are written records. A listener must not call back into the trace, and
+ * never changes the simulation.
+ */
+enum trace_rec_type { TREC_PLACE, TREC_HOP_OPEN, TREC_HOP, TREC_SPAN, TREC_COUNTER };
+
+struct trace_rec {
+    enum trace_rec_type type;
+    uint16_t place;
+    enum trace_place_kind place_kind; /* TREC_PLACE */
+    int place_id;                     /* TREC_PLACE */
+    const char *name;                 /* place name, span detail, counter name; may be NULL */
+    uint64_t req;                     /* HOPSIM_NOREQ if none */
+    int hop;                          /* HOP_NONE if unknown */
+    int kind;                         /* SPAN_HOP for hop spans */
+    simtime_t start, end;
+    int64_t arg; /* span argument, counter value; hop span: 1 if notify suppressed */
+};
+
+typedef void (*trace_listen_fn)(void *ctx, const struct trace_rec *r);
+
 struct trace_opts {
-    const char *json_path; /* NULL: no JSON file */
-    const char *csv_path;  /* NULL: no CSV file */
-    const char *title;     /* scenario name, written into the JSON metadata */
+    const char *json_path;  /* NULL: no JSON file */
+    const char *csv_path;   /* NULL: no CSV file */
+    const char *title;      /* scenario name, written into the JSON metadata */
+    trace_listen_fn listen; /* NULL: none */
+    void *listen_ctx;
 };
 
 struct trace_span {

@@ -556,7 +556,7 @@ END_TEST
 
 START_TEST(trace_spans)
 {
-    struct trace_opts o = {NULL, NULL, "e1000"};
+    struct trace_opts o = {.title = "e1000"};
     struct trace *tr = trace_open(&o, err, sizeof err);
     ck_assert_ptr_nonnull(tr);
     e1000_destroy(nic);

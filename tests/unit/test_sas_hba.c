@@ -800,7 +800,7 @@ END_TEST
 
 START_TEST(trace_spans_and_hop)
 {
-    struct trace_opts o = {NULL, NULL, "hba"};
+    struct trace_opts o = {.title = "hba"};
     struct trace *tr = trace_open(&o, err, sizeof err);
     ck_assert_ptr_nonnull(tr);
     /* a second HBA on the same bus, traced */

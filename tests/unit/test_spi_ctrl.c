@@ -719,7 +719,7 @@ END_TEST
 
 START_TEST(cycles_are_traced)
 {
-    struct trace_opts o = {NULL, NULL, "spi"};
+    struct trace_opts o = {.title = "spi"};
     struct trace *tr = trace_open(&o, err, sizeof err);
     ck_assert_msg(tr != NULL, "%s", err);
     struct dev_env env = {.q = &q, .tr = tr, .cost = &prof, .hz = HZ};
