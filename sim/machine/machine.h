@@ -448,6 +448,8 @@ void gnttab_fini(struct domain *d);
 long gnttab_op(struct vcpu *v, int cmd, uint64_t arg, uint32_t count, simtime_t now,
                simtime_t *cost);
 int gnttab_map_frame_gpfn(struct domain *d, uint32_t idx, uint64_t gpfn);
+/* Map d's shared_info page at guest frame gpfn on every vCPU (XENMAPSPACE_shared_info). */
+long domain_map_shared_info(struct domain *d, uint64_t gpfn);
 void gnttab_domain_dead(struct domain *d);
 
 /* time helpers for spans */

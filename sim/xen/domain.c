@@ -714,17 +714,30 @@ static void fill_start_info(struct domain *d, const struct sc_domain *sd)
     d->si = si;
     memcpy(si->magic, "xen-3.0-x86_64", sizeof("xen-3.0-x86_64"));
     si->nr_pages = d->nr_pages;
-    si->shared_info = d->shinfo_mfn << PAGE_SHIFT;
+    /* auto-translated (XENVER_get_features): a guest address, the page mapped there by
+       domain_build, as Xen's builder does for a translated PV guest */
+    si->shared_info = d->nr_pages << PAGE_SHIFT;
     si->flags = d->privileged ? (SIF_PRIVILEGED | SIF_INITDOMAIN) : 0;
     si->store_mfn = (d->si_gpa >> PAGE_SHIFT) + 1;
     si->store_evtchn = d->store_port;
     si->console.domU.mfn = (d->si_gpa >> PAGE_SHIFT) + 2;
     si->console.domU.evtchn = 0;
-    /* Xen PV's phys-to-machine list: drivers translate to bus addresses with it. */
+    /*
+     * The phys-to-machine list. The guest is auto-translated: every frame it
+     * hands the hypervisor is a guest frame, so for a domain without devices
+     * the list is the identity, as libxc's builder writes it for a translated
+     * guest -- a frontend that translates through it anyway grants the right
+     * frame. A domain that owns a device gets its machine frames: without an
+     * IOMMU they are the bus addresses its drivers program for DMA
+     * (workloads/lib/dma.h), which is all it may use them for.
+     */
+    bool owns_device = false;
+    for (int i = 0; i < d->m->sc->ndevices; i++)
+        owns_device |= d->m->sc->devices[i].owner == d->idx;
     uint64_t p2m_gpa = d->si_gpa + 3 * PAGE_SIZE;
     uint64_t *p2m = guest_ram(d, p2m_gpa, d->nr_pages * 8);
     for (uint64_t i = 0; p2m && i < d->nr_pages; i++)
-        p2m[i] = d->first_mfn + i;
+        p2m[i] = owns_device ? d->first_mfn + i : i;
     si->mfn_list = p2m_gpa;
     size_t n = strnlen(sd->cmdline, sizeof(si->cmd_line) - 1);
     memcpy(si->cmd_line, sd->cmdline, n);
@@ -801,7 +814,13 @@ int domain_build(struct machine *m, int idx, char *err, size_t errlen)
         return -1;
     d->store_port = evtchn_alloc_store(d);
     fill_start_info(d, sd);
-    return build_vcpus(d, sd, err, errlen);
+    if (build_vcpus(d, sd, err, errlen) < 0)
+        return -1;
+    if (domain_map_shared_info(d, d->nr_pages) < 0) {
+        snprintf(err, errlen, "%s: cannot map shared_info", sd->name);
+        return -1;
+    }
+    return 0;
 }
 
 void domain_free(struct domain *d)

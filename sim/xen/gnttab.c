@@ -254,8 +254,11 @@ static long op_setup_table(struct vcpu *v, struct gnttab_setup_table *op)
         guest_ram(v->d, (uint64_t)(uintptr_t)op->frame_list.p, op->nr_frames * sizeof(xen_pfn_t));
     if (op->nr_frames && !list)
         return -EFAULT;
+    /* a translated guest gets the guest frame where each table frame is mapped
+       (Xen's gnttab_shared_gfn), INVALID_GFN for one not mapped yet: never a
+       machine frame, which it could not use */
     for (uint32_t i = 0; i < op->nr_frames; i++)
-        list[i] = d->gt.first_mfn + i;
+        list[i] = d->gt.frame_gpfn[i] ? d->gt.frame_gpfn[i] : ~(xen_pfn_t)0;
     op->status = GNTST_okay;
     return 0;
 }

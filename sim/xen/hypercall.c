@@ -20,6 +20,7 @@
 #include <xen/memory.h>
 #include <xen/sched.h>
 #include <xen/vcpu.h>
+#include <xen/features.h>
 #include <xen/version.h>
 
 static const char *hc_name(uint64_t nr)
@@ -216,8 +217,10 @@ static bool physmap_gpfn_free(struct domain *d, uint64_t gpfn)
     return true;
 }
 
-static long map_shared_info(struct domain *d, uint64_t gpfn)
+long domain_map_shared_info(struct domain *d, uint64_t gpfn)
 {
+    if (d->shinfo_gpfn == gpfn)
+        return 0; /* already there: re-adding the same mapping is a no-op */
     for (int i = 0; i < d->nvcpus; i++) {
         if (d->shinfo_gpfn)
             vcpu_unmap(d->vcpus[i], d->shinfo_gpfn << PAGE_SHIFT, PAGE_SIZE);
@@ -233,11 +236,12 @@ static long add_to_physmap(struct vcpu *v, struct xen_add_to_physmap *x)
     struct domain *d = v->d;
     if (x->domid != DOMID_SELF && x->domid != d->domid)
         return -EPERM;
-    if (!physmap_gpfn_free(d, x->gpfn))
+    bool same = x->space == XENMAPSPACE_shared_info && x->gpfn == d->shinfo_gpfn;
+    if (!same && !physmap_gpfn_free(d, x->gpfn))
         return -EINVAL;
     switch (x->space) {
     case XENMAPSPACE_shared_info:
-        return x->idx == 0 ? map_shared_info(d, x->gpfn) : -EINVAL;
+        return x->idx == 0 ? domain_map_shared_info(d, x->gpfn) : -EINVAL;
     case XENMAPSPACE_grant_table:
         if (x->idx & XENMAPIDX_grant_table_status)
             return -EINVAL; /* v1 tables have no status frames */
@@ -302,10 +306,36 @@ static long do_callback_op(struct vcpu *v, int cmd, uint64_t arg)
     return -ENOSYS;
 }
 
+/*
+ * XENVER_get_features, as Xen's kernel.c answers a translated PV guest:
+ * hopsim translates every guest frame number itself (grant entries,
+ * store_mfn, console mfn, add_to_physmap, gnttab_copy's gmfn are all guest
+ * frames), so auto_translated_physmap, with the writable_page_tables and
+ * pae_pgdir_above_4gb it implies; the guest is not 1:1 with machine memory
+ * (not_direct_mapped); the hardware domain gets XENFEAT_dom0.
+ */
+static uint32_t features(const struct domain *d)
+{
+    uint32_t f = (1u << XENFEAT_writable_page_tables) | (1u << XENFEAT_auto_translated_physmap) |
+                 (1u << XENFEAT_pae_pgdir_above_4gb) | (1u << XENFEAT_not_direct_mapped);
+    if (d->privileged)
+        f |= 1u << XENFEAT_dom0;
+    return f;
+}
+
 static long do_xen_version(struct vcpu *v, int cmd, uint64_t arg)
 {
     if (cmd == XENVER_version)
         return (4 << 16) | 17;
+    if (cmd == XENVER_get_features) {
+        ARG(xen_feature_info_t, fi, arg);
+        if (fi->submap_idx >= XENFEAT_NR_SUBMAPS)
+            return -EINVAL;
+        fi->submap = features(v->d);
+        return 0;
+    }
+    if (cmd == XENVER_pagesize)
+        return PAGE_SIZE;
     if (cmd == XENVER_extraversion) {
         ARG(xen_extraversion_t, ev, arg);
         memset(*ev, 0, sizeof(*ev));
