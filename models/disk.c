@@ -74,10 +74,16 @@ void disk_params_from_cost(struct disk_params *p, enum disk_type type, uint32_t 
     p->rate_outer = c->value[C_HDD_RATE_OUTER];
     p->rate_inner = c->value[C_HDD_RATE_INNER];
     p->cylinders = (uint64_t)c->value[C_HDD_CYLINDERS];
-    p->read_latency = cost_ps(c, C_SSD_READ_LAT, 1);
-    p->write_latency = cost_ps(c, C_SSD_WRITE_LAT, 1);
-    p->bw = c->value[C_SSD_BW];
-    p->channels = (unsigned)c->value[C_SSD_CHANNELS];
+    static const enum cost_id flash[][4] = {
+        [DISK_SSD] = {C_SSD_READ_LAT, C_SSD_WRITE_LAT, C_SSD_BW, C_SSD_CHANNELS},
+        [DISK_NVME] = {C_NVME_READ_LAT, C_NVME_WRITE_LAT, C_NVME_BW, C_NVME_CHANNELS},
+        [DISK_RAM] = {C_RAM_LAT, C_RAM_LAT, C_RAM_BW, C_RAM_CHANNELS},
+    };
+    const enum cost_id *f = flash[type == DISK_NVME || type == DISK_RAM ? type : DISK_SSD];
+    p->read_latency = cost_ps(c, f[0], 1);
+    p->write_latency = cost_ps(c, f[1], 1);
+    p->bw = c->value[f[2]];
+    p->channels = (unsigned)c->value[f[3]];
 }
 
 /* ---- parameters and the image file ------------------------------------- */
@@ -101,12 +107,19 @@ static const char *params_error(const struct disk_params *p)
         return "block size must be 512 or 4096";
     if (p->type == DISK_HDD)
         return hdd_params_error(p);
-    if (p->type != DISK_SSD)
+    if (p->type != DISK_SSD && p->type != DISK_NVME && p->type != DISK_RAM)
         return "unknown disk type";
-    if (!(p->bw > 0))
-        return "ssd_bw must be > 0";
-    if (p->channels < 1 || p->channels > DISK_MAX_CHANNELS)
-        return "ssd_channels must be 1..64";
+    static const char *const prefix[] = {
+        [DISK_SSD] = "ssd", [DISK_NVME] = "nvme", [DISK_RAM] = "ramdisk"};
+    static char msg[48];
+    if (!(p->bw > 0)) {
+        snprintf(msg, sizeof msg, "%s_bw must be > 0", prefix[p->type]);
+        return msg;
+    }
+    if (p->channels < 1 || p->channels > DISK_MAX_CHANNELS) {
+        snprintf(msg, sizeof msg, "%s_channels must be 1..64", prefix[p->type]);
+        return msg;
+    }
     return NULL;
 }
 

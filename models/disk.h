@@ -1,5 +1,6 @@
 /*
- * Disk models behind the SAS HBA: a 15K SAS hard disk and a SAS SSD, with
+ * Disk models behind the SAS HBA: a 15K SAS hard disk, a SAS SSD, an
+ * NVMe-class SSD and a RAM-backed disk, with
  * their data in a raw disk image file. Implemented in models/disk.c;
  * timing formulas in docs/sas-hba.md.
  *
@@ -18,8 +19,12 @@
 #include "cost.h"
 #include "simtime.h"
 
-/* Same values as enum sas_target_type. */
-enum disk_type { DISK_HDD = 1, DISK_SSD = 2 };
+/*
+ * Same values as enum sas_target_type. NVMe-class and RAM-backed disks use
+ * the SSD's timing model (latency + transfer on the earliest free channel)
+ * with their own parameters.
+ */
+enum disk_type { DISK_HDD = 1, DISK_SSD = 2, DISK_NVME = 3, DISK_RAM = 4 };
 
 #define DISK_MAX_CHANNELS 64
 
@@ -40,7 +45,7 @@ struct disk_params {
 
 struct disk;
 
-/* Fill `p` for a disk of `type` from the cost profile (hdd_* or ssd_* parameters). */
+/* Fill `p` for a disk of `type` from the cost profile (hdd_*, ssd_*, nvme_* or ramdisk_*). */
 void disk_params_from_cost(struct disk_params *p, enum disk_type type, uint32_t block_size,
                            const struct cost_profile *c);
 

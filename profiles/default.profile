@@ -58,6 +58,13 @@ ssd_read_latency  90     us      (est.) SAS SSD 4 KiB read ~100-200 us (vendor c
 ssd_write_latency 30     us      (est.) SAS SSD write into power-loss-protected DRAM cache, acknowledged before flash programming
 ssd_bw            1000   MB/s    (est.) 12 Gb/s SAS port: 8b/10b gives 1.2 GB/s raw, ~1.0-1.1 GB/s payload (Seagate 1200.2 SSD class)
 ssd_channels      8      x       (est.) flash channels serving commands at once: 8 x 94 us ~ 85K 4 KiB IOPS at high queue depth
+nvme_read_latency 8      us      (est.) Intel Optane SSD DC P4800X product brief: 4 KiB read latency < 10 us at QD1 (REFERENCE.md: ~10 us); 8 us + 4 KiB at nvme_bw ~ 9.7 us
+nvme_write_latency 8     us      (est.) Intel Optane SSD DC P4800X product brief: 4 KiB write latency < 10 us at QD1
+nvme_bw           2400   MB/s    Intel Optane SSD DC P4800X product brief: sequential read up to 2400 MB/s
+nvme_channels     6      x       (est.) P4800X rated 550K random 4 KiB read IOPS x 9.7 us per command ~ 5.3 commands served at once
+ramdisk_latency   0.1    us      (est.) Linux brd (drivers/block/brd.c) looks the page up in its xarray before the copy: a few cache misses
+ramdisk_bw        8      GB/s    (est.) brd copies with memcpy (copy_to_brd/copy_from_brd): one core's copy bandwidth, as memcpy_bw
+ramdisk_channels  64     x       (est.) a RAM disk serves every command at once (each on its submitter's CPU in Linux); 64 is the model's maximum
 
 # --- SPI flash and the PCH SPI controller (models/spi_flash.c, models/spi_ctrl.c; docs/spi-flash.md) ---
 spi_clock          33000000 x   (est.) PCH SPI clock in Hz; 8-series PCH descriptor offers 20/33/50 MHz; 33 MHz as in REFERENCE.md's memory-mapped read example

@@ -58,7 +58,14 @@
 #define SAS_ISR_CQ (1u << 0)    /* completion(s) posted */
 #define SAS_ISR_FATAL (1u << 1) /* entered FATAL */
 
-enum sas_target_type { SAS_TGT_NONE = 0, SAS_TGT_HDD = 1, SAS_TGT_SSD = 2 };
+/* NVME: NVMe-class flash media; RAM: a RAM-backed disk (both behind the same command interface) */
+enum sas_target_type {
+    SAS_TGT_NONE = 0,
+    SAS_TGT_HDD = 1,
+    SAS_TGT_SSD = 2,
+    SAS_TGT_NVME = 3,
+    SAS_TGT_RAM = 4
+};
 
 enum sas_err {
     SAS_ERR_NONE = 0,

@@ -66,6 +66,13 @@ enum cost_dim { DIM_CYCLES, DIM_TIME, DIM_BANDWIDTH, DIM_COUNT };
     X(C_SSD_WRITE_LAT, "ssd_write_latency", DIM_TIME, "SSD write latency besides the transfer")    \
     X(C_SSD_BW, "ssd_bw", DIM_BANDWIDTH, "SSD media transfer bandwidth per command")               \
     X(C_SSD_CHANNELS, "ssd_channels", DIM_COUNT, "SSD internal channels serving commands at once") \
+    X(C_NVME_READ_LAT, "nvme_read_latency", DIM_TIME, "NVMe SSD read latency before the transfer") \
+    X(C_NVME_WRITE_LAT, "nvme_write_latency", DIM_TIME, "NVMe SSD write latency besides transfer") \
+    X(C_NVME_BW, "nvme_bw", DIM_BANDWIDTH, "NVMe SSD media transfer bandwidth per command")        \
+    X(C_NVME_CHANNELS, "nvme_channels", DIM_COUNT, "NVMe SSD commands served at once")             \
+    X(C_RAM_LAT, "ramdisk_latency", DIM_TIME, "RAM-backed disk access latency before the copy")    \
+    X(C_RAM_BW, "ramdisk_bw", DIM_BANDWIDTH, "RAM-backed disk copy bandwidth per command")         \
+    X(C_RAM_CHANNELS, "ramdisk_channels", DIM_COUNT, "RAM-backed disk commands served at once")    \
     X(C_SPI_CLOCK, "spi_clock", DIM_COUNT, "SPI flash serial clock, Hz")                           \
     X(C_SPI_TPP, "spi_tpp", DIM_TIME, "SPI NOR page program time (typical)")                       \
     X(C_SPI_TSE, "spi_tse", DIM_TIME, "SPI NOR 4 KiB sector erase time (typical)")                 \

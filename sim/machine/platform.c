@@ -345,7 +345,7 @@ static int open_disks(struct machine *m, const struct sc_device *sd, struct plat
         const struct sc_disk *sk = &sd->disks[k];
         struct disk_params p;
         char derr[512];
-        disk_params_from_cost(&p, sk->type == 1 ? DISK_HDD : DISK_SSD, sk->block_size, m->cost);
+        disk_params_from_cost(&p, (enum disk_type)sk->type, sk->block_size, m->cost);
         p.read_only = sk->read_only;
         struct disk *dk = disk_open(&p, sk->image, sk->size_bytes, sk->create, derr, sizeof(derr));
         if (!dk) {

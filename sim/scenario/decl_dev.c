@@ -119,9 +119,15 @@ static void device_disk(lua_State *L, struct loader *ld, int line, struct sc_dis
     lua_getfield(L, -1, "type");
     snprintf(type, sizeof type, "%s", lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "");
     lua_pop(L, 1);
-    k->type = !strcmp(type, "hdd") ? 1 : !strcmp(type, "ssd") ? 2 : 0;
+    /* enum disk_type / sas_target_type */
+    k->type = !strcmp(type, "hdd")    ? 1
+              : !strcmp(type, "ssd")  ? 2
+              : !strcmp(type, "nvme") ? 3
+              : !strcmp(type, "ram")  ? 4
+                                      : 0;
     if (!k->type)
-        fail(L, ld, line, "disks.type", "expected \"hdd\" or \"ssd\", got '%s'", type);
+        fail(L, ld, line, "disks.type", "expected \"hdd\", \"ssd\", \"nvme\" or \"ram\", got '%s'",
+             type);
     lua_getfield(L, -1, "image");
     if (lua_type(L, -1) != LUA_TSTRING || !lua_tostring(L, -1)[0])
         fail(L, ld, line, "disks.image", "required: the disk image file");

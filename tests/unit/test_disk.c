@@ -226,6 +226,40 @@ START_TEST(ssd_channels_in_parallel)
 }
 END_TEST
 
+/* NVMe-class: 8 us + 4 KiB at 2400 MB/s, six commands at once (default.profile). */
+START_TEST(nvme_latency_and_channels)
+{
+    struct disk_params p;
+    disk_params_from_cost(&p, DISK_NVME, 4096, &prof);
+    struct disk *d = open_new(&p);
+    ck_assert_int_eq(disk_type(d), DISK_NVME);
+    simtime_t one = 8000000ull + (simtime_t)llround(4096 * 1e12 / 2400e6);
+    for (unsigned i = 0; i < 6; i++)
+        ck_assert_uint_eq(disk_schedule(d, 0, false, i, 1), one);
+    ck_assert_uint_eq(disk_schedule(d, 0, false, 6, 1), 2 * one);
+    ck_assert_uint_eq(disk_schedule(d, 5 * one, true, 7, 1), 6 * one);
+    disk_close(d);
+}
+END_TEST
+
+/* RAM-backed: 0.1 us + 4 KiB at 8 GB/s, 64 commands at once: a 4 KiB read takes 0.612 us. */
+START_TEST(ramdisk_latency_and_channels)
+{
+    struct disk_params p;
+    disk_params_from_cost(&p, DISK_RAM, 512, &prof);
+    struct disk *d = open_new(&p);
+    ck_assert_int_eq(disk_type(d), DISK_RAM);
+    simtime_t one = 100000ull + 512000ull;
+    for (unsigned i = 0; i < 64; i++)
+        ck_assert_uint_eq(disk_schedule(d, 0, i & 1, (uint64_t)i * 8, 8), one);
+    ck_assert_uint_eq(disk_schedule(d, 0, false, 0, 8), 2 * one);
+    p.channels = 0;
+    ck_assert_ptr_null(disk_open(&p, path, IMG_SIZE, true, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "ramdisk_channels"));
+    disk_close(d);
+}
+END_TEST
+
 START_TEST(image_missing)
 {
     char want[512];
@@ -340,6 +374,8 @@ static Suite *disk_suite(void)
     tcase_add_test(tc, hdd_fifo);
     tcase_add_test(tc, ssd_latency_and_bandwidth);
     tcase_add_test(tc, ssd_channels_in_parallel);
+    tcase_add_test(tc, nvme_latency_and_channels);
+    tcase_add_test(tc, ramdisk_latency_and_channels);
     tcase_add_test(tc, image_missing);
     tcase_add_test(tc, image_truncated);
     tcase_add_test(tc, image_bad_parameters);

@@ -160,9 +160,11 @@ static void read_targets(struct sas_hba *h)
         ti->blksz = rd32(h, SAS_REG_TGT_BLKSZ);
         ti->type = rd32(h, SAS_REG_TGT_TYPE);
         printf("sas: target %u: %s, %llu blocks of %u bytes\n", t,
-               ti->type == SAS_TGT_HDD   ? "HDD"
-               : ti->type == SAS_TGT_SSD ? "SSD"
-                                         : "none",
+               ti->type == SAS_TGT_HDD    ? "HDD"
+               : ti->type == SAS_TGT_SSD  ? "SSD"
+               : ti->type == SAS_TGT_NVME ? "NVMe-class SSD"
+               : ti->type == SAS_TGT_RAM  ? "RAM disk"
+                                          : "none",
                (unsigned long long)ti->blocks, ti->blksz);
     }
 }
