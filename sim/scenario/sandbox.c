@@ -328,6 +328,7 @@ static double cpu_budget(const struct loader *ld)
     return s > 0 && s <= 3600 ? s : SC_CPU_BUDGET_S;
 }
 
+#if SC_SET_RLIMIT_AS
 /* Bytes of address space this process has now (/proc/self/statm), 0 if unknown. */
 static size_t address_space(void)
 {
@@ -340,6 +341,7 @@ static size_t address_space(void)
     fclose(f);
     return pages * (size_t)sysconf(_SC_PAGESIZE);
 }
+#endif
 
 static void set_limits(const struct loader *ld)
 {
