@@ -13,6 +13,7 @@
 
 #include <xen/sched.h>
 
+#include "measure.h"
 #include "run.h"
 #include "view.h"
 
@@ -200,6 +201,17 @@ int run_scenario(const struct run_opts *o, struct run_result *r)
         fprintf(stderr, "hopsim: run failed: %llu guest check(s) failed\n",
                 (unsigned long long)r->checks_fail);
         rc = 1;
+    }
+    if (sc.nexpects) {
+        struct measures ms = {0};
+        measure_run(&ms, &m, r);
+        int bad = expect_report(sc.expects, sc.nexpects, &ms, stdout);
+        measures_free(&ms);
+        if (bad) {
+            fprintf(stderr, "hopsim: run failed: %d of %d expectation(s) not met\n", bad,
+                    sc.nexpects);
+            rc = 1;
+        }
     }
     if (platform_pcap_close(&m, err, sizeof(err)) < 0) {
         fprintf(stderr, "hopsim: %s\n", err);

@@ -5,6 +5,7 @@
  *   sandbox.c   the child process (fork, rlimits, pipe) and the Lua state it runs
  *   decl.c      scenario{}, machine{}, domain{} (and its args)
  *   decl_dev.c  connect{}, device{}, flash{}, output{}, import
+ *   decl_expect.c  expect{}
  *   params.c    param() and the dotted --set overrides
  *   luaval.c    reading declaration tables: types, ranges, file:line:key errors, paths
  *
@@ -109,6 +110,9 @@ int l_device(lua_State *L);
 int l_flash(lua_State *L);
 int l_output(lua_State *L);
 int l_import(lua_State *L);
+int l_expect(lua_State *L); /* decl_expect.c */
+/* The domain names "dom.NAME...." expectations mention are declared: 0, or -1 with err. */
+int check_expects(const struct scenario *sc, char *err, size_t errlen);
 void seed_random(lua_State *L, struct loader *ld);
 bool clock_ghz_ok(double ghz);
 #define SC_MIN_GHZ 0.1

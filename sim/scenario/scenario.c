@@ -86,7 +86,8 @@ int scenario_load(struct scenario *sc, const char *path, const struct sc_load_op
     sc->seed = 1;
     sc->output.summary = true;
     ld.privileged = -1;
-    if (sandbox_eval(&ld) || check_declared(&ld) || validate(sc, err, errlen))
+    if (sandbox_eval(&ld) || check_declared(&ld) || validate(sc, err, errlen) ||
+        check_expects(sc, err, errlen))
         return -1;
     if (cost_load(&sc->cost, sc->machine.profile, err, errlen) || apply_sets(&ld))
         return -1;

@@ -22,6 +22,7 @@
  *   flash    { image = "platform.fd", part = "W25Q128JV", read = "fast", clock_mhz = 50 }
  *   domain   { name = "rt", runtime_image = "hopsim-rt", mode = "rt", ... }  -- boot from flash
  *   local n = param("rounds", 100, "round trips")   -- overridable by --set rounds=N
+ *   expect   { "requests >= 500", "request.p99 < 150us" }  -- checked after the run (expect.h)
  *
  * Every call records the file and line it was made on; unknown keys, wrong
  * types and bad values are errors naming file:line:key. `--set a=v` feeds
@@ -37,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "cost.h"
+#include "expect.h"
 
 #define SC_MAX_DOMAINS 128
 #define SC_MAX_CONNS 256
@@ -163,6 +165,9 @@ struct scenario {
         char pcap[SC_PATH]; /* capture of every wire, "" = none (--pcap overrides) */
         bool summary;
     } output;
+
+    struct sc_expect expects[SC_MAX_EXPECTS]; /* expect{}: checked after the run */
+    int nexpects;
 };
 
 struct sc_load_opts {

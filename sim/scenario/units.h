@@ -1,0 +1,41 @@
+/*
+ * Quantities with units, as scenarios, --set and expectations write them:
+ * "150us", "2.5 ms", "4KiB", "900Mbit/s". One parser and one printer for
+ * every place a number with a unit is read or shown, so they agree.
+ */
+#ifndef HOPSIM_UNITS_H
+#define HOPSIM_UNITS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum unit_kind {
+    UNIT_COUNT, /* a plain number */
+    UNIT_TIME,  /* picoseconds; written ps, ns, us (or µs), ms, s */
+    UNIT_RATE,  /* per simulated second; a plain number or N/s */
+    UNIT_BYTES, /* bytes; B, KiB, MiB, GiB (2^10...), kB, MB, GB (10^3...) */
+    UNIT_BITS,  /* bits per second; bit/s, kbit/s, Mbit/s, Gbit/s */
+    UNIT_TEXT,  /* a word, compared as text */
+};
+
+/* The kind's name and the units it accepts, for messages ("time: ps, ns, us, ms, s"). */
+const char *unit_kind_name(enum unit_kind k);
+const char *unit_kind_hint(enum unit_kind k);
+
+/*
+ * Parse s (a number, optionally followed by a unit of kind k, spaces
+ * allowed between them) into *out in the kind's base unit. A time needs
+ * its unit. Returns 0, or -1 with a message saying what was expected.
+ */
+int unit_parse(const char *s, enum unit_kind k, double *out, char *msg, size_t n);
+
+/* v (base unit) with a readable unit: "42.180 us", "3.2 KiB", "12345/s". */
+void unit_format(double v, enum unit_kind k, char *buf, size_t n);
+
+/*
+ * Does s look like a number with a unit suffix ("5ms", "4KiB")? Then *k is
+ * the unit's kind; a hint for values given where a plain number is taken.
+ */
+bool unit_guess(const char *s, enum unit_kind *k);
+
+#endif
