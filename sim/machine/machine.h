@@ -231,6 +231,8 @@ struct domain {
     int shutdown_reason; /* SHUTDOWN_* when dead */
     char console[512];
     size_t console_len;
+    char last_said[3][160]; /* the console's last lines, shown on a crash under --quiet */
+    unsigned said;          /* lines written so far */
     uint64_t checks_pass, checks_fail;
     uint64_t hypercalls, guest_errors;
     evq_handle store_ev; /* a store pass is queued */

@@ -365,6 +365,7 @@ int l_domain(lua_State *L)
     d->vcpus = (int)vcpus;
     d->cpu = (int)cpu;
     d->line = line;
+    d->script_line = script_line(L, ld);
     if (d->privileged)
         ld->privileged = sc->ndomains;
     sc->ndomains++;

@@ -85,6 +85,8 @@ bool find_file(const char *rel, const char *dir, const char *path, char *out, si
 /* Record "FILE:LINE: KEY: message (called from SCRIPT:LINE)" (the first one wins); raise it. */
 int fail(lua_State *L, struct loader *ld, int line, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* Line of the outermost call made from the scenario file itself (through imports), 0 if none. */
+int script_line(lua_State *L, const struct loader *ld);
 struct loader *get_loader(lua_State *L);
 int call_line(lua_State *L);
 /* " (called from SCRIPT:LINE)" when the innermost Lua code is not the scenario itself. */

@@ -252,6 +252,17 @@ void caller_note(lua_State *L, const struct loader *ld, char *buf, size_t n)
     }
 }
 
+int script_line(lua_State *L, const struct loader *ld)
+{
+    lua_Debug ar;
+    int line = 0;
+    for (int level = 0; lua_getstack(L, level, &ar); level++)
+        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0 && ar.source[0] == '@' &&
+            !strcmp(ar.source + 1, ld->sc->path))
+            line = ar.currentline;
+    return line;
+}
+
 struct loader *get_loader(lua_State *L)
 {
     return lua_touserdata(L, lua_upvalueindex(1));

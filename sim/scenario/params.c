@@ -5,6 +5,7 @@
  * key that nothing consumed is an error.
  */
 #include "loader.h"
+#include "units.h"
 #include "suggest.h"
 
 #include <lauxlib.h>
@@ -47,9 +48,21 @@ static void push_converted(lua_State *L, struct loader *ld, int line, const char
     long long i = 0;
     double x = 0;
     int b;
+    char msg[MSG];
     switch (lua_type(L, 2)) {
     case LUA_TNUMBER:
-        if (lua_isinteger(L, 2)) {
+        /* "5ms", "4KiB": in the unit the parameter's name or help gives */
+        b = unit_param(name, lua_isstring(L, 3) ? lua_tostring(L, 3) : NULL, v, &x, msg,
+                       sizeof msg);
+        if (b < 0)
+            fail(L, ld, line, name, "--set %s=%s: %s", name, v, msg);
+        if (b > 0 && lua_isinteger(L, 2) && (x != floor(x) || fabs(x) > 9e18))
+            fail(L, ld, line, name, "--set %s=%s: not a whole number (%g)", name, v, x);
+        if (b > 0 && lua_isinteger(L, 2))
+            lua_pushinteger(L, (lua_Integer)x);
+        else if (b > 0)
+            lua_pushnumber(L, x);
+        else if (lua_isinteger(L, 2)) {
             if (!str_to_ll(v, &i))
                 fail(L, ld, line, name, "--set %s=%s: expected an integer", name, v);
             lua_pushinteger(L, (lua_Integer)i);

@@ -16,6 +16,7 @@
  * - output{} summary defaults to true.
  */
 #include "loader.h"
+#include "argcheck.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -95,7 +96,7 @@ int scenario_load(struct scenario *sc, const char *path, const struct sc_load_op
         sc->seed = ld.o->seed;
     if (confine_outputs(&ld))
         return -1;
-    return validate(sc, err, errlen);
+    return validate(sc, err, errlen) || scenario_check_guest_args(sc, err, errlen) ? -1 : 0;
 }
 
 int scenario_domain(const struct scenario *sc, const char *name)

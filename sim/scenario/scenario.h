@@ -64,6 +64,7 @@ struct sc_domain {
     bool privileged;          /* dom0-like: gets domid 0 (at most one) */
     char cmdline[SC_CMDLINE]; /* args as "key=value key=value", into start_info.cmd_line */
     int line;                 /* where declared */
+    int script_line;          /* the scenario file's line that led there (through imports) */
 };
 
 struct sc_conn {

@@ -43,7 +43,7 @@ static const struct unit units[] = {
 
 const char *unit_kind_name(enum unit_kind k)
 {
-    static const char *const names[] = {"count", "time", "rate", "bytes", "bit rate", "text"};
+    static const char *const names[] = {"count", "time", "rate", "size", "bit rate", "text"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
@@ -189,4 +189,40 @@ bool unit_guess(const char *s, enum unit_kind *k)
         return false;
     *k = un->kind;
     return true;
+}
+
+int unit_param(const char *name, const char *help, const char *v, double *out, char *msg, size_t n)
+{
+    static const struct {
+        const char *suffix;
+        enum unit_kind kind;
+        double scale;
+    } sfx[] = {{"_ps", UNIT_TIME, 1},         {"_ns", UNIT_TIME, 1e3}, {"_us", UNIT_TIME, 1e6},
+               {"_ms", UNIT_TIME, 1e9},       {"_s", UNIT_TIME, 1e12}, {"_kb", UNIT_BYTES, 1024.0},
+               {"_mb", UNIT_BYTES, 1048576.0}};
+    enum unit_kind k;
+    double base;
+    size_t len = strlen(name);
+    if (!unit_guess(v, &k))
+        return 0;
+    if (unit_parse(v, k, &base, msg, n) < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+        size_t sl = strlen(sfx[i].suffix);
+        if (len > sl && !strcmp(name + len - sl, sfx[i].suffix)) {
+            if (sfx[i].kind != k)
+                return msgf(msg, n, "'%s' is a %s, but %s takes a %s in %s", v, unit_kind_name(k),
+                            name, unit_kind_name(sfx[i].kind), sfx[i].suffix + 1);
+            *out = base / sfx[i].scale;
+            return 1;
+        }
+    }
+    if (k == UNIT_BYTES && help && strstr(help, "bytes")) {
+        *out = base;
+        return 1;
+    }
+    return msgf(msg, n,
+                "'%s' has a unit, but the parameter's unit is not known: give a plain "
+                "number (%s)",
+                v, help && *help ? help : "see the scenario");
 }

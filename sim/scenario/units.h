@@ -38,4 +38,13 @@ void unit_format(double v, enum unit_kind k, char *buf, size_t n);
  */
 bool unit_guess(const char *s, enum unit_kind *k);
 
+/*
+ * A number with a unit given for a numeric scenario parameter (--set
+ * setvariable_ms=5ms, --set bs=4KiB): converted to the unit the parameter's
+ * name ends in (_ps _ns _us _ms _s, _kb _mb), or to bytes when its help
+ * says bytes. Returns 1 with *out, 0 when v has no unit, -1 with a hint in
+ * msg when the parameter's unit is not known.
+ */
+int unit_param(const char *name, const char *help, const char *v, double *out, char *msg, size_t n);
+
 #endif

@@ -852,6 +852,7 @@ void domain_console(struct domain *d, const char *buf, size_t len)
         d->console[d->console_len] = 0;
         if (!m->quiet)
             fprintf(m->console_out, "[%s] %s\n", d->name, d->console);
+        snprintf(d->last_said[d->said++ % 3], sizeof(d->last_said[0]), "%.159s", d->console);
         d->console_len = 0;
         if (c != '\n')
             d->console[d->console_len++] = c;
@@ -890,6 +891,9 @@ void domain_kill(struct domain *d, int reason, const char *why)
         fprintf(stderr, "hopsim: domain %s (d%u) %s at t=%.3f us: %s%s\n", d->name, d->domid,
                 shutdown_name(reason), (double)now / PS_PER_US, why,
                 d->rt ? "; runtime services disabled" : "");
+        /* under --quiet the console was not shown: its last words say why */
+        for (unsigned i = d->said > 3 ? d->said - 3 : 0; m->quiet && i < d->said; i++)
+            fprintf(stderr, "hopsim: [%s] said: %s\n", d->name, d->last_said[i % 3]);
         if (!m->failure[0])
             snprintf(m->failure, sizeof(m->failure), "domain %s: %s: %s", d->name,
                      shutdown_name(reason), why);

@@ -30,7 +30,7 @@ START_TEST(units_parse_and_format)
     ck_assert_int_eq(unit_parse("150", UNIT_TIME, &v, msg, sizeof msg), -1);
     ck_assert_ptr_nonnull(strstr(msg, "needs a unit"));
     ck_assert_int_eq(unit_parse("4KiB", UNIT_TIME, &v, msg, sizeof msg), -1);
-    ck_assert_ptr_nonnull(strstr(msg, "is a bytes"));
+    ck_assert_ptr_nonnull(strstr(msg, "is a size"));
     ck_assert_int_eq(unit_parse("5 parsecs", UNIT_TIME, &v, msg, sizeof msg), -1);
     ck_assert_ptr_nonnull(strstr(msg, "unknown unit 'parsecs'"));
     unit_format(42180000, UNIT_TIME, buf, sizeof buf);

@@ -45,6 +45,8 @@ __attribute__((noinline)) uint64_t tight_kernel(uint64_t iters)
     return sum;
 }
 
+ARG_INT(iters, 0, INT64_MAX, "iterations of the kernel");
+
 int app_main(void)
 {
     long iters = arg_int("iters", 1000);

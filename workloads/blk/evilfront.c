@@ -225,6 +225,10 @@ static void ignored(struct evil *e)
     GCHECK_EQ(READ_ONCE(ring->sring->rsp_prod), rsp_before);
 }
 
+ARG_INT(timeout_ms, 0, INT32_MAX, "how long to wait for each answer");
+ARG_INT(devid, -1, INT32_MAX, "the vbd to attack (-1: the first)");
+ARG_BOOL(persistent, "negotiate persistent grants");
+
 int app_main(void)
 {
     struct evil *e = &ev;

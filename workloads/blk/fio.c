@@ -89,6 +89,16 @@ static uint64_t rnd(struct fio *f)
 }
 
 /* ---- arguments ---- */
+ARG_ENUM(rw, "read|write|randread|randwrite|randrw", "access pattern");
+ARG_INT_STEP(bs, 512, BLKDEV_MAX_PAGES *PAGE_SIZE, 512,
+             "bytes per request, a multiple of the disk's block size");
+ARG_INT(iodepth, 1, FIO_MAX_DEPTH, "requests in flight (at most the device's queue)");
+ARG_INT(rwmixread, 0, 100, "randrw: percentage of reads");
+ARG_INT(requests, 0, INT64_MAX, "requests to issue");
+ARG_INT_STEP(offset, 0, INT64_MAX, 512, "first byte of the region the program works on");
+ARG_INT(size, 0, INT64_MAX, "bytes in the region (0: to the end of the device)");
+ARG_INT(seed, INT64_MIN, INT64_MAX, "seed of the random offsets");
+ARG_BOOL(verify, "write a pattern per sector and check every read against it");
 
 static int parse_rw(struct fio *f)
 {

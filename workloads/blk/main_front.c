@@ -8,6 +8,9 @@
 #include "blkfront.h"
 #include "fio.h"
 
+ARG_INT(devid, -1, INT32_MAX, "the vbd to open (-1: the first)");
+ARG_BOOL(persistent, "offer persistent grants (feature-persistent)");
+
 int app_main(void)
 {
     struct blkdev *d = blkfront_open((int)arg_int("devid", -1), arg_int("persistent", 1) != 0);

@@ -7,6 +7,9 @@
 #include "fio.h"
 #include "native_blk.h"
 
+ARG_INT(sas_qsize, 1, 65536, "SAS HBA queue entries (clamped to the HBA's maximum)");
+ARG_INT(target, 0, 255, "the disk (SAS target) to open");
+
 int app_main(void)
 {
     struct sas_hba *h;

@@ -516,6 +516,10 @@ static void revoke(void *data)
     }
 }
 
+ARG_ENUM(attack, "chain|overflow", "the malformed request to send");
+ARG_INT(timeout_ms, 0, INT32_MAX, "how long to wait for each answer");
+ARG_INT(devid, -1, INT32_MAX, "the vif to attack (-1: the first)");
+
 int app_main(void)
 {
     struct evil *e = &ev;

@@ -8,6 +8,9 @@
 #include "netfront.h"
 #include "netperf.h"
 
+ARG_INT(devid, -1, INT32_MAX, "the vif to open (-1: the first)");
+ARG_INT(rx_bufs, 1, NET_RX_RING_SIZE, "receive buffers posted");
+
 int app_main(void)
 {
     struct netdev *d = netfront_open((int)arg_int("devid", -1), (unsigned)arg_int("rx_bufs", 64));

@@ -8,6 +8,10 @@
 #include "native_net.h"
 #include "netperf.h"
 
+ARG_INT_STEP(tx_ring, 8, E1K_MAX_RING, 8, "transmit descriptors");
+ARG_INT_STEP(rx_ring, 8, E1K_MAX_RING, 8, "receive descriptors");
+ARG_INT(itr_ns, 0, 0xFFFF * 256, "interrupt throttling interval (0: off)");
+
 int app_main(void)
 {
     struct e1k_params p = {.tx_ring = (unsigned)arg_int("tx_ring", E1K_DEFAULT_RING),

@@ -885,6 +885,11 @@ static void scan_one(const char *dir, long fe, long devid, void *ctx)
 
 /* ---- set-up ---- */
 
+ARG_ENUM(grants, "map|copy|persistent", "how the backend reaches the frontend's pages");
+ARG_INT_STEP(nic_ring, 8, E1K_MAX_RING, 8, "e1000 descriptors per ring");
+ARG_INT(itr_ns, 0, ITR_MAX, "interrupt throttling interval (0: off)");
+ARG_INT(mtu, MTU_MIN, MTU_MAX, "MTU the backend offers");
+
 /* The arguments: NULL, or what is wrong (reported only if there is a NIC). */
 static const char *parse_args(struct e1k_params *p)
 {

@@ -117,6 +117,14 @@ static int parse_sizes(struct netperf *np, const char *s)
     return np->nsizes ? 0 : -1;
 }
 
+ARG_ENUM(mode, "rr|stream|rx", "request/response, a stream to the peer, or receive");
+ARG_ENUM(answer, "echo|reqresp", "rr: what the peer answers");
+ARG_LIST(sizes, HOPSIM_PKT_MIN, HOPSIM_PKT_MAX, NP_MAX_SIZES, "frame lengths, comma-separated");
+ARG_MAC(dst, "the peer's MAC address");
+ARG_INT(count, 1, INT32_MAX, "frames per size");
+ARG_INT(depth, 1, NP_MAX_DEPTH, "frames in flight (at most the device's)");
+ARG_INT(timeout_ms, 1, INT32_MAX, "how long to wait for an answer");
+
 static int parse_args(struct netperf *np)
 {
     const char *mode = arg_str("mode", "rr"), *ans = arg_str("answer", "echo");

@@ -85,6 +85,12 @@ static void ping_round(struct pingpong_msg *m, evtchn_port_t port, uint32_t roun
     trace_ctx(HOPSIM_NOREQ);
 }
 
+ARG_ENUM(role, "front|back", "frontend (sends) or backend (answers)");
+ARG_INT(rounds, 0, INT32_MAX, "round trips");
+ARG_INT(bytes, 0, PP_MAX_BYTES, "payload bytes per message");
+ARG_INT(devid, 0, INT32_MAX, "the pingpong device");
+ARG_BOOL(persistent, "back: keep the grant mapped");
+
 static int front(void)
 {
     struct xenbus_device dev;

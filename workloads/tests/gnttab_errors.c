@@ -339,6 +339,9 @@ static int mapper(void)
     return 0;
 }
 
+ARG_ENUM(role, "granter|mapper", "which side of the test");
+ARG_INT(devid, 0, INT32_MAX, "the device");
+
 int app_main(void)
 {
     const char *role = arg_str("role", "");

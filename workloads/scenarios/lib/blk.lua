@@ -48,7 +48,7 @@ function M.place(o)
   end
   if o.evil then
     domain { name = "evil", image = "blk_evil.elf", memory_mb = 16,
-             cpu = cpus > 1 and 1 or 0, args = { target = 0 } }
+             cpu = cpus > 1 and 1 or 0 }
     connect { kind = "vbd", frontend = "evil", backend = back, devid = VBD }
   end
 end
