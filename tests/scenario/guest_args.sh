@@ -6,6 +6,11 @@
 # out of the flash. A guest's own fatal message shows even under --quiet.
 source "$(dirname "$0")/lib.bash"
 S=$SRC/workloads/scenarios
+# every key a guest reads (arg_int/arg_str with a literal) is declared with ARG_* (args.h)
+used=$(grep -rhoE 'arg_(int|str)\("[a-z_0-9]+"' "$SRC/workloads" | sed -E 's/.*"(.*)"/\1/' | sort -u)
+declared=$(grep -rhoE 'ARG_[A-Z_]+\([a-z_0-9]+,' "$SRC/workloads" | sed -E 's/.*\((.*),/\1/' | sort -u)
+missing=$(comm -23 <(echo "$used") <(echo "$declared") | tr '\n' ' ')
+check "every guest argument read is declared with ARG_* in workloads/lib/args.h style (missing: $missing)" [ -z "$missing" ]
 cp "$S/blk-randread.lua" "$WORK/br.lua"
 line=$(grep -n '^blk.place' "$WORK/br.lua" | cut -d: -f1)
 try() { # try DESCRIPTION EXPECTED-TEXT hopsim-args...

@@ -10,6 +10,7 @@
 
 ARG_INT(devid, -1, INT32_MAX, "the vbd to open (-1: the first)");
 ARG_BOOL(persistent, "offer persistent grants (feature-persistent)");
+ARG_BOOL(vanish, "power off without closing the vbd (tests the toolstack's clean-up)");
 
 int app_main(void)
 {
