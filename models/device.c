@@ -9,7 +9,9 @@
 
 simtime_t dev_dma_time(const struct dev_env *env, uint64_t bytes)
 {
-    return cost_ps(env->cost, C_DMA_LATENCY, env->hz) + cost_bytes_ps(env->cost, C_PCIE_BW, bytes);
+    simtime_t stall = env->dma.stall ? env->dma.stall(env->dma.opaque) : 0;
+    return cost_ps(env->cost, C_DMA_LATENCY, env->hz) + cost_bytes_ps(env->cost, C_PCIE_BW, bytes) +
+           stall;
 }
 
 simtime_t dev_msi_time(const struct dev_env *env)

@@ -39,6 +39,13 @@ struct mmio_ops {
 struct dma_ops {
     void *opaque;
     void *(*map)(void *opaque, uint64_t bus, uint64_t len, bool write);
+    /*
+     * Optional: address-translation time (IOMMU walks) the platform's map
+     * calls accrued since the last call, and reset. A model's transfer is
+     * timed before its bytes move, so a walk lengthens the device's next
+     * transfer (dev_dma_time adds it).
+     */
+    simtime_t (*stall)(void *opaque);
 };
 
 /* An interrupt source: the platform turns it into MSI or INTx delivery. */
@@ -67,7 +74,7 @@ struct dev_env {
 };
 
 /* device.c: shared by the models */
-/* A DMA transfer of `bytes`: dma_latency + bytes / pcie_bw, in ps. */
+/* A DMA transfer of `bytes`: dma_latency + bytes / pcie_bw (+ translation stall), in ps. */
 simtime_t dev_dma_time(const struct dev_env *env, uint64_t bytes);
 /* Device interrupt write to the interrupt at the CPU (msi_latency), in ps. */
 simtime_t dev_msi_time(const struct dev_env *env);

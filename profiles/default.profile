@@ -43,6 +43,9 @@ mmio_write        100    ns      (est.) posted MMIO write: one TLP leaves the co
 dma_latency       500    ns      Neugebauer et al., "Understanding PCIe performance for end host networking", SIGCOMM 2018: DMA read ~0.5 us (est.)
 pcie_bw           7.2    GB/s    (est.) PCIe 3.0 x8 HBA (LSI SAS 9207-8i class): 8 GT/s x 8 x 128/130 = 7.88 GB/s, less ~9% TLP overhead at 256 B payload
 msi_latency       1      us      (est.) upstream posted MSI write ~0.4 us (half the PCIe round trip) + remapping and LAPIC delivery, rounded up
+iotlb_miss        330    ns      Neugebauer et al., "Understanding PCIe performance for end host networking", SIGCOMM 2018, sec. 6.4: ~330 ns per IOTLB miss, Xeon E5 (est.: verify)
+iotlb_inval       2100   cycles  (est.) Malka et al., "rIOMMU", ASPLOS 2015: invalidating an IOTLB entry ~2,000 cycles, Sandy Bridge (verify)
+iotlb_entries     64     x       Neugebauer et al., SIGCOMM 2018, sec. 6.4: IOTLB of 64 entries inferred on Xeon E5 (est.: verify)
 irq_native        1000   cycles  (est.) native interrupt: IDT delivery + iretq ~300 cycles, kernel entry/exit and x2APIC EOI write; no direct figure found
 hba_cmd_overhead  3      us      (est.) IT-mode SAS HBA firmware per command: a few hundred thousand IOPS per controller core means a few us each
 

@@ -394,6 +394,35 @@ static void fault_row(const char *arch, const char *flash_image)
                                     : "dom0 is gone; Xen reboots the host on a dom0 crash");
 }
 
+/*
+ * A rogue driver in the backend programs its HBA to DMA into the frontend's
+ * memory (blkback rogue_after): did the write land (the platform's count of
+ * DMA writes outside what the owner may reach) or did the IOMMU refuse it
+ * (its fault records)?
+ */
+static void rogue_row(const char *arch, bool iommu)
+{
+    const char *const sets[][2] = {{"arch", arch},
+                                   {"disk_type", "ssd"},
+                                   {"requests", "30"},
+                                   {"rogue_after", "10"},
+                                   {"iommu", iommu ? "true" : "false"}};
+    struct run_result r;
+    int rc = run_case(HOPSIM_SCENARIO_DIR "/blk-randread.lua", sets, 5, &r);
+    char name[80];
+    snprintf(name, sizeof(name), "rogue driver DMAs into a domU's memory (IOMMU %s)",
+             iommu ? "on" : "off");
+    const char *verdict = rc != 0                ? "FAILED"
+                          : r.foreign_dma_writes ? "compromised"
+                          : r.iommu_faults       ? "blocked"
+                                                 : "FAILED";
+    printf("%-9s %-54s %-12s %llu DMA write(s) landed in memory not granted to the driver's "
+           "domain; %llu IOMMU fault(s) recorded%s\n",
+           arch, name, verdict, (unsigned long long)r.foreign_dma_writes,
+           (unsigned long long)r.iommu_faults,
+           iommu && r.foreign_dma_writes ? " (the hardware domain's tables map all RAM)" : "");
+}
+
 /* A malicious frontend beside two verified domUs, against this backend. */
 static void malicious_row(const char *arch)
 {
@@ -446,6 +475,11 @@ int attack_matrix(const char *flash_image, const char *backend_elf)
     fault_row("uefi-rt", flash_image);
     malicious_row("xen-dom0");
     malicious_row("uefi-rt");
+    rogue_row("xen-dom0", false);
+    rogue_row("xen-dom0", true);
+    rogue_row("xen-idd", false);
+    rogue_row("xen-idd", true);
+    rogue_row("uefi-rt", true);
     printf("(genuine runtime image sha256 %.16s...; the SMI window is smi_latency per "
            "BIOSWE set)\n",
            h0);

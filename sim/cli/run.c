@@ -5,6 +5,7 @@
  * pace the progress line; it never influences the simulation.
  */
 #include "machine.h"
+#include "vtd.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,8 @@ static void collect(struct machine *m, struct run_result *r)
     r->have_request = trace_stat_request(m->tr, &r->request);
     trace_request_window(m->tr, &r->io_first, &r->io_last);
     platform_net_stats(m, &r->net);
+    r->iommu_faults = vtd_faults(m);
+    r->foreign_dma_writes = vtd_foreign_writes(m);
 }
 
 static void report(struct machine *m, const struct scenario *sc, struct run_result *r)
@@ -135,6 +138,7 @@ static void report(struct machine *m, const struct scenario *sc, struct run_resu
                    (unsigned long long)d->vcpus[0]->xip_fills);
     }
     platform_net_report(m, stdout);
+    vtd_report(m, stdout);
     if (r->checks_pass || r->checks_fail)
         printf("guest checks: %llu passed, %llu failed\n", (unsigned long long)r->checks_pass,
                (unsigned long long)r->checks_fail);

@@ -44,6 +44,8 @@ struct run_result {
     simtime_t io_first, io_last;   /* window of the completed requests */
     uint64_t bytes;                /* reported by guests (HOPSIM_OP_VALUE), 0 if none */
     struct platform_net_stats net; /* nics == 0: not a network run */
+    uint64_t iommu_faults;         /* DMA requests the IOMMU refused */
+    uint64_t foreign_dma_writes;   /* DMA writes outside what the device's owner may reach */
 };
 
 /* Returns the process exit code: 0 ok, 1 run failed, 2 usage/scenario error. */

@@ -53,6 +53,9 @@ enum cost_dim { DIM_CYCLES, DIM_TIME, DIM_BANDWIDTH, DIM_COUNT };
     X(C_DMA_LATENCY, "dma_latency", DIM_TIME, "device DMA access latency (plus bytes / pcie_bw)")  \
     X(C_PCIE_BW, "pcie_bw", DIM_BANDWIDTH, "device PCIe link bandwidth for DMA")                   \
     X(C_MSI_LATENCY, "msi_latency", DIM_TIME, "device interrupt write to interrupt at the CPU")    \
+    X(C_IOTLB_MISS, "iotlb_miss", DIM_TIME, "IOMMU IOTLB miss: context + 4-level page walk")       \
+    X(C_IOTLB_INVAL, "iotlb_inval", DIM_CYCLES, "IOMMU IOTLB invalidation, issued and waited for") \
+    X(C_IOTLB_ENTRIES, "iotlb_entries", DIM_COUNT, "IOMMU IOTLB entries")                          \
     X(C_IRQ_NATIVE, "irq_native", DIM_CYCLES, "native interrupt entry + exit (IDT, EOI, iret)")    \
     X(C_HBA_CMD, "hba_cmd_overhead", DIM_TIME, "SAS HBA firmware work per command")                \
     X(C_HDD_RPM, "hdd_rpm", DIM_COUNT, "HDD spindle speed, revolutions per minute")                \

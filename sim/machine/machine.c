@@ -16,6 +16,7 @@
  */
 #include "machine.h"
 #include "pci.h"
+#include "vtd.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -228,6 +229,8 @@ static int setup_memory(struct machine *m, const struct scenario *sc, char *err,
 {
     uint64_t frames =
         sc->machine.memory_bytes / PAGE_SIZE + (uint64_t)sc->ndomains * HV_FRAMES_PER_DOMAIN;
+    if (sc->machine.iommu)
+        frames += vtd_frames_needed(frames, sc->ndomains);
     m->mem_fd = memfd_create("hopsim-machine-memory", MFD_CLOEXEC);
     if (m->mem_fd < 0 || ftruncate(m->mem_fd, (off_t)(frames * PAGE_SIZE)) < 0) {
         snprintf(err, errlen, "cannot create %llu MiB of machine memory: %s",
@@ -295,6 +298,8 @@ int machine_create(struct machine *m, const struct scenario *sc, struct trace *t
     if (platform_create(m, err, errlen) < 0)
         return -1;
     assign_devices(m);
+    if (vtd_init(m, err, errlen) < 0)
+        return -1;
     for (int i = 0; i < sc->nconns; i++)
         if (connect_pair(m, &sc->conns[i]) < 0) {
             snprintf(err, errlen, "%s:%d: connect: cannot write the device directories", sc->path,
@@ -329,6 +334,7 @@ int machine_run(struct machine *m)
 
 void machine_destroy(struct machine *m)
 {
+    vtd_destroy(m);
     platform_destroy(m);
     for (int i = 0; i < m->ndoms; i++)
         domain_free(m->doms[i]);

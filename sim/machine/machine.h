@@ -84,6 +84,7 @@ struct maptrack {
     uint16_t granter;
     uint32_t ref;
     uint64_t host_addr;
+    uint64_t mfn; /* the granted frame, as Xen's active entry keeps it */
 };
 
 /* ---- block cost cache ---- */
@@ -235,6 +236,8 @@ struct domain {
     unsigned said;          /* lines written so far */
     uint64_t checks_pass, checks_fail;
     uint64_t hypercalls, guest_errors;
+    uint64_t vtd_pgd;    /* IOMMU second-level tables (vtd.c), 0 if none */
+    bool vtd_strict;     /* own memory + grant mappings only (not the hardware domain) */
     evq_handle store_ev; /* a store pass is queued */
     uint64_t store_req;
 };
@@ -264,10 +267,13 @@ struct plat_dev {
     struct pci_func *f;
     uint16_t place;
     uint64_t mapped_addr[6], mapped_size[6];
-    uint64_t lost_irqs; /* raised with no bound event channel */
-    uint64_t irq_req;   /* the first request the pending interrupt completes */
-    struct disk *disk0; /* the first disk behind it (owned by the HBA) */
-    bool passthrough;   /* assigned by the toolstack to a driver domain (not dom0) */
+    uint64_t lost_irqs;      /* raised with no bound event channel */
+    uint64_t irq_req;        /* the first request the pending interrupt completes */
+    struct disk *disk0;      /* the first disk behind it (owned by the HBA) */
+    bool passthrough;        /* assigned by the toolstack to a driver domain (not dom0) */
+    simtime_t dma_stall;     /* IOMMU walk time not yet charged to a DMA transfer */
+    uint64_t dma_faults;     /* DMA requests the IOMMU refused */
+    uint64_t foreign_writes; /* DMA writes into memory its owner may not reach (vtd.c) */
 };
 
 struct pcpu {
@@ -319,6 +325,9 @@ struct machine {
     struct pcap *pcap; /* capture of the wires (output.pcap / --pcap) */
     bool drain_wire;   /* a NIC exists: after the last domain, run until the queue drains */
     bool bars_dirty;
+
+    struct iommu *iommu; /* DMA remapping unit, NULL when the scenario has none */
+    uint64_t vtd_root, vtd_ctx;
 
     /* xenstore service: single-threaded, like xenstored */
     uint64_t xs_notify[(SC_MAX_DOMAINS + 63) / 64];

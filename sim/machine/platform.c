@@ -10,7 +10,9 @@
  *    that made them (Unicorn must not be remapped from a hook).
  *  - MMIO access time: `mmio_read` / `mmio_write` charged to the accessing
  *    vCPU's slice, traced as `mmio` spans.
- *  - DMA: bus address = machine address (no IOMMU): any machine frame.
+ *  - DMA: bus address = machine address (no IOMMU): any machine frame; with
+ *    the scenario's IOMMU on, every access is translated (sim/xen/vtd.c,
+ *    models/iommu.c) and a refused one fails the device's transfer.
  *  - Interrupts: MSI or INTx reach the owner as a physical IRQ (pirq) bound
  *    to an event channel, Xen's PHYSDEVOP_map_pirq + EVTCHNOP_bind_pirq; the
  *    MSI data word is the pirq. Edge semantics for both (a raise is one
@@ -35,6 +37,7 @@
 #include "sas_hba.h"
 #include "spi_ctrl.h"
 #include "spi_flash.h"
+#include "vtd.h"
 
 #define MSI_ADDR_BASE 0xfee00000u
 #define FIRST_PIRQ 16
@@ -43,13 +46,18 @@
 
 static void *plat_dma_map(void *opaque, uint64_t bus, uint64_t len, bool write)
 {
-    struct machine *m = opaque;
-    (void)write;
+    struct plat_dev *pd = opaque;
     if (len == 0 || len > PAGE_SIZE || (bus & (PAGE_SIZE - 1)) + len > PAGE_SIZE)
         return NULL;
-    if (bus >= m->nr_mfns * PAGE_SIZE)
-        return NULL;
-    return m->mem + bus;
+    return vtd_dma(pd, bus, len, write);
+}
+
+static simtime_t plat_dma_stall(void *opaque)
+{
+    struct plat_dev *pd = opaque;
+    simtime_t t = pd->dma_stall;
+    pd->dma_stall = 0;
+    return t;
 }
 
 static int pirq_of_irq(struct plat_dev *pd)
@@ -439,7 +447,7 @@ static int create_device(struct machine *m, int i, char *err, size_t errlen)
                           .place = pd->place,
                           .cost = m->cost,
                           .hz = m->hz,
-                          .dma = {.opaque = m, .map = plat_dma_map},
+                          .dma = {.opaque = pd, .map = plat_dma_map, .stall = plat_dma_stall},
                           .irq = {.opaque = pd,
                                   .raise = plat_irq_raise,
                                   .lower = plat_irq_lower,

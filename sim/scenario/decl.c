@@ -123,7 +123,7 @@ static void resolve_profile(lua_State *L, struct loader *ld, int line, const cha
 
 int l_machine(lua_State *L)
 {
-    static const char *const keys[] = {"cpus", "clock_ghz", "memory_mb", "profile", NULL};
+    static const char *const keys[] = {"cpus", "clock_ghz", "memory_mb", "profile", "iommu", NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "machine", keys);
@@ -137,6 +137,7 @@ int l_machine(lua_State *L)
         fail(L, ld, line, "clock_ghz", "%g is out of range (0 < clock_ghz <= 10)", ghz);
     get_int(L, ld, line, "memory_mb", 1, SC_MAX_MEMORY_MB, &mem);
     get_string(L, ld, line, "profile", profile, sizeof profile);
+    get_bool(L, ld, line, "iommu", &sc->machine.iommu);
     resolve_profile(L, ld, line, profile);
     sc->machine.cpus = (int)cpus;
     sc->machine.clock_hz = ghz * 1e9;

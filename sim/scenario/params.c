@@ -151,6 +151,10 @@ static int ov_machine(struct scenario *sc, const char *f, const char *v, char *m
         if (ov_int(v, 1, SC_MAX_MEMORY_MB, &i, msg, n))
             return OV_BAD;
         sc->machine.memory_bytes = (uint64_t)i * SC_MIB;
+    } else if (!strcmp(f, "iommu")) {
+        if (strcmp(v, "true") && strcmp(v, "false"))
+            return errf(msg, n, "expected true or false, got '%s'", v);
+        sc->machine.iommu = !strcmp(v, "true");
     } else {
         return OV_UNKNOWN;
     }

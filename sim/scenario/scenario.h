@@ -133,6 +133,7 @@ struct scenario {
         double clock_hz;
         uint64_t memory_bytes;
         char profile[SC_PATH]; /* resolved profile file path */
+        bool iommu;            /* DMA remapping on (docs/iommu.md) */
     } machine;
     struct cost_profile cost;
 

@@ -13,6 +13,7 @@
  * is gpfn -> first_mfn + gpfn), zeroed before loading, as Xen scrubs.
  */
 #include "machine.h"
+#include "vtd.h"
 
 #include "efirt.h"
 #include "fwboot.h"
@@ -909,6 +910,7 @@ void domain_kill(struct domain *d, int reason, const char *why)
     }
     evtchn_domain_dead(d, now);
     gnttab_domain_dead(d);
+    vtd_domain_dead(d);
     xs_release(m->xs, d->domid);
     toolstack_release(m, d);
     machine_store_flush(m, now); /* @releaseDomain watchers, the backends of its devices */

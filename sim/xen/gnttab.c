@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "machine.h"
+#include "vtd.h"
 
 #define GT_ENTRIES (GNT_MAX_FRAMES * GNT_ENTRIES_PER_FRAME)
 
@@ -150,8 +151,10 @@ static int16_t do_map(struct vcpu *v, struct gnttab_map_grant_ref *op)
                                        .readonly = ro,
                                        .granter = rd->domid,
                                        .ref = op->ref,
-                                       .host_addr = op->host_addr};
+                                       .host_addr = op->host_addr,
+                                       .mfn = mfn};
     d->gnt_slot[slot_index(op->host_addr)] = ro ? GNT_SLOT_RO : GNT_SLOT_RW;
+    vtd_grant_map(d, mfn, !ro);
     if (ro)
         rd->gt.active[op->ref].readers++;
     else
@@ -162,9 +165,11 @@ static int16_t do_map(struct vcpu *v, struct gnttab_map_grant_ref *op)
     return GNTST_okay;
 }
 
-static void release_mapping(struct domain *d, uint32_t h)
+/* Returns the IOMMU invalidation time the unmap waited for. */
+static simtime_t release_mapping(struct domain *d, uint32_t h)
 {
     struct maptrack *mt = &d->maptrack[h];
+    simtime_t inval = vtd_grant_unmap(d, mt->mfn);
     d->gnt_slot[slot_index(mt->host_addr)] = GNT_SLOT_NONE;
     domain_window_unmap(d, mt->host_addr);
     struct domain *rd = machine_domain(d->m, mt->granter);
@@ -177,16 +182,17 @@ static void release_mapping(struct domain *d, uint32_t h)
         pin_update(rd, mt->ref);
     }
     *mt = (struct maptrack){0};
+    return inval;
 }
 
-static int16_t do_unmap(struct vcpu *v, struct gnttab_unmap_grant_ref *op)
+static int16_t do_unmap(struct vcpu *v, struct gnttab_unmap_grant_ref *op, simtime_t *inval)
 {
     struct domain *d = v->d;
     if (op->handle >= MAPTRACK_MAX || !d->maptrack[op->handle].in_use)
         return GNTST_bad_handle;
     if (op->host_addr && op->host_addr != d->maptrack[op->handle].host_addr)
         return GNTST_general_error;
-    release_mapping(d, op->handle);
+    *inval = release_mapping(d, op->handle);
     return GNTST_okay;
 }
 
@@ -317,10 +323,13 @@ long gnttab_op(struct vcpu *v, int cmd, uint64_t arg, uint32_t count, simtime_t 
             struct gnttab_unmap_grant_ref *op = guest_ram(v->d, arg + i * sizeof(*op), sizeof(*op));
             if (!op)
                 return -EFAULT;
-            op->status = do_unmap(v, op);
+            simtime_t inval = 0;
+            op->status = do_unmap(v, op, &inval);
             gnt_span(v, SPAN_GNT_UNMAP, now, cost, machine_cost(m, C_GNT_UNMAP), op->status);
             if (op->status == GNTST_okay)
                 gnt_span(v, SPAN_TLB_FLUSH, now, cost, machine_cost(m, C_TLB_FLUSH), 0);
+            if (inval)
+                gnt_span(v, SPAN_IOTLB_FLUSH, now, cost, inval, 0);
             break;
         }
         case GNTTABOP_copy: {

@@ -14,5 +14,11 @@ check "Speed Racer: writes land, PCR0 differs" bash -c "grep -F 'Speed Racer' '$
 check "protections off: detected by PCR0" bash -c "grep -F 'protections off' '$WORK/m' | grep -q ' detected .*!= golden'"
 check "a backend fault loses I/O under both" [ "$(grep -F 'fault inside the backend' "$WORK/m" | grep -c ' I/O lost .*29 of 100')" -eq 2 ]
 check "malicious frontend blocked under both" [ "$(grep -F 'malicious frontend' "$WORK/m" | grep -c ' blocked .* 0 failed')" -eq 2 ]
+rogue() { grep -F "rogue driver DMAs into a domU's memory (IOMMU $2)" "$WORK/m" | grep "^$1 "; }
+check "rogue dom0, IOMMU off: compromised" bash -c "$(declare -f rogue); WORK=$WORK; rogue xen-dom0 off | grep -q ' compromised .*1 DMA write(s) landed'"
+check "rogue dom0, IOMMU on: compromised" bash -c "$(declare -f rogue); WORK=$WORK; rogue xen-dom0 on | grep -q ' compromised .*1 DMA write(s) landed.*map all RAM'"
+check "rogue IDD, IOMMU off: compromised" bash -c "$(declare -f rogue); WORK=$WORK; rogue xen-idd off | grep -q ' compromised .*1 DMA write(s) landed.* 0 IOMMU fault'"
+check "rogue IDD, IOMMU on: blocked, fault recorded" bash -c "$(declare -f rogue); WORK=$WORK; rogue xen-idd on | grep -q ' blocked .*0 DMA write(s) landed.* 1 IOMMU fault(s) recorded'"
+check "rogue uefi-rt, IOMMU on: compromised" bash -c "$(declare -f rogue); WORK=$WORK; rogue uefi-rt on | grep -q ' compromised '"
 check "the build's flash is untouched" "$HOPSIM" flash inspect "$BUILD/platform.fd"
 finish

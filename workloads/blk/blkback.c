@@ -19,6 +19,11 @@
  *                       windows, or let their test programs use disjoint
  *                       regions (fio's offset/size).
  *   sas_qsize=N         HBA queue entries (256)
+ *   fault_after=N       fault on taking the N-th request (security scenarios)
+ *   rogue_after=N       a rogue driver (security scenarios): with its N-th
+ *                       read, also program the HBA to read one 4 KiB block
+ *                       into the machine frame after the request's first
+ *                       granted page -- the frontend's memory, not granted
  *
  * Handshake, per vbd (the toolstack wrote /local/domain/<self>/backend/
  * vbd/<fe>/<devid> with frontend, frontend-id, online=1, state=1): write
@@ -468,6 +473,40 @@ static int16_t check(struct vbd *v, struct bb_req *p)
     return st;
 }
 
+static long rogue_after, issued;
+
+static void rogue_done(struct sas_cmd *c, int status)
+{
+    printf("blkback: rogue DMA into bus address 0x%llx: %s\n", (unsigned long long)c->sg[0].addr,
+           sas_status_name(status));
+}
+
+/*
+ * The rogue driver's attack: the HBA is the driver domain's, so it can aim
+ * the device's DMA anywhere on the bus; whether that lands is the
+ * platform's (IOMMU's) business, not the driver's.
+ */
+static void rogue_dma(const struct bb_req *p)
+{
+    struct sas_cmd *c = sas_cmd_alloc(hba);
+    if (!c)
+        return;
+    uint64_t victim = (p->seg[0].bus & ~(uint64_t)(PAGE_SIZE - 1)) + PAGE_SIZE;
+    c->tag = HOPSIM_NOREQ; /* no request of any frontend */
+    c->target = target;
+    c->done = rogue_done;
+    c->arg = NULL;
+    c->lba = 0;
+    c->nblocks = (uint32_t)(PAGE_SIZE / disk->blksz);
+    c->opcode = SAS_OP_READ;
+    sas_sg_set(&c->sg[0], victim, PAGE_SIZE);
+    c->nsg = 1;
+    printf("blkback: rogue: programming the HBA to write bus address 0x%llx\n",
+           (unsigned long long)victim);
+    if (sas_cmd_submit(hba, c))
+        sas_cmd_free(hba, c);
+}
+
 /* Build and queue the HBA command: 0, or -1 (grants already released). */
 static int issue(struct vbd *v, struct bb_req *p)
 {
@@ -500,6 +539,8 @@ static int issue(struct vbd *v, struct bb_req *p)
         return -1;
     }
     v->inflight++;
+    if (rogue_after > 0 && c->opcode == SAS_OP_READ && ++issued == rogue_after)
+        rogue_dma(p);
     return 0;
 }
 
@@ -864,6 +905,7 @@ static char base[96];
 int blkback_init(void)
 {
     fault_after = arg_int("fault_after", 0);
+    rogue_after = arg_int("rogue_after", 0);
     if (parse_mode())
         return -1;
     int rc = setup_disk();

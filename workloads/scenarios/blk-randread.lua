@@ -12,6 +12,8 @@ local disk = param("disk", "disk-randread.img", "disk image file")
 local flash_image = param("flash_image", "", "uefi-rt: platform flash image (default: build's platform.fd)")
 local setvariable_ms = param("setvariable_ms", 0, "uefi-rt: a SetVariable erasing flash this many ms after the runtime service starts (0: none)")
 local fault_after = param("fault_after", 0, "the backend faults on its N-th request (0: never)")
+local rogue_after = param("rogue_after", 0, "a rogue backend driver DMAs into the frontend's memory with its N-th read (0: never)")
+local iommu = param("iommu", false, "DMA remapping (VT-d) on: devices reach only what their owner may")
 local rt_cpu = param("rt_cpu", "dedicated", "uefi-rt: runtime calls on a dedicated or the notifying CPU")
 local xip = param("xip", false, "uefi-rt what-if: the runtime service executes in place from flash")
 local domus = param("domus", 1, "domUs sharing the backend (xen-dom0)")
@@ -19,9 +21,9 @@ local cpus = param("cpus", 2, "physical CPUs")
 local vanish = param("vanish", false, "the domUs power off without closing their vbd (the toolstack's clean-up)")
 
 scenario { name = "blk-randread", seed = 1, time_limit_ms = 60000 }
-machine { cpus = cpus, clock_ghz = 3.0, memory_mb = 64 + 32 * domus }
+machine { cpus = cpus, clock_ghz = 3.0, memory_mb = 64 + 32 * domus, iommu = iommu }
 blk.place {
-  arch = arch, rt_cpu = rt_cpu, xip = xip, fault_after = fault_after, flash_image = flash_image, setvariable_ms = setvariable_ms, cpus = cpus, domus = domus,
+  arch = arch, rt_cpu = rt_cpu, xip = xip, fault_after = fault_after, rogue_after = rogue_after, flash_image = flash_image, setvariable_ms = setvariable_ms, cpus = cpus, domus = domus,
   disk = { type = disk_type, image = disk, size_mb = 1024, create = true },
   fio = { rw = "randread", bs = bs, iodepth = iodepth, requests = requests, seed = 1,
           size = 8 * 1024 * 1024, vanish = vanish and 1 or nil },

@@ -16,9 +16,10 @@ local domus = param("domus", 1, "domUs sharing the NIC (xen-dom0, uefi-rt)")
 local cpus = param("cpus", 2, "physical CPUs")
 local msi = param("msi", true, "the NIC offers MSI (false: INTx only, the driver's fallback)")
 local rt_cpu = param("rt_cpu", "dedicated", "uefi-rt: runtime calls on a dedicated or the notifying CPU")
+local iommu = param("iommu", false, "DMA remapping (VT-d) on: devices reach only what their owner may")
 
 scenario { name = "net-rr", seed = 1, time_limit_ms = 10000 }
-machine { cpus = cpus, clock_ghz = 3.0, memory_mb = 64 + 16 * domus }
+machine { cpus = cpus, clock_ghz = 3.0, memory_mb = 64 + 16 * domus, iommu = iommu }
 net.place {
   arch = arch, cpus = cpus, domus = domus, grants = grants, rt_cpu = rt_cpu,
   nic = { msi = msi, link_gbps = gbps, propagation_ns = 500, peer = answer, peer_service_ns = service_ns,

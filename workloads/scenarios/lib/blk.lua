@@ -34,7 +34,8 @@ function M.place(o)
     return
   end
   local back = backend.declare(copy(o, {
-    args = { target = 0, grants = o.grants or "map", fault_after = o.fault_after or 0 } }))
+    args = { target = 0, grants = o.grants or "map", fault_after = o.fault_after or 0,
+             rogue_after = o.rogue_after or 0 } }))
   device { kind = "sas_hba", owner = back, msi = o.msi ~= false, disks = { o.disk } }
   -- each domU works on its own slice of the disk
   local slice = o.slice_bytes or 0
