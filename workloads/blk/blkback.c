@@ -858,6 +858,8 @@ ARG_ENUM(grants, "map|copy|persistent", "how the backend reaches the frontend's 
 ARG_INT(target, 0, 255, "the disk (SAS target) to serve");
 ARG_INT(sas_qsize, 1, 65536, "SAS HBA queue entries (clamped to the HBA's maximum)");
 ARG_INT(fault_after, 0, INT64_MAX, "fault on the N-th request (0: never)");
+ARG_INT(rogue_after, 0, INT64_MAX,
+        "rogue DMA into the frontend's memory with the N-th read (0: never)");
 ARG_NAMED_INT(vbd_start, "vbd#_start", 0, INT64_MAX, 0, "first sector of dom#'s window");
 ARG_NAMED_INT(vbd_sectors, "vbd#_sectors", 1, INT64_MAX, 0, "sectors in dom#'s window");
 
