@@ -385,10 +385,11 @@ static int parse_size(const char *s, uint32_t *out)
     unsigned long long v = strtoull(s, &end, 0);
     if (errno || end == s || *s == '-')
         return -1;
-    if (*end == 'K' || *end == 'k')
-        v <<= 10, end++;
-    else if (*end == 'M' || *end == 'm')
-        v <<= 20, end++;
+    unsigned shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20 : 0;
+    if (shift && v > (UINT32_MAX >> shift))
+        return -1; /* would not fit: refused before the shift can wrap */
+    v <<= shift;
+    end += shift != 0;
     if (*end || v > UINT32_MAX)
         return -1;
     *out = (uint32_t)v;

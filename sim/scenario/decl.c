@@ -48,9 +48,14 @@ void seed_random(lua_State *L, struct loader *ld)
 
 /* ----------------------------------------------------------- declarations */
 
+bool clock_ghz_ok(double ghz)
+{
+    return ghz >= SC_MIN_GHZ && ghz <= SC_MAX_GHZ;
+}
+
 static void time_limit(lua_State *L, struct loader *ld, int line)
 {
-    double ms, us, ps;
+    double ms, us;
     bool have_ms = get_num(L, ld, line, "time_limit_ms", &ms);
     bool have_us = get_num(L, ld, line, "time_limit_us", &us);
     if (have_ms && have_us)
@@ -58,11 +63,10 @@ static void time_limit(lua_State *L, struct loader *ld, int line)
     if (!have_ms && !have_us)
         return;
     const char *key = have_ms ? "time_limit_ms" : "time_limit_us";
-    ps = have_ms ? ms * 1e9 : us * 1e6;
-    if (ps < 0 || ps > SC_MAX_LIMIT_PS)
-        fail(L, ld, line, key, "%g is out of range (0 = no limit, at most %g s)", have_ms ? ms : us,
+    const char *why = time_to_ps(have_ms ? ms : us, have_ms ? 1e9 : 1e6, &ld->sc->time_limit_ps);
+    if (why)
+        fail(L, ld, line, key, "%g is %s (0 = no limit, at most %g s)", have_ms ? ms : us, why,
              SC_MAX_LIMIT_PS / 1e12);
-    ld->sc->time_limit_ps = (uint64_t)(ps + 0.5);
 }
 
 int l_scenario(lua_State *L)
@@ -133,8 +137,8 @@ int l_machine(lua_State *L)
     if (ld->hb->machine_line)
         fail(L, ld, line, "machine", "declared twice (first on line %d)", ld->hb->machine_line);
     get_int(L, ld, line, "cpus", 1, SC_MAX_CPUS, &cpus);
-    if (get_num(L, ld, line, "clock_ghz", &ghz) && !(ghz > 0 && ghz <= 10))
-        fail(L, ld, line, "clock_ghz", "%g is out of range (0 < clock_ghz <= 10)", ghz);
+    if (get_num(L, ld, line, "clock_ghz", &ghz) && !clock_ghz_ok(ghz))
+        fail(L, ld, line, "clock_ghz", "%g is out of range (%g..%g)", ghz, SC_MIN_GHZ, SC_MAX_GHZ);
     get_int(L, ld, line, "memory_mb", 1, SC_MAX_MEMORY_MB, &mem);
     get_string(L, ld, line, "profile", profile, sizeof profile);
     get_bool(L, ld, line, "iommu", &sc->machine.iommu);
@@ -352,7 +356,7 @@ int l_domain(lua_State *L)
         fail(L, ld, line, "runtime_image", "needs a flash{} declaration before this domain");
     if (!d->runtime_image[0])
         domain_image(L, ld, line, d);
-    get_int(L, ld, line, "memory_mb", 1, SC_MAX_MEMORY_MB, &mem);
+    get_int(L, ld, line, "memory_mb", 1, SC_MAX_DOMAIN_MB, &mem);
     get_int(L, ld, line, "vcpus", 1, SC_MAX_VCPUS, &vcpus);
     get_int(L, ld, line, "cpu", -1, SC_MAX_CPUS - 1, &cpu);
     get_bool(L, ld, line, "privileged", &d->privileged);

@@ -321,12 +321,15 @@ int l_flash(lua_State *L)
     else
         fail(L, ld, line, "read", "'%s' is not a read mode (\"read\", \"fast\" or \"quad\")", read);
     get_num(L, ld, line, "clock_mhz", &mhz);
-    if (mhz < 0 || mhz > 200)
-        fail(L, ld, line, "clock_mhz", "expected 0 (the profile's) to 200 MHz");
+    if (mhz != 0 && !(mhz >= 1 && mhz <= 200))
+        fail(L, ld, line, "clock_mhz", "%g is out of range (0: the profile's, else 1..200 MHz)",
+             mhz);
     sc->flash.clock_hz = mhz * 1e6;
     get_num(L, ld, line, "setvariable_ms", &sc->flash.setvariable_ms);
-    if (sc->flash.setvariable_ms < 0)
-        fail(L, ld, line, "setvariable_ms", "expected a time >= 0 (0: none)");
+    uint64_t ps;
+    if (time_to_ps(sc->flash.setvariable_ms, 1e9, &ps))
+        fail(L, ld, line, "setvariable_ms", "%g is out of range (0: none, at most %g s)",
+             sc->flash.setvariable_ms, SC_MAX_LIMIT_PS / 1e12);
     get_bool(L, ld, line, "ble", &sc->flash.ble);
     get_bool(L, ld, line, "smm_bwp", &sc->flash.smm_bwp);
     get_bool(L, ld, line, "lock", &sc->flash.lock);

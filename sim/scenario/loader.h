@@ -27,6 +27,9 @@
 #define SC_MAX_CPUS 64
 #define SC_MAX_VCPUS 8
 #define SC_MAX_MEMORY_MB (1 << 20) /* 1 TiB */
+/* A domain's RAM lies below HOPSIM_MMIO_BASE (3 GiB) with room above it for the
+   physmap hole (shared_info, grant-table frames): include/hopsim/abi.h. */
+#define SC_MAX_DOMAIN_MB (3072 - 16)
 #define SC_MIB (1024ull * 1024ull)
 #define SC_MAX_LIMIT_PS 1e18 /* time limits up to ~11.5 days */
 #define SC_ERRLEN 1024
@@ -117,7 +120,7 @@ int l_expect(lua_State *L); /* decl_expect.c */
 int check_expects(const struct scenario *sc, char *err, size_t errlen);
 void seed_random(lua_State *L, struct loader *ld);
 bool clock_ghz_ok(double ghz);
-#define SC_MIN_GHZ 0.1
+#define SC_MIN_GHZ 0.1 /* below this a cycle is > 10 ns: no CPU the cost profile describes */
 #define SC_MAX_GHZ 10.0
 
 /* Key/value pairs of a domain's command line, kept as "k\0v\0" in a pool. */

@@ -144,8 +144,8 @@ static int ov_machine(struct scenario *sc, const char *f, const char *v, char *m
     } else if (!strcmp(f, "clock_ghz")) {
         if (!str_to_num(v, &x))
             return errf(msg, n, "expected a number, got '%s'", v);
-        if (!(x > 0 && x <= 10))
-            return errf(msg, n, "%g is out of range (0 < clock_ghz <= 10)", x);
+        if (!clock_ghz_ok(x))
+            return errf(msg, n, "%g is out of range (%g..%g)", x, SC_MIN_GHZ, SC_MAX_GHZ);
         sc->machine.clock_hz = x * 1e9;
     } else if (!strcmp(f, "memory_mb")) {
         if (ov_int(v, 1, SC_MAX_MEMORY_MB, &i, msg, n))
@@ -166,10 +166,10 @@ static int ov_time_limit(struct scenario *sc, const char *v, double scale, char 
     double x;
     if (!str_to_num(v, &x))
         return errf(msg, n, "expected a number, got '%s'", v);
-    if (x < 0 || x * scale > SC_MAX_LIMIT_PS)
-        return errf(msg, n, "%g is out of range (0 = no limit, at most %g s)", x,
+    const char *why = time_to_ps(x, scale, &sc->time_limit_ps);
+    if (why)
+        return errf(msg, n, "%g is %s (0 = no limit, at most %g s)", x, why,
                     SC_MAX_LIMIT_PS / 1e12);
-    sc->time_limit_ps = (uint64_t)(x * scale + 0.5);
     return OV_OK;
 }
 
@@ -261,7 +261,7 @@ static int ov_domain(struct scenario *sc, const char *rest, const char *v, char 
     if (!strncmp(f, "args.", 5))
         return ov_domain_arg(d, f + 5, v, msg, n);
     if (!strcmp(f, "memory_mb")) {
-        if (ov_int(v, 1, SC_MAX_MEMORY_MB, &i, msg, n))
+        if (ov_int(v, 1, SC_MAX_DOMAIN_MB, &i, msg, n))
             return OV_BAD;
         d->memory_bytes = (uint64_t)i * SC_MIB;
     } else if (!strcmp(f, "cpu")) {

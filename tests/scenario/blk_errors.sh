@@ -56,6 +56,23 @@ check "escaping output path exits 2 (got $rc)" [ "$rc" -eq 2 ]
 check "escaping output path message: $(cat "$WORK/e")" \
   grep -q "esc.lua:3: trace_json: '../../../../../../../tmp/hopsim-escape.json': a path with '..'" "$WORK/e"
 expect2 "unknown arch" "s.lua:6: arch: unknown architecture 'vax'" --set arch=vax
+# values that broke time or memory (issue 10): clear errors at load, exit 2
+R=$SRC/workloads/scenarios/blk-randread.lua
+expect_val() { # expect_val WHAT PATTERN ARGS...
+  local what=$1 pat=$2; shift 2
+  set +e
+  "$HOPSIM" run "$R" --quiet --out "$WORK/v" "$@" >/dev/null 2>"$WORK/e"
+  local rc=$?
+  set -e
+  check "$what exits 2 (got $rc)" [ "$rc" -eq 2 ]
+  check "$what message: $(cat "$WORK/e")" grep -q "$pat" "$WORK/e"
+}
+expect_val "domus=0" "blk-randread.lua:22: domus: expected an integer from 1 to 64, got 0" --set domus=0
+expect_val "domus=-1" "domus: expected an integer from 1 to 64, got -1" --set domus=-1
+expect_val "clock_ghz=1e-20" "machine.clock_ghz: 1e-20 is out of range (0.1..10)" \
+  --set machine.clock_ghz=1e-20
+expect_val "time_limit_ms=1e-300" "time_limit_ms: 1e-300 is below the 1 ps resolution" \
+  --set scenario.time_limit_ms=1e-300
 # impossible protected-range layouts and unknown flash parts are refused at start
 pr_case() { # pr_case WHAT PATTERN FLASH-FIELDS
   cat >"$WORK/f.lua" <<LUA

@@ -64,6 +64,9 @@ usage2 "build without -o" build --file x="$ELF"
 usage2 "build without --file" build -o x.fd
 usage2 "missing input file" build -o x.fd --file x=/nonexistent.elf
 usage2 "bad size" build -o x.fd --size 3M --file x="$ELF"
+# (2^44 + 1) MiB wrapped to 1 MiB before the shift was checked
+usage2 "size that wraps" build -o x.fd --size 17592186044417M --file x="$ELF"
+check "no image from a wrapping size" [ ! -e x.fd ]
 usage2 "inspect missing image" inspect /nonexistent.fd
 usage2 "unknown subcommand" frobnicate
 

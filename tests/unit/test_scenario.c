@@ -271,8 +271,20 @@ END_TEST
 START_TEST(error_ranges)
 {
     expect_fail("machine { cpus = 0 }\n", 1, "cpus: 0 is out of range (1..64)");
-    expect_fail("machine { clock_ghz = 11 }\n", 1,
-                "clock_ghz: 11 is out of range (0 < clock_ghz <= 10)");
+    expect_fail("machine { clock_ghz = 11 }\n", 1, "clock_ghz: 11 is out of range (0.1..10)");
+    /* issue 10: values that froze simulated time or silently meant "no limit" */
+    expect_fail("machine { clock_ghz = 1e-20 }\n", 1, "clock_ghz: 1e-20 is out of range (0.1..10)");
+    expect_fail("scenario { time_limit_ms = 1e-300 }\n", 1,
+                "time_limit_ms: 1e-300 is below the 1 ps resolution (0 means no limit) (0 = no "
+                "limit, at most 1e+06 s)");
+    expect_fail("scenario { time_limit_us = 1e300 }\n", 1,
+                "time_limit_us: 1e+300 is out of range (0 = no limit, at most 1e+06 s)");
+    expect_fail(HDR "domain { name = 'a', image = 'a.elf', memory_mb = 3072 }\n", 2,
+                "memory_mb: 3072 is out of range (1..3056)");
+    expect_fail("flash { clock_mhz = 1e-20 }\n", 1,
+                "clock_mhz: 1e-20 is out of range (0: the profile's, else 1..200 MHz)");
+    expect_fail("flash { setvariable_ms = 1e300 }\n", 1,
+                "setvariable_ms: 1e+300 is out of range (0: none, at most 1e+06 s)");
     expect_fail(HDR "domain { name = 'a', image = 'a.elf', vcpus = 9 }\n", 2,
                 "vcpus: 9 is out of range (1..8)");
     /* cpu beyond the machine: checked against cpus, whatever the order */
@@ -608,8 +620,12 @@ START_TEST(override_errors)
     expect_set_error("machine.cpus", "abc", "--set machine.cpus: expected an integer, got 'abc'");
     expect_set_error("machine.cpus", "65", "--set machine.cpus: 65 is out of range (1..64)");
     expect_set_error("machine.clock_ghz", "0",
-                     "--set machine.clock_ghz: 0 is out of range (0 < "
-                     "clock_ghz <= 10)");
+                     "--set machine.clock_ghz: 0 is out of range (0.1..10)");
+    expect_set_error("scenario.time_limit_ms", "1e-300",
+                     "--set scenario.time_limit_ms: 1e-300 is below the 1 ps resolution (0 means "
+                     "no limit) (0 = no limit, at most 1e+06 s)");
+    expect_set_error("domain.a.memory_mb", "3072",
+                     "--set domain.a.memory_mb: 3072 is out of range (1..3056)");
     expect_set_error("scenario.seed", "-1",
                      "--set scenario.seed: expected a non-negative "
                      "integer, got '-1'");

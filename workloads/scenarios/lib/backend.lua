@@ -39,6 +39,16 @@ function M.check(arch)
   end
 end
 
+-- An integer option of place{} in lo..hi (nil: default), or an error at the caller's caller.
+function M.count(name, v, default, lo, hi)
+  if v == nil then return default end
+  if math.type(v) ~= "integer" and not (type(v) == "number" and v == math.floor(v)) or v < lo or v > hi then
+    error(string.format("%s: expected an integer from %d to %d, got %s", name, lo, hi,
+                        tostring(v)), 3)
+  end
+  return math.tointeger(v)
+end
+
 function M.declare(o)
   if o.arch == "uefi-rt" then
     -- the firmware locks the flash down before the OS runs (what chipsec's bios_wp and

@@ -26,7 +26,7 @@ local copy = backend.copy
 function M.place(o)
   backend.check(o.arch)
   local cpus = o.cpus or 1
-  local domus = o.domus or 1
+  local domus = backend.count("domus", o.domus, 1, 1, 64)
   if o.arch == "native" then
     domain { name = "native", image = "blk_native.elf", memory_mb = o.memory_mb or 32, cpu = 0,
              mode = "native", privileged = true, args = copy(o.fio, { target = 0 }) }
