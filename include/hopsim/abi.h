@@ -94,7 +94,9 @@ enum hopsim_hop {
     X(SPAN_DRIVER, "driver")                                                                       \
     X(SPAN_IDLE, "idle")                                                                           \
     X(SPAN_IPI, "ipi")                                                                             \
-    X(SPAN_IOTLB_FLUSH, "iotlb_flush")
+    X(SPAN_IOTLB_FLUSH, "iotlb_flush")                                                             \
+    X(SPAN_VMEXIT, "vmexit")                                                                       \
+    X(SPAN_IOREQ, "ioreq")
 
 #define HOPSIM_SPAN_ENUM_(id, name) id,
 enum hopsim_span_kind { HOPSIM_SPAN_KINDS(HOPSIM_SPAN_ENUM_) SPAN_KIND_COUNT };

@@ -77,6 +77,11 @@ void mark_handle(struct vcpu *v, uint32_t code, uint64_t req, uint64_t arg)
             mark_error(v, now, "bad hop mark", code);
             return;
         }
+        /* An unmodified kernel in an HVM domain believes it hands requests to its device (H4)
+         * and takes them back (H5); what it reaches is the hypervisor (H2), and what hands them
+         * back is the hypervisor's interrupt (H7, see sim/hvm/). */
+        if (v->d->hvm && hop == HOP_H4)
+            hop = HOP_H2;
         trace_hop(m->tr, req, (int)hop, v->d->place, now);
         v->ctx_req = req;
         return;

@@ -372,11 +372,21 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
     return true;
 }
 
+/* HVM device accesses (sim/hvm/hvm.h). */
+bool hvm_pio_exit(struct vcpu *v, uint64_t rip);
+bool hvm_mmio_exit(struct vcpu *v, uint64_t addr, int size, bool write, uint64_t value);
+
 static bool hook_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
                          void *opaque)
 {
-    (void)value;
     struct vcpu *v = opaque;
+    /* an HVM guest's access to an emulated device: exits before the instruction executes (RIP
+     * is exact, vcpu_hvm_setup) */
+    if (v->d->hvm && (type == UC_MEM_READ_UNMAPPED || type == UC_MEM_WRITE_UNMAPPED) &&
+        hvm_mmio_exit(v, addr, size, type == UC_MEM_WRITE_UNMAPPED, (uint64_t)value)) {
+        v->trap = TRAP_IO;
+        return false;
+    }
     uint64_t rip = 0;
     uc_reg_read(uc, UC_X86_REG_RIP, &rip);
     snprintf(v->fault, sizeof(v->fault), "%s 0x%llx (%d bytes) near rip 0x%llx (%s)",
@@ -384,6 +394,51 @@ static bool hook_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr, int siz
              domain_symbol(v->d, rip));
     v->trap = TRAP_FAULT;
     return false;
+}
+
+/* An HVM guest's IN/OUT: stops before it executes (a code hook may stop there cleanly). */
+static void hook_pio(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+{
+    struct vcpu *v = opaque;
+    (void)size;
+    if (!hvm_pio_exit(v, addr))
+        return; /* a trace mark: runs as usual */
+    v->trap = TRAP_IO;
+    uc_emu_stop(uc);
+}
+
+/* Never called: its presence makes Unicorn keep RIP exact at every memory access. */
+static void hook_mem_sync(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                          void *opaque)
+{
+    (void)uc;
+    (void)type;
+    (void)addr;
+    (void)size;
+    (void)value;
+    (void)opaque;
+}
+
+int vcpu_hvm_setup(struct vcpu *v, const uint64_t *pio_sites, size_t n)
+{
+    uc_engine *uc = (uc_engine *)v->uc;
+    uc_hook h;
+    /* an address no guest reaches: the hook never runs, but it makes the translator sync RIP
+     * before each memory access, so an exit's RIP is the faulting instruction */
+    const uint64_t never = 0xfffffffffffff000ull;
+    if (uc_hook_add(uc, &h, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, (void *)hook_mem_sync, v, never,
+                    never) != UC_ERR_OK)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (uc_hook_add(uc, &h, UC_HOOK_CODE, (void *)hook_pio, v, pio_sites[i], pio_sites[i]) !=
+            UC_ERR_OK)
+            return -1;
+    return 0;
+}
+
+int vcpu_code(struct vcpu *v, uint64_t addr, void *buf, size_t len)
+{
+    return uc_mem_read((uc_engine *)v->uc, addr, buf, len) == UC_ERR_OK ? 0 : -1;
 }
 
 static void hook_intr(uc_engine *uc, uint32_t intno, void *opaque)

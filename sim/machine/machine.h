@@ -52,6 +52,7 @@ struct machine;
 struct domain;
 struct vcpu;
 struct uc_struct;
+struct hvm_domain;
 
 /* ---- event channels ---- */
 enum evtchn_state { ECS_FREE = 0, ECS_RESERVED, ECS_UNBOUND, ECS_INTERDOMAIN, ECS_VIRQ, ECS_PIRQ };
@@ -61,9 +62,11 @@ struct evtchn {
     uint8_t notify_vcpu;
     uint16_t remote_dom; /* UNBOUND: who may bind; INTERDOMAIN: peer (or DOMID_XS) */
     uint32_t remote_port;
-    uint32_t virq; /* VIRQ number, or the pirq of an ECS_PIRQ port */
-    uint64_t req;  /* request context of the last send on this channel (tracing) */
+    uint32_t virq;    /* VIRQ number, or the pirq of an ECS_PIRQ port */
+    uint64_t req;     /* request context of the last send on this channel (tracing) */
+    uint8_t consumer; /* EVTCHN_CONSUMER_*: the hypervisor, not the guest, takes its events */
 };
+#define EVTCHN_CONSUMER_IOREQ 1 /* an HVM vCPU's ioreq channel (sim/hvm/) */
 
 /* ---- grant tables ---- */
 struct active_grant {
@@ -116,7 +119,26 @@ struct mmio_binding {
 #define MAX_MMIO_BINDINGS 16
 
 enum vcpu_state { VCPU_DOWN, VCPU_RUNNABLE, VCPU_RUNNING, VCPU_BLOCKED };
-enum vcpu_trap { TRAP_NONE, TRAP_HYPERCALL, TRAP_BUDGET, TRAP_HALT, TRAP_FAULT };
+enum vcpu_trap { TRAP_NONE, TRAP_HYPERCALL, TRAP_BUDGET, TRAP_HALT, TRAP_FAULT, TRAP_IO };
+
+/*
+ * An HVM vCPU's device access that exited (sim/hvm/): captured by the
+ * engine before the instruction executes, completed by the hypervisor
+ * (read value into the register, RIP past the instruction) once its
+ * ioreq is answered.
+ */
+enum hvm_io_kind { HVM_IO_MMIO = 1, HVM_IO_PIO = 2 };
+struct hvm_io {
+    uint8_t kind;  /* enum hvm_io_kind */
+    uint8_t dir;   /* IOREQ_READ / IOREQ_WRITE */
+    uint8_t size;  /* bytes */
+    uint8_t len;   /* PIO: instruction length (MMIO: decoded at completion) */
+    uint64_t addr; /* guest-physical address, or port */
+    uint64_t data; /* value written */
+    bool pending;  /* an ioreq is out; the vCPU waits for its answer */
+    simtime_t start;
+    uint64_t req;
+};
 
 #define MARK_STACK 16
 struct open_mark {
@@ -177,6 +199,8 @@ struct vcpu {
     uint32_t refused_perms;
     uint64_t refused_addr;
 
+    struct hvm_io io; /* HVM: the device access being emulated */
+
     uint64_t insns, slices; /* executed instructions, run slices */
     uint64_t decoded_blocks;
 };
@@ -187,10 +211,13 @@ struct domain {
     domid_t domid;
     char name[32];
     bool privileged;
-    bool native;         /* a kernel on bare metal: no hypervisor transition costs */
-    bool rt;             /* a UEFI runtime service: entered through efi_rs_enter/leave */
-    bool rt_on_notifier; /* its calls run on the CPU that notified it */
-    bool xip;            /* what-if: its code executes in place from the flash */
+    bool native;                   /* a kernel on bare metal: no hypervisor transition costs */
+    bool rt;                       /* a UEFI runtime service: entered through efi_rs_enter/leave */
+    bool hvm;                      /* hardware-virtualized: device accesses exit (sim/hvm/) */
+    struct hvm_domain *hvmd;       /* HVM state: ioreq server, exit sites */
+    uint64_t text_start, text_end; /* executable bytes of the image (HVM port-I/O scan) */
+    bool rt_on_notifier;           /* its calls run on the CPU that notified it */
+    bool xip;                      /* what-if: its code executes in place from the flash */
     bool booted_from_flash;
     bool booted_from_disk;     /* its kernel image was read from the disk it owns */
     struct fwboot_result boot; /* when booted_from_flash */
@@ -423,6 +450,10 @@ uint64_t platform_mmio(struct vcpu *v, const struct mmio_ops *ops, void *opaque,
 long physdev_op(struct vcpu *v, int cmd, uint64_t arg);
 int vcpu_mmio_map(struct vcpu *v, uint64_t gpa, uint64_t size, const struct mmio_ops *ops,
                   void *opaque, uint16_t place);
+/* HVM: exact RIP on faulting accesses, and a port-I/O exit at each given instruction. */
+int vcpu_hvm_setup(struct vcpu *v, const uint64_t *pio_sites, size_t n);
+/* Read-only copy of guest code bytes (from the engine). */
+int vcpu_code(struct vcpu *v, uint64_t addr, void *buf, size_t len);
 
 /* sched.c */
 /*

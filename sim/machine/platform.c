@@ -29,6 +29,7 @@
 #include <xen/physdev.h>
 
 #include "disk.h"
+#include "hvm.h"
 #include "e1000.h"
 #include "link.h"
 #include "pcap.h"
@@ -279,6 +280,8 @@ static void msi_program(struct pci_func *f, int pirq)
 
 static long map_pirq(struct domain *d, struct physdev_map_pirq *mp)
 {
+    if (d->hvm)
+        return hvm_map_pirq(d, mp);
     if (mp->domid != DOMID_SELF && mp->domid != d->domid)
         return -EPERM;
     struct plat_dev *pd;

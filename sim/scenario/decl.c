@@ -319,8 +319,11 @@ static void domain_mode(lua_State *L, struct loader *ld, int line, struct sc_dom
         d->mode = SC_MODE_NATIVE;
     else if (!strcmp(mode, "rt"))
         d->mode = SC_MODE_RT;
+    else if (!strcmp(mode, "hvm"))
+        d->mode = SC_MODE_HVM;
     else
-        fail(L, ld, line, "mode", "'%s' is not a mode (\"pv\", \"native\" or \"rt\")", mode);
+        fail(L, ld, line, "mode", "'%s' is not a mode (\"pv\", \"native\", \"rt\" or \"hvm\")",
+             mode);
 }
 
 /* rt_cpu = "dedicated" (the domain's cpu, default) | "notifying" (the CPU that notified). */

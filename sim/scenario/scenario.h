@@ -50,6 +50,7 @@ enum sc_mode {
     SC_MODE_PV,     /* a Xen PV guest: hypercalls, virtual interrupts, world switches */
     SC_MODE_NATIVE, /* a kernel on bare metal: the runtime's "hypercalls" are kernel calls */
     SC_MODE_RT,     /* a UEFI runtime service the hypervisor calls (efi_rs_enter/leave) */
+    SC_MODE_HVM,    /* hardware-virtualized: an unmodified kernel whose device accesses exit */
 };
 
 struct sc_domain {

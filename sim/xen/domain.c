@@ -17,6 +17,7 @@
 
 #include "efirt.h"
 #include "fwboot.h"
+#include "hvm.h"
 #include "spi_flash.h"
 
 #include <assert.h>
@@ -193,6 +194,12 @@ static int load_segments(struct domain *d, Elf *e, const uint8_t *img, size_t im
         if (ph.p_flags & PF_X) {
             domain_set_exec(d, ph.p_paddr, ph.p_memsz);
             d->code_bytes += ph.p_memsz;
+        }
+        if ((ph.p_flags & PF_X) && ph.p_filesz) {
+            if (!d->text_end || ph.p_paddr < d->text_start)
+                d->text_start = ph.p_paddr;
+            if (ph.p_paddr + ph.p_filesz > d->text_end)
+                d->text_end = ph.p_paddr + ph.p_filesz;
         }
         if (ph.p_paddr + ph.p_memsz > info->load_end)
             info->load_end = ph.p_paddr + ph.p_memsz;
@@ -790,6 +797,7 @@ int domain_build(struct machine *m, int idx, char *err, size_t errlen)
     d->privileged = sd->privileged;
     d->native = sd->mode == SC_MODE_NATIVE;
     d->rt = sd->mode == SC_MODE_RT;
+    d->hvm = sd->mode == SC_MODE_HVM;
     d->rt_on_notifier = sd->rt_on_notifier;
     d->nr_pages = sd->memory_bytes / PAGE_SIZE;
     d->first_mfn = machine_alloc_mfns(m, d->nr_pages);
@@ -821,7 +829,7 @@ int domain_build(struct machine *m, int idx, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot map shared_info", sd->name);
         return -1;
     }
-    return 0;
+    return d->hvm ? hvm_domain_init(d, err, errlen) : 0;
 }
 
 void domain_free(struct domain *d)
@@ -830,6 +838,7 @@ void domain_free(struct domain *d)
         return;
     for (int i = 0; i < d->nvcpus; i++)
         vcpu_destroy(d->vcpus[i]);
+    hvm_domain_fini(d);
     evtchn_fini(d);
     gnttab_fini(d);
     for (size_t i = 0; i < d->nsyms; i++)

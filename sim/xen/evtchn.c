@@ -21,6 +21,7 @@
 #include <unicorn/unicorn.h>
 
 #include "machine.h"
+#include "hvm.h"
 
 #define BITS_PER_WORD 64
 
@@ -75,6 +76,10 @@ static void wake_poller(struct vcpu *v, uint32_t port, simtime_t when)
 
 void evtchn_set_pending(struct domain *d, uint32_t port, simtime_t when, uint64_t req)
 {
+    if (port < EVTCHN_NR && d->evtchn && d->evtchn[port].consumer == EVTCHN_CONSUMER_IOREQ) {
+        hvm_ioreq_notify(d, port, when); /* Xen's notification_fn: the ioreq's answer */
+        return;
+    }
     if (d->dead || !d->shinfo || port >= EVTCHN_NR)
         return; /* no shared_info yet: Xen would still latch it; we latch below */
     struct evtchn *c = &d->evtchn[port];

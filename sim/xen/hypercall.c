@@ -11,6 +11,7 @@
  * error code for that guest, never a simulator failure.
  */
 #include "machine.h"
+#include "hvm.h"
 
 #include <errno.h>
 #include <string.h>
@@ -258,6 +259,10 @@ static long do_memory_op(struct vcpu *v, int cmd, uint64_t arg)
         ARG(struct xen_add_to_physmap, x, arg);
         return add_to_physmap(v, x);
     }
+    case XENMEM_acquire_resource:
+        return hvm_acquire_resource(v, arg);
+    case XENMEM_add_to_physmap_batch:
+        return hvm_foreign_map(v, arg);
     case XENMEM_current_reservation:
     case XENMEM_maximum_reservation: {
         ARG(domid_t, dom, arg);
@@ -414,6 +419,9 @@ enum hc_action hypercall_dispatch(struct vcpu *v, simtime_t now, simtime_t *cost
         break;
     case __HYPERVISOR_iret:
         r = do_iret(v);
+        break;
+    case __HYPERVISOR_dm_op:
+        r = hvm_dm_op(v, a1, a2, a3, now + cost);
         break;
     default:
         r = -ENOSYS;

@@ -12,6 +12,7 @@
  * Waking an idle pCPU from another pCPU costs an IPI (`wake_ipi`).
  */
 #include "machine.h"
+#include "hvm.h"
 
 #include <unicorn/unicorn.h>
 
@@ -76,6 +77,9 @@ void sched_wake(struct vcpu *v, simtime_t when)
 {
     struct machine *m = v->d->m;
     if (v->d->dead || v->state != VCPU_BLOCKED)
+        return;
+    /* an HVM vCPU waiting for its ioreq's answer, or not yet started by the toolstack */
+    if (v->io.pending || (v->d->hvmd && v->d->hvmd->paused))
         return;
     v->state = VCPU_RUNNABLE;
     struct pcpu *p = &m->pcpus[v->pcpu];
@@ -249,6 +253,9 @@ static void pcpu_trap(void *opaque, simtime_t now)
     case TRAP_BUDGET:
         a = HC_YIELD;
         break;
+    case TRAP_IO:
+        a = hvm_exit(v, now, &cost);
+        break;
     case TRAP_HALT:
         a = halt_action(v);
         break;
@@ -282,6 +289,10 @@ void sched_start(struct machine *m)
             /* its image is still being read out of flash, or from disk */
             v->state = VCPU_BLOCKED;
             evq_schedule(&m->q, d->boot.done, boot_done, v);
+            continue;
+        }
+        if (d->hvmd && d->hvmd->paused) {
+            v->state = VCPU_BLOCKED; /* hvm_unpause() starts it */
             continue;
         }
         v->state = VCPU_RUNNABLE;

@@ -14,7 +14,7 @@
 --    flash_read, flash_mhz, setvariable_ms, xip, rt_cpu.
 local M = {}
 
-M.arches = { "native", "xen-dom0", "xen-idd", "uefi-rt" }
+M.arches = { "native", "xen-dom0", "xen-idd", "uefi-rt", "hvm-emul" }
 
 -- A shallow copy of t with the fields of extra added (either may be nil).
 function M.copy(t, extra)
@@ -47,6 +47,18 @@ function M.count(name, v, default, lo, hi)
                         tostring(v)), 3)
   end
   return math.tointeger(v)
+end
+
+-- hvm-emul: the unmodified native image `image` as an HVM guest (domid 1, the first
+-- unprivileged domain); its device model (devmodel.elf) in dom0 owns the real devices.
+-- Returns the device model's domain name.
+function M.hvm(o, image, args)
+  local mb = o.memory_mb or 32
+  domain { name = "dom0", image = "devmodel.elf", memory_mb = 32, cpu = 0, privileged = true,
+           args = { guest = 1, guest_pages = mb * 256 } }
+  domain { name = "hvm", image = image, memory_mb = mb, mode = "hvm",
+           cpu = (o.cpus or 1) > 1 and 1 or 0, args = args }
+  return "dom0"
 end
 
 function M.declare(o)

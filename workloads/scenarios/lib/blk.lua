@@ -33,6 +33,11 @@ function M.place(o)
     device { kind = "sas_hba", owner = "native", msi = o.msi ~= false, disks = { o.disk } }
     return
   end
+  if o.arch == "hvm-emul" then
+    local dm = backend.hvm(o, "blk_native.elf", copy(o.fio, { target = 0 }))
+    device { kind = "sas_hba", owner = dm, msi = o.msi ~= false, disks = { o.disk } }
+    return
+  end
   local back = backend.declare(copy(o, {
     args = { target = 0, grants = o.grants or "map", fault_after = o.fault_after or 0,
              rogue_after = o.rogue_after or 0 } }))
