@@ -57,7 +57,8 @@ int size_report(const char *guest_dir)
         {"native", "net_native.elf", "kernel (app + network layer + e1000 driver)"},
         {"xen-dom0", "backend.elf", "dom0 kernel on disk (blkback, netback, SAS, e1000)"},
         {"uefi-rt", "backend.elf", "runtime service in SPI flash, hypervisor privilege"},
-        {"hvm-emul", "devmodel.elf", "dom0: device model (ioreq server, emulated SAS HBA, SAS driver)"},
+        {"hvm-emul", "devmodel.elf",
+         "dom0: device model (ioreq server, emulated SAS HBA, SAS driver)"},
     };
     printf("%-10s %-22s %12s %12s  %s\n", "arch", "privileged image", "code bytes", "loaded bytes",
            "where it runs");

@@ -15,9 +15,9 @@
  * ISR & ~IMR != 0. SQEs that find no free real command slot wait for the
  * next completion.
  *
- * Hops: the real submission is H4 and the completion posted to the guest
- * H6 (the hypervisor moves it on to H7 when the INTx edge reaches the
- * guest); the real device marks H5.
+ * Hops: the real submission is H4; the real device's completion interrupt
+ * moves the request to H6 here (the platform's rule for a backend); the
+ * INTx edge that follows the posted completion moves it on to H7.
  */
 #include "emu_sas.h"
 
@@ -117,10 +117,8 @@ static void real_done(struct sas_cmd *rc, int status)
             else
                 status = SAS_ST_DMA_ERROR;
         }
-    if (e.status & SAS_STATUS_READY) { /* after a reset the guest no longer waits for it */
-        trace_hop(HOP_H6, c->tag);
+    if (e.status & SAS_STATUS_READY) /* after a reset the guest no longer waits for it */
         post(c->tag, (uint16_t)(status == SAS_ST_ABORTED ? SAS_ST_MEDIA : status));
-    }
     cmd_put(c);
 }
 
