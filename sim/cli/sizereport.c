@@ -57,6 +57,7 @@ int size_report(const char *guest_dir)
         {"native", "net_native.elf", "kernel (app + network layer + e1000 driver)"},
         {"xen-dom0", "backend.elf", "dom0 kernel on disk (blkback, netback, SAS, e1000)"},
         {"uefi-rt", "backend.elf", "runtime service in SPI flash, hypervisor privilege"},
+        {"hosted", "devmodel.elf", "host OS kernel: its drivers, the VMM driver, device emulation"},
         {"hvm-emul", "devmodel.elf",
          "dom0: device model (ioreq server, emulated SAS HBA, SAS driver)"},
     };

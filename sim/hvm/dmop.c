@@ -67,6 +67,7 @@ static long create_server(struct vcpu *v, struct domain *d, xen_dm_op_create_ior
     }
     h->server = true;
     h->dm = v->d->domid;
+    v->d->device_model = true;
     c->id = 0;
     return 0;
 }

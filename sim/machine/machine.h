@@ -214,6 +214,7 @@ struct domain {
     bool native;                   /* a kernel on bare metal: no hypervisor transition costs */
     bool rt;                       /* a UEFI runtime service: entered through efi_rs_enter/leave */
     bool hvm;                      /* hardware-virtualized: device accesses exit (sim/hvm/) */
+    bool device_model;             /* runs an ioreq server for an HVM domain (sim/hvm/dmop.c) */
     struct hvm_domain *hvmd;       /* HVM state: ioreq server, exit sites */
     uint64_t text_start, text_end; /* executable bytes of the image (HVM port-I/O scan) */
     bool rt_on_notifier;           /* its calls run on the CPU that notified it */

@@ -115,7 +115,10 @@ static void plat_irq_complete(void *opaque, uint64_t req, simtime_t when)
         return;
     if (pd->irq_req == HOPSIM_NOREQ) /* the interrupt's delivery serves its first request */
         pd->irq_req = req;
-    trace_hop(m->tr, req, pd->owner->native ? HOP_H8 : HOP_H6, pd->owner->place, when);
+    /* a native kernel's own request ends here; a backend -- or a hosted VMM's host OS serving a
+     * VM's device model -- still has to hand it back */
+    bool own = pd->owner->native && !pd->owner->device_model;
+    trace_hop(m->tr, req, own ? HOP_H8 : HOP_H6, pd->owner->place, when);
 }
 
 /* ---- BARs ---- */

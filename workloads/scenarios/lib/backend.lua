@@ -14,7 +14,7 @@
 --    flash_read, flash_mhz, setvariable_ms, xip, rt_cpu.
 local M = {}
 
-M.arches = { "native", "xen-dom0", "xen-idd", "uefi-rt", "hvm-emul" }
+M.arches = { "native", "xen-dom0", "xen-idd", "uefi-rt", "hvm-emul", "hosted" }
 
 -- A shallow copy of t with the fields of extra added (either may be nil).
 function M.copy(t, extra)
@@ -52,13 +52,21 @@ end
 -- hvm-emul: the unmodified native image `image` as an HVM guest (domid 1, the first
 -- unprivileged domain); its device model (devmodel.elf) in dom0 owns the real devices.
 -- Returns the device model's domain name.
+--
+-- hosted: the same two images in a hosted VMM's placement. The host OS kernel
+-- ("host", mode "native": it runs on bare metal and owns the devices) holds the
+-- device emulation (devmodel.elf: the host's drivers and the emulating process);
+-- the VM ("vm", mode "hvm") runs on the host's CPU, so every exit that needs the
+-- emulation is a world switch to the host and back.
 function M.hvm(o, image, args)
   local mb = o.memory_mb or 32
-  domain { name = "dom0", image = "devmodel.elf", memory_mb = 32, cpu = 0, privileged = true,
-           args = { guest = 1, guest_pages = mb * 256 } }
-  domain { name = "hvm", image = image, memory_mb = mb, mode = "hvm",
-           cpu = (o.cpus or 1) > 1 and 1 or 0, args = args }
-  return "dom0"
+  local hosted = o.arch == "hosted"
+  local dm = hosted and "host" or "dom0"
+  domain { name = dm, image = "devmodel.elf", memory_mb = 32, cpu = 0, privileged = true,
+           mode = hosted and "native" or "pv", args = { guest = 1, guest_pages = mb * 256 } }
+  domain { name = hosted and "vm" or "hvm", image = image, memory_mb = mb, mode = "hvm",
+           cpu = (not hosted and (o.cpus or 1) > 1) and 1 or 0, args = args }
+  return dm
 end
 
 function M.declare(o)

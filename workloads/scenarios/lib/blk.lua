@@ -33,7 +33,7 @@ function M.place(o)
     device { kind = "sas_hba", owner = "native", msi = o.msi ~= false, disks = { o.disk } }
     return
   end
-  if o.arch == "hvm-emul" then
+  if o.arch == "hvm-emul" or o.arch == "hosted" then
     local dm = backend.hvm(o, "blk_native.elf", copy(o.fio, { target = 0 }))
     device { kind = "sas_hba", owner = dm, msi = o.msi ~= false, disks = { o.disk } }
     return
