@@ -395,6 +395,34 @@ static void fault_row(const char *arch, const char *flash_image)
 }
 
 /*
+ * The device emulation of an unmodified guest faults at its 30th command
+ * (devmodel fault_after): in hvm-emul it is part of dom0, in hosted a
+ * process of the host OS. Who is still running afterwards?
+ */
+static void dm_fault_row(const char *arch)
+{
+    const char *const sets[][2] = {
+        {"arch", arch}, {"disk_type", "ssd"}, {"requests", "100"}, {"fault_after", "30"}};
+    struct run_result r;
+    int rc = run_case(HOPSIM_SCENARIO_DIR "/blk-randread.lua", sets, 4, &r);
+    bool dom0 = !strcmp(arch, "hvm-emul");
+    const char *verdict = rc == 0 || r.requests_done >= 100 ? "survived"
+                          : r.privileged_crashed            ? "I/O lost"
+                          : r.crashed                       ? "VM lost"
+                                                            : "I/O lost";
+    printf("%-9s %-54s %-12s %llu of 100 requests completed; %s\n", arch,
+           "fault in the device emulation (command 30)", verdict,
+           (unsigned long long)r.requests_done,
+           dom0 ? (r.privileged_crashed ? "dom0 crashed with its device model and drivers: every "
+                                          "guest's emulated and PV I/O is gone"
+                                        : "dom0 did not crash")
+                : (!r.privileged_crashed && r.crashed
+                       ? "the host reaped the emulating process and its VM; the host OS and its "
+                         "other processes run on"
+                       : "the host OS went down too"));
+}
+
+/*
  * A rogue driver in the backend programs its HBA to DMA into the frontend's
  * memory (blkback rogue_after): did the write land (the platform's count of
  * DMA writes outside what the owner may reach) or did the IOMMU refuse it
@@ -473,6 +501,8 @@ int attack_matrix(const char *flash_image, const char *backend_elf)
            "uefi-rt", "SetVariable erases flash during I/O (availability)", "stalled", base, stall);
     fault_row("xen-dom0", flash_image);
     fault_row("uefi-rt", flash_image);
+    dm_fault_row("hvm-emul");
+    dm_fault_row("hosted");
     malicious_row("xen-dom0");
     malicious_row("uefi-rt");
     rogue_row("xen-dom0", false);

@@ -73,8 +73,13 @@ static void collect(struct machine *m, struct run_result *r)
     r->sim_time = evq_now(&m->q);
     r->events = m->q.fired;
     for (int i = 0; i < m->ndoms; i++) {
-        r->checks_pass += m->doms[i]->checks_pass;
-        r->checks_fail += m->doms[i]->checks_fail;
+        const struct domain *d = m->doms[i];
+        r->checks_pass += d->checks_pass;
+        r->checks_fail += d->checks_fail;
+        if (d->dead && d->shutdown_reason == SHUTDOWN_crash) {
+            r->crashed++;
+            r->privileged_crashed += d->privileged;
+        }
     }
     r->requests_done = trace_requests_done(m->tr);
     for (int h = HOP_H1; h <= HOP_H8; h++)

@@ -41,11 +41,12 @@ struct run_result {
     struct trace_stat request;
     bool have_request;
     double host_seconds;
-    simtime_t io_first, io_last;   /* window of the completed requests */
-    uint64_t bytes;                /* reported by guests (HOPSIM_OP_VALUE), 0 if none */
-    struct platform_net_stats net; /* nics == 0: not a network run */
-    uint64_t iommu_faults;         /* DMA requests the IOMMU refused */
-    uint64_t foreign_dma_writes;   /* DMA writes outside what the device's owner may reach */
+    simtime_t io_first, io_last;          /* window of the completed requests */
+    uint64_t bytes;                       /* reported by guests (HOPSIM_OP_VALUE), 0 if none */
+    struct platform_net_stats net;        /* nics == 0: not a network run */
+    uint64_t iommu_faults;                /* DMA requests the IOMMU refused */
+    uint64_t foreign_dma_writes;          /* DMA writes outside what the device's owner may reach */
+    uint64_t crashed, privileged_crashed; /* domains that ended crashed (or never ended) */
 };
 
 /* Returns the process exit code: 0 ok, 1 run failed, 2 usage/scenario error. */

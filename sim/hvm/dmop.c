@@ -175,6 +175,13 @@ long hvm_dm_op(struct vcpu *v, uint64_t domid, uint64_t nr_bufs, uint64_t bufs, 
         return 0;
     case XEN_DMOP_set_pci_intx_level:
         return set_intx(v, d, &op->u.set_pci_intx_level, now);
+    case XEN_DMOP_remote_shutdown: {
+        uint32_t reason = op->u.remote_shutdown.reason;
+        if (reason > SHUTDOWN_watchdog)
+            return -EINVAL;
+        domain_kill(d, (int)reason, "its device model shut it down (XEN_DMOP_remote_shutdown)");
+        return 0;
+    }
     default:
         return -EOPNOTSUPP;
     }

@@ -20,5 +20,7 @@ check "rogue dom0, IOMMU on: compromised" bash -c "$(declare -f rogue); WORK=$WO
 check "rogue IDD, IOMMU off: compromised" bash -c "$(declare -f rogue); WORK=$WORK; rogue xen-idd off | grep -q ' compromised .*1 DMA write(s) landed.* 0 IOMMU fault'"
 check "rogue IDD, IOMMU on: blocked, fault recorded" bash -c "$(declare -f rogue); WORK=$WORK; rogue xen-idd on | grep -q ' blocked .*0 DMA write(s) landed.* 1 IOMMU fault(s) recorded'"
 check "rogue uefi-rt, IOMMU on: compromised" bash -c "$(declare -f rogue); WORK=$WORK; rogue uefi-rt on | grep -q ' compromised '"
+check "device-emulation fault, hvm-emul: dom0 and every guest's I/O lost" bash -c "grep -F 'fault in the device emulation' '$WORK/m' | grep '^hvm-emul ' | grep -q ' I/O lost .*29 of 100.*dom0 crashed'"
+check "device-emulation fault, hosted: that VM only, the host runs on" bash -c "grep -F 'fault in the device emulation' '$WORK/m' | grep '^hosted ' | grep -q ' VM lost .*29 of 100.*host OS and its other processes run on'"
 check "the build's flash is untouched" "$HOPSIM" flash inspect "$BUILD/platform.fd"
 finish

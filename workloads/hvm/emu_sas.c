@@ -53,6 +53,27 @@ static struct {
     unsigned long issued, refused;
 } e;
 
+static long fault_at;
+static int fault_as_process;
+
+void emu_sas_fault(long n, int as_process)
+{
+    fault_at = n;
+    fault_as_process = as_process;
+}
+
+/* The injected fault (see emu_sas.h). */
+static void emu_fault(void)
+{
+    if (!fault_as_process)
+        panic("emu_sas: fault in the device emulation at command %lu", e.issued + 1);
+    printf("emu_sas: the emulating process faulted at command %lu; the host reaps it and its "
+           "VM\n",
+           e.issued + 1);
+    e.status = 0; /* its state is gone: nothing more reaches the guest */
+    ioserv_kill_guest();
+}
+
 static void update_irq(void)
 {
     ioserv_set_intx(&e.fn, (e.isr & ~e.imr) != 0);
@@ -166,6 +187,10 @@ static int load_sgl(const struct sas_sqe *q, const struct sas_target_info *ti, s
 /* Issue one SQE to the real HBA: 1 issued, 0 completed at once, -1 no real slot (retry). */
 static int issue(const struct sas_sqe *q)
 {
+    if (fault_at && (long)e.issued + 1 == fault_at) {
+        emu_fault();
+        return -1;
+    }
     const struct sas_target_info *ti = NULL;
     int st = check_sqe(q, &ti);
     struct emu_cmd *c = NULL;

@@ -10,5 +10,12 @@
 /* Probe the real HBA and register the emulated one in `slot`: 0 or a Xen errno. */
 int emu_sas_init(unsigned slot, struct emu_fn **out);
 void emu_sas_report(void);
+/*
+ * Fault injection: at its n-th command (0: never) the emulation faults. In
+ * dom0 that is a fault in dom0's kernel: the domain crashes. In a hosted
+ * VMM's host it is the emulating process dying: the host reaps it, which
+ * ends its VM (XEN_DMOP_remote_shutdown, crash), and runs on.
+ */
+void emu_sas_fault(long n, int as_process);
 
 #endif

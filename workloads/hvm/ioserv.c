@@ -62,6 +62,15 @@ int ioserv_guest_alive(void)
     return dm_op(&op) != -XEN_ESRCH;
 }
 
+void ioserv_kill_guest(void)
+{
+    struct xen_dm_op op = {.op = XEN_DMOP_remote_shutdown};
+    op.u.remote_shutdown.reason = SHUTDOWN_crash;
+    int rc = dm_op(&op);
+    if (rc)
+        printf("ioserv: remote_shutdown: %d\n", rc);
+}
+
 unsigned long ioserv_count(void)
 {
     return srv.served;

@@ -51,6 +51,8 @@ void *ioserv_guest(uint64_t gpa, uint64_t len);
 void ioserv_set_intx(struct emu_fn *f, int level);
 /* Whether the guest still exists (a dm_op on a destroyed domain fails with ESRCH). */
 int ioserv_guest_alive(void);
+/* End the guest: XEN_DMOP_remote_shutdown(SHUTDOWN_crash). */
+void ioserv_kill_guest(void);
 /* ioreqs served so far. */
 unsigned long ioserv_count(void);
 

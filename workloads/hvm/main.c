@@ -14,6 +14,8 @@
 
 ARG_INT(guest, 1, 0x7fef, "the HVM domain whose devices this device model emulates");
 ARG_INT(guest_pages, 1, 1 << 24, "the HVM domain's RAM, in 4 KiB pages");
+ARG_INT(fault_after, 0, 1000000, "the device emulation faults at its N-th command (0: never)");
+ARG_ENUM(role, "dom0|host", "dom0 (Xen's device model) or host (a hosted VMM's host OS)");
 
 int app_main(void)
 {
@@ -24,6 +26,7 @@ int app_main(void)
         printf("devmodel: guest_pages=N is required\n");
         return 1;
     }
+    emu_sas_fault(arg_int("fault_after", 0), !strcmp(arg_str("role", "dom0"), "host"));
     int rc = emu_sas_init(SAS_SLOT, &sas);
     if (rc)
         return 1;

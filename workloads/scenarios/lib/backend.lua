@@ -63,7 +63,9 @@ function M.hvm(o, image, args)
   local hosted = o.arch == "hosted"
   local dm = hosted and "host" or "dom0"
   domain { name = dm, image = "devmodel.elf", memory_mb = 32, cpu = 0, privileged = true,
-           mode = hosted and "native" or "pv", args = { guest = 1, guest_pages = mb * 256 } }
+           mode = hosted and "native" or "pv",
+           args = { guest = 1, guest_pages = mb * 256, fault_after = o.fault_after or 0,
+                    role = hosted and "host" or "dom0" } }
   domain { name = hosted and "vm" or "hvm", image = image, memory_mb = mb, mode = "hvm",
            cpu = (not hosted and (o.cpus or 1) > 1) and 1 or 0, args = args }
   return dm
