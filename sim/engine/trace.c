@@ -19,6 +19,10 @@
  *    or before the new span's start. By induction a lane's last span has the
  *    largest end on that lane, so spans on one lane never overlap, even when
  *    spans close out of time order.
+ *  - Sub-spans go on lane 0 of their place when they nest there (disjoint
+ *    from or inside/around every span on it, in integer ps), else on the
+ *    lowest extra sub-span lane where they do, so every thread's complete
+ *    events nest exactly (struct sublane).
  *  - Every number is formatted from integers by hand (no floating point), so
  *    output is byte-identical across runs and hosts.
  *  - Each file is written through a 1 MiB buffer of our own, flushed with
@@ -362,13 +366,35 @@ static void out_csv_str(struct out *o, const char *s)
 
 /* ---- the trace ---------------------------------------------------------- */
 
-/* Trace Event thread ids: tid = pid * TID_STRIDE + lane (see FORMAT.md). */
+/*
+ * Trace Event thread ids: tid = pid * TID_STRIDE + lane (see FORMAT.md).
+ * Lane 0 holds sub-spans; lanes 1..LANE_MAX hop spans; tids from
+ * SUB_LANE_BASE + 1 up hold the sub-spans that would not nest on lane 0.
+ */
 #define TID_STRIDE 10000u
-#define LANE_MAX (TID_STRIDE - 1)
+#define SUB_LANE_BASE 5000u
+#define LANE_MAX (SUB_LANE_BASE - 1)
+#define SUB_LANES_MAX (TID_STRIDE - SUB_LANE_BASE) /* lane 0 and 4999 more */
 #define NIL UINT32_MAX
 
 struct lane {
     simtime_t start, end; /* of the last span written on it */
+};
+
+/*
+ * A sub-span lane: spans on it must nest (each pair disjoint or one inside
+ * the other, in integer picoseconds). The latest SUB_RECENT spans are kept;
+ * of the older ones only the latest end, and a span starting before it is
+ * refused -- conservative, so the rule holds for every pair on the lane.
+ */
+#define SUB_RECENT 32
+struct sublane {
+    simtime_t max_end;         /* of every span written on it */
+    simtime_t evicted_max_end; /* of the spans no longer in recent[] */
+    uint64_t n;                /* spans written */
+    struct {
+        simtime_t start, end;
+    } recent[SUB_RECENT];
 };
 
 struct place {
@@ -378,6 +404,8 @@ struct place {
     int id;
     uint32_t nlanes, lanecap; /* lanes[k-1] is lane k */
     struct lane *lanes;
+    uint32_t nsub, subcap; /* sub[0] is lane 0, sub[j] tid SUB_LANE_BASE + j */
+    struct sublane *sub;
 };
 
 #define REQ_HIST 4
@@ -558,6 +586,78 @@ static uint32_t lane_pick(struct trace *t, uint32_t place, simtime_t start, simt
     return k + 1;
 }
 
+/* ---- sub-span lanes ----------------------------------------------------- */
+
+static bool sub_fits(const struct sublane *l, simtime_t s, simtime_t e)
+{
+    if (s >= l->max_end)
+        return true;
+    if (s < l->evicted_max_end)
+        return false;
+    uint64_t k = l->n < SUB_RECENT ? l->n : SUB_RECENT;
+    for (uint64_t i = 0; i < k; i++) {
+        simtime_t a = l->recent[i].start, b = l->recent[i].end;
+        if (b <= s || e <= a || (s <= a && b <= e) || (a <= s && e <= b))
+            continue; /* disjoint, or one inside the other */
+        return false;
+    }
+    return true;
+}
+
+static void sub_add(struct sublane *l, simtime_t s, simtime_t e)
+{
+    uint32_t i = (uint32_t)(l->n % SUB_RECENT);
+    if (l->n >= SUB_RECENT && l->recent[i].end > l->evicted_max_end)
+        l->evicted_max_end = l->recent[i].end;
+    l->recent[i].start = s;
+    l->recent[i].end = e;
+    l->n++;
+    if (e > l->max_end)
+        l->max_end = e;
+}
+
+static const char *const lane0_names[] = {[PLACE_CPU] = "hypervisor",
+                                          [PLACE_DOMAIN] = "vcpu",
+                                          [PLACE_DEVICE] = "exec",
+                                          [PLACE_LINK] = "wire"};
+
+/*
+ * The tid offset for a sub-span: lane 0 if it nests with what lane 0 holds,
+ * else the first extra sub-span lane where it does (added as needed). Out of
+ * memory or lanes, lane 0 takes it.
+ */
+static uint32_t sub_lane_pick(struct trace *t, uint32_t place, simtime_t s, simtime_t e)
+{
+    struct place *p = &t->places[place];
+    uint32_t j = 0;
+    while (j < p->nsub && !sub_fits(&p->sub[j], s, e))
+        j++;
+    if (j == p->nsub) {
+        if (p->nsub == p->subcap) {
+            uint32_t cap = p->subcap ? 2 * p->subcap : 2;
+            struct sublane *n = p->nsub < SUB_LANES_MAX ? realloc(p->sub, cap * sizeof(*n)) : NULL;
+            if (!n) {
+                if (!p->nsub)
+                    return 0;
+                sub_add(&p->sub[0], s, e);
+                return 0;
+            }
+            p->sub = n;
+            p->subcap = cap;
+        }
+        p->sub[p->nsub++] = (struct sublane){0};
+        if (j > 0 && t->json.f) {
+            char name[48];
+            snprintf(name, sizeof(name), "%s (overlapping %u)", lane0_names[p->kind], (unsigned)j);
+            json_meta(t, "thread_name", place, SUB_LANE_BASE + j, name, 0);
+            json_meta(t, "thread_sort_index", place, SUB_LANE_BASE + j, NULL,
+                      (int64_t)(SUB_LANE_BASE + j));
+        }
+    }
+    sub_add(&p->sub[j], s, e);
+    return j ? SUB_LANE_BASE + j : 0;
+}
+
 /* ---- CSV records -------------------------------------------------------- */
 
 static void csv_row(struct trace *t, uint64_t req, int hop, int kind, const char *name,
@@ -632,6 +732,7 @@ static void trace_free(struct trace *t)
         free(t->places[i].name);
         free((char *)t->places[i].csv.s);
         free(t->places[i].lanes);
+        free(t->places[i].sub);
     }
     free(t->places);
     free(t->reqs);
@@ -693,11 +794,6 @@ int trace_close(struct trace *t, char *err, size_t errlen)
 }
 
 /* ---- places ------------------------------------------------------------- */
-
-static const char *const lane0_names[] = {[PLACE_CPU] = "hypervisor",
-                                          [PLACE_DOMAIN] = "vcpu",
-                                          [PLACE_DEVICE] = "exec",
-                                          [PLACE_LINK] = "wire"};
 
 /* s as one CSV field, in a new string ({NULL, 0} if s is NULL or out of memory). */
 static struct str csv_quote(const char *s)
@@ -1056,6 +1152,7 @@ static void json_sub_span(struct trace *t, const struct trace_span *s, int hop, 
 {
     struct out *o = &t->json;
     struct str kname = kind_names[s->kind];
+    uint32_t lane = sub_lane_pick(t, s->place, s->start, end); /* may write a lane's metadata */
     json_begin(t);
     OUT_LIT(o, "\"name\":\"");
     out_s(o, kname);
@@ -1066,7 +1163,7 @@ static void json_sub_span(struct trace *t, const struct trace_span *s, int hop, 
     OUT_LIT(o, "\",\"cat\":\"");
     out_s(o, kname);
     out_ch(o, '"');
-    json_span_head(t, s->start, end, s->place, 0);
+    json_span_head(t, s->start, end, s->place, lane);
     OUT_LIT(o, ",\"args\":{");
     if (s->req != HOPSIM_NOREQ) {
         OUT_LIT(o, "\"req\":\"");
