@@ -26,6 +26,7 @@
 #include <xen/sched.h>
 
 #include "cost.h"
+#include "elfload.h"
 #include "evq.h"
 #include "fwboot.h"
 #include "scenario.h"
@@ -268,11 +269,6 @@ struct domain {
     bool vtd_strict;     /* own memory + grant mappings only (not the hardware domain) */
     evq_handle store_ev; /* a store pass is queued */
     uint64_t store_req;
-};
-
-struct guest_sym {
-    uint64_t addr, size;
-    char *name;
 };
 
 struct pci_bus;

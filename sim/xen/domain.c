@@ -3,11 +3,11 @@
  * the hypercall page, start_info, the xenstore and console ring pages and
  * the boot stack, and enters the guest as Xen does (%rsi = start_info).
  *
- * An image declares itself with Xen ELF notes (xen/elfnote.h):
- * XEN_ELFNOTE_ENTRY and XEN_ELFNOTE_HYPERCALL_PAGE are required;
- * VIRT_BASE/PADDR_OFFSET must describe an identity layout (hopsim does not
- * model guest paging: guest virtual == pseudo-physical). Any image built to
- * that ABI runs unchanged. Errors name the image file.
+ * The image is checked and loaded by elfload.c: Xen ELF notes
+ * (xen/elfnote.h) with XEN_ELFNOTE_ENTRY and XEN_ELFNOTE_HYPERCALL_PAGE
+ * (inside the image), VIRT_BASE/PADDR_OFFSET describing an identity layout
+ * (hopsim does not model guest paging: guest virtual == pseudo-physical).
+ * Any image built to that ABI runs unchanged. Errors name the image file.
  *
  * Memory: a domain's RAM is one contiguous run of machine frames (the p2m
  * is gpfn -> first_mfn + gpfn), zeroed before loading, as Xen scrubs.
@@ -94,154 +94,6 @@ void *guest_ram(struct domain *d, uint64_t gpa, uint64_t len)
     return d->ram + gpa;
 }
 
-struct elf_info {
-    uint64_t entry, hypercall_page, virt_base, paddr_offset;
-    bool have_entry, have_hpage, have_xen_notes;
-    uint64_t load_end;
-};
-
-static uint64_t note_u64(const uint8_t *desc, size_t n)
-{
-    uint64_t v = 0;
-    memcpy(&v, desc, n < 8 ? n : 8);
-    return v;
-}
-
-static void parse_notes(Elf_Data *data, struct elf_info *info)
-{
-    GElf_Nhdr nh;
-    size_t off = 0, name_off, desc_off;
-    while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
-        const char *name = (const char *)data->d_buf + name_off;
-        const uint8_t *desc = (const uint8_t *)data->d_buf + desc_off;
-        if (nh.n_namesz != 4 || memcmp(name, "Xen", 4) != 0)
-            continue;
-        info->have_xen_notes = true;
-        switch (nh.n_type) {
-        case XEN_ELFNOTE_ENTRY:
-            info->entry = note_u64(desc, nh.n_descsz);
-            info->have_entry = true;
-            break;
-        case XEN_ELFNOTE_HYPERCALL_PAGE:
-            info->hypercall_page = note_u64(desc, nh.n_descsz);
-            info->have_hpage = true;
-            break;
-        case XEN_ELFNOTE_VIRT_BASE:
-            info->virt_base = note_u64(desc, nh.n_descsz);
-            break;
-        case XEN_ELFNOTE_PADDR_OFFSET:
-            info->paddr_offset = note_u64(desc, nh.n_descsz);
-            break;
-        default:
-            break;
-        }
-    }
-}
-
-static void read_notes(Elf *e, struct elf_info *info)
-{
-    Elf_Scn *scn = NULL;
-    GElf_Shdr sh;
-    bool any = false;
-    while ((scn = elf_nextscn(e, scn)) != NULL) {
-        if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
-            continue;
-        Elf_Data *data = elf_getdata(scn, NULL);
-        if (data)
-            parse_notes(data, info);
-        any = true;
-    }
-    if (any)
-        return;
-    size_t nph = 0;
-    elf_getphdrnum(e, &nph);
-    for (size_t i = 0; i < nph; i++) {
-        GElf_Phdr ph;
-        if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_NOTE)
-            continue;
-        Elf_Data *data = elf_getdata_rawchunk(e, (int64_t)ph.p_offset, ph.p_filesz, ELF_T_NHDR);
-        if (data)
-            parse_notes(data, info);
-    }
-}
-
-static int load_segments(struct domain *d, Elf *e, const uint8_t *img, size_t img_len,
-                         struct elf_info *info, char *err, size_t errlen, const char *path)
-{
-    size_t nph = 0;
-    if (elf_getphdrnum(e, &nph) != 0) {
-        snprintf(err, errlen, "%s: bad program headers: %s", path, elf_errmsg(-1));
-        return -1;
-    }
-    for (size_t i = 0; i < nph; i++) {
-        GElf_Phdr ph;
-        if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD)
-            continue;
-        uint8_t *dst = guest_ram(d, ph.p_paddr, ph.p_memsz);
-        if (!dst || ph.p_filesz > ph.p_memsz) {
-            snprintf(err, errlen,
-                     "%s: segment at 0x%llx (+0x%llx) does not fit the domain's %llu KiB of RAM",
-                     path, (unsigned long long)ph.p_paddr, (unsigned long long)ph.p_memsz,
-                     (unsigned long long)(d->nr_pages * 4));
-            return -1;
-        }
-        if (ph.p_offset > img_len || ph.p_filesz > img_len - ph.p_offset) {
-            snprintf(err, errlen, "%s: truncated segment at file offset 0x%llx", path,
-                     (unsigned long long)ph.p_offset);
-            return -1;
-        }
-        memcpy(dst, img + ph.p_offset, ph.p_filesz);
-        if (ph.p_flags & PF_X) {
-            domain_set_exec(d, ph.p_paddr, ph.p_memsz);
-            d->code_bytes += ph.p_memsz;
-        }
-        if ((ph.p_flags & PF_X) && ph.p_filesz) {
-            if (!d->text_end || ph.p_paddr < d->text_start)
-                d->text_start = ph.p_paddr;
-            if (ph.p_paddr + ph.p_filesz > d->text_end)
-                d->text_end = ph.p_paddr + ph.p_filesz;
-        }
-        if (ph.p_paddr + ph.p_memsz > info->load_end)
-            info->load_end = ph.p_paddr + ph.p_memsz;
-    }
-    if (!info->load_end) {
-        snprintf(err, errlen, "%s: no PT_LOAD segment", path);
-        return -1;
-    }
-    return 0;
-}
-
-static int sym_cmp(const void *a, const void *b)
-{
-    const struct guest_sym *x = a, *y = b;
-    return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-static void read_symbols(struct domain *d, Elf *e)
-{
-    Elf_Scn *scn = NULL;
-    GElf_Shdr sh;
-    while ((scn = elf_nextscn(e, scn)) != NULL) {
-        if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
-            continue;
-        Elf_Data *data = elf_getdata(scn, NULL);
-        size_t n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
-        d->syms = calloc(n ? n : 1, sizeof(*d->syms));
-        for (size_t i = 0; d->syms && i < n; i++) {
-            GElf_Sym s;
-            if (!gelf_getsym(data, (int)i, &s) || GELF_ST_TYPE(s.st_info) != STT_FUNC)
-                continue;
-            const char *name = elf_strptr(e, sh.sh_link, s.st_name);
-            if (!name)
-                continue;
-            d->syms[d->nsyms++] =
-                (struct guest_sym){.addr = s.st_value, .size = s.st_size, .name = strdup(name)};
-        }
-        qsort(d->syms, d->nsyms, sizeof(*d->syms), sym_cmp);
-        return;
-    }
-}
-
 const char *domain_symbol(const struct domain *d, uint64_t addr)
 {
     static char buf[96];
@@ -262,66 +114,36 @@ const char *domain_symbol(const struct domain *d, uint64_t addr)
     return buf;
 }
 
-static int check_elf(Elf *e, const char *path, char *err, size_t errlen)
+static void set_exec_cb(void *opaque, uint64_t gpa, uint64_t len)
 {
-    GElf_Ehdr eh;
-    if (elf_kind(e) != ELF_K_ELF || !gelf_getehdr(e, &eh)) {
-        snprintf(err, errlen, "%s: not an ELF file", path);
-        return -1;
-    }
-    if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64 || eh.e_type != ET_EXEC) {
-        snprintf(err, errlen, "%s: not an x86-64 ELF executable (ET_EXEC)", path);
-        return -1;
-    }
-    return 0;
+    domain_set_exec(opaque, gpa, len);
 }
 
-static int check_notes(struct elf_info *info, const char *path, char *err, size_t errlen)
+/* What the loader found about the code: sizes the engine's buffer, bounds the text. */
+static void domain_elf_done(struct domain *d, const struct elf_ram *r)
 {
-    if (!info->have_xen_notes) {
-        snprintf(err, errlen, "%s: no Xen ELF notes: not a Xen PV image", path);
-        return -1;
+    d->code_bytes += r->code_bytes;
+    if (r->text_end) {
+        if (!d->text_end || r->text_start < d->text_start)
+            d->text_start = r->text_start;
+        if (r->text_end > d->text_end)
+            d->text_end = r->text_end;
     }
-    if (!info->have_hpage) {
-        snprintf(err, errlen, "%s: missing XEN_ELFNOTE_HYPERCALL_PAGE", path);
-        return -1;
-    }
-    if (!info->have_entry) {
-        snprintf(err, errlen, "%s: missing XEN_ELFNOTE_ENTRY", path);
-        return -1;
-    }
-    if (info->virt_base != info->paddr_offset) {
-        snprintf(err, errlen,
-                 "%s: XEN_ELFNOTE_VIRT_BASE 0x%llx != PADDR_OFFSET 0x%llx: hopsim runs guests "
-                 "with identity paging only",
-                 path, (unsigned long long)info->virt_base, (unsigned long long)info->paddr_offset);
-        return -1;
-    }
-    return 0;
+}
+
+static struct elf_ram domain_elf_ram(struct domain *d)
+{
+    return (struct elf_ram){
+        .ram = d->ram, .ram_size = d->nr_pages * PAGE_SIZE, .set_exec = set_exec_cb, .opaque = d};
 }
 
 /* Load an image held in memory; `label` names it in messages (a path or a flash file). */
 static int load_image_mem(struct domain *d, const char *label, uint8_t *img, size_t len,
                           struct elf_info *info, char *err, size_t errlen)
 {
-    int rc = -1;
-    elf_version(EV_CURRENT);
-    Elf *e = elf_memory((char *)img, len);
-    if (!e) {
-        snprintf(err, errlen, "%s: %s", label, elf_errmsg(-1));
-        return -1;
-    }
-    if (check_elf(e, label, err, errlen) < 0)
-        goto out;
-    read_notes(e, info);
-    if (check_notes(info, label, err, errlen) < 0)
-        goto out;
-    if (load_segments(d, e, img, len, info, err, errlen, label) < 0)
-        goto out;
-    read_symbols(d, e);
-    rc = 0;
-out:
-    elf_end(e);
+    struct elf_ram r = domain_elf_ram(d);
+    int rc = elf_load_image(&r, label, img, len, info, &d->syms, &d->nsyms, err, errlen);
+    domain_elf_done(d, &r);
     return rc;
 }
 
@@ -529,14 +351,16 @@ static int rt_efi_boot(struct domain *d, const struct sc_domain *sd, const char 
         snprintf(err, errlen, "%s: %s", label, elf_errmsg(-1));
         goto out;
     }
-    if (check_elf(e, label, err, errlen) < 0)
+    struct elf_ram er = domain_elf_ram(d);
+    if (elf_check(e, label, err, errlen) < 0)
         goto out;
-    read_notes(e, info);
-    if (check_notes(info, label, err, errlen) < 0 ||
+    elf_read_notes(e, info);
+    if (elf_check_notes(info, label, err, errlen) < 0 ||
         rt_allocate_image(d, &fw, e, label, &lowest, h, err, errlen) < 0 ||
-        load_segments(d, e, buf, len, info, err, errlen, label) < 0)
+        elf_load_segments(&er, e, buf, len, info, label, err, errlen) < 0)
         goto out;
-    read_symbols(d, e);
+    domain_elf_done(d, &er);
+    elf_read_symbols(e, len, &d->syms, &d->nsyms);
 
     /* EFI_SYSTEM_TABLE + EFI_RUNTIME_SERVICES in the page below the image */
     if (rt_service_pointers(d, label, fn, &h->implemented, err, errlen) < 0)
