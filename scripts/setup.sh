@@ -17,6 +17,7 @@ PACKAGES=(
   libsdl2-ttf-dev fonts-dejavu-core  # live view: text (SDL2_ttf, DejaVu Sans)
   libsdl2-image-dev                  # live view: PNG screenshots (IMG_SavePNG)
   clang-format                       # the format check test
+  clang libclang-rt-14-dev           # libFuzzer targets (tests/fuzz, scripts/fuzz.sh)
   jq                                 # scenario tests inspect the JSON trace
   tshark                             # tests read the pcap files back
   ca-certificates curl xz-utils      # fetching Unicorn 2.1 (below)

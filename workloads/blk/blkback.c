@@ -68,6 +68,7 @@
  * H2 -> H3 on the notify), the device marks H5, H6 at the response.
  */
 #include "blkback.h"
+#include "blkif_check.h"
 
 #include <xen/io/protocols.h>
 
@@ -436,21 +437,14 @@ static void copy_request(struct bb_req *p, const blkif_request_t *src)
 /* Check p against io/blkif.h and the window: NULL if valid, else why not. */
 static const char *check_rw(const struct vbd *v, struct bb_req *p)
 {
-    if (p->nseg == 0 || p->nseg > SEGS)
-        return "bad nr_segments";
-    uint32_t nsect = 0;
-    for (unsigned i = 0; i < p->nseg; i++) {
-        if (p->seg[i].first > p->seg[i].last || p->seg[i].last >= SECTS_PER_PAGE)
-            return "bad segment sectors";
-        nsect += p->seg[i].last - p->seg[i].first + 1u;
+    uint8_t first[SEGS], last[SEGS];
+    unsigned n = MIN(p->nseg, SEGS);
+    for (unsigned i = 0; i < n; i++) {
+        first[i] = p->seg[i].first;
+        last[i] = p->seg[i].last;
     }
-    if (p->sector > v->sectors || nsect > v->sectors - p->sector)
-        return "beyond the disk";
-    uint32_t mask = (1u << blk_shift) - 1;
-    if (((v->start + p->sector) | nsect) & mask)
-        return "not aligned to the disk's block";
-    p->nsect = nsect;
-    return NULL;
+    return blkif_check_rw(p->nseg, first, last, p->sector, v->start, v->sectors, blk_shift,
+                          &p->nsect);
 }
 
 static int16_t check(struct vbd *v, struct bb_req *p)

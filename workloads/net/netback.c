@@ -106,6 +106,7 @@
  * copy stays within the frontend's page and our buffer, so a malformed
  * test frame is traced H4 .. H6 too, like blkback's rejected requests.
  */
+#include "netif_check.h"
 #include "netback.h"
 
 #include "guest.h"
@@ -459,13 +460,8 @@ static int16_t tx_check(struct vif *v, const netif_tx_request_t *r, int copy_st,
     int st = 0; /* the copy's status, when that is what failed */
     if (req)
         trace_begin(SPAN_CHECK, req);
-    if (r->size < (unsigned)HOPSIM_ETH_HLEN)
-        why = "shorter than an Ethernet header";
-    else if (r->size > mtu + HOPSIM_ETH_HLEN)
-        why = "larger than the MTU";
-    else if ((unsigned)r->offset + r->size > PAGE_SIZE)
-        why = "crosses the end of its page";
-    else if ((st = copy_st) != GNTST_okay)
+    why = netif_check_tx(r->size, r->offset, mtu);
+    if (!why && (st = copy_st) != GNTST_okay)
         why = "copy failed";
     if (req)
         trace_end(SPAN_CHECK, req);

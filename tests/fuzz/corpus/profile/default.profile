@@ -1,0 +1,77 @@
+# hopsim default cost profile: an Intel Haswell/Sandy Bridge class x86-64
+# server running Xen. Format (see docs/cost-profiles.md):
+#
+#   NAME  VALUE  UNIT  SOURCE...
+#
+# "(est.)" marks an estimate; the docs say what each one is based on.
+# Per-instruction-class costs are charged per instruction, summed per basic
+# block, with no overlap modelled, so they lean to latency, not throughput.
+
+# --- guest instruction classes ---
+insn_alu          1      cycles  Agner Fog instruction tables, Haswell: ALU/MOV latency 1 (est.: charged at latency)
+insn_load         2      cycles  Agner Fog, Haswell: L1 load latency 4, 2 loads/cycle; 2 taken for overlap (est.)
+insn_store        1      cycles  Agner Fog, Haswell: one store port, 1 store/cycle (est.)
+insn_branch       1      cycles  Agner Fog, Haswell: predicted taken jump/call/ret 1-2 cycles (est.)
+insn_mul          3      cycles  Agner Fog, Haswell: IMUL r64 latency 3
+insn_div          32     cycles  Agner Fog, Haswell: DIV r32 22-29, DIV r64 32-96 cycles; low end of r64 (est.)
+insn_simd         2      cycles  Agner Fog, Haswell: SSE integer 1, FP add/mul 3-5 latency (est.)
+insn_string       1      cycles  Agner Fog, Haswell: REP MOVS/STOS ~1 iteration/cycle for short counts (est.)
+
+# --- virtualization transitions ---
+hypercall         1230   cycles  Dall et al., ISCA 2016, Table III: Xen x86 hypercall, Haswell Xeon E3-1281v3 (est.: verify)
+vmexit_roundtrip  784    cycles  Agesen et al., USENIX ATC 2012, Table 1: VMX exit+entry, Sandy Bridge
+evtchn_send       300    cycles  (est.) Xen evtchn_send: event lock, port lookup, set pending + upcall bits; no published figure
+virq_inject       1460   cycles  Dall et al., ISCA 2016, Table III: Xen x86 virtual IRQ completion, Haswell (est.: verify)
+world_switch      10500  cycles  Dall et al., ISCA 2016, Table III: Xen x86 VM switch, Haswell (est.: verify)
+wake_ipi          3      us      (est.) IPI ~1 us (REFERENCE.md) + C1 exit 2 us (Linux intel_idle hsw_cstates exit_latency)
+
+# --- grant tables ---
+grant_map         1000   cycles  (est.) Xen map_grant_ref: active entry, maptrack handle, PTE update; below a hypercall
+grant_unmap       800    cycles  (est.) Xen unmap_grant_ref checks + PTE clear; the TLB flush is charged as tlb_flush
+tlb_flush         2      us      IPI TLB shootdown round trip 1-3 us (est., REFERENCE.md secondary); cf. persistent grants, LKML 2012
+grant_copy_op     500    cycles  (est.) xen-netback gref mapping patch (J. Martins): copy ~0.49 us/64 B pkt more than map, E5-2699v3
+memcpy_bw         8      GB/s    (est.) McCalpin: 1 core, 10 L1D misses x 64 B / 79 ns = 8.1 GB/s, Xeon E5-2680 (Sandy Bridge EP)
+
+# --- control plane and services ---
+xenstore_request  25     us      (est.) ring write + evtchn + wake user-space xenstored + reply; LightVM (SOSP 2017): XenStore is slow
+console_io        2000   cycles  (est.) copy of a short line into Xen's console ring + serial tx buffer; ~1.5 hypercalls of work
+sched_slice       50     us      (est.) simulation quantum, not Xen credit's 30 ms tslice: small enough to interleave vCPUs per I/O
+
+# --- PCIe devices and interrupts ---
+mmio_read         850    ns      PCIe device round trip ~850 ns: public FPGA measurement on Gen3 x8 (REFERENCE.md) (est.)
+mmio_write        100    ns      (est.) posted MMIO write: one TLP leaves the core; 50-300 ns per TLP reported (REFERENCE.md, vendor forum)
+dma_latency       500    ns      Neugebauer et al., "Understanding PCIe performance for end host networking", SIGCOMM 2018: DMA read ~0.5 us (est.)
+pcie_bw           7.2    GB/s    (est.) PCIe 3.0 x8 HBA (LSI SAS 9207-8i class): 8 GT/s x 8 x 128/130 = 7.88 GB/s, less ~9% TLP overhead at 256 B payload
+msi_latency       1      us      (est.) upstream posted MSI write ~0.4 us (half the PCIe round trip) + remapping and LAPIC delivery, rounded up
+irq_native        1000   cycles  (est.) native interrupt: IDT delivery + iretq ~300 cycles, kernel entry/exit and x2APIC EOI write; no direct figure found
+hba_cmd_overhead  3      us      (est.) IT-mode SAS HBA firmware per command: a few hundred thousand IOPS per controller core means a few us each
+
+# --- disks behind the HBA ---
+hdd_rpm           15000  x       Seagate Cheetah 15K.7 SAS product manual (100516226): 15,000 rpm, average rotational latency 2.0 ms
+hdd_seek_track    0.2    ms      (est.) single-track read seek of a 15K SAS drive; Cheetah 15K.7 manual lists average seek only
+hdd_seek_avg      3.4    ms      Seagate Cheetah 15K.7 SAS product manual (100516226): average read seek 3.4 ms (Hitachi Ultrastar 15K450: 3.3 ms)
+hdd_seek_full     6.5    ms      (est.) full stroke ~2x average seek; cf. Seagate Savvio 10K.4 manual: full stroke 7.8 ms at 3.8 ms average
+hdd_rate_outer    204    MB/s    Seagate Cheetah 15K.7 SAS product manual, 4.2.3: sustainable disk transfer rate maximum 204 MB/s
+hdd_rate_inner    122    MB/s    Seagate Cheetah 15K.7 SAS product manual, 4.2.3: sustainable disk transfer rate minimum 122 MB/s
+hdd_cylinders     115000 x       (est.) 600 GB / (8 heads x ~650 KB per track at 163 MB/s x 4 ms) ~ 115,000 cylinders
+ssd_read_latency  90     us      (est.) SAS SSD 4 KiB read ~100-200 us (vendor class figure, REFERENCE.md): 90 us + 4 KiB at ssd_bw ~ 94 us
+ssd_write_latency 30     us      (est.) SAS SSD write into power-loss-protected DRAM cache, acknowledged before flash programming
+ssd_bw            1000   MB/s    (est.) 12 Gb/s SAS port: 8b/10b gives 1.2 GB/s raw, ~1.0-1.1 GB/s payload (Seagate 1200.2 SSD class)
+ssd_channels      8      x       (est.) flash channels serving commands at once: 8 x 94 us ~ 85K 4 KiB IOPS at high queue depth
+
+# --- SPI flash and the PCH SPI controller (models/spi_flash.c, models/spi_ctrl.c; docs/spi-flash.md) ---
+spi_clock          33000000 x   (est.) PCH SPI clock in Hz; 8-series PCH descriptor offers 20/33/50 MHz; 33 MHz as in REFERENCE.md's memory-mapped read example
+spi_tpp            0.4    ms    Winbond W25Q128JV datasheet, AC characteristics: page program tPP typ 0.4 ms (max 3 ms)
+spi_tse            45     ms    Winbond W25Q128JV datasheet: 4 KiB sector erase tSE typ 45 ms (max 400 ms)
+spi_tbe32          120    ms    Winbond W25Q128JV datasheet: 32 KiB block erase tBE1 typ 120 ms (max 1600 ms) (est.: verify)
+spi_tbe64          150    ms    Winbond W25Q128JV datasheet: 64 KiB block erase tBE2 typ 150 ms (max 2000 ms)
+spi_tce            40     s     Winbond W25Q128JV datasheet: chip erase tCE typ 40 s (max 200 s); scaled by size for smaller parts
+spi_tw             10     ms    (est.) write status register tW typ 10 ms (max 15 ms): Winbond W25X40 figure, REFERENCE.md
+smi_latency        50     us    (est.) SMI to handler clearing BIOSWE: SMM entry + all-core rendezvous, tens to hundreds of us (Delgado & Karavanic, IISWC 2013)
+spi_cycle_overhead 1      us    (est.) PCH hardware-sequencing cycle setup: FADDR/HSFC programming, CS# deselect, FDONE poll; no published figure
+
+# --- UEFI runtime-service call path (uefi-rt): Xen's efi_rs_enter / efi_rs_leave ---
+efi_rs_lock        100    cycles  (est.) uncontended spin_lock/unlock of efi_rs_lock: one locked RMW (~20-40 cycles) + fences; Agner Fog
+fpu_save           300    cycles  (est.) XSAVE of x87/SSE/AVX state, Haswell: ~100-300 cycles (Agner Fog tables; larger with AVX-512)
+fpu_restore        300    cycles  (est.) XRSTOR, same state size as fpu_save (Agner Fog tables)
+cr3_switch         500    cycles  (est.) MOV to CR3 (~200 cycles) plus refilling the TLB entries the call touches
