@@ -20,6 +20,8 @@ insn_string       1      cycles  Agner Fog, Haswell: REP MOVS/STOS ~1 iteration/
 # --- virtualization transitions ---
 hypercall         1230   cycles  Dall et al., ISCA 2016, Table III: Xen x86 hypercall, Haswell Xeon E3-1281v3 (est.: verify)
 vmexit_roundtrip  784    cycles  Agesen et al., USENIX ATC 2012, Table 1: VMX exit+entry, Sandy Bridge
+l4_ipc            301    cycles  seL4 comparative IPC table: one-way IPC, Haswell i7-4770 (NOVA i7-920 288; L4Re Xeon 8352S 934 cross-AS)
+l4_map_page       500    cycles  (est.) mapping-database insert + page-table write per page (Fiasco map); no published per-page figure found
 vmexit_handling   2216   cycles  (est.) Agesen et al., ATC 2012: exit service ~3000 cycles hardware+software, less the 784 hardware
 evtchn_send       300    cycles  (est.) Xen evtchn_send: event lock, port lookup, set pending + upcall bits; no published figure
 virq_inject       1460   cycles  Dall et al., ISCA 2016, Table III: Xen x86 virtual IRQ completion, Haswell (est.: verify)

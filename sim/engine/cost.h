@@ -37,6 +37,8 @@ enum cost_dim { DIM_CYCLES, DIM_TIME, DIM_BANDWIDTH, DIM_COUNT };
     X(C_HYPERCALL, "hypercall", DIM_CYCLES, "PV hypercall entry + exit (syscall into Xen)")        \
     X(C_VMEXIT, "vmexit_roundtrip", DIM_CYCLES, "VM exit + entry, hardware")                       \
     X(C_VMEXIT_HANDLING, "vmexit_handling", DIM_CYCLES, "VM exit dispatch + instruction decode")   \
+    X(C_L4_IPC, "l4_ipc", DIM_CYCLES, "microkernel IPC, one way, cross address space")             \
+    X(C_L4_MAP_PAGE, "l4_map_page", DIM_CYCLES, "microkernel map/grant/unmap, per page")           \
     X(C_EVTCHN_SEND, "evtchn_send", DIM_CYCLES, "event channel send work inside Xen")              \
     X(C_IRQ_INJECT, "virq_inject", DIM_CYCLES, "virtual interrupt / upcall delivery to a vCPU")    \
     X(C_WORLD_SWITCH, "world_switch", DIM_CYCLES, "switch a physical CPU between domains")         \
