@@ -117,6 +117,13 @@ void machine_report_deadlock(struct machine *m)
             struct vcpu *v = d->vcpus[k];
             if (v->state != VCPU_BLOCKED)
                 continue;
+            if (v->io.pending) { /* an HVM vCPU inside an exit (sim/hvm/) */
+                put(&t, "%s%s vcpu%d waits for the answer to its ioreq (%s 0x%llx)", sep, d->name,
+                    v->id, v->io.kind == HVM_IO_PIO ? "port" : "MMIO",
+                    (unsigned long long)v->io.addr);
+                sep = "; ";
+                continue;
+            }
             put(&t, "%s%s vcpu%d %s an event on ", sep, d->name, v->id,
                 v->polling ? "polls (SCHEDOP_poll) for" : "is blocked waiting for");
             put_sources(&t, v);

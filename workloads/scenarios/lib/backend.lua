@@ -24,18 +24,20 @@ function M.copy(t, extra)
   return r
 end
 
-function M.known(arch)
-  for _, a in ipairs(M.arches) do
+function M.known(arch, list)
+  for _, a in ipairs(list or M.arches) do
     if a == arch then return true end
   end
   return false
 end
 
 -- An "arch: unknown architecture" error pointing at the caller's caller.
-function M.check(arch)
-  if not M.known(arch) then
-    error(string.format("arch: unknown architecture '%s' (known: %s)", tostring(arch),
-                        table.concat(M.arches, ", ")), 3)
+-- list: the architectures the calling placement offers (default: all of them).
+function M.check(arch, list)
+  if not M.known(arch, list) then
+    local what = M.known(arch) and "this path has no placement for" or "unknown architecture"
+    error(string.format("arch: %s '%s' (known: %s)", what, tostring(arch),
+                        table.concat(list or M.arches, ", ")), 3)
   end
 end
 

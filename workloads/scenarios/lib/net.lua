@@ -23,12 +23,16 @@
 local M = {}
 local backend = import "lib/backend.lua"
 
-M.arches = backend.arches
+-- hvm-emul and hosted emulate the SAS HBA only (docs/hvm-emul.md): no e1000 emulation yet
+M.arches = {}
+for _, a in ipairs(backend.arches) do
+  if a ~= "hvm-emul" and a ~= "hosted" then M.arches[#M.arches + 1] = a end
+end
 
 local copy = backend.copy
 
 function M.place(o)
-  backend.check(o.arch)
+  backend.check(o.arch, M.arches)
   local cpus = o.cpus or 1
   local domus = backend.count("domus", o.domus, 1, 1, 64)
   if o.arch == "native" then
