@@ -24,11 +24,13 @@
 #include "flashimg.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define EXIT_CORRUPT 1
 #define EXIT_USAGE 2
@@ -398,13 +400,17 @@ static int parse_size(const char *s, uint32_t *out)
 
 static int read_whole(const char *path, size_t max, uint8_t **buf, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    /* opened without blocking (a FIFO), a regular file or nothing */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     struct stat st;
     if (!f || fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
         fprintf(stderr, "hopsim: flash: %s: %s\n", path,
                 f ? "not a regular file" : strerror(errno));
         if (f)
             fclose(f);
+        else if (fd >= 0)
+            close(fd);
         return -1;
     }
     int rc = -1;

@@ -49,15 +49,20 @@ static inline void hopsim_pattern_fill(void *sector, uint64_t lba, uint64_t seq,
 
 /*
  * Check one sector expected at `lba`. Returns 1 if it is a consistent
- * pattern for that LBA (and *seq gets its write sequence), 0 if it holds
- * no pattern at all (never written), -1 if it is a pattern that is wrong
- * (wrong LBA, torn, corrupted).
+ * pattern for that LBA (and *seq gets its write sequence), 0 if it is all
+ * zeros (never written: images are created zero-filled), -1 for anything
+ * else: a pattern that is wrong (wrong LBA, torn, corrupted, its magic
+ * overwritten) or foreign data.
  */
 static inline int hopsim_pattern_check(const void *sector, uint64_t lba, uint64_t *seq)
 {
     const uint64_t *w = (const uint64_t *)sector;
-    if (w[0] != HOPSIM_PATTERN_MAGIC)
+    if (w[0] != HOPSIM_PATTERN_MAGIC) {
+        for (uint32_t i = 0; i < HOPSIM_SECTOR / 8; i++)
+            if (w[i])
+                return -1;
         return 0;
+    }
     if (w[1] != lba)
         return -1;
     for (uint32_t i = 4; i < HOPSIM_SECTOR / 8; i++)

@@ -29,11 +29,15 @@
 #include <openssl/evp.h>
 
 #include "device.h"
+#include "infile.h"
 #include "flashimg.h"
 #include "fwboot.h"
 #include "spi_ctrl.h"
 #include "spi_flash.h"
 #include "run.h"
+
+#define ATTACK_FLASH_BYTES (16u << 20) /* the bench's W25Q128JV */
+#define ATTACK_ELF_MAX (16u << 20)     /* a runtime image must fit the flash anyway */
 
 struct bench {
     struct evq q;
@@ -55,25 +59,13 @@ static int bench_open(struct bench *b, const char *golden, char *err, size_t err
     evq_init(&b->q);
     if (cost_load(&b->cost, HOPSIM_PROFILE_DIR "/default.profile", err, errlen) < 0)
         return -1;
-    snprintf(b->path, sizeof(b->path), "/tmp/hopsim-attack-XXXXXX");
-    int fd = mkstemp(b->path);
-    FILE *in = fopen(golden, "rb");
-    if (fd < 0 || !in) {
-        snprintf(err, errlen, "%s: %s", fd < 0 ? b->path : golden, strerror(errno));
-        if (in)
-            fclose(in);
-        if (fd >= 0)
-            close(fd);
+    int fd = infile_private_copy(golden, ATTACK_FLASH_BYTES, ATTACK_FLASH_BYTES, b->path,
+                                 sizeof(b->path), err, errlen);
+    if (fd < 0)
         return -1;
-    }
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-        if (write(fd, buf, n) != (ssize_t)n)
-            break;
-    fclose(in);
-    close(fd);
     b->flash = spiflash_open("W25Q128JV", b->path, &b->cost, err, errlen);
+    close(fd); /* the chip holds its own descriptor of the nameless copy */
+    b->path[0] = 0;
     if (!b->flash)
         return -1;
     struct dev_env env = {.q = &b->q, .cost = &b->cost, .hz = 3e9};
@@ -91,7 +83,6 @@ static void bench_close(struct bench *b)
     if (b->flash)
         spiflash_close(b->flash);
     evq_fini(&b->q);
-    unlink(b->path);
 }
 
 /* Let time pass to `t`: pending SMIs are serviced. */
@@ -178,24 +169,39 @@ static unsigned reflash(struct bench *b, const uint8_t *want, size_t size, unsig
     return refused;
 }
 
+/* The bytes of a checked input file (regular, 1..ATTACK_ELF_MAX bytes); NULL with err. */
+static uint8_t *read_input(const char *path, size_t *len, char *err, size_t errlen)
+{
+    uint64_t size;
+    int fd = infile_open(path, 1, ATTACK_ELF_MAX, &size, err, errlen);
+    if (fd < 0)
+        return NULL;
+    uint8_t *buf = malloc((size_t)size);
+    ssize_t n = buf ? pread(fd, buf, (size_t)size, 0) : -1;
+    close(fd);
+    if (n != (ssize_t)size) {
+        snprintf(err, errlen, "%s: cannot read %llu bytes", path, (unsigned long long)size);
+        free(buf);
+        return NULL;
+    }
+    *len = (size_t)size;
+    return buf;
+}
+
 /* The genuine image with one byte of a symbol name changed, built into a flash image. */
 static uint8_t *tampered_flash(const char *elf, size_t size, char *err, size_t errlen)
 {
-    char mod[64] = "/tmp/hopsim-tamper-XXXXXX", fd_out[64] = "/tmp/hopsim-tamperfd-XXXXXX";
-    int fd = mkstemp(mod), fd2 = mkstemp(fd_out);
-    FILE *in = fopen(elf, "rb");
+    char mod[64], fd_out[64];
+    int fd = infile_tmp(mod, sizeof(mod), err, errlen);
+    int fd2 = fd < 0 ? -1 : infile_tmp(fd_out, sizeof(fd_out), err, errlen);
     uint8_t *img = NULL, *flash = NULL;
-    long n = 0;
-    if (fd < 0 || fd2 < 0 || !in || fseek(in, 0, SEEK_END) || (n = ftell(in)) <= 0)
+    size_t n = 0;
+    if (fd < 0 || fd2 < 0 || !(img = read_input(elf, &n, err, errlen)))
         goto out;
-    rewind(in);
-    img = malloc((size_t)n);
-    if (!img || fread(img, 1, (size_t)n, in) != (size_t)n)
-        goto out;
-    uint8_t *hit = memmem(img, (size_t)n, "blkback_init", 12);
+    uint8_t *hit = memmem(img, n, "blkback_init", 12);
     if (hit)
         hit[0] = 'X';
-    if (write(fd, img, (size_t)n) != n)
+    if (write(fd, img, n) != (ssize_t)n)
         goto out;
     char file_arg[96];
     snprintf(file_arg, sizeof(file_arg), "hopsim-rt=%s", mod);
@@ -205,24 +211,19 @@ static uint8_t *tampered_flash(const char *elf, size_t size, char *err, size_t e
     int rc = flash_main(5, argv);
     fclose(stdout);
     stdout = saved;
-    FILE *f = rc == 0 ? fopen(fd_out, "rb") : NULL;
-    flash = f ? malloc(size) : NULL;
-    if (flash && fread(flash, 1, size, f) != size) {
+    flash = rc == 0 ? malloc(size) : NULL;
+    if (flash && pread(fd2, flash, size, 0) != (ssize_t)size) {
         free(flash);
         flash = NULL;
     }
-    if (f)
-        fclose(f);
 out:
     if (!flash)
         snprintf(err, errlen, "cannot build the tampered image from %s", elf);
-    if (in)
-        fclose(in);
     free(img);
     if (fd >= 0)
-        close(fd), unlink(mod);
+        close(fd);
     if (fd2 >= 0)
-        close(fd2), unlink(fd_out);
+        close(fd2);
     return flash;
 }
 
@@ -277,20 +278,15 @@ out:
     return rc;
 }
 
-static void sha256_file(const char *path, char *hex)
+static void sha256_bytes(const uint8_t *buf, size_t n, char *hex)
 {
-    FILE *f = fopen(path, "rb");
-    uint8_t buf[65536], md[32];
+    uint8_t md[32];
     unsigned mdlen = 0;
-    size_t n;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0)
-        EVP_DigestUpdate(ctx, buf, n);
+    EVP_DigestUpdate(ctx, buf, n);
     EVP_DigestFinal_ex(ctx, md, &mdlen);
     EVP_MD_CTX_free(ctx);
-    if (f)
-        fclose(f);
     fwboot_hex(md, hex);
 }
 
@@ -301,32 +297,17 @@ static void sha256_file(const char *path, char *hex)
  */
 static int dom0_case(const char *elf, char *err, size_t errlen)
 {
-    char disk[64] = "/tmp/hopsim-dom0-XXXXXX", before[65], after[65];
-    int fd = mkstemp(disk);
-    FILE *in = fopen(elf, "rb");
-    if (fd < 0 || !in) {
-        snprintf(err, errlen, "%s: %s", in ? disk : elf, strerror(errno));
-        if (in)
-            fclose(in);
-        return -1;
-    }
-    uint8_t buf[65536];
+    char before[65], after[65];
     size_t n;
-    bool done = false;
-    while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
-        uint8_t *hit = done ? NULL : memmem(buf, n, "blkback_init", 12);
-        if (hit) {
-            hit[0] = 'X';
-            done = true;
-        }
-        if (write(fd, buf, n) != (ssize_t)n)
-            break;
-    }
-    fclose(in);
-    close(fd);
-    sha256_file(elf, before);
-    sha256_file(disk, after);
-    unlink(disk);
+    uint8_t *img = read_input(elf, &n, err, errlen);
+    if (!img)
+        return -1;
+    sha256_bytes(img, n, before);
+    uint8_t *hit = memmem(img, n, "blkback_init", 12);
+    if (hit)
+        hit[0] = 'X';
+    sha256_bytes(img, n, after);
+    free(img);
     printf("%-9s %-54s %-12s dom0 image on disk %.12s... -> %.12s...; loaded with no "
            "measurement\n",
            "xen-dom0", "compromised dom0 rewrites backend.elf on disk",
@@ -339,12 +320,10 @@ static int run_case(const char *scenario, const char *const (*sets)[2], int nset
                     struct run_result *r)
 {
     struct run_opts o = {.scenario = scenario, .quiet = true, .no_summary = true};
-    char disk[64] = "/tmp/hopsim-attack-disk-XXXXXX";
-    int fd = mkstemp(disk);
+    char disk[64], err[256];
+    int fd = infile_tmp(disk, sizeof(disk), err, sizeof(err)); /* nameless; the run sizes it */
     if (fd < 0)
         return -1;
-    close(fd);
-    unlink(disk);
     for (int i = 0; i < nsets + 1 && o.nsets < SC_MAX_SETS; i++) {
         const char *k = i < nsets ? sets[i][0] : "disk", *v = i < nsets ? sets[i][1] : disk;
         snprintf(o.sets[o.nsets].key, sizeof(o.sets[0].key), "%s", k);
@@ -358,7 +337,7 @@ static int run_case(const char *scenario, const char *const (*sets)[2], int nset
     fclose(stderr);
     stdout = saved;
     stderr = saved_err;
-    unlink(disk);
+    close(fd);
     return rc;
 }
 
@@ -476,8 +455,20 @@ int attack_matrix(const char *flash_image, const char *backend_elf)
         {"uefi-rt", "reflash, protections off (BLE=0)", 0, 0, 0, 0},
     };
     char err[512], h0[65];
+    size_t n;
+    /* both inputs checked (type, size) before anything reads them: exit 2 when unusable */
+    int fd =
+        infile_open(flash_image, ATTACK_FLASH_BYTES, ATTACK_FLASH_BYTES, NULL, err, sizeof(err));
+    uint8_t *elf = fd < 0 ? NULL : read_input(backend_elf, &n, err, sizeof(err));
+    if (fd >= 0)
+        close(fd);
+    if (!elf) {
+        fprintf(stderr, "hopsim: attack-matrix: %s\n", err);
+        return 2;
+    }
+    sha256_bytes(elf, n, h0);
+    free(elf);
     printf("%-9s %-54s %-12s %s\n", "arch", "attack", "verdict", "evidence");
-    sha256_file(backend_elf, h0);
     if (dom0_case(backend_elf, err, sizeof(err)) < 0) {
         fprintf(stderr, "hopsim: attack-matrix: %s\n", err);
         return 1;

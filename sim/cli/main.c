@@ -24,6 +24,7 @@
 
 #include "compare.h"
 #include "flashimg.h"
+#include "infile.h"
 #include "attack.h"
 #include "run.h"
 #include "sizereport.h"
@@ -205,37 +206,69 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o, struct comp
     return 0;
 }
 
-/* Check every sector of a disk image written by the block test program. */
+/*
+ * Check every sector of a disk image written by the block test program. The
+ * image must be a regular file of whole sectors (not a directory, FIFO or
+ * device; not empty). A sector is unwritten only when it is all zeros (a
+ * created image is sparse, zero-filled); anything else that is not a
+ * consistent pattern for its place -- including a pattern whose magic was
+ * zeroed -- is inconsistent.
+ */
 static int disk_check(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "hopsim: %s: %s\n", path, strerror(errno));
+    char err[512];
+    uint64_t size;
+    int fd = infile_open(path, HOPSIM_SECTOR, UINT64_MAX, &size, err, sizeof(err));
+    if (fd < 0) {
+        fprintf(stderr, "hopsim: disk-check: %s\n", err);
         return EXIT_USAGE;
     }
-    uint8_t sector[HOPSIM_SECTOR];
-    uint64_t lba = 0, good = 0, bad = 0, evil = 0;
-    while (fread(sector, 1, sizeof(sector), f) == sizeof(sector)) {
-        uint64_t magic;
-        memcpy(&magic, sector, 8);
-        int r = hopsim_pattern_check(sector, lba, NULL);
-        if (magic == HOPSIM_EVIL_MAGIC)
-            evil++;
-        else if (r > 0)
-            good++;
-        else if (r < 0) {
-            if (bad < 5)
-                fprintf(stderr, "hopsim: %s: sector %llu holds a pattern for another place\n", path,
-                        (unsigned long long)lba);
-            bad++;
-        }
-        lba++;
+    if (size % HOPSIM_SECTOR) {
+        fprintf(stderr,
+                "hopsim: disk-check: %s: %llu bytes, not a whole number of %u-byte "
+                "sectors\n",
+                path, (unsigned long long)size, HOPSIM_SECTOR);
+        close(fd);
+        return EXIT_USAGE;
     }
-    fclose(f);
+    static uint8_t chunk[256 * HOPSIM_SECTOR];
+    uint64_t lba = 0, good = 0, bad = 0, evil = 0, blank = 0;
+    while (lba * HOPSIM_SECTOR < size) {
+        uint64_t left = size - lba * HOPSIM_SECTOR;
+        size_t want = left < sizeof(chunk) ? (size_t)left : sizeof(chunk);
+        ssize_t n = pread(fd, chunk, want, (off_t)(lba * HOPSIM_SECTOR));
+        if (n != (ssize_t)want) {
+            fprintf(stderr, "hopsim: disk-check: %s: read error at sector %llu\n", path,
+                    (unsigned long long)lba);
+            close(fd);
+            return EXIT_RUN_FAILED;
+        }
+        for (size_t off = 0; off < want; off += HOPSIM_SECTOR, lba++) {
+            const uint8_t *sector = chunk + off;
+            uint64_t magic;
+            memcpy(&magic, sector, 8);
+            int r = hopsim_pattern_check(sector, lba, NULL);
+            if (magic == HOPSIM_EVIL_MAGIC) {
+                evil++;
+            } else if (r > 0) {
+                good++;
+            } else if (r == 0) {
+                blank++;
+            } else {
+                if (bad < 5)
+                    fprintf(stderr,
+                            "hopsim: %s: sector %llu holds no consistent pattern for "
+                            "its place\n",
+                            path, (unsigned long long)lba);
+                bad++;
+            }
+        }
+    }
+    close(fd);
     printf("%s: %llu sectors, %llu written by the test program and consistent, %llu "
-           "inconsistent, %llu from rejected requests\n",
+           "inconsistent, %llu from rejected requests, %llu unwritten\n",
            path, (unsigned long long)lba, (unsigned long long)good, (unsigned long long)bad,
-           (unsigned long long)evil);
+           (unsigned long long)evil, (unsigned long long)blank);
     return bad || evil ? EXIT_RUN_FAILED : 0;
 }
 

@@ -30,6 +30,7 @@
 
 #include "disk.h"
 #include "hvm.h"
+#include "infile.h"
 #include "e1000.h"
 #include "link.h"
 #include "pcap.h"
@@ -592,33 +593,6 @@ static int flash_lock_down(struct machine *m, char *err, size_t errlen)
     return 0;
 }
 
-/* The run works on a private copy: what it writes to flash never changes the file given. */
-static int private_copy(const char *path, char *out, size_t outlen, char *err, size_t errlen)
-{
-    snprintf(out, outlen, "/tmp/hopsim-flash-XXXXXX");
-    int fd = mkstemp(out);
-    FILE *in = fopen(path, "rb");
-    char buf[65536];
-    size_t n;
-    int rc = fd >= 0 && in ? 0 : -1;
-    if (rc < 0)
-        snprintf(err, errlen, "%s: %s", in ? out : path, strerror(errno));
-    while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
-        if (write(fd, buf, n) != (ssize_t)n) {
-            snprintf(err, errlen, "%s: %s", out, strerror(errno));
-            rc = -1;
-        }
-    if (in)
-        fclose(in);
-    if (fd >= 0)
-        close(fd);
-    if (rc < 0 && fd >= 0)
-        unlink(out);
-    if (rc < 0)
-        out[0] = 0;
-    return rc;
-}
-
 /*
  * The platform SPI flash and its controller, when the scenario declares
  * one: opened before any domain is built, so the firmware can boot
@@ -631,11 +605,20 @@ int platform_flash_create(struct machine *m, char *err, size_t errlen)
     if (!sc->flash.present)
         return 0;
     const char *path = sc->flash.image[0] ? sc->flash.image : HOPSIM_PLATFORM_FD;
-    if (private_copy(path, m->flash_copy, sizeof(m->flash_copy), ferr, sizeof(ferr)) < 0) {
-        snprintf(err, errlen, "%s:%d: flash: %s", sc->path, sc->flash.line, ferr);
+    const struct spiflash_part *part = spiflash_part_lookup(sc->flash.part);
+    /* The run works on a private, nameless copy: what it writes to flash never changes the
+       file given, and nothing is left in /tmp however the run ends. The copy is bounded by
+       the chip's size, checked before a byte is read. */
+    uint64_t size = part ? part->size : 64u << 20; /* unknown: spiflash_open names it */
+    int fd = infile_private_copy(path, size, size, m->flash_copy, sizeof(m->flash_copy), ferr,
+                                 sizeof(ferr));
+    if (fd < 0) {
+        snprintf(err, errlen, "%s:%d: image: flash image %s", sc->path, sc->flash.line, ferr);
         return -1;
     }
     m->flash = spiflash_open(sc->flash.part, m->flash_copy, m->cost, ferr, sizeof(ferr));
+    close(fd); /* the chip holds its own descriptor of the copy */
+    m->flash_copy[0] = 0;
     if (!m->flash) {
         snprintf(err, errlen, "%s:%d: flash: %s", sc->path, sc->flash.line, ferr);
         return -1;
@@ -665,9 +648,6 @@ void platform_destroy(struct machine *m)
         spictrl_destroy(m->spi);
     if (m->flash)
         spiflash_close(m->flash);
-    if (m->flash_copy[0])
-        unlink(m->flash_copy);
-    m->flash_copy[0] = 0;
     m->spi = NULL;
     m->flash = NULL;
     for (int i = 0; i < m->ndevs; i++) {

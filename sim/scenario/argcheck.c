@@ -13,6 +13,7 @@
 #include "suggest.h"
 
 #include "flashimg.h"
+#include "infile.h"
 #include "hopsim/guestargs.h"
 
 #include <ctype.h>
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_DECLS 128
 
@@ -43,22 +45,22 @@ static int errf(char *err, size_t n, const char *fmt, ...)
     return -1;
 }
 
+/* A regular file of 1 byte..1 GiB, read whole (infile_open: a FIFO or device is refused, not
+   waited on); NULL when it is not one. */
 static uint8_t *read_all(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    char why[256];
+    uint64_t n;
+    int fd = infile_open(path, 1, 1u << 30, &n, why, sizeof why);
     uint8_t *buf = NULL;
-    if (!f)
+    if (fd < 0)
         return NULL;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long n = ftell(f);
-        if (n > 0 && n < (1l << 30) && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n)) &&
-            fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            free(buf);
-            buf = NULL;
-        }
-        *len = n > 0 ? (size_t)n : 0;
+    if ((buf = malloc((size_t)n)) && pread(fd, buf, (size_t)n, 0) != (ssize_t)n) {
+        free(buf);
+        buf = NULL;
     }
-    fclose(f);
+    *len = (size_t)n;
+    close(fd);
     return buf;
 }
 

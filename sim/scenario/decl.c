@@ -146,7 +146,7 @@ int l_machine(lua_State *L)
     sc->machine.cpus = (int)cpus;
     sc->machine.clock_hz = ghz * 1e9;
     sc->machine.memory_bytes = (uint64_t)mem * SC_MIB;
-    ld->hb->machine_line = line;
+    ld->hb->machine_line = scenario_line(L, ld);
     return 0;
 }
 
@@ -372,7 +372,7 @@ int l_domain(lua_State *L)
     d->memory_bytes = (uint64_t)mem * SC_MIB;
     d->vcpus = (int)vcpus;
     d->cpu = (int)cpu;
-    d->line = line;
+    d->line = scenario_line(L, ld);
     d->script_line = script_line(L, ld);
     if (d->privileged)
         ld->privileged = sc->ndomains;

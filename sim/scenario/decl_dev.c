@@ -94,7 +94,7 @@ int l_connect(lua_State *L)
             fail(L, ld, line, "devid", "%s device %d of '%s' is already connected on line %d",
                  c->kind, c->devid, sc->domains[c->frontend].name, o->line);
     }
-    c->line = line;
+    c->line = scenario_line(L, ld);
     sc->nconns++;
     return 0;
 }
@@ -257,7 +257,7 @@ int l_device(lua_State *L)
         device_nic(L, ld, line, dev);
     else
         device_disks(L, ld, line, dev);
-    dev->line = line;
+    dev->line = scenario_line(L, ld);
     sc->ndevices++;
     return 0;
 }
@@ -307,7 +307,7 @@ int l_flash(lua_State *L)
     if (sc->flash.present)
         fail(L, ld, line, "flash", "already declared on line %d", sc->flash.line);
     sc->flash.present = true;
-    sc->flash.line = line;
+    sc->flash.line = scenario_line(L, ld);
     get_string(L, ld, line, "image", sc->flash.image, sizeof sc->flash.image);
     snprintf(sc->flash.part, sizeof sc->flash.part, "W25Q128JV");
     get_string(L, ld, line, "part", sc->flash.part, sizeof sc->flash.part);
@@ -430,7 +430,7 @@ int l_output(lua_State *L)
     int line = decl_begin(L, ld, "output", keys);
     if (ld->hb->output_line)
         fail(L, ld, line, "output", "declared twice (first on line %d)", ld->hb->output_line);
-    ld->hb->output_line = line;
+    ld->hb->output_line = scenario_line(L, ld);
     get_string(L, ld, line, "trace_json", sc->output.trace_json, sizeof sc->output.trace_json);
     get_string(L, ld, line, "trace_csv", sc->output.trace_csv, sizeof sc->output.trace_csv);
     get_string(L, ld, line, "pcap", sc->output.pcap, sizeof sc->output.pcap);

@@ -92,6 +92,10 @@ int fail(lua_State *L, struct loader *ld, int line, const char *key, const char 
 int script_line(lua_State *L, const struct loader *ld);
 struct loader *get_loader(lua_State *L);
 int call_line(lua_State *L);
+/* The line in the scenario file itself that is running: for a declaration made inside an
+   imported library, the scenario line that called into it. What a declaration records as its
+   `line`, so that "SCENARIO:LINE" messages after evaluation name the right file. */
+int scenario_line(lua_State *L, const struct loader *ld);
 /* " (called from SCRIPT:LINE)" when the innermost Lua code is not the scenario itself. */
 void caller_note(lua_State *L, const struct loader *ld, char *buf, size_t n);
 const char *describe(lua_State *L, int idx, char *buf, size_t n);

@@ -235,6 +235,16 @@ int fail(lua_State *L, struct loader *ld, int line, const char *key, const char 
     return lua_error(L);
 }
 
+int scenario_line(lua_State *L, const struct loader *ld)
+{
+    lua_Debug ar;
+    for (int level = 1; lua_getstack(L, level, &ar); level++)
+        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0 && ar.source[0] == '@' &&
+            strcmp(ar.source + 1, ld->sc->path) == 0)
+            return ar.currentline;
+    return call_line(L);
+}
+
 void caller_note(lua_State *L, const struct loader *ld, char *buf, size_t n)
 {
     lua_Debug ar;

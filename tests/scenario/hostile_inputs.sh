@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Input files a user or a scenario names are checked for type and size
+# before use (issue 10, item 5): disk-check, a flash image and attack-matrix
+# given a directory, an empty file, /dev/null, /dev/zero or a FIFO exit 2
+# with a clear message and never hang; a private flash copy leaves nothing
+# in TMPDIR; a written sector whose magic was zeroed is inconsistent, not
+# "unwritten".
+source "$(dirname "$0")/lib.bash"
+cd "$WORK"
+mkdir tmp
+export TMPDIR=$WORK/tmp
+: >empty
+mkfifo fifo
+expect2() { # expect2 WHAT PATTERN COMMAND...
+  local what=$1 pat=$2; shift 2
+  set +e
+  timeout 60 "$@" >"$WORK/o" 2>"$WORK/e" </dev/null
+  local rc=$?
+  set -e
+  check "$what exits 2 (got $rc)" [ "$rc" -eq 2 ]
+  check "$what message: $(cat "$WORK/e")" grep -q -- "$pat" "$WORK/e"
+}
+expect2 "disk-check directory" "disk-check: .: a directory, expected a regular file" "$HOPSIM" disk-check .
+expect2 "disk-check empty file" "disk-check: empty: empty file" "$HOPSIM" disk-check empty
+expect2 "disk-check /dev/null" "/dev/null: a character device" "$HOPSIM" disk-check /dev/null
+expect2 "disk-check /dev/zero" "/dev/zero: a character device" "$HOPSIM" disk-check /dev/zero
+expect2 "disk-check FIFO" "disk-check: fifo: a FIFO, expected a regular file" "$HOPSIM" disk-check fifo
+head -c 1000 /dev/zero >odd
+expect2 "disk-check partial sector" "not a whole number of 512-byte sectors" "$HOPSIM" disk-check odd
+
+R=$SRC/workloads/scenarios/blk-randrw-verify.lua
+expect2 "flash_image=/dev/zero" "blk-randrw-verify.lua:[0-9]*: image: flash image /dev/zero: a character device" \
+  "$HOPSIM" run "$R" --quiet --set arch=uefi-rt --set flash_image=/dev/zero --set disk="$WORK/d0.img"
+expect2 "flash_image=FIFO" "image: flash image fifo: a FIFO" \
+  "$HOPSIM" run "$R" --quiet --set arch=uefi-rt --set flash_image=fifo --set disk="$WORK/d0.img"
+expect2 "flash_image=empty" "image: flash image empty: empty file" \
+  "$HOPSIM" run "$R" --quiet --set arch=uefi-rt --set flash_image=empty --set disk="$WORK/d0.img"
+expect2 "flash_image too large" "image: flash image big.fd: 16777217 bytes, expected 16777216" \
+  bash -c "head -c 16777217 /dev/zero >big.fd && exec '$HOPSIM' run '$R' --quiet --set arch=uefi-rt \
+  --set flash_image=big.fd --set disk='$WORK/d0.img'"
+expect2 "attack-matrix /dev/zero" "attack-matrix: /dev/zero: a character device" "$HOPSIM" attack-matrix /dev/zero
+expect2 "attack-matrix FIFO ELF" "attack-matrix: fifo: a FIFO" \
+  "$HOPSIM" attack-matrix "$BUILD/platform.fd" fifo
+expect2 "flash inspect FIFO" "fifo: not a regular file" "$HOPSIM" flash inspect fifo
+
+# a uefi-rt run works on a nameless copy of the flash image: nothing is left in TMPDIR
+"$HOPSIM" run "$R" --quiet --set arch=uefi-rt --set requests=20 --set disk="$WORK/d1.img" \
+  >/dev/null 2>"$WORK/e"
+check "uefi-rt run with a private flash copy: $(tail -2 "$WORK/e")" [ $? -eq 0 ]
+check "nothing left in TMPDIR ($(ls tmp))" [ -z "$(ls -A tmp)" ]
+
+# disk-check: a written sector whose 8-byte magic was zeroed is inconsistent
+"$HOPSIM" run "$R" --quiet --set arch=native --set requests=20 --set disk="$WORK/d2.img" \
+  >/dev/null 2>&1
+"$HOPSIM" disk-check d2.img >"$WORK/dc" 2>&1
+check "written image is consistent: $(cat "$WORK/dc")" grep -q ", 0 inconsistent, 0 from" "$WORK/dc"
+off=$(LC_ALL=C grep -obUaF 'HOPSPBLK' d2.img | head -1 | cut -d: -f1)
+check "a written sector found ($off)" [ -n "$off" ]
+head -c 8 /dev/zero | dd of=d2.img bs=1 seek="$off" conv=notrunc status=none
+set +e
+"$HOPSIM" disk-check d2.img >"$WORK/dc" 2>&1
+rc=$?
+set -e
+check "zeroed magic fails disk-check (got $rc): $(cat "$WORK/dc")" [ "$rc" -eq 1 ]
+check "zeroed magic counted inconsistent" grep -q ", 1 inconsistent, " "$WORK/dc"
+finish
