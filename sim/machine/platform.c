@@ -609,9 +609,9 @@ int platform_flash_create(struct machine *m, char *err, size_t errlen)
     /* The run works on a private, nameless copy: what it writes to flash never changes the
        file given, and nothing is left in /tmp however the run ends. The copy is bounded by
        the chip's size, checked before a byte is read. */
-    uint64_t size = part ? part->size : 64u << 20; /* unknown: spiflash_open names it */
-    int fd = infile_private_copy(path, size, size, m->flash_copy, sizeof(m->flash_copy), ferr,
-                                 sizeof(ferr));
+    uint64_t max = part ? part->size : 64u << 20; /* unknown part: spiflash_open names it */
+    int fd = infile_private_copy(path, part ? part->size : 1, max, m->flash_copy,
+                                 sizeof(m->flash_copy), ferr, sizeof(ferr));
     if (fd < 0) {
         snprintf(err, errlen, "%s:%d: image: flash image %s", sc->path, sc->flash.line, ferr);
         return -1;
