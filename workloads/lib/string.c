@@ -11,10 +11,23 @@
 
 typedef uint64_t __attribute__((may_alias, aligned(1))) u64_any;
 
+/*
+ * Copies and fills go 32 bytes (four 8-byte moves) per loop iteration: a
+ * quarter of the loop overhead of one word at a time, as compilers' own
+ * inline expansions do; then words, then the last bytes.
+ */
 void *memcpy(void *dst, const void *src, size_t n)
 {
     unsigned char *d = dst;
     const unsigned char *s = src;
+    for (; n >= 32; n -= 32, d += 32, s += 32) {
+        uint64_t a = ((const u64_any *)s)[0], b = ((const u64_any *)s)[1];
+        uint64_t c = ((const u64_any *)s)[2], e = ((const u64_any *)s)[3];
+        ((u64_any *)d)[0] = a;
+        ((u64_any *)d)[1] = b;
+        ((u64_any *)d)[2] = c;
+        ((u64_any *)d)[3] = e;
+    }
     for (; n >= 8; n -= 8, d += 8, s += 8)
         *(u64_any *)d = *(const u64_any *)s;
     while (n--)
@@ -44,6 +57,12 @@ void *memset(void *dst, int c, size_t n)
 {
     unsigned char *d = dst;
     uint64_t w = 0x0101010101010101ull * (unsigned char)c;
+    for (; n >= 32; n -= 32, d += 32) {
+        ((u64_any *)d)[0] = w;
+        ((u64_any *)d)[1] = w;
+        ((u64_any *)d)[2] = w;
+        ((u64_any *)d)[3] = w;
+    }
     for (; n >= 8; n -= 8, d += 8)
         *(u64_any *)d = w;
     while (n--)
