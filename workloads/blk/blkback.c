@@ -24,17 +24,32 @@
  *                       read, also program the HBA to read one 4 KiB block
  *                       into the machine frame after the request's first
  *                       granted page -- the frontend's memory, not granted
+ *   max_queues=N        multi-queue-max-queues we offer (default: our
+ *                       vCPUs, as Linux's xenblk_max_queues)
+ *   irq_cpu=N           the vCPU the HBA's interrupt is bound to (0)
  *
  * Handshake, per vbd (the toolstack wrote /local/domain/<self>/backend/
  * vbd/<fe>/<devid> with frontend, frontend-id, online=1, state=1): write
  * sectors, sector-size, physical-sector-size, info, feature-flush-cache,
- * feature-persistent (if grants=persistent), max-ring-page-order = 0, then
- * InitWait. When the frontend is Initialised: read ring-ref,
- * event-channel, protocol (must be x86_64-abi if present),
- * feature-persistent; map the ring, bind the event channel, Connected. The
+ * feature-persistent (if grants=persistent), max-ring-page-order = 0,
+ * multi-queue-max-queues, then InitWait. When the frontend is Initialised:
+ * read multi-queue-num-queues (1 if absent; 0 or more than we offered is
+ * refused, as Linux's connect_ring refuses it), then per ring ring-ref and
+ * event-channel -- from the frontend's directory for one ring, from
+ * queue-N/ for several -- protocol (must be x86_64-abi if present),
+ * feature-persistent; map each ring, bind its event channel and bind that
+ * to the next vCPU in turn (EVTCHNOP_bind_vcpu), Connected. The
  * frontend's Closing -> we disconnect (wait for its I/O in flight, unmap
  * everything) and go Closing; its Closed -> Closed. When every vbd is
  * Closed the domain powers off.
+ *
+ * Rings and vCPUs: each ring is a worker of its own (Linux's one kthread
+ * per xen_blkif_ring), running in the upcall of the vCPU its event
+ * channel is bound to; the rings of all vbds are dealt over the vCPUs
+ * round robin starting at vCPU 1, so vCPU 0 keeps xenstore and the HBA
+ * interrupt. A ring's lock serialises its worker and the completions
+ * (which run on the interrupt's vCPU); the HBA driver has its own lock,
+ * always taken after a ring's.
  *
  * Requests (event handler, upcall context): consume every available
  * request, issue each to the HBA, ring the doorbell once, then
@@ -48,13 +63,13 @@
  *   reaches the disk. A req_prod more than RING_SIZE ahead of our
  *   responses (RING_REQUEST_PROD_OVERFLOW) disconnects that frontend
  *   (Closing; later requests are ignored) and no other.
- * A request is taken off the ring only when a request slot of its vbd and
- * an HBA command slot are free; otherwise the vbd stalls and is resumed
+ * A request is taken off the ring only when a request slot of its ring and
+ * an HBA command slot are free; otherwise the ring stalls and is resumed
  * when completions free slots.
  *
  * Completions (HBA interrupt, upcall context): copy out (copy mode READ),
  * unmap (map mode), write the response, mark H6. Responses are pushed
- * with RING_PUSH_RESPONSES_AND_CHECK_NOTIFY once per interrupt per vbd;
+ * with RING_PUSH_RESPONSES_AND_CHECK_NOTIFY once per interrupt per ring;
  * a push that needs no notify skips the hypervisor hop H7 (the protocol's
  * own batching).
  *
@@ -73,347 +88,88 @@
 #include <xen/io/protocols.h>
 
 #include "../back/backend.h"
-#include "blkfront.h"
+#include "bb.h"
 #include "dma.h"
 #include "sas.h"
-
-#define MAX_VBDS 128 /* frontends one backend serves (the bench runs 64 domUs) */
-#define SEGS BLKIF_MAX_SEGMENTS_PER_REQUEST
-#define PG_SLOTS 1024 /* persistent grants per vbd: open addressing, insert-only */
-#define PG_MAX 512
-#define SECTS_PER_PAGE (PAGE_SIZE / 512)
-
-enum grant_mode { GM_MAP, GM_COPY, GM_PERSISTENT };
-enum vbd_state { VBD_NEW, VBD_CONNECTED, VBD_CLOSING, VBD_CLOSED };
-
-struct bb_seg {
-    grant_ref_t gref;
-    uint8_t first, last;
-    uint8_t mapped; /* mapped for this request only: unmap at completion */
-    grant_handle_t handle;
-    void *addr;   /* our mapping (grant window) */
-    uint64_t bus; /* bus address of the segment's first sector */
-};
-
-struct bb_req {
-    struct vbd *v;
-    uint64_t id;
-    uint64_t sector; /* within the vbd's window */
-    uint32_t nsect;
-    uint8_t op;
-    uint8_t nseg; /* as the frontend gave it (may exceed SEGS: rejected) */
-    uint8_t index;
-    struct bb_seg seg[SEGS];
-    void *bounce[SEGS]; /* copy mode: our pages, allocated on first use, kept */
-};
-
-struct pgnt {
-    uint64_t key; /* gref + 1; 0 = empty */
-    uint64_t bus; /* of the page */
-    grant_handle_t handle;
-    void *addr;
-};
-
-struct vbd {
-    enum vbd_state state;
-    domid_t fe;
-    int devid;
-    char nodename[128]; /* our backend directory */
-    char fepath[128];   /* the frontend's directory */
-    uint64_t start, sectors;
-    blkif_back_ring_t ring;
-    void *ring_addr;
-    grant_handle_t ring_handle;
-    evtchn_port_t port;
-    int persistent;
-    struct pgnt *pg; /* PG_SLOTS entries when persistent */
-    unsigned npg;
-    struct bb_req req[BLKIF_RING_SIZE];
-    uint32_t free_mask; /* free entries of req[] */
-    unsigned inflight;  /* at the HBA */
-    int unpushed;       /* responses written since the last push */
-    int stalled;        /* stopped taking requests for want of a slot */
-    int broken;         /* ring overflow: disconnect from program context */
-    unsigned long served, failed;
-};
+#include "smp.h"
 
 static struct vbd vbds[MAX_VBDS];
 static int nvbds;
 static struct sas_hba *hba;
 static const struct sas_target_info *disk;
 static uint8_t target, blk_shift;
-static enum grant_mode mode;
+enum grant_mode bb_mode;
+static unsigned max_queues; /* multi-queue-max-queues we offer: one per vCPU, as Linux */
+static unsigned next_cpu;   /* the vCPU the next ring is bound to (round robin) */
 
 /* ---- request slots of a vbd ---- */
 
-static struct bb_req *req_alloc(struct vbd *v)
+static struct bb_req *req_alloc(struct bb_ring *r)
 {
-    unsigned i = ctz_ulong(v->free_mask);
-    v->free_mask &= ~(1u << i);
-    return &v->req[i];
+    unsigned i = ctz_ulong(r->free_mask);
+    r->free_mask &= ~(1u << i);
+    return &r->req[i];
 }
 
-static void req_free(struct vbd *v, struct bb_req *p)
+static void req_free(struct bb_ring *r, struct bb_req *p)
 {
-    v->free_mask |= 1u << p->index;
-}
-
-/* ---- grants ---- */
-
-static void unmap_segs(struct vbd *v, struct bb_req *p)
-{
-    struct gnttab_unmap_grant_ref ops[SEGS];
-    unsigned n = 0;
-    for (unsigned i = 0; i < p->nseg && i < SEGS; i++) {
-        struct bb_seg *s = &p->seg[i];
-        if (!s->mapped)
-            continue;
-        ops[n++] = (struct gnttab_unmap_grant_ref){
-            .host_addr = (uint64_t)s->addr,
-            .dev_bus_addr = s->bus & ~(uint64_t)(PAGE_SIZE - 1),
-            .handle = s->handle,
-        };
-    }
-    if (!n)
-        return;
-    int rc = HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, ops, n);
-    for (unsigned i = 0, k = 0; i < p->nseg && i < SEGS; i++) {
-        struct bb_seg *s = &p->seg[i];
-        if (!s->mapped)
-            continue;
-        if (!rc && ops[k].status == GNTST_okay)
-            gnttab_slot_free(s->addr);
-        else
-            printf("blkback: dom%u: unmap of gref %u failed: %d/%d\n", v->fe, s->gref, rc,
-                   ops[k].status);
-        s->mapped = 0;
-        k++;
-    }
-}
-
-/*
- * Map segments idx[0..n) of p with `flags` into fresh window slots, in one
- * hypercall. On any failure every mapping made here is undone: -1.
- */
-static int map_segs(struct vbd *v, struct bb_req *p, const uint8_t *idx, unsigned n, uint32_t flags)
-{
-    struct gnttab_map_grant_ref ops[SEGS];
-    for (unsigned k = 0; k < n; k++) {
-        void *slot = gnttab_slot_alloc();
-        ops[k] = (struct gnttab_map_grant_ref){.host_addr = (uint64_t)slot,
-                                               .flags = flags,
-                                               .ref = p->seg[idx[k]].gref,
-                                               .dom = v->fe,
-                                               .status = GNTST_no_space};
-    }
-    int rc = HYPERVISOR_grant_table_op(GNTTABOP_map_grant_ref, ops, n);
-    int bad = 0;
-    for (unsigned k = 0; k < n; k++) {
-        struct bb_seg *s = &p->seg[idx[k]];
-        if (ops[k].host_addr && ops[k].status == GNTST_okay) {
-            s->mapped = 1;
-            s->addr = (void *)ops[k].host_addr;
-            s->handle = ops[k].handle;
-            s->bus = ops[k].dev_bus_addr + (uint64_t)s->first * 512;
-            continue;
-        }
-        gnttab_slot_free((void *)ops[k].host_addr);
-        if (!bad++)
-            printf("blkback: dom%u: request 0x%llx: map of gref %u failed: %d/%d\n", v->fe,
-                   (unsigned long long)p->id, s->gref, rc, ops[k].status);
-    }
-    if (bad)
-        unmap_segs(v, p);
-    return bad ? -1 : 0;
-}
-
-static int map_all(struct vbd *v, struct bb_req *p)
-{
-    uint8_t idx[SEGS];
-    for (unsigned i = 0; i < p->nseg; i++)
-        idx[i] = (uint8_t)i;
-    uint32_t flags = GNTMAP_host_map | GNTMAP_device_map;
-    if (p->op == BLKIF_OP_WRITE)
-        flags |= GNTMAP_readonly; /* the device only reads a WRITE's data */
-    return map_segs(v, p, idx, p->nseg, flags);
-}
-
-static unsigned pg_hash(uint64_t key)
-{
-    return (unsigned)((key * 0x9e3779b97f4a7c15ull) >> 54) & (PG_SLOTS - 1);
-}
-
-/* The entry for gref, or the empty entry where it would go. */
-static struct pgnt *pg_slot(struct vbd *v, grant_ref_t gref)
-{
-    uint64_t key = (uint64_t)gref + 1;
-    unsigned i = pg_hash(key);
-    while (v->pg[i].key && v->pg[i].key != key)
-        i = (i + 1) & (PG_SLOTS - 1);
-    return &v->pg[i];
-}
-
-/* Keep this request's fresh mappings for good while the table has room. */
-static void pg_keep(struct vbd *v, struct bb_req *p)
-{
-    for (unsigned i = 0; i < p->nseg && v->npg < PG_MAX; i++) {
-        struct bb_seg *s = &p->seg[i];
-        struct pgnt *e = s->mapped ? pg_slot(v, s->gref) : NULL;
-        if (!e || e->key)
-            continue; /* not fresh, or the same gref twice in one request */
-        *e = (struct pgnt){.key = (uint64_t)s->gref + 1,
-                           .bus = s->bus - (uint64_t)s->first * 512,
-                           .handle = s->handle,
-                           .addr = s->addr};
-        v->npg++;
-        s->mapped = 0;
-    }
-}
-
-static int map_persistent(struct vbd *v, struct bb_req *p)
-{
-    uint8_t miss[SEGS];
-    unsigned n = 0;
-    for (unsigned i = 0; i < p->nseg; i++) {
-        struct bb_seg *s = &p->seg[i];
-        const struct pgnt *e = pg_slot(v, s->gref);
-        if (e->key)
-            s->bus = e->bus + (uint64_t)s->first * 512;
-        else
-            miss[n++] = (uint8_t)i;
-    }
-    /* Persistent grants are granted read-write by the frontend: map them so. */
-    if (n && map_segs(v, p, miss, n, GNTMAP_host_map | GNTMAP_device_map))
-        return -1;
-    pg_keep(v, p);
-    return 0;
-}
-
-static void pg_release(struct vbd *v)
-{
-    for (unsigned i = 0; v->pg && i < PG_SLOTS; i++) {
-        struct pgnt *e = &v->pg[i];
-        if (!e->key)
-            continue;
-        int st = gnttab_unmap_at((uint64_t)e->addr, e->handle);
-        if (st == GNTST_okay)
-            gnttab_slot_free(e->addr);
-        else
-            printf("blkback: dom%u: unmap of persistent gref %llu failed: %d\n", v->fe,
-                   (unsigned long long)(e->key - 1), st);
-    }
-    if (v->pg)
-        page_free(v->pg, PG_SLOTS * sizeof(struct pgnt) / PAGE_SIZE);
-    v->pg = NULL;
-    v->npg = 0;
-}
-
-/* GNTTABOP_copy between the frontend's segments and our bounce pages, one hypercall. */
-static int copy_segs(struct vbd *v, struct bb_req *p, int to_frontend)
-{
-    struct gnttab_copy ops[SEGS];
-    for (unsigned i = 0; i < p->nseg; i++) {
-        const struct bb_seg *s = &p->seg[i];
-        uint16_t off = (uint16_t)(s->first * 512);
-        struct gnttab_copy_ptr theirs = {.u.ref = s->gref, .domid = v->fe, .offset = off};
-        struct gnttab_copy_ptr ours = {
-            .u.gmfn = virt_to_pfn(p->bounce[i]), .domid = DOMID_SELF, .offset = off};
-        ops[i] = (struct gnttab_copy){
-            .source = to_frontend ? ours : theirs,
-            .dest = to_frontend ? theirs : ours,
-            .len = (uint16_t)((s->last - s->first + 1) * 512),
-            .flags = to_frontend ? GNTCOPY_dest_gref : GNTCOPY_source_gref,
-            .status = GNTST_general_error,
-        };
-    }
-    int rc = gnttab_copy_ops(ops, p->nseg);
-    for (unsigned i = 0; i < p->nseg; i++)
-        if (rc || ops[i].status != GNTST_okay) {
-            printf("blkback: dom%u: request 0x%llx: copy %s gref %u failed: %d/%d\n", v->fe,
-                   (unsigned long long)p->id, to_frontend ? "to" : "from", p->seg[i].gref, rc,
-                   ops[i].status);
-            return -1;
-        }
-    return 0;
-}
-
-static int bounce_in(struct vbd *v, struct bb_req *p)
-{
-    for (unsigned i = 0; i < p->nseg; i++) {
-        if (!p->bounce[i] && !(p->bounce[i] = page_alloc(1))) {
-            printf("blkback: out of bounce pages\n");
-            return -1;
-        }
-        p->seg[i].bus = virt_to_bus(p->bounce[i]) + (uint64_t)p->seg[i].first * 512;
-    }
-    return p->op == BLKIF_OP_WRITE ? copy_segs(v, p, 0) : 0;
-}
-
-static void bounce_release(struct bb_req *p)
-{
-    for (unsigned i = 0; i < SEGS; i++)
-        if (p->bounce[i]) {
-            page_free(p->bounce[i], 1);
-            p->bounce[i] = NULL;
-        }
-}
-
-/* Make the data reachable by the device: 0, or -1 (the request fails, nothing mapped). */
-static int grants_get(struct vbd *v, struct bb_req *p)
-{
-    for (unsigned i = 0; i < p->nseg; i++)
-        p->seg[i].mapped = 0;
-    if (mode == GM_COPY)
-        return bounce_in(v, p);
-    return v->persistent ? map_persistent(v, p) : map_all(v, p);
+    r->free_mask |= 1u << p->index;
 }
 
 /* ---- responses ---- */
 
-static void respond(struct vbd *v, struct bb_req *p, int16_t status)
+/* With r->lock held. */
+static void respond(struct bb_ring *r, struct bb_req *p, int16_t status)
 {
+    struct vbd *v = r->v;
     if (v->state == VBD_CONNECTED && !v->broken) {
         trace_hop(HOP_H6, p->id);
         trace_begin(SPAN_RING_PUT, p->id);
-        blkif_response_t *rsp = RING_GET_RESPONSE(&v->ring, v->ring.rsp_prod_pvt);
+        blkif_response_t *rsp = RING_GET_RESPONSE(&r->ring, r->ring.rsp_prod_pvt);
         rsp->id = p->id;
         rsp->operation = p->op;
         rsp->status = status;
-        v->ring.rsp_prod_pvt++;
-        v->unpushed = 1;
+        r->ring.rsp_prod_pvt++;
+        r->unpushed = 1;
         trace_end(SPAN_RING_PUT, p->id);
     }
-    v->served++;
+    r->served++;
     if (status != BLKIF_RSP_OKAY)
-        v->failed++;
-    req_free(v, p);
+        r->failed++;
+    req_free(r, p);
 }
 
-static void push_responses(struct vbd *v)
+/* With r->lock held. */
+static void push_responses(struct bb_ring *r)
 {
     int notify = 0;
-    if (!v->unpushed || v->state != VBD_CONNECTED || v->broken)
+    if (!r->unpushed || r->v->state != VBD_CONNECTED || r->v->broken)
         return;
-    RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&v->ring, notify);
-    v->unpushed = 0;
+    RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&r->ring, notify);
+    r->unpushed = 0;
     if (notify)
-        evtchn_send(v->port);
+        evtchn_send(r->port);
 }
 
-/* HBA completion (upcall context). */
+/* HBA completion (upcall context, the interrupt's vCPU). */
 static void bb_done(struct sas_cmd *c, int status)
 {
     struct bb_req *p = c->arg;
-    struct vbd *v = p->v;
+    struct bb_ring *r = p->r;
+    struct vbd *v = r->v;
     int16_t st = status == SAS_ST_OK           ? BLKIF_RSP_OKAY
                  : status == SAS_ST_BAD_OPCODE ? BLKIF_RSP_EOPNOTSUPP
                                                : BLKIF_RSP_ERROR;
-    if (st == BLKIF_RSP_OKAY && mode == GM_COPY && p->op == BLKIF_OP_READ &&
+    int f = spin_lock_irqsave(&r->lock);
+    if (st == BLKIF_RSP_OKAY && bb_mode == GM_COPY && p->op == BLKIF_OP_READ &&
         v->state == VBD_CONNECTED && !v->broken && copy_segs(v, p, 1))
         st = BLKIF_RSP_ERROR;
     unmap_segs(v, p);
-    v->inflight--;
-    respond(v, p, st);
+    r->inflight--;
+    respond(r, p, st);
+    spin_unlock_irqrestore(&r->lock, f);
+    if (v->state == VBD_CLOSING && !r->inflight)
+        backend_kick(); /* disconnect() on vCPU 0 waits for this */
 }
 
 /* ---- requests ---- */
@@ -502,8 +258,9 @@ static void rogue_dma(const struct bb_req *p)
 }
 
 /* Build and queue the HBA command: 0, or -1 (grants already released). */
-static int issue(struct vbd *v, struct bb_req *p)
+static int issue(struct bb_ring *r, struct bb_req *p)
 {
+    struct vbd *v = r->v;
     struct sas_cmd *c = sas_cmd_alloc(hba);
     if (!c) { /* not reached: a slot was free when the request was taken */
         unmap_segs(v, p);
@@ -532,21 +289,21 @@ static int issue(struct vbd *v, struct bb_req *p)
         unmap_segs(v, p);
         return -1;
     }
-    v->inflight++;
+    r->inflight++;
     if (rogue_after > 0 && c->opcode == SAS_OP_READ && ++issued == rogue_after)
         rogue_dma(p);
     return 0;
 }
 
-static void dispatch(struct vbd *v, struct bb_req *p)
+static void dispatch(struct bb_ring *r, struct bb_req *p)
 {
-    int16_t st = check(v, p);
-    if (st == BLKIF_RSP_OKAY && p->op != BLKIF_OP_FLUSH_DISKCACHE && grants_get(v, p))
+    int16_t st = check(r->v, p);
+    if (st == BLKIF_RSP_OKAY && p->op != BLKIF_OP_FLUSH_DISKCACHE && grants_get(r, p))
         st = BLKIF_RSP_ERROR;
-    if (st == BLKIF_RSP_OKAY && issue(v, p))
+    if (st == BLKIF_RSP_OKAY && issue(r, p))
         st = BLKIF_RSP_ERROR;
     if (st != BLKIF_RSP_OKAY)
-        respond(v, p, st);
+        respond(r, p, st);
 }
 
 /*
@@ -555,60 +312,63 @@ static void dispatch(struct vbd *v, struct bb_req *p)
  * bug in the driver would. Under uefi-rt that is a fault inside a runtime
  * service; under xen-dom0 a dom0 crash.
  */
-static long fault_after, taken;
+static long fault_after;
+static volatile long taken;
 
-static void take_request(struct vbd *v)
+static void take_request(struct bb_ring *r)
 {
-    if (fault_after > 0 && ++taken == fault_after) {
+    if (fault_after > 0 && __atomic_add_fetch(&taken, 1, __ATOMIC_SEQ_CST) == fault_after) {
         printf("blkback: injected fault on request %ld\n", taken);
         console_flush();
         __asm__ volatile("ud2");
     }
-    const blkif_request_t *src = RING_GET_REQUEST(&v->ring, v->ring.req_cons);
-    struct bb_req *p = req_alloc(v);
+    const blkif_request_t *src = RING_GET_REQUEST(&r->ring, r->ring.req_cons);
+    struct bb_req *p = req_alloc(r);
     uint64_t id = READ_ONCE(src->id);
     trace_ctx(id);
     trace_hop(HOP_H4, id);
     trace_begin(SPAN_RING_GET, id);
     copy_request(p, src);
     p->id = id; /* the id we traced, whatever the slot says now */
-    v->ring.req_cons++;
+    r->ring.req_cons++;
     trace_end(SPAN_RING_GET, id);
-    dispatch(v, p);
+    dispatch(r, p);
     trace_ctx(HOPSIM_NOREQ);
 }
 
 /* The frontend overran the ring: stop serving it; program context disconnects it. */
-static void ring_overflow(struct vbd *v, RING_IDX rp)
+static void ring_overflow(struct bb_ring *r, RING_IDX rp)
 {
-    printf("blkback: dom%u vbd %d: req_prod %u is %u ahead of our responses (ring of %u): "
-           "disconnecting\n",
-           v->fe, v->devid, rp, rp - v->ring.rsp_prod_pvt, RING_SIZE(&v->ring));
+    struct vbd *v = r->v;
+    printf("blkback: dom%u vbd %d queue %u: req_prod %u is %u ahead of our responses (ring of "
+           "%u): disconnecting\n",
+           v->fe, v->devid, r->q, rp, rp - r->ring.rsp_prod_pvt, RING_SIZE(&r->ring));
     v->broken = 1;
-    evtchn_mask(v->port);
-    backend_wake = 1;
+    for (unsigned q = 0; q < v->nrings; q++)
+        evtchn_mask(v->rings[q].port);
+    backend_kick();
 }
 
-/* Take every request we have room for (upcall context). */
-static void vbd_process(struct vbd *v)
+/* Take every request we have room for (upcall context, r->lock held). */
+static void ring_process(struct bb_ring *r)
 {
-    blkif_back_ring_t *ring = &v->ring;
+    blkif_back_ring_t *ring = &r->ring;
     int more;
-    v->stalled = 0;
+    r->stalled = 0;
     do {
         RING_IDX rp = READ_ONCE(ring->sring->req_prod);
         rmb(); /* requests after req_prod */
         if (RING_REQUEST_PROD_OVERFLOW(ring, rp)) {
-            ring_overflow(v, rp);
+            ring_overflow(r, rp);
             return;
         }
         while (ring->req_cons != rp) {
             /* No free request slot <=> RING_REQUEST_CONS_OVERFLOW: RING_SIZE unanswered. */
-            if (!v->free_mask || !sas_free_slots(hba)) {
-                v->stalled = 1;
+            if (!r->free_mask || !sas_free_slots(hba)) {
+                r->stalled = 1;
                 return;
             }
-            take_request(v);
+            take_request(r);
         }
         RING_FINAL_CHECK_FOR_REQUESTS(ring, more);
     } while (more);
@@ -619,29 +379,38 @@ static int vbd_live(const struct vbd *v)
     return v->state == VBD_CONNECTED && !v->broken;
 }
 
-static void vbd_event(evtchn_port_t port, void *data)
+/* A ring's event (upcall context, on the vCPU the ring is bound to). */
+static void ring_event(evtchn_port_t port, void *data)
 {
     (void)port;
-    struct vbd *v = data;
-    if (!vbd_live(v))
+    struct bb_ring *r = data;
+    if (!vbd_live(r->v))
         return;
-    vbd_process(v);
-    push_responses(v);
+    int f = spin_lock_irqsave(&r->lock);
+    ring_process(r);
+    push_responses(r);
+    spin_unlock_irqrestore(&r->lock, f);
     sas_kick(hba);
 }
 
-/* After each HBA interrupt: push responses, resume stalled vbds, one doorbell. */
+/* After each HBA interrupt: push responses, resume stalled rings, one doorbell. */
 static void bb_batch(void *arg)
 {
     (void)arg;
     static int next;
-    for (int i = 0; i < nvbds; i++)
-        push_responses(&vbds[i]);
     for (int k = 0; k < nvbds; k++) {
         struct vbd *v = &vbds[(next + k) % nvbds];
-        if (vbd_live(v) && v->stalled) {
-            vbd_process(v);
-            push_responses(v);
+        if (v->state != VBD_CONNECTED)
+            continue;
+        for (unsigned q = 0; q < v->nrings; q++) {
+            struct bb_ring *r = &v->rings[q];
+            int f = spin_lock_irqsave(&r->lock);
+            push_responses(r);
+            if (vbd_live(v) && r->stalled) {
+                ring_process(r);
+                push_responses(r);
+            }
+            spin_unlock_irqrestore(&r->lock, f);
         }
     }
     if (nvbds)
@@ -665,9 +434,10 @@ static int advertise(const struct vbd *v)
     rc = rc ? rc : write_key(v, "physical-sector-size", disk->blksz);
     rc = rc ? rc : write_key(v, "info", 0);
     rc = rc ? rc : write_key(v, "feature-flush-cache", 1);
-    if (mode == GM_PERSISTENT)
+    if (bb_mode == GM_PERSISTENT)
         rc = rc ? rc : write_key(v, "feature-persistent", 1);
     rc = rc ? rc : write_key(v, "max-ring-page-order", 0);
+    rc = rc ? rc : write_key(v, "multi-queue-max-queues", max_queues);
     return rc ? rc : xenbus_switch_state(v->nodename, XenbusStateInitWait);
 }
 
@@ -682,76 +452,171 @@ static int protocol_ok(const struct vbd *v)
     return 0;
 }
 
-static int map_ring(struct vbd *v, long ref)
+static int map_ring(struct bb_ring *r, long ref)
 {
+    struct vbd *v = r->v;
     int st, f = irq_save();
-    v->ring_addr = gnttab_map(v->fe, (grant_ref_t)ref, 0, &v->ring_handle, &st);
-    if (v->ring_addr && mode == GM_PERSISTENT && v->persistent) {
-        v->pg = page_zalloc(PG_SLOTS * sizeof(struct pgnt) / PAGE_SIZE);
-        v->npg = 0;
-        if (!v->pg)
-            v->persistent = 0;
+    r->ring_addr = gnttab_map(v->fe, (grant_ref_t)ref, 0, &r->ring_handle, &st);
+    if (r->ring_addr && bb_mode == GM_PERSISTENT && v->persistent) {
+        r->pg = page_zalloc(PG_SLOTS * sizeof(struct pgnt) / PAGE_SIZE);
+        r->npg = 0;
     }
     irq_restore(f);
-    if (!v->ring_addr) {
-        printf("blkback: dom%u: map of ring-ref %ld failed: %d\n", v->fe, ref, st);
+    if (!r->ring_addr) {
+        printf("blkback: dom%u queue %u: map of ring-ref %ld failed: %d\n", v->fe, r->q, ref, st);
         return -1;
     }
-    BACK_RING_INIT(&v->ring, (blkif_sring_t *)v->ring_addr, PAGE_SIZE);
+    BACK_RING_INIT(&r->ring, (blkif_sring_t *)r->ring_addr, PAGE_SIZE);
     return 0;
 }
 
-static int connect(struct vbd *v)
+static size_t rings_pages(unsigned n)
 {
-    long ref = xs_read_long(v->fepath, "ring-ref", -1);
-    long evtchn = xs_read_long(v->fepath, "event-channel", -1);
-    if (ref < 0 || evtchn < 0 || !protocol_ok(v)) {
-        printf("blkback: dom%u: ring-ref / event-channel / protocol unusable\n", v->fe);
+    return (n * sizeof(struct bb_ring) + PAGE_SIZE - 1) / PAGE_SIZE;
+}
+
+/*
+ * One ring from the frontend's keys in dir (its own directory for a single
+ * ring, queue-N for each of several, as Linux's read_per_ring_refs):
+ * map it, bind its event channel and bind that to the next vCPU in turn.
+ */
+static int connect_ring(struct bb_ring *r, const char *dir)
+{
+    struct vbd *v = r->v;
+    long ref = xs_read_long(dir, "ring-ref", -1);
+    long evtchn = xs_read_long(dir, "event-channel", -1);
+    if (ref < 0 || evtchn < 0) {
+        printf("blkback: dom%u: %s: ring-ref / event-channel unusable\n", v->fe, dir);
         return -1;
     }
-    v->persistent = mode == GM_PERSISTENT && xs_read_long(v->fepath, "feature-persistent", 0) == 1;
-    if (map_ring(v, ref))
+    if (map_ring(r, ref))
         return -1;
-    int rc = evtchn_bind_interdomain(v->fe, (evtchn_port_t)evtchn, &v->port);
+    int rc = evtchn_bind_interdomain(v->fe, (evtchn_port_t)evtchn, &r->port);
     if (rc) {
+        r->port = 0;
         printf("blkback: dom%u: bind_interdomain(port %ld) failed: %d\n", v->fe, evtchn, rc);
         return -1; /* disconnect() unmaps the ring */
     }
-    v->free_mask = (uint32_t)((1ull << BLKIF_RING_SIZE) - 1);
-    v->inflight = 0;
-    v->unpushed = v->stalled = v->broken = 0;
+    r->cpu = next_cpu;
+    next_cpu = (next_cpu + 1) % smp_ncpus;
+    rc = evtchn_bind_vcpu(r->port, r->cpu);
+    if (rc) {
+        printf("blkback: dom%u: bind_vcpu(port %u, vCPU %u) failed: %d\n", v->fe, r->port, r->cpu,
+               rc);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Linux's connect_ring: multi-queue-num-queues (1 when the frontend wrote
+ * none) must lie within the multi-queue-max-queues we offered; one ring
+ * reads the flat keys, several read queue-0 .. queue-N-1.
+ */
+static int connect(struct vbd *v)
+{
+    long nq = xs_read_long(v->fepath, "multi-queue-num-queues", 1);
+    if (nq < 1 || nq > (long)max_queues) {
+        printf("blkback: dom%u: guest requested %ld queues, exceeding the maximum of %u\n", v->fe,
+               nq, max_queues);
+        return -1;
+    }
+    if (!protocol_ok(v))
+        return -1;
+    v->persistent =
+        bb_mode == GM_PERSISTENT && xs_read_long(v->fepath, "feature-persistent", 0) == 1;
+    v->rings = page_zalloc(rings_pages((unsigned)nq));
+    if (!v->rings) {
+        printf("blkback: dom%u: no memory for %ld rings\n", v->fe, nq);
+        return -1;
+    }
+    v->nrings = (unsigned)nq;
+    v->broken = 0;
+    if (nq == 1)
+        printf("blkback: dom%u vbd %d: one ring (ring-ref, event-channel)\n", v->fe, v->devid);
+    else
+        printf("blkback: dom%u vbd %d: multi-queue-num-queues=%ld of %u: rings from "
+               "queue-0..queue-%ld/{ring-ref,event-channel}\n",
+               v->fe, v->devid, nq, max_queues, nq - 1);
+    char cpus[64] = "";
+    for (unsigned q = 0; q < v->nrings; q++) {
+        struct bb_ring *r = &v->rings[q];
+        r->v = v;
+        r->q = q;
+        r->free_mask = (uint32_t)((1ull << BLKIF_RING_SIZE) - 1);
+        for (unsigned i = 0; i < BLKIF_RING_SIZE; i++) {
+            r->req[i].r = r;
+            r->req[i].index = (uint8_t)i;
+        }
+        char dir[160];
+        if (v->nrings == 1)
+            snprintf(dir, sizeof(dir), "%s", v->fepath);
+        else
+            snprintf(dir, sizeof(dir), "%s/queue-%u", v->fepath, q);
+        if (connect_ring(r, dir))
+            return -1;
+        size_t n = strlen(cpus);
+        snprintf(cpus + n, sizeof(cpus) - n, "%s%u", q ? "," : "", r->cpu);
+    }
     v->state = VBD_CONNECTED;
-    evtchn_attach(v->port, vbd_event, v);
-    printf("blkback: dom%u vbd %d connected: sectors [%llu, +%llu), grants %s\n", v->fe, v->devid,
-           (unsigned long long)v->start, (unsigned long long)v->sectors,
-           mode == GM_COPY ? "copy"
-           : v->persistent ? "persistent"
-                           : "map");
+    for (unsigned q = 0; q < v->nrings; q++)
+        evtchn_attach(v->rings[q].port, ring_event, &v->rings[q]);
+    printf("blkback: dom%u vbd %d connected: sectors [%llu, +%llu), grants %s, %u queue%s on "
+           "vCPU %s\n",
+           v->fe, v->devid, (unsigned long long)v->start, (unsigned long long)v->sectors,
+           bb_mode == GM_COPY ? "copy"
+           : v->persistent    ? "persistent"
+                              : "map",
+           v->nrings, v->nrings == 1 ? "" : "s", cpus);
     return xenbus_switch_state(v->nodename, XenbusStateConnected);
 }
 
-/* Unmap the ring and every persistent grant, free the bounce pages. Nothing in flight. */
+/* Unbind and unmap every ring and persistent grant, free the bounce pages. Nothing in flight. */
 static void release(struct vbd *v)
 {
-    int f = irq_save();
-    if (v->ring_addr && gnttab_unmap(v->ring_addr, v->ring_handle))
-        printf("blkback: dom%u: ring unmap failed\n", v->fe);
-    v->ring_addr = NULL;
-    pg_release(v);
-    for (unsigned i = 0; i < BLKIF_RING_SIZE; i++)
-        bounce_release(&v->req[i]);
-    irq_restore(f);
+    for (unsigned q = 0; v->rings && q < v->nrings; q++) {
+        struct bb_ring *r = &v->rings[q];
+        if (r->port)
+            evtchn_unbind(r->port);
+        r->port = 0;
+        int f = irq_save();
+        if (r->ring_addr && gnttab_unmap(r->ring_addr, r->ring_handle))
+            printf("blkback: dom%u queue %u: ring unmap failed\n", v->fe, q);
+        r->ring_addr = NULL;
+        pg_release(r);
+        for (unsigned i = 0; i < BLKIF_RING_SIZE; i++)
+            bounce_release(&r->req[i]);
+        irq_restore(f);
+        v->served += r->served;
+        v->failed += r->failed;
+        size_t n = strlen(v->per_queue);
+        snprintf(v->per_queue + n, sizeof(v->per_queue) - n, "%s%lu", q ? "," : "", r->served);
+    }
+    if (v->rings)
+        page_free(v->rings, rings_pages(v->nrings));
+    v->rings = NULL;
+    v->nrings = 0;
+}
+
+static int idle(const struct vbd *v)
+{
+    for (unsigned q = 0; q < v->nrings; q++)
+        if (READ_ONCE(v->rings[q].inflight))
+            return 0;
+    return 1;
 }
 
 /* Stop serving, let the HBA finish what it holds, unmap everything, Closing. */
 static void disconnect(struct vbd *v)
 {
     if (v->state == VBD_CONNECTED) {
-        int f = irq_save();
-        v->state = VBD_CLOSING; /* completions from now on write no response */
-        irq_restore(f);
-        evtchn_unbind(v->port);
-        WAIT_UNTIL(v->inflight == 0);
+        for (unsigned q = 0; q < v->nrings; q++) {
+            int f = spin_lock_irqsave(&v->rings[q].lock);
+            v->state = VBD_CLOSING; /* completions from now on write no response */
+            spin_unlock_irqrestore(&v->rings[q].lock, f);
+            evtchn_detach(v->rings[q].port);
+        }
+        WAIT_UNTIL(idle(v));
     }
     release(v);
     v->state = VBD_CLOSING;
@@ -772,8 +637,8 @@ static void step(struct vbd *v)
     if (v->state == VBD_CLOSING && fe == XenbusStateClosed) {
         xenbus_switch_state(v->nodename, XenbusStateClosed);
         v->state = VBD_CLOSED;
-        printf("blkback: dom%u vbd %d closed: %lu requests, %lu failed\n", v->fe, v->devid,
-               v->served, v->failed);
+        printf("blkback: dom%u vbd %d closed: %lu requests (per queue %s), %lu failed\n", v->fe,
+               v->devid, v->served, v->per_queue[0] ? v->per_queue : "-", v->failed);
     }
 }
 
@@ -820,10 +685,6 @@ static void add_vbd(const char *base, long fe, long devid)
     v->state = VBD_NEW; /* the rest of vbds[] is zero (bss) or set at connect */
     v->fe = (domid_t)fe;
     v->devid = (int)devid;
-    for (unsigned i = 0; i < BLKIF_RING_SIZE; i++) {
-        v->req[i].v = v;
-        v->req[i].index = (uint8_t)i;
-    }
     snprintf(v->nodename, sizeof(v->nodename), "%s/%ld/%ld", base, fe, devid);
     if (xenbus_backend_frontend(v->nodename, fe, v->fepath, sizeof(v->fepath)))
         return; /* not complete yet: a later scan picks it up */
@@ -850,6 +711,9 @@ static void scan(const char *base)
 
 ARG_ENUM(grants, "map|copy|persistent", "how the backend reaches the frontend's pages");
 ARG_INT(target, 0, 255, "the disk (SAS target) to serve");
+ARG_INT(max_queues, 1, MAX_QUEUES,
+        "multi-queue-max-queues offered (default: the vCPUs brought up)");
+ARG_INT(irq_cpu, 0, SMP_MAX_CPUS - 1, "the vCPU the HBA's interrupt is bound to");
 ARG_INT(sas_qsize, 1, 65536, "SAS HBA queue entries (clamped to the HBA's maximum)");
 ARG_INT(fault_after, 0, INT64_MAX, "fault on the N-th request (0: never)");
 ARG_INT(rogue_after, 0, INT64_MAX,
@@ -861,11 +725,11 @@ static int parse_mode(void)
 {
     const char *g = arg_str("grants", "map");
     if (!strcmp(g, "map"))
-        mode = GM_MAP;
+        bb_mode = GM_MAP;
     else if (!strcmp(g, "copy"))
-        mode = GM_COPY;
+        bb_mode = GM_COPY;
     else if (!strcmp(g, "persistent"))
-        mode = GM_PERSISTENT;
+        bb_mode = GM_PERSISTENT;
     else {
         printf("blkback: grants=%s: expected map, copy or persistent\n", g);
         return -1;
@@ -904,9 +768,21 @@ int blkback_init(void)
     rogue_after = arg_int("rogue_after", 0);
     if (parse_mode())
         return -1;
+    long mq = arg_int("max_queues", (long)smp_ncpus);
+    if (mq < 1 || mq > MAX_QUEUES) {
+        printf("blkback: max_queues=%ld: expected 1..%d\n", mq, MAX_QUEUES);
+        return -1;
+    }
+    max_queues = (unsigned)mq;
+    next_cpu = 1 % smp_ncpus; /* vCPU 0 keeps xenstore and, by default, the interrupt */
     int rc = setup_disk();
     if (rc)
         return rc;
+    long irq_cpu = arg_int("irq_cpu", 0);
+    if (irq_cpu < 0 || irq_cpu >= (long)smp_ncpus || sas_irq_affinity(hba, (unsigned)irq_cpu)) {
+        printf("blkback: irq_cpu=%ld: no such vCPU (of %u)\n", irq_cpu, smp_ncpus);
+        return -1;
+    }
     snprintf(base, sizeof(base), "/local/domain/%u/backend/vbd", xen_domid);
     rc = xs_watch(base, "be");
     if (rc < 0) {

@@ -35,32 +35,50 @@
 
 /* ---- connection ---- */
 
+/* Every key in one transaction: one ring's flat keys, or multi-queue-num-queues and queue-N/. */
 static int publish(struct blkif_conn *c, int want_persistent)
 {
-    char ref[16], port[16], state[4];
-    snprintf(ref, sizeof(ref), "%d", c->ring_ref);
-    snprintf(port, sizeof(port), "%u", c->port);
+    char val[2 * BLKIF_MAX_QUEUES + 1][16], key[2 * BLKIF_MAX_QUEUES][32];
+    struct xs_pair keys[2 * BLKIF_MAX_QUEUES + 4];
+    unsigned n = 0;
+    if (c->nq > 1) {
+        snprintf(val[2 * BLKIF_MAX_QUEUES], sizeof(val[0]), "%u", c->nq);
+        keys[n++] = (struct xs_pair){"multi-queue-num-queues", val[2 * BLKIF_MAX_QUEUES]};
+    }
+    for (unsigned q = 0; q < c->nq; q++) {
+        const char *dir = "";
+        char qdir[16];
+        if (c->nq > 1) {
+            snprintf(qdir, sizeof(qdir), "queue-%u/", q);
+            dir = qdir;
+        }
+        snprintf(key[2 * q], sizeof(key[0]), "%sring-ref", dir);
+        snprintf(val[2 * q], sizeof(val[0]), "%d", c->q[q].ring_ref);
+        snprintf(key[2 * q + 1], sizeof(key[0]), "%sevent-channel", dir);
+        snprintf(val[2 * q + 1], sizeof(val[0]), "%u", c->q[q].port);
+        keys[n++] = (struct xs_pair){key[2 * q], val[2 * q]};
+        keys[n++] = (struct xs_pair){key[2 * q + 1], val[2 * q + 1]};
+    }
+    char state[4];
     snprintf(state, sizeof(state), "%d", XenbusStateInitialised);
-    const struct xs_pair keys[] = {{"ring-ref", ref},
-                                   {"event-channel", port},
-                                   {"protocol", XEN_IO_PROTO_ABI_X86_64},
-                                   {"feature-persistent", want_persistent ? "1" : "0"},
-                                   {"state", state}};
-    return xs_write_all(c->xb.nodename, keys, ARRAY_SIZE(keys));
+    keys[n++] = (struct xs_pair){"protocol", XEN_IO_PROTO_ABI_X86_64};
+    keys[n++] = (struct xs_pair){"feature-persistent", want_persistent ? "1" : "0"};
+    keys[n++] = (struct xs_pair){"state", state};
+    return xs_write_all(c->xb.nodename, keys, n);
 }
 
-static int setup_ring(struct blkif_conn *c, evtchn_handler_t fn, void *data)
+static int setup_ring(struct blkif_conn *c, struct blkif_queue *q, evtchn_handler_t fn, void *data)
 {
-    c->sring = page_zalloc(1);
-    if (!c->sring)
+    q->sring = page_zalloc(1);
+    if (!q->sring)
         return -XEN_ENOMEM;
-    SHARED_RING_INIT(c->sring);
-    FRONT_RING_INIT(&c->ring, c->sring, PAGE_SIZE);
-    c->ring_ref = gnttab_grant_access(c->be, virt_to_pfn(c->sring), 0);
-    if (c->ring_ref < 0)
+    SHARED_RING_INIT(q->sring);
+    FRONT_RING_INIT(&q->ring, q->sring, PAGE_SIZE);
+    q->ring_ref = gnttab_grant_access(c->be, virt_to_pfn(q->sring), 0);
+    if (q->ring_ref < 0)
         return -XEN_ENOSPC;
-    int rc = evtchn_alloc_unbound(c->be, &c->port);
-    return rc ? rc : evtchn_attach(c->port, fn, data);
+    int rc = evtchn_alloc_unbound(c->be, &q->port);
+    return rc ? rc : evtchn_attach(q->port, fn, data);
 }
 
 static void read_backend(struct blkif_conn *c, int want_persistent)
@@ -73,8 +91,8 @@ static void read_backend(struct blkif_conn *c, int want_persistent)
     c->persistent = want_persistent && xs_read_long(be, "feature-persistent", 0) == 1;
 }
 
-int blkif_connect(struct blkif_conn *c, int devid, int want_persistent, evtchn_handler_t fn,
-                  void *data)
+int blkif_connect(struct blkif_conn *c, int devid, int want_persistent, unsigned want_queues,
+                  evtchn_handler_t fn, void *data)
 {
     if (devid < 0 && (devid = xenbus_frontend_lowest("vbd")) < 0) {
         printf("blkfront: no vbd in xenstore: %d\n", devid);
@@ -91,7 +109,12 @@ int blkif_connect(struct blkif_conn *c, int devid, int want_persistent, evtchn_h
         printf("blkfront: backend %s in state %d, not InitWait\n", c->xb.otherend, st);
         return -XEN_EIO;
     }
-    rc = setup_ring(c, fn, data);
+    /* Linux: nr_rings = min(multi-queue-max-queues, xen_blkif_max_queues), at least 1 */
+    long max = xs_read_long(c->xb.otherend, "multi-queue-max-queues", 1);
+    rc = 0;
+    c->nq = (unsigned)MAX(1, MIN(MIN(max, (long)want_queues), BLKIF_MAX_QUEUES));
+    for (unsigned q = 0; q < c->nq && !rc; q++)
+        rc = setup_ring(c, &c->q[q], fn, data);
     if (!rc)
         rc = publish(c, want_persistent);
     if (rc) {
@@ -132,14 +155,18 @@ int blkif_close(struct blkif_conn *c, void (*revoke)(void *data), void *data, ui
 {
     xenbus_switch_state(c->xb.nodename, XenbusStateClosing);
     int st = blkif_wait_backend(c, XenbusStateClosing, timeout_ns);
-    evtchn_unbind(c->port);
+    for (unsigned q = 0; q < c->nq; q++)
+        evtchn_unbind(c->q[q].port);
     if (revoke)
         revoke(data);
-    int rc = gnttab_end_access((grant_ref_t)c->ring_ref);
-    if (rc)
-        printf("blkfront: ring grant %d still mapped by the backend (%d)\n", c->ring_ref, rc);
-    else
-        page_free(c->sring, 1);
+    for (unsigned q = 0; q < c->nq; q++) {
+        int rc = gnttab_end_access((grant_ref_t)c->q[q].ring_ref);
+        if (rc)
+            printf("blkfront: ring grant %d still mapped by the backend (%d)\n", c->q[q].ring_ref,
+                   rc);
+        else
+            page_free(c->q[q].sring, 1);
+    }
     xenbus_switch_state(c->xb.nodename, XenbusStateClosed);
     if (st < XenbusStateClosed)
         st = blkif_wait_backend(c, XenbusStateClosed, timeout_ns);
@@ -160,12 +187,18 @@ struct pgrant {
     grant_ref_t gref;
 };
 
+/* A queue's free shadow slots (slot s of the device belongs to queue s / BLKIF_RING_SIZE). */
+struct bf_queue {
+    int16_t free_stack[BLKIF_RING_SIZE];
+    unsigned nfree, unpushed;
+};
+
 struct blkfront {
     struct blkdev dev;
     struct blkif_conn c;
-    struct bf_shadow shadow[BLKIF_RING_SIZE];
-    int16_t free_stack[BLKIF_RING_SIZE];
-    unsigned nfree, unpushed;
+    struct bf_shadow shadow[BLKIF_MAX_QUEUES * BLKIF_RING_SIZE];
+    struct bf_queue bq[BLKIF_MAX_QUEUES];
+    unsigned next_q; /* round robin over the queues */
     struct tagmap tags;
     struct pgrant *pg; /* PG_SLOTS entries when persistent */
     unsigned npg;
@@ -229,9 +262,10 @@ static int grant_segments(struct blkfront *bf, struct bf_shadow *s, const struct
     return 0;
 }
 
-static int fill_request(struct blkfront *bf, struct bf_shadow *s, struct blkdev_req *r)
+static int fill_request(struct blkfront *bf, blkif_front_ring_t *ring, struct bf_shadow *s,
+                        struct blkdev_req *r)
 {
-    blkif_request_t *req = RING_GET_REQUEST(&bf->c.ring, bf->c.ring.req_prod_pvt);
+    blkif_request_t *req = RING_GET_REQUEST(ring, ring->req_prod_pvt);
     uint8_t op = r->op == BLKDEV_READ    ? BLKIF_OP_READ
                  : r->op == BLKDEV_WRITE ? BLKIF_OP_WRITE
                                          : BLKIF_OP_FLUSH_DISKCACHE;
@@ -251,24 +285,45 @@ static int fill_request(struct blkfront *bf, struct bf_shadow *s, struct blkdev_
     return 0;
 }
 
+/*
+ * The queue for the next request: the next one in turn with a free slot.
+ * Linux's blk-mq maps the submitting CPU to a queue; our test program
+ * submits from one vCPU, so its requests take the queues in turn, as fio
+ * jobs on as many vCPUs would.
+ */
+static int pick_queue(struct blkfront *bf)
+{
+    for (unsigned k = 0; k < bf->c.nq; k++) {
+        unsigned q = (bf->next_q + k) % bf->c.nq;
+        if (bf->bq[q].nfree && !RING_FULL(&bf->c.q[q].ring)) {
+            bf->next_q = (q + 1) % bf->c.nq;
+            return (int)q;
+        }
+    }
+    return -1;
+}
+
 static int bf_submit_locked(struct blkfront *bf, struct blkdev_req *r)
 {
     if (bf->broken)
         return -XEN_EIO;
-    if (!bf->nfree || RING_FULL(&bf->c.ring))
+    int q = pick_queue(bf);
+    if (q < 0)
         return -XEN_EAGAIN;
     if (tagmap_find(&bf->tags, r->id) >= 0)
         return -XEN_EEXIST;
-    int slot = bf->free_stack[bf->nfree - 1];
+    struct bf_queue *bq = &bf->bq[q];
+    blkif_front_ring_t *ring = &bf->c.q[q].ring;
+    int slot = bq->free_stack[bq->nfree - 1];
     /* H2 begins with putting the request on the ring (granting its pages included) */
     trace_hop(HOP_H2, r->id);
     trace_begin(SPAN_RING_PUT, r->id);
-    int rc = fill_request(bf, &bf->shadow[slot], r);
+    int rc = fill_request(bf, ring, &bf->shadow[slot], r);
     if (!rc) {
-        bf->nfree--;
+        bq->nfree--;
         tagmap_insert(&bf->tags, slot, r->id);
-        bf->c.ring.req_prod_pvt++;
-        bf->unpushed++;
+        ring->req_prod_pvt++;
+        bq->unpushed++;
     }
     trace_end(SPAN_RING_PUT, r->id);
     return rc;
@@ -289,14 +344,16 @@ static int bf_submit(struct blkdev *d, struct blkdev_req *r)
 static void bf_kick(struct blkdev *d)
 {
     struct blkfront *bf = (struct blkfront *)d;
-    int f = irq_save(), notify = 0;
-    if (bf->unpushed) {
-        RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&bf->c.ring, notify);
-        bf->unpushed = 0;
+    for (unsigned q = 0; q < bf->c.nq; q++) {
+        int f = irq_save(), notify = 0;
+        if (bf->bq[q].unpushed) {
+            RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&bf->c.q[q].ring, notify);
+            bf->bq[q].unpushed = 0;
+        }
+        irq_restore(f);
+        if (notify)
+            evtchn_send(bf->c.q[q].port);
     }
-    irq_restore(f);
-    if (notify)
-        evtchn_send(bf->c.port);
 }
 
 static int rsp_errno(int16_t st)
@@ -318,7 +375,8 @@ static void complete(struct blkfront *bf, uint64_t id, int16_t status)
     struct bf_shadow *s = &bf->shadow[slot];
     tagmap_remove(&bf->tags, slot);
     revoke_grants(s);
-    bf->free_stack[bf->nfree++] = (int16_t)slot;
+    struct bf_queue *bq = &bf->bq[slot / BLKIF_RING_SIZE];
+    bq->free_stack[bq->nfree++] = (int16_t)slot;
     trace_end(SPAN_RING_GET, id);
     struct blkdev_req *r = s->r;
     r->proto_status = status;
@@ -327,15 +385,17 @@ static void complete(struct blkfront *bf, uint64_t id, int16_t status)
     bf->dev.completions++;
 }
 
-/* Upcall context. */
+/* Upcall context: the responses of the ring whose channel fired. */
 static void bf_event(evtchn_port_t port, void *data)
 {
-    (void)port;
     struct blkfront *bf = data;
-    blkif_front_ring_t *ring = &bf->c.ring;
-    int more;
-    if (bf->broken)
+    unsigned q = 0;
+    while (q < bf->c.nq && bf->c.q[q].port != port)
+        q++;
+    if (bf->broken || q == bf->c.nq)
         return;
+    blkif_front_ring_t *ring = &bf->c.q[q].ring;
+    int more;
     do {
         RING_IDX rp = READ_ONCE(ring->sring->rsp_prod);
         rmb(); /* responses after rsp_prod */
@@ -365,9 +425,11 @@ static void revoke_persistent(void *data)
 static void bf_close(struct blkdev *d)
 {
     struct blkfront *bf = (struct blkfront *)d;
-    if (bf->nfree != BLKIF_RING_SIZE)
-        printf("blkfront: closing with %u requests in flight\n",
-               (unsigned)(BLKIF_RING_SIZE - bf->nfree));
+    unsigned inflight = 0;
+    for (unsigned q = 0; q < bf->c.nq; q++)
+        inflight += BLKIF_RING_SIZE - bf->bq[q].nfree;
+    if (inflight)
+        printf("blkfront: closing with %u requests in flight\n", inflight);
     int st = blkif_close(&bf->c, revoke_persistent, bf, 0);
     printf("blkfront: vbd %d closed (backend state %d)\n", bf->c.xb.devid, st);
 }
@@ -378,31 +440,38 @@ static const struct blkdev_ops bf_ops = {
     .close = bf_close,
 };
 
-struct blkdev *blkfront_open(int devid, int want_persistent)
+struct blkdev *blkfront_open(int devid, int want_persistent, unsigned queues)
 {
     struct blkfront *bf = &bfront;
-    bf->nfree = BLKIF_RING_SIZE;
-    for (unsigned i = 0; i < BLKIF_RING_SIZE; i++)
-        bf->free_stack[i] = (int16_t)(BLKIF_RING_SIZE - 1 - i);
+    for (unsigned q = 0; q < BLKIF_MAX_QUEUES; q++) {
+        bf->bq[q].nfree = BLKIF_RING_SIZE;
+        for (unsigned i = 0; i < BLKIF_RING_SIZE; i++)
+            bf->bq[q].free_stack[i] = (int16_t)((q + 1) * BLKIF_RING_SIZE - 1 - i);
+    }
     tagmap_init(&bf->tags);
     if (want_persistent) {
         bf->pg = page_zalloc(PG_SLOTS * sizeof(struct pgrant) / PAGE_SIZE);
         if (!bf->pg)
             return NULL;
     }
-    if (blkif_connect(&bf->c, devid, want_persistent, bf_event, bf))
+    if (queues < 1 || queues > BLKIF_MAX_QUEUES) {
+        printf("blkfront: queues=%u: expected 1..%d\n", queues, BLKIF_MAX_QUEUES);
+        return NULL;
+    }
+    if (blkif_connect(&bf->c, devid, want_persistent, queues, bf_event, bf))
         return NULL;
     snprintf(bf->name, sizeof(bf->name), "vbd%d", bf->c.xb.devid);
     bf->dev = (struct blkdev){
         .name = bf->name,
         .sectors = bf->c.sectors,
         .sector_size = bf->c.sector_size,
-        .max_inflight = BLKIF_RING_SIZE,
+        .max_inflight = bf->c.nq * BLKIF_RING_SIZE,
         .can_flush = (uint32_t)bf->c.flush,
         .ops = &bf_ops,
     };
-    printf("blkfront: vbd %d: %llu sectors, sector size %u, backend dom%u, persistent grants %s\n",
+    printf("blkfront: vbd %d: %llu sectors, sector size %u, backend dom%u, persistent grants %s, "
+           "%u queue%s\n",
            bf->c.xb.devid, (unsigned long long)bf->c.sectors, bf->c.sector_size, bf->c.be,
-           bf->c.persistent ? "on" : "off");
+           bf->c.persistent ? "on" : "off", bf->c.nq, bf->c.nq == 1 ? "" : "s");
     return &bf->dev;
 }

@@ -58,7 +58,7 @@ static void evil_event(evtchn_port_t port, void *data)
 static int wait_response(struct evil *e, uint64_t timeout_ns)
 {
     uint64_t deadline = time_now_ns() + timeout_ns;
-    while (READ_ONCE(e->c.sring->rsp_prod) == e->c.ring.rsp_cons) {
+    while (READ_ONCE(e->c.q[0].sring->rsp_prod) == e->c.q[0].ring.rsp_cons) {
         if (time_now_ns() >= deadline)
             return 0;
         sleep_ns(POLL_NS);
@@ -72,25 +72,25 @@ static int send(struct evil *e, const blkif_request_t *tmpl, const char *what)
 {
     uint64_t id = HOPSIM_REQ(xen_domid, ++e->seq);
     int notify;
-    blkif_request_t *req = RING_GET_REQUEST(&e->c.ring, e->c.ring.req_prod_pvt);
+    blkif_request_t *req = RING_GET_REQUEST(&e->c.q[0].ring, e->c.q[0].ring.req_prod_pvt);
     *req = *tmpl;
     req->id = id;
     trace_ctx(id);
     trace_hop(HOP_H1, id);
     trace_hop(HOP_H2, id);
-    e->c.ring.req_prod_pvt++;
-    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&e->c.ring, notify);
+    e->c.q[0].ring.req_prod_pvt++;
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&e->c.q[0].ring, notify);
     if (notify)
-        evtchn_send(e->c.port);
+        evtchn_send(e->c.q[0].port);
     if (!GCHECK(wait_response(e, e->timeout_ns))) {
         printf("evil: %s: no response\n", what);
         trace_ctx(HOPSIM_NOREQ);
         return 1;
     }
-    const blkif_response_t *rsp = RING_GET_RESPONSE(&e->c.ring, e->c.ring.rsp_cons);
+    const blkif_response_t *rsp = RING_GET_RESPONSE(&e->c.q[0].ring, e->c.q[0].ring.rsp_cons);
     int status = rsp->status;
     GCHECK_EQ(rsp->id, id);
-    e->c.ring.rsp_cons++;
+    e->c.q[0].ring.rsp_cons++;
     trace_hop(HOP_H8, id);
     trace_done(id);
     trace_ctx(HOPSIM_NOREQ);
@@ -199,11 +199,11 @@ static void valid_read(struct evil *e, const char *what)
 /* req_prod RING_SIZE + 1 past the responses: the backend must disconnect us. */
 static void overflow(struct evil *e)
 {
-    blkif_front_ring_t *ring = &e->c.ring;
+    blkif_front_ring_t *ring = &e->c.q[0].ring;
     wmb();
     ring->sring->req_prod = ring->req_prod_pvt + RING_SIZE(ring) + 1;
     mb();
-    evtchn_send(e->c.port);
+    evtchn_send(e->c.q[0].port);
     int st = blkif_wait_backend(&e->c, XenbusStateClosing, e->timeout_ns);
     printf("evil: ring overflow -> backend state %d\n", st);
     GCHECK(st == XenbusStateClosing || st == XenbusStateClosed);
@@ -212,7 +212,7 @@ static void overflow(struct evil *e)
 /* After the disconnect: one more request must get no response. */
 static void ignored(struct evil *e)
 {
-    blkif_front_ring_t *ring = &e->c.ring;
+    blkif_front_ring_t *ring = &e->c.q[0].ring;
     RING_IDX rsp_before = READ_ONCE(ring->sring->rsp_prod);
     blkif_request_t r = rw_req(BLKIF_OP_READ, 0, 1, (grant_ref_t)e->ref_rd);
     r.id = HOPSIM_REQ(xen_domid, ++e->seq);
@@ -220,7 +220,7 @@ static void ignored(struct evil *e)
     wmb();
     ring->sring->req_prod++;
     mb();
-    evtchn_send(e->c.port); /* the backend's end may be closed: the result does not matter */
+    evtchn_send(e->c.q[0].port); /* the backend's end may be closed: the result does not matter */
     sleep_ns(e->timeout_ns);
     GCHECK_EQ(READ_ONCE(ring->sring->rsp_prod), rsp_before);
 }
@@ -233,8 +233,8 @@ int app_main(void)
 {
     struct evil *e = &ev;
     e->timeout_ns = (uint64_t)arg_int("timeout_ms", 500) * 1000000ull;
-    if (blkif_connect(&e->c, (int)arg_int("devid", -1), arg_int("persistent", 0) != 0, evil_event,
-                      e) ||
+    if (blkif_connect(&e->c, (int)arg_int("devid", -1), arg_int("persistent", 0) != 0, 1,
+                      evil_event, e) ||
         grant_pages(e)) {
         printf("evil: set-up failed\n");
         return 1;

@@ -36,6 +36,7 @@
 #include "guest.h"
 #include "pci.h"
 #include "physdev.h"
+#include "smp.h"
 #include "tagmap.h"
 
 #define SGL_PER_PAGE (PAGE_SIZE / (SAS_MAX_SG * sizeof(struct sas_sg)))
@@ -59,6 +60,7 @@ struct sas_hba {
     int16_t free_stack[SAS_DRV_MAX_SLOTS];
     struct sas_cmd cmds[SAS_DRV_MAX_SLOTS];
     struct tagmap tags;
+    spinlock_t lock; /* queues, slots, tags: submitters on any vCPU, the interrupt on one */
     int dead;
     sas_batch_fn batch;
     void *batch_arg;
@@ -272,10 +274,10 @@ const struct sas_target_info *sas_target(const struct sas_hba *h, unsigned t)
 struct sas_cmd *sas_cmd_alloc(struct sas_hba *h)
 {
     struct sas_cmd *c = NULL;
-    int f = irq_save();
+    int f = spin_lock_irqsave(&h->lock);
     if (h->nfree && !h->dead)
         c = &h->cmds[h->free_stack[--h->nfree]];
-    irq_restore(f);
+    spin_unlock_irqrestore(&h->lock, f);
     return c;
 }
 
@@ -287,9 +289,9 @@ static void put_slot(struct sas_hba *h, struct sas_cmd *c)
 
 void sas_cmd_free(struct sas_hba *h, struct sas_cmd *c)
 {
-    int f = irq_save();
+    int f = spin_lock_irqsave(&h->lock);
     put_slot(h, c);
-    irq_restore(f);
+    spin_unlock_irqrestore(&h->lock, f);
 }
 
 unsigned sas_free_slots(const struct sas_hba *h)
@@ -314,7 +316,7 @@ static void write_sqe(struct sas_hba *h, const struct sas_cmd *c)
 
 int sas_cmd_submit(struct sas_hba *h, struct sas_cmd *c)
 {
-    int rc = 0, f = irq_save();
+    int rc = 0, f = spin_lock_irqsave(&h->lock);
     trace_begin(SPAN_DRIVER, c->tag);
     if (h->dead)
         rc = -XEN_EIO;
@@ -328,34 +330,49 @@ int sas_cmd_submit(struct sas_hba *h, struct sas_cmd *c)
         c->in_flight = 1;
     }
     trace_end(SPAN_DRIVER, c->tag);
-    irq_restore(f);
+    spin_unlock_irqrestore(&h->lock, f);
     return rc;
 }
 
 void sas_kick(struct sas_hba *h)
 {
-    int f = irq_save();
+    int f = spin_lock_irqsave(&h->lock);
     if (h->unrung && !h->dead) {
         wmb(); /* SQEs before the doorbell */
         wr32(h, SAS_REG_SQ_TAIL, h->sq_tail);
     }
     h->unrung = 0;
-    irq_restore(f);
+    spin_unlock_irqrestore(&h->lock, f);
 }
 
 void sas_set_batch_hook(struct sas_hba *h, sas_batch_fn fn, void *arg)
 {
-    int f = irq_save();
+    int f = spin_lock_irqsave(&h->lock);
     h->batch = fn;
     h->batch_arg = arg;
-    irq_restore(f);
+    spin_unlock_irqrestore(&h->lock, f);
+}
+
+int sas_irq_affinity(struct sas_hba *h, unsigned cpu)
+{
+    return evtchn_bind_vcpu(h->irq.port, cpu);
 }
 
 /* ---- completion (upcall context) ---- */
 
-static void complete(struct sas_hba *h, struct sas_cmd *c, int status)
+/*
+ * Completions are collected under the lock and finished (done(), which
+ * takes the layer above's locks) after it is dropped: the layer above takes
+ * its own lock before ours when it submits, never after.
+ */
+struct sas_done {
+    struct sas_cmd *c;
+    int status;
+};
+
+static void collect(struct sas_hba *h, struct sas_cmd *c, int status, struct sas_done *out,
+                    unsigned *n)
 {
-    trace_begin(SPAN_DRIVER, c->tag);
     tagmap_remove(&h->tags, c->slot);
     h->completed++;
     if (status) {
@@ -364,13 +381,11 @@ static void complete(struct sas_hba *h, struct sas_cmd *c, int status)
                (unsigned long long)c->tag, c->opcode, c->target, (unsigned long long)c->lba,
                c->nblocks, status, sas_status_name(status));
     }
-    uint64_t tag = c->tag;
-    c->done(c, status);
-    put_slot(h, c);
-    trace_end(SPAN_DRIVER, tag);
+    out[(*n)++] = (struct sas_done){c, status};
 }
 
-static void complete_tag(struct sas_hba *h, uint64_t tag, int status)
+static void collect_tag(struct sas_hba *h, uint64_t tag, int status, struct sas_done *out,
+                        unsigned *n)
 {
     int slot = tagmap_find(&h->tags, tag);
     if (slot < 0) {
@@ -378,13 +393,13 @@ static void complete_tag(struct sas_hba *h, uint64_t tag, int status)
                (unsigned long long)tag, status);
         return;
     }
-    complete(h, &h->cmds[slot], status);
+    collect(h, &h->cmds[slot], status, out, n);
 }
 
 /* Consume every new CQ entry; the CQ_HEAD write releases them to the device. */
-static void drain_cq(struct sas_hba *h)
+static void drain_cq(struct sas_hba *h, struct sas_done *out, unsigned *n)
 {
-    unsigned n = 0;
+    unsigned k = 0;
     for (;;) {
         const struct sas_cqe *e = &h->cq[h->cq_head];
         if ((READ_ONCE(e->phase) & 1) != h->phase)
@@ -396,36 +411,50 @@ static void drain_cq(struct sas_hba *h)
             h->cq_head = 0;
             h->phase ^= 1;
         }
-        n++;
-        complete_tag(h, tag, status);
+        k++;
+        collect_tag(h, tag, status, out, n);
     }
-    if (n)
+    if (k)
         wr32(h, SAS_REG_CQ_HEAD, h->cq_head);
 }
 
 /* FATAL: the device aborted everything it held; fail every command in flight. */
-static void fatal(struct sas_hba *h)
+static void fatal(struct sas_hba *h, struct sas_done *out, unsigned *n)
 {
     printf("sas: fatal error: STATUS %x ERR %u; failing %u commands\n", rd32(h, SAS_REG_STATUS),
            rd32(h, SAS_REG_ERR), h->nslots - h->nfree);
     h->dead = 1;
     for (unsigned i = 0; i < h->nslots; i++)
-        if (h->cmds[i].in_flight)
-            complete(h, &h->cmds[i], SAS_ST_ABORTED);
+        if (h->cmds[i].in_flight && tagmap_find(&h->tags, h->cmds[i].tag) == h->cmds[i].slot)
+            collect(h, &h->cmds[i], SAS_ST_ABORTED, out, n);
 }
 
 static void sas_irq(evtchn_port_t port, void *data)
 {
     (void)port;
     struct sas_hba *h = data;
+    struct sas_done done[SAS_DRV_MAX_SLOTS];
+    unsigned n = 0;
+    int f = spin_lock_irqsave(&h->lock);
     h->irqs++;
     uint32_t isr = rd32(h, SAS_REG_ISR);
     if (isr)
         wr32(h, SAS_REG_ISR, isr);
     if (!h->dead)
-        drain_cq(h);
+        drain_cq(h, done, &n);
     if ((isr & SAS_ISR_FATAL) && !h->dead)
-        fatal(h);
+        fatal(h, done, &n);
+    spin_unlock_irqrestore(&h->lock, f);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t tag = done[i].c->tag;
+        trace_begin(SPAN_DRIVER, tag);
+        done[i].c->done(done[i].c, done[i].status);
+        trace_end(SPAN_DRIVER, tag);
+    }
+    f = spin_lock_irqsave(&h->lock);
+    for (unsigned i = 0; i < n; i++)
+        put_slot(h, done[i].c);
+    spin_unlock_irqrestore(&h->lock, f);
     physdev_eoi(h->irq.pirq);
     if (h->batch)
         h->batch(h->batch_arg);
@@ -433,10 +462,10 @@ static void sas_irq(evtchn_port_t port, void *data)
 
 void sas_shutdown(struct sas_hba *h)
 {
-    int f = irq_save();
+    int f = spin_lock_irqsave(&h->lock);
     wr32(h, SAS_REG_CTRL, 0);
     h->dead = 1;
-    irq_restore(f);
+    spin_unlock_irqrestore(&h->lock, f);
     pci_irq_release(&h->irq);
     printf("sas: disabled after %lu commands (%lu failed), %lu interrupts\n", h->completed,
            h->errors, h->irqs);

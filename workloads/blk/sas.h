@@ -18,8 +18,9 @@
  * done(): SAS_ST_* from the device, or SAS_ST_ABORTED when the device
  * failed (fatal error) before completing the command.
  *
- * Calls from program context are safe against the interrupt handler (they
- * run with event delivery off); nothing here blocks.
+ * Every call is safe from any vCPU and against the interrupt handler (one
+ * spinlock, taken with event delivery off); done() runs without it, so
+ * it may submit. Nothing here blocks.
  */
 #ifndef BLK_SAS_H
 #define BLK_SAS_H
@@ -84,6 +85,8 @@ void sas_kick(struct sas_hba *h);
 unsigned sas_free_slots(const struct sas_hba *h);
 /* Called at the end of every interrupt, after the completions' done()s. */
 void sas_set_batch_hook(struct sas_hba *h, sas_batch_fn fn, void *arg);
+/* Interrupt affinity: the completion interrupt's upcall goes to vCPU cpu (EVTCHNOP_bind_vcpu). */
+int sas_irq_affinity(struct sas_hba *h, unsigned cpu);
 /* Disable the HBA, release the interrupt. Nothing may be in flight. */
 void sas_shutdown(struct sas_hba *h);
 

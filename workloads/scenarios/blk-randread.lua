@@ -19,11 +19,15 @@ local xip = param("xip", false, "uefi-rt what-if: the runtime service executes i
 local domus = param("domus", 1, "domUs sharing the backend (xen-dom0)")
 local cpus = param("cpus", 2, "physical CPUs")
 local vanish = param("vanish", false, "the domUs power off without closing their vbd (the toolstack's clean-up)")
+local grants = param("grants", "map", "blkback grant handling: map | copy | persistent")
+local backend_vcpus = param("backend_vcpus", 1, "vCPUs of the backend domain (blkback binds its rings to them in turn)")
+local queues = param("queues", 1, "rings each blkfront asks for (multi-queue-num-queues)")
 
 scenario { name = "blk-randread", seed = 1, time_limit_ms = 60000 }
 machine { cpus = cpus, clock_ghz = 3.0, memory_mb = 64 + 32 * domus, iommu = iommu }
 blk.place {
   arch = arch, rt_cpu = rt_cpu, xip = xip, fault_after = fault_after, rogue_after = rogue_after, flash_image = flash_image, setvariable_ms = setvariable_ms, cpus = cpus, domus = domus,
+  grants = grants, backend_vcpus = backend_vcpus, queues = queues,
   disk = { type = disk_type, image = disk, size_mb = 1024, create = true },
   fio = { rw = "randread", bs = bs, iodepth = iodepth, requests = requests, seed = 1,
           size = 8 * 1024 * 1024, vanish = vanish and 1 or nil },

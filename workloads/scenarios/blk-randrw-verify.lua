@@ -12,11 +12,15 @@ local grants = param("grants", "map", "blkback grant handling: map | copy | pers
 local flash_image = param("flash_image", "", "uefi-rt: platform flash image (default: build's platform.fd)")
 local domus = param("domus", 1, "domUs sharing the backend (xen-dom0)")
 local msi = param("msi", true, "the HBA offers MSI (false: INTx only, the drivers' fallback)")
+local backend_vcpus = param("backend_vcpus", 1, "vCPUs of the backend domain")
+local queues = param("queues", 1, "rings each blkfront asks for")
+local cpus = param("cpus", 2, "physical CPUs")
 
 scenario { name = "blk-verify", seed = 1, time_limit_ms = 60000 }
-machine { cpus = 2, clock_ghz = 3.0, memory_mb = 64 + 32 * domus }
+machine { cpus = cpus, clock_ghz = 3.0, memory_mb = 64 + 32 * domus }
 blk.place {
-  arch = arch, flash_image = flash_image, cpus = 2, domus = domus, grants = grants, msi = msi,
+  arch = arch, flash_image = flash_image, cpus = cpus, domus = domus, grants = grants, msi = msi,
+  backend_vcpus = backend_vcpus, queues = queues,
   disk = { type = "ssd", image = disk, size_mb = 64, create = true },
   fio = { rw = rw, bs = bs, iodepth = iodepth, requests = requests, seed = 7, verify = 1,
           size = 8 * 1024 * 1024 },

@@ -11,7 +11,9 @@
 --
 -- declare(o) declares it (and, for uefi-rt, the flash) and returns its name.
 -- o: arch, args (the backend's arguments), memory_mb, flash_image,
---    flash_read, flash_mhz, setvariable_ms, xip, rt_cpu.
+--    flash_read, flash_mhz, setvariable_ms, xip, rt_cpu, backend_vcpus (the
+--    backend domain's vCPUs -- the runtime service's CPUs under uefi-rt --
+--    on physical CPUs 0 .. backend_vcpus-1; 1 by default).
 local M = {}
 
 M.arches = { "native", "xen-dom0", "xen-idd", "uefi-rt", "hvm-emul", "hosted" }
@@ -83,17 +85,18 @@ function M.declare(o)
             protect = { { base = 0x800000, limit = 0xffefff } },
             ble = true, smm_bwp = true, lock = true, xip = o.xip or false }
     domain { name = "rt", runtime_image = "hopsim-rt", mode = "rt", memory_mb = o.memory_mb or 32,
-             cpu = 0, rt_cpu = o.rt_cpu or "dedicated", privileged = true, args = o.args }
+             cpu = 0, vcpus = o.backend_vcpus or 1, rt_cpu = o.rt_cpu or "dedicated",
+             privileged = true, args = o.args }
     return "rt"
   end
   if o.arch == "xen-idd" then
     domain { name = "dom0", image = "dom0.elf", memory_mb = 16, cpu = 0, privileged = true }
     domain { name = "idd", image = "backend.elf", memory_mb = o.memory_mb or 32, cpu = 0,
-             args = o.args }
+             vcpus = o.backend_vcpus or 1, args = o.args }
     return "idd"
   end
   domain { name = "dom0", image = "backend.elf", memory_mb = o.memory_mb or 32, cpu = 0,
-           privileged = true, args = o.args }
+           vcpus = o.backend_vcpus or 1, privileged = true, args = o.args }
   return "dom0"
 end
 

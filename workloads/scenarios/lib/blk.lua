@@ -13,7 +13,12 @@
 --             service "hopsim-rt" in the platform SPI flash (lib/backend.lua).
 --
 -- place{ arch, cpus, disk = {...}, fio = {...}, domus = N, grants = "map",
---        evil = false, msi = true (false: the HBA offers INTx only) } declares the domains, the device and the connections.
+--        evil = false, msi = true (false: the HBA offers INTx only),
+--        backend_vcpus = 1 (the backend's vCPUs, on pCPUs 0..N-1; blkback offers
+--        multi-queue-max-queues = N and binds its rings to them in turn),
+--        queues = 1 (rings each blkfront asks for) } declares the domains, the
+--        device and the connections. DomUs go on the pCPUs after the backend's
+--        when there are any.
 local M = {}
 local backend = import "lib/backend.lua"
 
@@ -27,6 +32,7 @@ function M.place(o)
   backend.check(o.arch)
   local cpus = o.cpus or 1
   local domus = backend.count("domus", o.domus, 1, 1, 64)
+  local bv = backend.count("backend_vcpus", o.backend_vcpus, 1, 1, 8)
   if o.arch == "native" then
     domain { name = "native", image = "blk_native.elf", memory_mb = o.memory_mb or 32, cpu = 0,
              mode = "native", privileged = true, args = copy(o.fio, { target = 0 }) }
@@ -46,10 +52,12 @@ function M.place(o)
   local slice = o.slice_bytes or 0
   for i = 1, domus do
     local name = "domu" .. i
-    local args = copy(o.fio, { offset = (o.fio.offset or 0) + (i - 1) * slice })
+    local args = copy(o.fio, { offset = (o.fio.offset or 0) + (i - 1) * slice,
+                               queues = o.queues or 1 })
     if slice > 0 then args.size = slice end
     domain { name = name, image = "blk_front.elf", memory_mb = o.memory_mb or 32,
-             cpu = cpus > 1 and 1 + (i - 1) % (cpus - 1) or 0, args = args }
+             cpu = cpus > bv and bv + (i - 1) % (cpus - bv) or (cpus > 1 and 1 + (i - 1) % (cpus - 1) or 0),
+             args = args }
     connect { kind = "vbd", frontend = name, backend = back, devid = VBD }
   end
   if o.evil then
