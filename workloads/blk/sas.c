@@ -396,65 +396,97 @@ static void collect_tag(struct sas_hba *h, uint64_t tag, int status, struct sas_
     collect(h, &h->cmds[slot], status, out, n);
 }
 
-/* Consume every new CQ entry; the CQ_HEAD write releases them to the device. */
-static void drain_cq(struct sas_hba *h, struct sas_done *out, unsigned *n)
+/* Take the next CQ entry if the device posted one: 1 (its command in *out, if known), or 0. */
+static int pop_cqe(struct sas_hba *h, struct sas_done *out, unsigned *n)
 {
-    unsigned k = 0;
-    for (;;) {
-        const struct sas_cqe *e = &h->cq[h->cq_head];
-        if ((READ_ONCE(e->phase) & 1) != h->phase)
-            break;
-        rmb(); /* the entry's fields after its phase */
-        uint64_t tag = e->tag;
-        int status = e->status;
-        if (++h->cq_head == h->qsize) {
-            h->cq_head = 0;
-            h->phase ^= 1;
-        }
-        k++;
-        collect_tag(h, tag, status, out, n);
+    const struct sas_cqe *e = &h->cq[h->cq_head];
+    if ((READ_ONCE(e->phase) & 1) != h->phase)
+        return 0;
+    rmb(); /* the entry's fields after its phase */
+    uint64_t tag = e->tag;
+    int status = e->status;
+    if (++h->cq_head == h->qsize) {
+        h->cq_head = 0;
+        h->phase ^= 1;
     }
-    if (k)
+    collect_tag(h, tag, status, out, n);
+    return 1;
+}
+
+/* done() of each, without the lock, then their slots back. */
+static void finish(struct sas_hba *h, struct sas_done *d, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t tag = d[i].c->tag;
+        trace_begin(SPAN_DRIVER, tag);
+        d[i].c->done(d[i].c, d[i].status);
+        trace_end(SPAN_DRIVER, tag);
+    }
+    int f = spin_lock_irqsave(&h->lock);
+    for (unsigned i = 0; i < n; i++)
+        put_slot(h, d[i].c);
+    spin_unlock_irqrestore(&h->lock, f);
+}
+
+/*
+ * Consume the CQ entry by entry, each command finished before the next
+ * entry is looked at (as Linux's nvme_process_cq), so entries the device
+ * posts meanwhile are taken in the same pass; then one CQ_HEAD write
+ * releases them all to the device.
+ */
+static void drain_cq(struct sas_hba *h)
+{
+    unsigned consumed = 0;
+    for (;;) {
+        struct sas_done d;
+        unsigned n = 0;
+        int f = spin_lock_irqsave(&h->lock);
+        int got = !h->dead && pop_cqe(h, &d, &n);
+        spin_unlock_irqrestore(&h->lock, f);
+        if (!got)
+            break;
+        consumed++;
+        finish(h, &d, n);
+    }
+    int f = spin_lock_irqsave(&h->lock);
+    if (consumed && !h->dead)
         wr32(h, SAS_REG_CQ_HEAD, h->cq_head);
+    spin_unlock_irqrestore(&h->lock, f);
 }
 
 /* FATAL: the device aborted everything it held; fail every command in flight. */
-static void fatal(struct sas_hba *h, struct sas_done *out, unsigned *n)
+static unsigned fatal(struct sas_hba *h, struct sas_done *out)
 {
+    unsigned n = 0;
     printf("sas: fatal error: STATUS %x ERR %u; failing %u commands\n", rd32(h, SAS_REG_STATUS),
            rd32(h, SAS_REG_ERR), h->nslots - h->nfree);
     h->dead = 1;
     for (unsigned i = 0; i < h->nslots; i++)
         if (h->cmds[i].in_flight && tagmap_find(&h->tags, h->cmds[i].tag) == h->cmds[i].slot)
-            collect(h, &h->cmds[i], SAS_ST_ABORTED, out, n);
+            collect(h, &h->cmds[i], SAS_ST_ABORTED, out, &n);
+    return n;
 }
 
 static void sas_irq(evtchn_port_t port, void *data)
 {
     (void)port;
     struct sas_hba *h = data;
-    struct sas_done done[SAS_DRV_MAX_SLOTS];
-    unsigned n = 0;
     int f = spin_lock_irqsave(&h->lock);
     h->irqs++;
     uint32_t isr = rd32(h, SAS_REG_ISR);
     if (isr)
         wr32(h, SAS_REG_ISR, isr);
-    if (!h->dead)
-        drain_cq(h, done, &n);
-    if ((isr & SAS_ISR_FATAL) && !h->dead)
-        fatal(h, done, &n);
     spin_unlock_irqrestore(&h->lock, f);
-    for (unsigned i = 0; i < n; i++) {
-        uint64_t tag = done[i].c->tag;
-        trace_begin(SPAN_DRIVER, tag);
-        done[i].c->done(done[i].c, done[i].status);
-        trace_end(SPAN_DRIVER, tag);
+    drain_cq(h);
+    if (isr & SAS_ISR_FATAL) {
+        struct sas_done aborted[SAS_DRV_MAX_SLOTS];
+        unsigned n = 0;
+        f = spin_lock_irqsave(&h->lock);
+        if (!h->dead)
+            n = fatal(h, aborted);
+        spin_unlock_irqrestore(&h->lock, f);
+        finish(h, aborted, n);
     }
-    f = spin_lock_irqsave(&h->lock);
-    for (unsigned i = 0; i < n; i++)
-        put_slot(h, done[i].c);
-    spin_unlock_irqrestore(&h->lock, f);
     physdev_eoi(h->irq.pirq);
     if (h->batch)
         h->batch(h->batch_arg);
