@@ -354,6 +354,20 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
         perms = UC_PROT_READ | UC_PROT_WRITE | UC_PROT_EXEC;
     else
         perms = UC_PROT_READ | UC_PROT_WRITE;
+    /*
+     * Outside a slice the only fills are Unicorn's own: uc_mem_map_ptr and
+     * uc_mem_unmap invalidate translated code on the range with a code
+     * lookup (a FETCH fill). Refusing it would leave the engine's
+     * invalid_error set, and Unicorn 2.1 then fails this engine's next
+     * uc_mem_map_ptr with UC_ERR_NOMEM until it runs again -- which a
+     * domain's other vCPUs, mapped into while they wait, may not do. The
+     * entry does not outlive the change: both calls flush the TLB.
+     */
+    if (!v->in_slice && type == UC_MEM_FETCH) {
+        e->paddr = va;
+        e->perms = perms | UC_PROT_EXEC;
+        return true;
+    }
     uint32_t need = type == UC_MEM_FETCH   ? UC_PROT_EXEC
                     : type == UC_MEM_WRITE ? UC_PROT_WRITE
                                            : UC_PROT_READ;
@@ -573,7 +587,9 @@ void vcpu_run_slice(struct vcpu *v, uint64_t budget_mcycles)
     v->trap = TRAP_NONE;
     v->refused = false;
     v->slices++;
+    v->in_slice = true;
     uc_err e = uc_emu_start(uc, rip, RUN_UNTIL, 0, 0);
+    v->in_slice = false;
     if (v->trap != TRAP_NONE)
         return;
     if (e == UC_ERR_EXCEPTION && v->refused) {

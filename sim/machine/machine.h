@@ -194,6 +194,7 @@ struct vcpu {
     struct mmio_binding *mmio[MAX_MMIO_BINDINGS];
     int nmmio;
 
+    bool in_slice; /* inside uc_emu_start (vcpu.c) */
     /* the TLB fill hook refused an access (vcpu.c): what, for the fault message */
     bool refused;
     int refused_type;
