@@ -308,13 +308,13 @@ int expect_parse(struct sc_expect *e, const char *text, char *msg, size_t n)
         return msgf(msg, n, "'%s': metric name too long", text);
     if (!metric_lookup(left, &e->unit, msg, n))
         return -1;
-    snprintf(e->metric, sizeof e->metric, "%s", left);
+    memcpy(e->metric, left, strlen(left) + 1); /* length checked above */
     if (e->unit == UNIT_TEXT) {
         if (e->op != EXP_EQ && e->op != EXP_NE)
             return msgf(msg, n, "'%s': %s is a word: compare it with == or !=", text, left);
         if (!word_ok(right) || strlen(right) >= sizeof e->word)
             return msgf(msg, n, "'%s': expected a word after %s", text, op_text(e->op));
-        snprintf(e->word, sizeof e->word, "%s", right);
+        memcpy(e->word, right, strlen(right) + 1); /* length checked above */
         return 0;
     }
     char why[200];
