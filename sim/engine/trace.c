@@ -411,10 +411,13 @@ struct place {
 #define REQ_HIST 4
 struct req {
     uint64_t id;
-    simtime_t first;     /* start of its first hop */
-    simtime_t start;     /* start of its open hop */
-    uint32_t prev, next; /* in-flight list, order of first appearance */
-    uint32_t nspans;     /* hop spans written so far */
+    simtime_t first;       /* start of its first hop */
+    simtime_t start;       /* start of its open hop */
+    uint32_t prev, next;   /* in-flight list, order of first appearance */
+    uint32_t bprev, bnext; /* its (place, hop) bucket, order of entering the hop */
+    uint16_t origin;       /* place that started it: its per-place count */
+    bool in_bucket;
+    uint32_t nspans; /* hop spans written so far */
     uint16_t place;
     uint8_t hop;
     bool suppressed; /* the open hop is a zero-length H3/H7: no notification of its own */
@@ -440,8 +443,13 @@ struct trace {
     uint32_t *map; /* slot + 1, 0 = empty */
     uint32_t mapmask;
 
-    struct hist *hist;                   /* [hop], [HOP_COUNT + kind], [HIST_REQ] */
-    uint64_t last_advanced;              /* first request the latest trace_hop_advance moved */
+    struct hist *hist;       /* [hop], [HOP_COUNT + kind], [HIST_REQ] */
+    uint64_t last_advanced;  /* first request the latest trace_hop_advance moved */
+    uint32_t *bhead, *btail; /* [place * HOP_COUNT + hop]: requests there now */
+    uint32_t nbuckets;
+    uint32_t *place_reqs; /* [place]: in-flight requests each place started */
+    uint32_t nplace_reqs;
+    uint64_t over_cap; /* new requests not traced: their place had TRACE_MAX_REQS_PER_PLACE */
     simtime_t window_first, window_last; /* first start and last completion of done requests */
     uint64_t done, unknown_done, dropped;
 
@@ -736,6 +744,9 @@ static void trace_free(struct trace *t)
     }
     free(t->places);
     free(t->reqs);
+    free(t->bhead);
+    free(t->btail);
+    free(t->place_reqs);
     free(t->map);
     free(t->hist);
     free(t);
@@ -929,7 +940,7 @@ static struct req *req_new(struct trace *t, uint64_t id)
     uint32_t s = t->freelist;
     struct req *r = &t->reqs[s];
     t->freelist = r->next;
-    *r = (struct req){.id = id, .prev = t->tail, .next = NIL};
+    *r = (struct req){.id = id, .prev = t->tail, .next = NIL, .bprev = NIL, .bnext = NIL};
     if (t->tail != NIL)
         t->reqs[t->tail].next = s;
     else
@@ -955,9 +966,14 @@ static void map_erase(struct trace *t, uint32_t i)
     t->map[i] = 0;
 }
 
+static void bucket_unlink(struct trace *t, struct req *r);
+
 static void req_forget(struct trace *t, struct req *r)
 {
     uint32_t s = (uint32_t)(r - t->reqs);
+    bucket_unlink(t, r);
+    if (r->origin < t->nplace_reqs && t->place_reqs[r->origin])
+        t->place_reqs[r->origin]--;
     map_erase(t, map_pos(t, r->id));
     if (r->prev != NIL)
         t->reqs[r->prev].next = r->next;
@@ -970,6 +986,66 @@ static void req_forget(struct trace *t, struct req *r)
     r->next = t->freelist;
     t->freelist = s;
     t->inflight--;
+}
+
+/*
+ * Requests by (place, hop), so that a notification moves the requests its
+ * domain has in H2 (H6) without looking at any other: each request sits in
+ * the bucket of its open hop, in the order it entered it.
+ */
+static bool buckets_reserve(struct trace *t, uint32_t idx)
+{
+    if (idx < t->nbuckets)
+        return true;
+    uint32_t n = t->nbuckets ? t->nbuckets : HOP_COUNT * 8;
+    while (n <= idx)
+        n *= 2;
+    uint32_t *h = realloc(t->bhead, n * sizeof(*h));
+    if (!h)
+        return false;
+    t->bhead = h;
+    uint32_t *tl = realloc(t->btail, n * sizeof(*tl));
+    if (!tl)
+        return false;
+    t->btail = tl;
+    for (uint32_t i = t->nbuckets; i < n; i++)
+        t->bhead[i] = t->btail[i] = NIL;
+    t->nbuckets = n;
+    return true;
+}
+
+static void bucket_unlink(struct trace *t, struct req *r)
+{
+    if (!r->in_bucket)
+        return;
+    uint32_t b = (uint32_t)r->place * HOP_COUNT + r->hop;
+    if (r->bprev != NIL)
+        t->reqs[r->bprev].bnext = r->bnext;
+    else
+        t->bhead[b] = r->bnext;
+    if (r->bnext != NIL)
+        t->reqs[r->bnext].bprev = r->bprev;
+    else
+        t->btail[b] = r->bprev;
+    r->bprev = r->bnext = NIL;
+    r->in_bucket = false;
+}
+
+/* Put r (with its new hop and place set) at the end of its bucket; false if out of memory. */
+static bool bucket_link(struct trace *t, struct req *r)
+{
+    uint32_t b = (uint32_t)r->place * HOP_COUNT + r->hop, s = (uint32_t)(r - t->reqs);
+    if (!buckets_reserve(t, b))
+        return false;
+    r->bprev = t->btail[b];
+    r->bnext = NIL;
+    if (t->btail[b] != NIL)
+        t->reqs[t->btail[b]].bnext = s;
+    else
+        t->bhead[b] = s;
+    t->btail[b] = s;
+    r->in_bucket = true;
+    return true;
 }
 
 /* ---- hop spans ---------------------------------------------------------- */
@@ -1019,10 +1095,13 @@ static void hop_close(struct trace *t, struct req *r, simtime_t now, bool last)
     r->suppressed = false;
 }
 
-static void hop_enter(const struct trace *t, struct req *r, int hop, uint16_t place, simtime_t now)
+static void hop_enter(struct trace *t, struct req *r, int hop, uint16_t place, simtime_t now)
 {
+    bucket_unlink(t, r);
     r->hop = (uint8_t)hop;
     r->place = place;
+    if (!bucket_link(t, r))
+        t->dropped++; /* still traced; only a notification will not move it */
     r->start = now;
     memmove(&r->hist[1], &r->hist[0], sizeof r->hist - sizeof r->hist[0]);
     r->hist[0].start = now;
@@ -1067,8 +1146,27 @@ void trace_hop(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t
         return;
     struct req *r = req_find(t, req);
     if (!r) {
+        /* each place (domain, device) may hold TRACE_MAX_REQS_PER_PLACE requests in flight:
+           a guest that marks ever new ids without completing them is counted, not traced */
+        if (place >= t->nplace_reqs) {
+            uint32_t n = t->nplaces > place ? t->nplaces : place + 1u;
+            uint32_t *c = realloc(t->place_reqs, n * sizeof(*c));
+            if (!c) {
+                t->dropped++;
+                return;
+            }
+            memset(c + t->nplace_reqs, 0, (n - t->nplace_reqs) * sizeof(*c));
+            t->place_reqs = c;
+            t->nplace_reqs = n;
+        }
+        if (t->place_reqs[place] >= TRACE_MAX_REQS_PER_PLACE) {
+            t->over_cap++;
+            return;
+        }
         r = req_new(t, req);
         if (r) {
+            r->origin = place;
+            t->place_reqs[place]++;
             r->first = now;
             hop_enter(t, r, hop, place, now);
         }
@@ -1100,8 +1198,10 @@ int trace_hop_advance(struct trace *t, uint16_t at, int from, int to, uint16_t p
         return 0;
     int moved = 0;
     t->last_advanced = HOPSIM_NOREQ;
-    for (uint32_t s = t->head; s != NIL; s = t->reqs[s].next) {
+    uint32_t b = (uint32_t)at * HOP_COUNT + (uint32_t)from;
+    for (uint32_t s = b < t->nbuckets ? t->bhead[b] : NIL, next; s != NIL; s = next) {
         struct req *r = &t->reqs[s];
+        next = r->bnext;
         /* a request that enters `from` only later (its completion interrupt is still on the
          * way) is not covered by this move */
         if (r->hop != from || r->place != at || r->start > now)
@@ -1282,6 +1382,11 @@ uint64_t trace_requests_inflight(const struct trace *t)
     return t ? t->inflight : 0;
 }
 
+uint64_t trace_requests_over_cap(const struct trace *t)
+{
+    return t ? t->over_cap : 0;
+}
+
 /* Picoseconds as microseconds, 3 decimals, rounded to the nearest ns. */
 static void print_us(FILE *out, uint64_t ps)
 {
@@ -1328,4 +1433,9 @@ void trace_print_summary(const struct trace *t, FILE *out)
     fprintf(out, "\nrequests: %llu done, %llu in flight, %llu unknown done\n",
             (unsigned long long)t->done, (unsigned long long)t->inflight,
             (unsigned long long)t->unknown_done);
+    if (t->over_cap)
+        fprintf(out,
+                "requests not traced: %llu (a place already had %u in flight: ids never "
+                "completed)\n",
+                (unsigned long long)t->over_cap, TRACE_MAX_REQS_PER_PLACE);
 }

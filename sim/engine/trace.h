@@ -124,6 +124,14 @@ bool trace_stat_kind(const struct trace *t, int kind, struct trace_stat *out);
 bool trace_stat_request(const struct trace *t, struct trace_stat *out);
 uint64_t trace_requests_done(const struct trace *t);
 uint64_t trace_requests_inflight(const struct trace *t);
+/*
+ * Requests in flight are held per place (domain, device) up to
+ * TRACE_MAX_REQS_PER_PLACE; a hop mark for a new id beyond that is not
+ * traced but counted here (and in the summary): a guest that marks ever
+ * new request ids without completing them cannot grow host memory.
+ */
+#define TRACE_MAX_REQS_PER_PLACE 16384u
+uint64_t trace_requests_over_cap(const struct trace *t);
 /* Earliest start and latest completion of the completed requests (for IOPS). */
 bool trace_request_window(const struct trace *t, simtime_t *first, simtime_t *last);
 /* The per-hop and per-span-kind table (count, mean, p50, p99, max in us). */
