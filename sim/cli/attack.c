@@ -430,6 +430,31 @@ static void rogue_row(const char *arch, bool iommu)
            iommu && r.foreign_dma_writes ? " (the hardware domain's tables map all RAM)" : "");
 }
 
+/*
+ * A fault inside the isolated driver domain's backend (blk-idd-restart:
+ * two domUs, the IDD faults on its 70th request): without a restart the
+ * domUs' disk I/O stops but no other domain dies; with on_crash=restart
+ * the toolstack rebuilds the IDD, the frontends reconnect and resubmit.
+ */
+static void idd_fault_row(bool restart)
+{
+    const char *const sets[][2] = {{"on_crash", restart ? "restart" : "destroy"}};
+    struct run_result r;
+    int rc = run_case(HOPSIM_SCENARIO_DIR "/blk-idd-restart.lua", sets, 1, &r);
+    bool contained = r.doms_crashed == 1;
+    const char *verdict = !contained                         ? "host lost"
+                          : restart && rc == 0 && r.restarts ? "recovered"
+                                                             : "I/O lost";
+    printf("%-9s %-54s %-12s %llu of 120 requests completed; 1 IDD crashed, no other domain; "
+           "%s\n",
+           "xen-idd",
+           restart ? "fault inside the IDD's backend, on_crash=restart"
+                   : "fault inside the IDD's backend (request 70)",
+           verdict, (unsigned long long)r.requests_done,
+           restart ? "the toolstack rebuilt the IDD, the frontends reconnected and resubmitted"
+                   : "dom0 and the domUs keep running; their disk I/O waits for a restart");
+}
+
 /* A malicious frontend beside two verified domUs, against this backend. */
 static void malicious_row(const char *arch)
 {
@@ -494,6 +519,8 @@ int attack_matrix(const char *flash_image, const char *backend_elf)
     fault_row("uefi-rt", flash_image);
     dm_fault_row("hvm-emul");
     dm_fault_row("hosted");
+    idd_fault_row(false);
+    idd_fault_row(true);
     malicious_row("xen-dom0");
     malicious_row("uefi-rt");
     rogue_row("xen-dom0", false);

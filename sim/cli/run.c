@@ -88,6 +88,11 @@ static void collect(struct machine *m, struct run_result *r)
     trace_request_window(m->tr, &r->io_first, &r->io_last);
     platform_net_stats(m, &r->net);
     r->iommu_faults = vtd_faults(m);
+    r->restarts = m->restarts;
+    for (int i = 0; i < m->ndoms; i++) {
+        r->doms_crashed += m->doms[i]->dead && m->doms[i]->shutdown_reason != SHUTDOWN_poweroff;
+        r->doms_running += !m->doms[i]->dead;
+    }
     r->foreign_dma_writes = vtd_foreign_writes(m);
 }
 

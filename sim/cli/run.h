@@ -47,6 +47,8 @@ struct run_result {
     uint64_t iommu_faults;                /* DMA requests the IOMMU refused */
     uint64_t foreign_dma_writes;          /* DMA writes outside what the device's owner may reach */
     uint64_t crashed, privileged_crashed; /* domains that ended crashed (or never ended) */
+    int doms_crashed, doms_running;       /* at the end; crashed incarnations included */
+    int restarts;                         /* driver domains the toolstack rebuilt */
 };
 
 /* Returns the process exit code: 0 ok, 1 run failed, 2 usage/scenario error. */

@@ -139,7 +139,7 @@ static int xs_printf(struct machine *m, const char *val, const char *fmt, ...)
     return xs_tool_write(m->xs, path, val);
 }
 
-static int introduce(struct machine *m, struct domain *d)
+int toolstack_introduce(struct machine *m, struct domain *d)
 {
     char path[64], val[32];
     struct xenstore_domain_interface *ring = guest_ram(d, (d->si->store_mfn) << PAGE_SHIFT, 4096);
@@ -157,7 +157,7 @@ static int introduce(struct machine *m, struct domain *d)
 }
 
 /* The split-device directories xl writes for a frontend/backend pair. */
-static int connect_pair(struct machine *m, const struct sc_conn *c)
+int toolstack_connect(struct machine *m, const struct sc_conn *c)
 {
     struct domain *f = m->doms[c->frontend], *b = m->doms[c->backend];
     char fpath[160], bpath[160], val[32];
@@ -229,8 +229,16 @@ static int setup_memory(struct machine *m, const struct scenario *sc, char *err,
 {
     uint64_t frames =
         sc->machine.memory_bytes / PAGE_SIZE + (uint64_t)sc->ndomains * HV_FRAMES_PER_DOMAIN;
+    int incarnations = sc->ndomains;
+    for (int i = 0; i < sc->ndomains; i++)
+        if (sc->domains[i].on_crash_restart) {
+            /* frames are never reused: each rebuild of a restarting domain gets fresh ones */
+            frames += TOOLSTACK_MAX_RESTARTS *
+                      (sc->domains[i].memory_bytes / PAGE_SIZE + HV_FRAMES_PER_DOMAIN);
+            incarnations += TOOLSTACK_MAX_RESTARTS;
+        }
     if (sc->machine.iommu)
-        frames += vtd_frames_needed(frames, sc->ndomains);
+        frames += vtd_frames_needed(frames, incarnations);
     m->mem_fd = memfd_create("hopsim-machine-memory", MFD_CLOEXEC);
     if (m->mem_fd < 0 || ftruncate(m->mem_fd, (off_t)(frames * PAGE_SIZE)) < 0) {
         snprintf(err, errlen, "cannot create %llu MiB of machine memory: %s",
@@ -290,7 +298,7 @@ int machine_create(struct machine *m, const struct scenario *sc, struct trace *t
         char name[48];
         snprintf(name, sizeof(name), "d%u %s", d->domid, d->name);
         d->place = trace_place(tr, PLACE_DOMAIN, d->domid, name);
-        if (introduce(m, d) < 0) {
+        if (toolstack_introduce(m, d) < 0) {
             snprintf(err, errlen, "%s: cannot introduce to xenstore", d->name);
             return -1;
         }
@@ -301,7 +309,7 @@ int machine_create(struct machine *m, const struct scenario *sc, struct trace *t
     if (vtd_init(m, err, errlen) < 0)
         return -1;
     for (int i = 0; i < sc->nconns; i++)
-        if (connect_pair(m, &sc->conns[i]) < 0) {
+        if (toolstack_connect(m, &sc->conns[i]) < 0) {
             snprintf(err, errlen, "%s:%d: connect: cannot write the device directories", sc->path,
                      sc->conns[i].line);
             return -1;

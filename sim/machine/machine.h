@@ -266,9 +266,11 @@ struct domain {
     unsigned said;          /* lines written so far */
     uint64_t checks_pass, checks_fail;
     uint64_t hypercalls, guest_errors;
-    uint64_t vtd_pgd;    /* IOMMU second-level tables (vtd.c), 0 if none */
-    bool vtd_strict;     /* own memory + grant mappings only (not the hardware domain) */
-    evq_handle store_ev; /* a store pass is queued */
+    int restarts;         /* incarnations before this one (on_crash = "restart") */
+    simtime_t crash_time; /* when it crashed, for the toolstack's restart */
+    uint64_t vtd_pgd;     /* IOMMU second-level tables (vtd.c), 0 if none */
+    bool vtd_strict;      /* own memory + grant mappings only (not the hardware domain) */
+    evq_handle store_ev;  /* a store pass is queued */
     uint64_t store_req;
 };
 
@@ -351,6 +353,7 @@ struct machine {
     bool drain_wire;   /* a NIC exists: after the last domain, run until the queue drains */
     bool bars_dirty;
 
+    int restarts;        /* driver domains the toolstack rebuilt (restart.c) */
     struct iommu *iommu; /* DMA remapping unit, NULL when the scenario has none */
     uint64_t vtd_root, vtd_ctx;
 
@@ -384,6 +387,13 @@ void machine_report_deadlock(struct machine *m);
 void machine_report_time_limit(struct machine *m);
 /* Domain d is dead: the toolstack destroys the split devices it left open (@releaseDomain). */
 void toolstack_release(struct machine *m, struct domain *d);
+/* machine.c: xenstore introduction and a connect{}'s directories (current incarnations). */
+int toolstack_introduce(struct machine *m, struct domain *d);
+int toolstack_connect(struct machine *m, const struct sc_conn *c);
+/* restart.c: a crashed driver domain with on_crash = "restart" (xl.cfg). */
+#define TOOLSTACK_MAX_RESTARTS 3
+/* Called by domain_kill for a crash: true if the toolstack restarts it (not a run failure). */
+bool toolstack_on_crash(struct machine *m, struct domain *d);
 
 /* domain.c */
 int domain_build(struct machine *m, int idx, char *err, size_t errlen);
@@ -428,6 +438,8 @@ int platform_flash_create(struct machine *m, char *err, size_t errlen);
 /* After the domains are built: the scenario's SetVariable call, if any. */
 void platform_schedule_setvariable(struct machine *m);
 void platform_destroy(struct machine *m);
+/* A driver domain died: its passed-through functions are reset (pciback), Bus Master off. */
+void platform_release_devices(struct domain *d, simtime_t now);
 
 /* What the network devices counted in a run (summed over NICs). */
 struct platform_net_stats {

@@ -122,6 +122,31 @@ static void plat_irq_complete(void *opaque, uint64_t req, simtime_t when)
     trace_hop(m->tr, req, own ? HOP_H8 : HOP_H6, pd->owner->place, when);
 }
 
+/*
+ * A passed-through function goes back to pciback when its domain dies
+ * (Xen's pci_release_devices; pcistub resets it, __pci_reset_function, and
+ * clears Bus Master): the device's own reset -- the HBA's CTRL.RESET, the
+ * NIC's CTRL.RST -- aborts what it holds, so nothing the dead driver
+ * started DMAs or interrupts afterwards.
+ */
+void platform_release_devices(struct domain *d, simtime_t now)
+{
+    struct machine *m = d->m;
+    for (int i = 0; i < m->ndevs; i++) {
+        struct plat_dev *pd = &m->devs[i];
+        if (pd->owner != d || !pd->passthrough)
+            continue;
+        void *opaque = NULL;
+        const struct mmio_ops *ops = pci_bar_mmio(pd->f, 0, &opaque);
+        if (ops && pd->hba)
+            ops->write(opaque, SAS_REG_CTRL, SAS_CTRL_RESET, 4, now);
+        else if (ops && pd->nic)
+            ops->write(opaque, E1000_CTRL, E1000_CTRL_RST, 4, now);
+        uint32_t cmd = pci_cfg_read(pd->f, PCI_COMMAND, 2);
+        pci_cfg_write(pd->f, PCI_COMMAND, 2, cmd & ~(uint32_t)PCI_COMMAND_MASTER);
+    }
+}
+
 /* ---- BARs ---- */
 
 static void bar_update(void *opaque, struct pci_func *f, int bar, uint64_t addr, uint64_t size,

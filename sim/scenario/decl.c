@@ -344,7 +344,7 @@ int l_domain(lua_State *L)
 {
     static const char *const keys[] = {"name",          "image",      "memory_mb", "vcpus",
                                        "cpu",           "privileged", "args",      "mode",
-                                       "runtime_image", "rt_cpu",     NULL};
+                                       "runtime_image", "rt_cpu",     "on_crash",  NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "domain", keys);
@@ -369,6 +369,13 @@ int l_domain(lua_State *L)
     domain_args(L, ld, line, d);
     domain_mode(L, ld, line, d);
     domain_rt_cpu(L, ld, line, d);
+    char on_crash[16] = "destroy";
+    get_string(L, ld, line, "on_crash", on_crash, sizeof on_crash);
+    if (strcmp(on_crash, "destroy") && strcmp(on_crash, "restart"))
+        fail(L, ld, line, "on_crash", "'%s' is not destroy or restart", on_crash);
+    d->on_crash_restart = !strcmp(on_crash, "restart");
+    if (d->on_crash_restart && (d->privileged || d->mode != SC_MODE_PV))
+        fail(L, ld, line, "on_crash", "only an unprivileged PV domain (a driver domain) restarts");
     d->memory_bytes = (uint64_t)mem * SC_MIB;
     d->vcpus = (int)vcpus;
     d->cpu = (int)cpu;

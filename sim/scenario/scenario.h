@@ -63,6 +63,7 @@ struct sc_domain {
     int vcpus;
     int cpu;                  /* pCPU for vCPU 0 (-1: placed by the scheduler) */
     bool privileged;          /* dom0-like: gets domid 0 (at most one) */
+    bool on_crash_restart;    /* xl.cfg on_crash = "restart": rebuilt by the toolstack */
     char cmdline[SC_CMDLINE]; /* args as "key=value key=value", into start_info.cmd_line */
     int line;                 /* where declared */
     int script_line;          /* the scenario file's line that led there (through imports) */

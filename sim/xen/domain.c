@@ -721,6 +721,7 @@ void domain_kill(struct domain *d, int reason, const char *why)
     d->dead = true;
     d->shutdown_reason = reason;
     simtime_t now = evq_now(&m->q);
+    bool restart = reason == SHUTDOWN_crash && toolstack_on_crash(m, d);
     if (reason != SHUTDOWN_poweroff) {
         fprintf(stderr, "hopsim: domain %s (d%u) %s at t=%.3f us: %s%s\n", d->name, d->domid,
                 shutdown_name(reason), (double)now / PS_PER_US, why,
@@ -728,7 +729,7 @@ void domain_kill(struct domain *d, int reason, const char *why)
         /* under --quiet the console was not shown: its last words say why */
         for (unsigned i = d->said > 3 ? d->said - 3 : 0; m->quiet && i < d->said; i++)
             fprintf(stderr, "hopsim: [%s] said: %s\n", d->name, d->last_said[i % 3]);
-        if (!m->failure[0])
+        if (!m->failure[0] && !restart)
             snprintf(m->failure, sizeof(m->failure), "domain %s: %s: %s", d->name,
                      shutdown_name(reason), why);
     } else if (!m->quiet) {
@@ -744,6 +745,7 @@ void domain_kill(struct domain *d, int reason, const char *why)
     evtchn_domain_dead(d, now);
     gnttab_domain_dead(d);
     vtd_domain_dead(d);
+    platform_release_devices(d, now);
     xs_release(m->xs, d->domid);
     toolstack_release(m, d);
     machine_store_flush(m, now); /* @releaseDomain watchers, the backends of its devices */

@@ -166,6 +166,24 @@ int vtd_init(struct machine *m, char *err, size_t errlen)
     return 0;
 }
 
+void vtd_assign(struct plat_dev *pd)
+{
+    struct machine *m = pd->m;
+    if (!m->iommu)
+        return;
+    if (build_domain(m, pd->owner) < 0) {
+        set_context(m, pd, NULL); /* no tables: the device reaches nothing */
+        if (!m->failure[0])
+            snprintf(m->failure, sizeof m->failure, "iommu: out of frames for %s's DMA tables",
+                     pd->owner->name);
+    } else {
+        set_context(m, pd, pd->owner);
+    }
+    wr64(m, IOMMU_CCMD, IOMMU_CCMD_ICC | IOMMU_CCMD_GLOBAL);
+    wr64(m, IOMMU_IOTLB, IOMMU_IOTLB_IVT | IOMMU_IOTLB_GLOBAL);
+    iommu_take_inval_time(m->iommu);
+}
+
 void vtd_destroy(struct machine *m)
 {
     iommu_destroy(m->iommu);

@@ -36,6 +36,8 @@ uint64_t vtd_frames_needed(uint64_t machine_frames, int ndomains);
 /* After the devices are assigned: build the tables and enable translation. 0 or -1. */
 int vtd_init(struct machine *m, char *err, size_t errlen);
 void vtd_destroy(struct machine *m);
+/* pd was passed through to a new owner: its tables and the device's context. */
+void vtd_assign(struct plat_dev *pd);
 /* Grant map (writable or read-only) / unmap of mfn by d. Unmap returns the invalidation time. */
 void vtd_grant_map(struct domain *d, uint64_t mfn, bool writable);
 simtime_t vtd_grant_unmap(struct domain *d, uint64_t mfn);

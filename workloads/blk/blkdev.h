@@ -58,6 +58,14 @@ struct blkdev_ops {
     void (*kick)(struct blkdev *d);
     /* Every request must have completed. Tears the device (or the connection) down. */
     void (*close)(struct blkdev *d);
+    /*
+     * Optional, for a device whose connection can go away (a split driver's
+     * backend): attention() (event delivery off, must not block) says there
+     * is news for the device; service() (program context) deals with it --
+     * a frontend reconnects to a new backend and resubmits what was lost.
+     */
+    int (*attention)(struct blkdev *d);
+    void (*service)(struct blkdev *d);
 };
 
 struct blkdev {
@@ -88,7 +96,14 @@ static inline void blkdev_close(struct blkdev *d)
 /* Block until a completion callback has run since `completions` read `seen`. */
 static inline void blkdev_wait(struct blkdev *d, unsigned long seen)
 {
-    WAIT_UNTIL(d->completions != seen);
+    int news = 0;
+    for (;;) {
+        WAIT_UNTIL(d->completions != seen || (d->ops->attention && (news = d->ops->attention(d))));
+        if (d->completions != seen || !news)
+            return;
+        news = 0;
+        d->ops->service(d);
+    }
 }
 
 /* Validation shared by the drivers: -XEN_EINVAL unless r fits d. */

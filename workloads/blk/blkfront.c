@@ -18,6 +18,19 @@
  * response that arrived meanwhile. A backend that produces more responses
  * than the ring holds (RING_RESPONSE_PROD_OVERFLOW) is not trusted again.
  *
+ * Backend gone (blkfront_resume / blkif_recover in Linux's xen-blkfront), for
+ * a driver domain's backend (domid != 0): a watch on the backend's state
+ * reports it Closing, Closed or removed while we are Connected (its domain
+ * crashed; the toolstack marked it Closed). In program context
+ * (blkdev_wait's service) we take the responses it posted, then every
+ * request still in flight off the rings, end their grants and the rings',
+ * go Closing then Closed, and wait for the toolstack to re-add the device
+ * (our state set back to Initialising, backend and backend-id rewritten);
+ * then connect to the new backend by the normal handshake (the queues it
+ * offers now) and resubmit the requests in the order of their ids. Each
+ * counts as resubmitted; none completes twice, since the old backend can no
+ * longer answer.
+ *
  * Memory ordering (io/ring.h, x86 TSO): request fields are written before
  * the push's write barrier publishes req_prod; the push's full barrier
  * orders req_prod before the req_event read. Responses are read only after
@@ -203,7 +216,11 @@ struct blkfront {
     struct pgrant *pg; /* PG_SLOTS entries when persistent */
     unsigned npg;
     int broken;
+    int want_persistent;
+    unsigned want_queues;
+    unsigned resubmitted, reconnects;
     char name[24];
+    char bepath[160]; /* the backend state node we watch, "" if none */
 };
 
 static struct blkfront bfront;
@@ -379,6 +396,7 @@ static void complete(struct blkfront *bf, uint64_t id, int16_t status)
     bq->free_stack[bq->nfree++] = (int16_t)slot;
     trace_end(SPAN_RING_GET, id);
     struct blkdev_req *r = s->r;
+    s->r = NULL;
     r->proto_status = status;
     r->status = rsp_errno(status);
     r->done(r);
@@ -422,22 +440,157 @@ static void revoke_persistent(void *data)
             printf("blkfront: persistent grant %u still mapped: leaked\n", bf->pg[i].gref);
 }
 
+/* ---- the backend went away: reconnect and resubmit ---- */
+
+/*
+ * Only a driver domain's backend is watched: a backend in dom0 (or the
+ * privileged runtime service, domid 0) never comes back -- its death is the
+ * host's -- and an unused watch would only add store traffic to those runs.
+ */
+static void watch_backend(struct blkfront *bf)
+{
+    bf->bepath[0] = 0;
+    if (bf->c.be == 0)
+        return;
+    snprintf(bf->bepath, sizeof(bf->bepath), "%s/state", bf->c.xb.otherend);
+    xs_watch(bf->bepath, "bfstate");
+}
+
+static void unwatch_backend(struct blkfront *bf)
+{
+    if (bf->bepath[0])
+        xs_unwatch(bf->bepath, "bfstate");
+    bf->bepath[0] = 0;
+}
+
+static int bf_attention(struct blkdev *d)
+{
+    struct blkfront *bf = (struct blkfront *)d;
+    return bf->bepath[0] && xs_poll_watch("bfstate", NULL, 0);
+}
+
+static void queues_reset(struct blkfront *bf)
+{
+    for (unsigned q = 0; q < BLKIF_MAX_QUEUES; q++) {
+        bf->bq[q].nfree = BLKIF_RING_SIZE;
+        bf->bq[q].unpushed = 0;
+        for (unsigned i = 0; i < BLKIF_RING_SIZE; i++)
+            bf->bq[q].free_stack[i] = (int16_t)((q + 1) * BLKIF_RING_SIZE - 1 - i);
+    }
+    bf->next_q = 0;
+    tagmap_init(&bf->tags);
+}
+
+/* The requests in flight, in id order, taken off the rings with their grants ended. */
+static unsigned take_inflight(struct blkfront *bf, struct blkdev_req **out)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < BLKIF_MAX_QUEUES * BLKIF_RING_SIZE; i++) {
+        struct bf_shadow *s = &bf->shadow[i];
+        if (!s->r)
+            continue;
+        revoke_grants(s);
+        struct blkdev_req *r = s->r;
+        s->r = NULL;
+        unsigned k = n++;
+        for (; k > 0 && out[k - 1]->id > r->id; k--)
+            out[k] = out[k - 1];
+        out[k] = r;
+    }
+    queues_reset(bf);
+    return n;
+}
+
+static void wait_readded(struct blkfront *bf)
+{
+    char path[192];
+    snprintf(path, sizeof(path), "%s/state", bf->c.xb.nodename);
+    xs_watch(path, "bfreadd");
+    while (xenbus_read_state(bf->c.xb.nodename) != XenbusStateInitialising)
+        xs_wait_watch("bfreadd", NULL, 0);
+    xs_unwatch(path, "bfreadd");
+}
+
+static void bf_service(struct blkdev *d)
+{
+    static struct blkdev_req *pending[BLKIF_MAX_QUEUES * BLKIF_RING_SIZE];
+    struct blkfront *bf = (struct blkfront *)d;
+    int st = xenbus_read_state(bf->c.xb.otherend);
+    if (st != XenbusStateUnknown && st < XenbusStateClosing)
+        return; /* a transition of a live backend: nothing to do */
+    unwatch_backend(bf);
+    int f = irq_save();
+    for (unsigned q = 0; q < bf->c.nq; q++)
+        bf_event(bf->c.q[q].port, bf); /* responses it posted before it went */
+    unsigned n = take_inflight(bf, pending);
+    if (bf->c.persistent) {
+        revoke_persistent(bf);
+        memset(bf->pg, 0, PG_SLOTS * sizeof(struct pgrant));
+        bf->npg = 0;
+    }
+    irq_restore(f);
+    unsigned old = bf->c.be;
+    printf("blkfront: vbd %d: backend dom%u gone (state %d) with %u requests in flight\n",
+           bf->c.xb.devid, old, st, n);
+    for (unsigned q = 0; q < bf->c.nq; q++) {
+        evtchn_unbind(bf->c.q[q].port);
+        if (gnttab_end_access((grant_ref_t)bf->c.q[q].ring_ref) == 0)
+            page_free(bf->c.q[q].sring, 1);
+    }
+    xenbus_switch_state(bf->c.xb.nodename, XenbusStateClosing);
+    xenbus_switch_state(bf->c.xb.nodename, XenbusStateClosed);
+    wait_readded(bf);
+    uint64_t sectors = bf->c.sectors;
+    int rc =
+        blkif_connect(&bf->c, bf->c.xb.devid, bf->want_persistent, bf->want_queues, bf_event, bf);
+    if (rc || bf->c.sectors != sectors) {
+        printf("blkfront: vbd %d: cannot reconnect (%d): %u requests fail\n", bf->c.xb.devid, rc,
+               n);
+        bf->broken = 1;
+        for (unsigned i = 0; i < n; i++) {
+            pending[i]->status = -XEN_EIO;
+            pending[i]->done(pending[i]);
+            bf->dev.completions++;
+        }
+        return;
+    }
+    bf->dev.max_inflight = bf->c.nq * BLKIF_RING_SIZE;
+    f = irq_save();
+    for (unsigned i = 0; i < n; i++)
+        if (bf_submit_locked(bf, pending[i]))
+            printf("blkfront: request 0x%llx could not be resubmitted\n",
+                   (unsigned long long)pending[i]->id);
+    irq_restore(f);
+    bf_kick(d);
+    bf->resubmitted += n;
+    bf->reconnects++;
+    watch_backend(bf);
+    printf("blkfront: vbd %d: reconnected to backend dom%u (was dom%u): %u requests resubmitted\n",
+           bf->c.xb.devid, bf->c.be, old, n);
+}
+
 static void bf_close(struct blkdev *d)
 {
     struct blkfront *bf = (struct blkfront *)d;
+    unwatch_backend(bf);
     unsigned inflight = 0;
     for (unsigned q = 0; q < bf->c.nq; q++)
         inflight += BLKIF_RING_SIZE - bf->bq[q].nfree;
     if (inflight)
         printf("blkfront: closing with %u requests in flight\n", inflight);
     int st = blkif_close(&bf->c, revoke_persistent, bf, 0);
-    printf("blkfront: vbd %d closed (backend state %d)\n", bf->c.xb.devid, st);
+    printf("blkfront: vbd %d closed (backend state %d)", bf->c.xb.devid, st);
+    if (bf->reconnects)
+        printf(": %u reconnects, %u requests resubmitted", bf->reconnects, bf->resubmitted);
+    printf("\n");
 }
 
 static const struct blkdev_ops bf_ops = {
     .submit = bf_submit,
     .kick = bf_kick,
     .close = bf_close,
+    .attention = bf_attention,
+    .service = bf_service,
 };
 
 struct blkdev *blkfront_open(int devid, int want_persistent, unsigned queues)
@@ -458,8 +611,11 @@ struct blkdev *blkfront_open(int devid, int want_persistent, unsigned queues)
         printf("blkfront: queues=%u: expected 1..%d\n", queues, BLKIF_MAX_QUEUES);
         return NULL;
     }
+    bf->want_persistent = want_persistent;
+    bf->want_queues = queues;
     if (blkif_connect(&bf->c, devid, want_persistent, queues, bf_event, bf))
         return NULL;
+    watch_backend(bf);
     snprintf(bf->name, sizeof(bf->name), "vbd%d", bf->c.xb.devid);
     bf->dev = (struct blkdev){
         .name = bf->name,

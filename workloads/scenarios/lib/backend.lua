@@ -14,6 +14,7 @@
 --    flash_read, flash_mhz, setvariable_ms, xip, rt_cpu, backend_vcpus (the
 --    backend domain's vCPUs -- the runtime service's CPUs under uefi-rt --
 --    on physical CPUs 0 .. backend_vcpus-1; 1 by default).
+--    on_crash (xen-idd: "destroy" or "restart", as xl.cfg).
 local M = {}
 
 M.arches = { "native", "xen-dom0", "xen-idd", "uefi-rt", "hvm-emul", "hosted" }
@@ -92,7 +93,7 @@ function M.declare(o)
   if o.arch == "xen-idd" then
     domain { name = "dom0", image = "dom0.elf", memory_mb = 16, cpu = 0, privileged = true }
     domain { name = "idd", image = "backend.elf", memory_mb = o.memory_mb or 32, cpu = 0,
-             vcpus = o.backend_vcpus or 1, args = o.args }
+             vcpus = o.backend_vcpus or 1, on_crash = o.on_crash or "destroy", args = o.args }
     return "idd"
   end
   domain { name = "dom0", image = "backend.elf", memory_mb = o.memory_mb or 32, cpu = 0,
