@@ -5,6 +5,9 @@
  *
  *   native    the whole kernel: test program, block layer, SAS driver
  *   xen-dom0  dom0's kernel (blkback + SAS driver): privileged domain
+ *   xen-idd   dom0's kernel (dom0.elf: the toolstack's domain, no driver);
+ *             the backend and drivers run deprivileged in the driver domain
+ *             and are not counted
  *   uefi-rt   the runtime image in flash (blkback + SAS driver), which runs
  *             at hypervisor privilege once the hypervisor calls it
  *
@@ -56,6 +59,7 @@ int size_report(const char *guest_dir)
         {"native", "blk_native.elf", "kernel (app + block layer + SAS driver)"},
         {"native", "net_native.elf", "kernel (app + network layer + e1000 driver)"},
         {"xen-dom0", "backend.elf", "dom0 kernel on disk (blkback, netback, SAS, e1000)"},
+        {"xen-idd", "dom0.elf", "dom0 kernel (toolstack domain); backend.elf runs deprivileged"},
         {"uefi-rt", "backend.elf", "runtime service in SPI flash, hypervisor privilege"},
         {"hosted", "devmodel.elf", "host OS kernel: its drivers, the VMM driver, device emulation"},
         {"hvm-emul", "devmodel.elf",

@@ -51,4 +51,9 @@ check "no bad answers" grep -q '0 bad answers, 0 lost' "$WORK/nout"
 bad_order=$(awk -F, 'NR > 1 && $3 == "hop" { s[$1] = s[$1] substr($2, 2) }
   END { for (r in s) if (s[r] != "12345678") bad++; print bad + 0 }' "$WORK/net.csv")
 check "net xen-idd: every request H1..H8 in order ($bad_order not)" [ "$bad_order" -eq 0 ]
+"$HOPSIM" size-report "$BUILD/guest" >"$WORK/sz"
+idd=$(awk '$1 == "xen-idd" { print $2, $3 }' "$WORK/sz")
+dom0=$(awk '$1 == "xen-dom0" { print $3 }' "$WORK/sz")
+check "size-report: xen-idd's privileged image is dom0.elf ($idd)" [ "${idd%% *}" = dom0.elf ]
+check "size-report: less privileged code than xen-dom0 (${idd#* } < $dom0)" [ "${idd#* }" -lt "$dom0" ]
 finish
