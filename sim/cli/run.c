@@ -183,7 +183,12 @@ int run_scenario(const struct run_opts *o, struct run_result *r)
     }
     struct trace *tr = trace_open(&to, err, sizeof(err));
     if (!tr) {
-        fprintf(stderr, "hopsim: %s\n", err);
+        bool mine = (!o->trace_json && sc.output.trace_json[0]) ||
+                    (!o->trace_csv && sc.output.trace_csv[0]);
+        if (mine && sc.output.line) /* a path the scenario named: its declaration */
+            fprintf(stderr, "hopsim: %s:%d: output: %s\n", sc.path, sc.output.line, err);
+        else
+            fprintf(stderr, "hopsim: %s\n", err);
         view_live_close(view);
         return 2;
     }

@@ -111,14 +111,28 @@ static const struct cost_unit *find_unit(const char *name)
 static void put_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The message, with every byte outside printable ASCII shown as \xNN: a garbage profile's
+   bytes (terminal escapes, binary) are never echoed raw. */
 static void put_err(char *err, size_t errlen, const char *fmt, ...)
 {
+    char raw[1024];
     va_list ap;
     if (!err || errlen == 0)
         return;
     va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    size_t o = 0;
+    for (const unsigned char *s = (const unsigned char *)raw; *s && o + 1 < errlen; s++) {
+        if (*s >= 0x20 && *s < 0x7f) {
+            err[o++] = (char)*s;
+            continue;
+        }
+        if (o + 5 > errlen)
+            break;
+        o += (size_t)snprintf(err + o, errlen - o, "\\x%02x", *s);
+    }
+    err[o] = '\0';
 }
 
 /* Parse a non-negative finite number; the whole token must be consumed. */

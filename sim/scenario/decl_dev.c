@@ -430,7 +430,7 @@ int l_output(lua_State *L)
     int line = decl_begin(L, ld, "output", keys);
     if (ld->hb->output_line)
         fail(L, ld, line, "output", "declared twice (first on line %d)", ld->hb->output_line);
-    ld->hb->output_line = scenario_line(L, ld);
+    ld->hb->output_line = sc->output.line = scenario_line(L, ld);
     get_string(L, ld, line, "trace_json", sc->output.trace_json, sizeof sc->output.trace_json);
     get_string(L, ld, line, "trace_csv", sc->output.trace_csv, sizeof sc->output.trace_csv);
     get_string(L, ld, line, "pcap", sc->output.pcap, sizeof sc->output.pcap);

@@ -168,6 +168,7 @@ struct scenario {
         char trace_csv[SC_PATH];
         char pcap[SC_PATH]; /* capture of every wire, "" = none (--pcap overrides) */
         bool summary;
+        int line; /* where output{} was declared (0: not declared) */
     } output;
 
     struct sc_expect expects[SC_MAX_EXPECTS]; /* expect{}: checked after the run */

@@ -643,8 +643,14 @@ int domain_build(struct machine *m, int idx, char *err, size_t errlen)
     int rc = sd->runtime_image[0] ? load_runtime_image(d, sd, &info, err, errlen)
                                   : load_image(d, sd->image, &info, err, errlen);
     if (rc < 0 ||
-        layout(d, &info, sd->runtime_image[0] ? sd->runtime_image : sd->image, err, errlen) < 0)
+        layout(d, &info, sd->runtime_image[0] ? sd->runtime_image : sd->image, err, errlen) < 0) {
+        /* FILE:LINE: KEY: of the declaration, before what the loader found */
+        char why[512];
+        snprintf(why, sizeof(why), "%s", err);
+        snprintf(err, errlen, "%s:%d: %s: %s", m->sc->path, sd->line,
+                 sd->runtime_image[0] ? "runtime_image" : "image", why);
         return -1;
+    }
     d->store_port = evtchn_alloc_store(d);
     fill_start_info(d, sd);
     if (build_vcpus(d, sd, err, errlen) < 0)

@@ -63,4 +63,28 @@ rc=$?
 set -e
 check "zeroed magic fails disk-check (got $rc): $(cat "$WORK/dc")" [ "$rc" -eq 1 ]
 check "zeroed magic counted inconsistent" grep -q ", 1 inconsistent, " "$WORK/dc"
+
+# errors after evaluation still name the scenario's file:line: key (issue 10, item 7)
+printf 'garbage\n' >bad.elf
+cat >img.lua <<'LUA'
+machine { cpus = 1, memory_mb = 64 }
+domain { name = "a", image = "bad.elf", memory_mb = 8 }
+LUA
+expect2 "image that is no ELF" "img.lua:2: image: ./bad.elf: not an ELF file" "$HOPSIM" run img.lua --quiet
+cat >o.lua <<'LUA'
+machine { cpus = 1, memory_mb = 64 }
+domain { name = "a", image = "pingpong.elf", memory_mb = 8, args = { role = "back" } }
+output { trace_json = "t.json" }
+LUA
+expect2 "output file that cannot be opened" "o.lua:3: output: cannot open trace file '/proc/self/t.json'" \
+  "$HOPSIM" run o.lua --quiet --out /proc/self
+# a garbage profile's bytes are shown escaped, never raw
+cp "$SRC/profiles/default.profile" g.profile
+printf '\033[31mRED\007 1 cycles src\n' >>g.profile
+cat >p.lua <<'LUA'
+machine { cpus = 1, memory_mb = 64, profile = "g.profile" }
+domain { name = "a", image = "pingpong.elf", memory_mb = 8, args = { role = "back" } }
+LUA
+expect2 "garbage profile" 'g.profile:[0-9]*: \\x1b\[31mRED\\x07: unknown parameter' "$HOPSIM" run p.lua --quiet
+check "no raw escape byte on stderr" bash -c "! LC_ALL=C grep -q \$'\\033' '$WORK/e'"
 finish
