@@ -117,9 +117,53 @@ static enum cost_id insn_class(const cs_insn *in)
     return C_INSN_ALU;
 }
 
-/* Decode the block once and price it; returns 1/1000 cycles, *ninsn instructions. */
-static uint32_t block_price(struct vcpu *v, uint64_t pc, uint32_t size, uint32_t *ninsn)
+/*
+ * Instructions a PV guest kernel may not execute: it runs in ring 3 (x86-64
+ * PV), so the CPU raises #GP for them and Xen's emulate_privileged_op hands
+ * the fault to the guest's trap table (hopsim has none: the domain crashes).
+ * `hlt` is left to the halt path and port I/O to the I/O hooks (the trace
+ * port and I/O-privileged drivers).
+ */
+static bool insn_privileged(const cs_insn *in)
 {
+    switch (in->id) {
+    case X86_INS_CLI:
+    case X86_INS_STI:
+    case X86_INS_WRMSR:
+    case X86_INS_RDMSR:
+    case X86_INS_SWAPGS:
+    case X86_INS_SYSRET:
+    case X86_INS_LGDT:
+    case X86_INS_LIDT:
+    case X86_INS_LLDT:
+    case X86_INS_LTR:
+    case X86_INS_LMSW:
+    case X86_INS_CLTS:
+    case X86_INS_INVLPG:
+    case X86_INS_INVD:
+    case X86_INS_WBINVD:
+        return true;
+    case X86_INS_MOV:
+        if (!in->detail)
+            return false;
+        for (uint8_t i = 0; i < in->detail->x86.op_count; i++) {
+            const cs_x86_op *op = &in->detail->x86.operands[i];
+            if (op->type == X86_OP_REG && ((op->reg >= X86_REG_CR0 && op->reg <= X86_REG_CR15) ||
+                                           (op->reg >= X86_REG_DR0 && op->reg <= X86_REG_DR15)))
+                return true;
+        }
+        return false;
+    default:
+        return false;
+    }
+}
+
+/* Decode the block once and price it; returns 1/1000 cycles, *ninsn instructions,
+ * *priv_off 1 + the offset of its first privileged instruction (0: none). */
+static uint32_t block_price(struct vcpu *v, uint64_t pc, uint32_t size, uint32_t *ninsn,
+                            uint32_t *priv_off)
+{
+    *priv_off = 0;
     uint8_t buf[4096];
     if (size > sizeof(buf))
         size = sizeof(buf);
@@ -131,8 +175,11 @@ static uint32_t block_price(struct vcpu *v, uint64_t pc, uint32_t size, uint32_t
     size_t n = cs_disasm(g_cs, buf, size, pc, 0, &insn);
     const struct cost_profile *cp = v->d->m->cost;
     double cyc = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         cyc += cp->value[insn_class(&insn[i])];
+        if (!*priv_off && insn_privileged(&insn[i]))
+            *priv_off = (uint32_t)(insn[i].address - pc) + 1;
+    }
     if (n == 0)
         cyc = cp->value[C_INSN_ALU];
     *ninsn = n ? (uint32_t)n : 1;
@@ -179,15 +226,16 @@ static const struct blk_cost *block_cost(struct vcpu *v, uint64_t pc, uint32_t s
             break;
         h = (h + 1) & (v->bcache_cap - 1);
     }
-    uint32_t ninsn;
-    uint32_t mc = block_price(v, pc, size, &ninsn);
+    uint32_t ninsn, priv_off;
+    uint32_t mc = block_price(v, pc, size, &ninsn, &priv_off);
     if ((v->bcache_used + 1) * 4 > v->bcache_cap * 3) {
         bcache_grow(v);
         h = bcache_hash(pc, size, v->bcache_cap);
         while (v->bcache[h].size)
             h = (h + 1) & (v->bcache_cap - 1);
     }
-    v->bcache[h] = (struct blk_cost){.pc = pc, .size = size + 1, .mcycles = mc, .ninsn = ninsn};
+    v->bcache[h] = (struct blk_cost){
+        .pc = pc, .size = size + 1, .mcycles = mc, .ninsn = ninsn, .priv_off = priv_off};
     v->bcache_used++;
     return &v->bcache[h];
 }
@@ -214,6 +262,33 @@ static void xip_fetch(struct vcpu *v, uint64_t pc, uint32_t size)
     }
 }
 
+/*
+ * A PV guest's block about to run a privileged instruction: the domain
+ * crashes, naming it, as Xen crashes a PV guest whose #GP has no handler.
+ * Native kernels, HVM guests and the runtime service (hypervisor privilege)
+ * run ring-0 code legitimately.
+ */
+static bool privop_fault(struct vcpu *v, uint64_t at)
+{
+    const struct domain *d = v->d;
+    if (d->native || d->rt || d->hvm)
+        return false;
+    uint8_t buf[16];
+    cs_insn *in = NULL;
+    size_t n = uc_mem_read((uc_engine *)v->uc, at, buf, sizeof(buf)) == UC_ERR_OK
+                   ? cs_disasm(g_cs, buf, sizeof(buf), at, 1, &in)
+                   : 0;
+    snprintf(v->fault, sizeof(v->fault),
+             "privileged instruction '%.8s%s%.24s' at rip 0x%llx (%.32s): #GP in a PV kernel "
+             "(ring 3), no trap table",
+             n ? in->mnemonic : "?", n && in->op_str[0] ? " " : "", n ? in->op_str : "",
+             (unsigned long long)at, domain_symbol(d, at));
+    if (n)
+        cs_free(in, n);
+    v->trap = TRAP_FAULT;
+    return true;
+}
+
 /* The hot path: runs once per executed block. */
 static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *opaque)
 {
@@ -223,6 +298,10 @@ static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *opaque)
     if (__builtin_expect(!e || e->pc != pc || e->size != size + 1, 0)) {
         e = block_cost(v, pc, size);
         *slot = (struct blk_cost *)e;
+    }
+    if (__builtin_expect(e->priv_off != 0, 0) && privop_fault(v, pc + e->priv_off - 1)) {
+        uc_emu_stop(uc);
+        return;
     }
     if (v->slice_mcycles + e->mcycles > v->budget_mcycles && v->slice_mcycles > 0) {
         v->trap = TRAP_BUDGET;
@@ -337,7 +416,10 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
     uint64_t pfn = va >> PAGE_SHIFT;
     uint32_t perms;
     if (pfn < d->nr_pages)
-        perms = UC_PROT_READ | UC_PROT_WRITE | (domain_page_exec(d, pfn) ? UC_PROT_EXEC : 0);
+        /* W^X: the image's code pages are read + execute, everything else read + write, so
+           a guest cannot modify translated code (nor hit Unicorn's self-modifying-code path) */
+        perms =
+            domain_page_exec(d, pfn) ? UC_PROT_READ | UC_PROT_EXEC : UC_PROT_READ | UC_PROT_WRITE;
     else if (va >= HOPSIM_GNT_WINDOW_BASE &&
              va < HOPSIM_GNT_WINDOW_BASE + HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE)
         switch (d->gnt_slot[(va - HOPSIM_GNT_WINDOW_BASE) >> PAGE_SHIFT]) {

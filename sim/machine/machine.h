@@ -100,6 +100,7 @@ struct blk_cost {
     uint32_t size;
     uint32_t mcycles; /* cost in 1/1000 cycle */
     uint32_t ninsn;
+    uint32_t priv_off; /* 1 + offset of its first privileged instruction, 0: none */
 };
 
 /* ---- physical IRQs (PHYSDEVOP_map_pirq) ---- */

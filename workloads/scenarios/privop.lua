@@ -1,0 +1,10 @@
+-- privop: a PV guest kernel executes one privileged instruction
+-- (workloads/tests/privop.c). A PV kernel runs in ring 3: the instruction
+-- raises #GP and, with no trap table, Xen crashes the domain -- so must the
+-- simulator, naming the instruction. op=smc overwrites its own code (the
+-- code pages are read + execute only: the store faults). op=none is the
+-- control run.
+local op = param("op", "wrmsr", "cli | sti | wrmsr | rdmsr | cr0 | cr3 | swapgs | smc | none")
+scenario { name = "privop", seed = 1, time_limit_ms = 100 }
+machine { cpus = 1, clock_ghz = 3.0, memory_mb = 16 }
+domain { name = "pv", image = "privop.elf", memory_mb = 8, cpu = 0, args = { op = op } }
