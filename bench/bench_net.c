@@ -60,6 +60,8 @@ static int bench(const char *title, const char *scenario, const char *sizes, int
            "sim req/s", "sim Mbit/s");
     for (int a = 0; a < 3; a++) {
         const struct point *b = &best[a];
+        if (!b->host_s)
+            continue;
         double pps = b->frames / b->host_s, base = best[0].frames / best[0].host_s;
         double w = (double)b->window / 1e12;
         printf("  %-9s %10llu %14.0f %7.2fx %14.0f %12.1f\n", arches[a],
@@ -74,8 +76,11 @@ int main(int argc, char **argv)
     int count = argc > 1 ? atoi(argv[1]) : 2000;
     if (count < 1)
         count = 1;
-    if (bench("stream: 1514-byte frames to a sink, depth 32", "net-stream.lua", "1514", count) <
-            0 ||
+    int rc = bench("stream: 1514-byte frames to a sink, depth 32", "net-stream.lua", "1514", count);
+    /* Measured by this benchmark on main at 4942b9a (before the virtual TLB, the memfd
+     * grant window and word-wise frame building), best of 3, host CPU time. */
+    printf("  (target: xen-dom0 >= 4x the rate before: 11738 pkts / host s at 4942b9a)\n");
+    if (rc < 0 ||
         bench("request/response: 64-byte frames, echoed", "net-rr.lua", "64", count / 4 + 1) < 0) {
         fprintf(stderr, "bench_net: a run failed\n");
         return 1;
