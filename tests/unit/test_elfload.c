@@ -66,7 +66,8 @@ static Elf64_Shdr *section(uint32_t type)
 }
 
 /* The descriptor of Xen note `type` in the image. */
-static uint64_t *xen_note(uint32_t type)
+/* The descriptor of a Xen note (4-byte aligned in the file: write it with set_note). */
+static uint8_t *xen_note(uint32_t type)
 {
     Elf64_Shdr *sh = section(SHT_NOTE);
     ck_assert_ptr_nonnull(sh);
@@ -74,11 +75,16 @@ static uint64_t *xen_note(uint32_t type)
         Elf64_Nhdr *nh = (Elf64_Nhdr *)(img + off);
         size_t name = off + sizeof(*nh), desc = name + ((nh->n_namesz + 3) & ~3u);
         if (nh->n_type == type && nh->n_namesz == 4 && !memcmp(img + name, "Xen", 4))
-            return (uint64_t *)(img + desc);
+            return img + desc;
         off = desc + ((nh->n_descsz + 3) & ~3u);
     }
     ck_abort_msg("no Xen note %u", type);
     return NULL;
+}
+
+static void set_note(uint32_t type, uint64_t v)
+{
+    memcpy(xen_note(type), &v, sizeof(v));
 }
 
 START_TEST(test_loads)
@@ -94,10 +100,10 @@ START_TEST(test_hypercall_page_outside_image)
 {
     char err[256] = "";
     /* page-aligned and inside RAM, but above every loaded segment */
-    *xen_note(XEN_ELFNOTE_HYPERCALL_PAGE) = 0x600000;
+    set_note(XEN_ELFNOTE_HYPERCALL_PAGE, 0x600000);
     ck_assert_int_eq(load(err, sizeof(err), NULL), -1);
     ck_assert_msg(strstr(err, "hypercall page 0x600000 is not inside the image"), "%s", err);
-    *xen_note(XEN_ELFNOTE_HYPERCALL_PAGE) = 0x1000; /* below it */
+    set_note(XEN_ELFNOTE_HYPERCALL_PAGE, 0x1000); /* below it */
     ck_assert_int_eq(load(err, sizeof(err), NULL), -1);
     ck_assert_msg(strstr(err, "is not inside the image"), "%s", err);
 }
