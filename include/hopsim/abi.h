@@ -96,7 +96,8 @@ enum hopsim_hop {
     X(SPAN_IPI, "ipi")                                                                             \
     X(SPAN_IOTLB_FLUSH, "iotlb_flush")                                                             \
     X(SPAN_VMEXIT, "vmexit")                                                                       \
-    X(SPAN_IOREQ, "ioreq")
+    X(SPAN_IOREQ, "ioreq")                                                                         \
+    X(SPAN_MEMCPY, "memcpy")
 
 #define HOPSIM_SPAN_ENUM_(id, name) id,
 enum hopsim_span_kind { HOPSIM_SPAN_KINDS(HOPSIM_SPAN_ENUM_) SPAN_KIND_COUNT };

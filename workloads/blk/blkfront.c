@@ -3,8 +3,10 @@
  *
  * Data path. submit() (program context, event delivery off) grants each
  * data page to the backend -- read-only for a WRITE, which the device only
- * reads -- or, with feature-persistent, looks the page up in a cache of
- * pages granted read-write once for the connection's lifetime; writes the
+ * reads -- or, with feature-persistent, takes pages of its own granted
+ * read-write once for the connection's lifetime (Linux's persistent-grant
+ * pool) and copies a WRITE's data into them (a READ's data is copied out
+ * at its completion), each copy a `memcpy` span; writes the
  * request into the next free ring slot with id = the global request id;
  * marks H2. kick() publishes every request written since the last kick
  * with RING_PUSH_REQUESTS_AND_CHECK_NOTIFY and notifies only if the
@@ -42,8 +44,9 @@
 
 #include "tagmap.h"
 
-#define PG_SLOTS 1024 /* persistent-grant cache: open addressing, insert-only */
-#define PG_MAX 512
+/* persistent grants: as many as the rings can have segments in flight (Linux's fill_grant_buffer)
+ */
+#define PG_MAX (BLKIF_MAX_QUEUES * BLKIF_RING_SIZE * BLKIF_MAX_SEGMENTS_PER_REQUEST)
 #define POLL_NS 100000ull
 
 /* ---- connection ---- */
@@ -191,12 +194,16 @@ int blkif_close(struct blkif_conn *c, void (*revoke)(void *data), void *data, ui
 struct bf_shadow {
     struct blkdev_req *r;
     uint8_t nseg;
-    uint8_t ended; /* grants to revoke at completion: 0 when persistent */
+    uint8_t ended;  /* grants to revoke at completion: 0 when persistent */
+    uint8_t pooled; /* persistent pages taken from the pool (given back at completion) */
     grant_ref_t gref[BLKIF_MAX_SEGMENTS_PER_REQUEST];
+    uint16_t pidx[BLKIF_MAX_SEGMENTS_PER_REQUEST]; /* their pool entries */
+    uint8_t nsect[BLKIF_MAX_SEGMENTS_PER_REQUEST];
 };
 
+/* A page of ours granted read-write to the backend for the connection's lifetime. */
 struct pgrant {
-    uint64_t key; /* pfn + 1; 0 = empty */
+    void *page;
     grant_ref_t gref;
 };
 
@@ -213,8 +220,10 @@ struct blkfront {
     struct bf_queue bq[BLKIF_MAX_QUEUES];
     unsigned next_q; /* round robin over the queues */
     struct tagmap tags;
-    struct pgrant *pg; /* PG_SLOTS entries when persistent */
-    unsigned npg;
+    struct pgrant pool[PG_MAX]; /* persistent grants made so far */
+    uint16_t pool_free[PG_MAX]; /* the unused ones */
+    unsigned npool, nfree_pool;
+    unsigned long copied; /* bytes copied to and from persistent pages */
     int broken;
     int want_persistent;
     unsigned want_queues;
@@ -225,22 +234,56 @@ struct blkfront {
 
 static struct blkfront bfront;
 
-/* The persistent grant of page pfn (granted read-write on first use), or -1 when full. */
-static int pg_lookup(struct blkfront *bf, unsigned long pfn)
+/*
+ * A persistent grant for one segment (Linux's get_free_grant): an unused
+ * one from the pool, or a fresh page granted read-write once; -1 when the
+ * pool is at its maximum or out of memory or grants.
+ */
+static int pool_get(struct blkfront *bf)
 {
-    uint64_t key = (uint64_t)pfn + 1;
-    unsigned i = (unsigned)((key * 0x9e3779b97f4a7c15ull) >> 54) & (PG_SLOTS - 1);
-    for (; bf->pg[i].key; i = (i + 1) & (PG_SLOTS - 1))
-        if (bf->pg[i].key == key)
-            return (int)bf->pg[i].gref;
-    if (bf->npg == PG_MAX)
+    if (bf->nfree_pool)
+        return bf->pool_free[--bf->nfree_pool];
+    if (bf->npool == PG_MAX)
         return -1;
-    int ref = gnttab_grant_access(bf->c.be, pfn, 0);
-    if (ref < 0)
+    void *page = page_alloc(1);
+    if (!page)
         return -1;
-    bf->pg[i] = (struct pgrant){.key = key, .gref = (grant_ref_t)ref};
-    bf->npg++;
-    return ref;
+    int ref = gnttab_grant_access(bf->c.be, virt_to_pfn(page), 0);
+    if (ref < 0) {
+        page_free(page, 1);
+        return -1;
+    }
+    bf->pool[bf->npool] = (struct pgrant){.page = page, .gref = (grant_ref_t)ref};
+    return (int)bf->npool++;
+}
+
+static void pool_put(struct blkfront *bf, struct bf_shadow *s)
+{
+    for (unsigned i = 0; i < s->pooled; i++)
+        bf->pool_free[bf->nfree_pool++] = s->pidx[i];
+    s->pooled = 0;
+}
+
+/*
+ * The data moves between the request's pages and the persistent pages,
+ * as Linux's blkfront does with memcpy (blkif_setup_rw_req_grant for a
+ * write, blkif_completion for a read): really copied by this vCPU, in a
+ * `memcpy` span of its own.
+ */
+static void pool_copy(struct blkfront *bf, struct bf_shadow *s, const struct blkdev_req *r,
+                      int to_pool)
+{
+    trace_begin(SPAN_MEMCPY, r->id);
+    for (unsigned i = 0; i < s->pooled; i++) {
+        void *pg = bf->pool[s->pidx[i]].page;
+        size_t len = (size_t)s->nsect[i] * 512;
+        if (to_pool)
+            memcpy(pg, r->pages[i], len);
+        else
+            memcpy(r->pages[i], pg, len);
+        bf->copied += len;
+    }
+    trace_end(SPAN_MEMCPY, r->id);
 }
 
 static void revoke_grants(struct bf_shadow *s)
@@ -259,23 +302,34 @@ static int grant_segments(struct blkfront *bf, struct bf_shadow *s, const struct
     uint32_t left = r->nr_sectors;
     unsigned n = blkdev_nr_pages(r->nr_sectors);
     s->ended = 0;
+    s->pooled = 0;
     for (unsigned i = 0; i < n; i++) {
-        unsigned long pfn = virt_to_pfn(r->pages[i]);
-        int ref = bf->c.persistent ? pg_lookup(bf, pfn)
-                                   : gnttab_grant_access(bf->c.be, pfn, r->op == BLKDEV_WRITE);
+        int ref;
+        if (bf->c.persistent) {
+            int k = pool_get(bf);
+            ref = k < 0 ? -1 : (int)bf->pool[k].gref;
+            if (k >= 0)
+                s->pidx[s->pooled++] = (uint16_t)k;
+        } else {
+            ref = gnttab_grant_access(bf->c.be, virt_to_pfn(r->pages[i]), r->op == BLKDEV_WRITE);
+        }
         if (ref < 0) {
             revoke_grants(s);
+            pool_put(bf, s);
             return -XEN_ENOSPC;
         }
         uint32_t nsect = left > 8 ? 8 : left;
         req->seg[i] = (struct blkif_request_segment){
             .gref = (grant_ref_t)ref, .first_sect = 0, .last_sect = (uint8_t)(nsect - 1)};
         s->gref[i] = (grant_ref_t)ref;
+        s->nsect[i] = (uint8_t)nsect;
         if (!bf->c.persistent)
             s->ended = (uint8_t)(i + 1);
         left -= nsect;
     }
     s->nseg = (uint8_t)n;
+    if (s->pooled && r->op == BLKDEV_WRITE)
+        pool_copy(bf, s, r, 1);
     return 0;
 }
 
@@ -392,6 +446,9 @@ static void complete(struct blkfront *bf, uint64_t id, int16_t status)
     struct bf_shadow *s = &bf->shadow[slot];
     tagmap_remove(&bf->tags, slot);
     revoke_grants(s);
+    if (s->pooled && s->r->op == BLKDEV_READ && status == BLKIF_RSP_OKAY)
+        pool_copy(bf, s, s->r, 0);
+    pool_put(bf, s);
     struct bf_queue *bq = &bf->bq[slot / BLKIF_RING_SIZE];
     bq->free_stack[bq->nfree++] = (int16_t)slot;
     trace_end(SPAN_RING_GET, id);
@@ -435,9 +492,16 @@ static void bf_event(evtchn_port_t port, void *data)
 static void revoke_persistent(void *data)
 {
     struct blkfront *bf = data;
-    for (unsigned i = 0; bf->pg && i < PG_SLOTS; i++)
-        if (bf->pg[i].key && gnttab_end_access(bf->pg[i].gref))
-            printf("blkfront: persistent grant %u still mapped: leaked\n", bf->pg[i].gref);
+    for (unsigned i = 0; i < bf->npool; i++) {
+        if (gnttab_end_access(bf->pool[i].gref))
+            printf("blkfront: persistent grant %u still mapped: leaked\n", bf->pool[i].gref);
+        else
+            page_free(bf->pool[i].page, 1);
+    }
+    if (bf->npool)
+        printf("blkfront: %u persistent grants, %lu bytes copied through them\n", bf->npool,
+               bf->copied);
+    bf->npool = bf->nfree_pool = 0;
 }
 
 /* ---- the backend went away: reconnect and resubmit ---- */
@@ -490,6 +554,7 @@ static unsigned take_inflight(struct blkfront *bf, struct blkdev_req **out)
         if (!s->r)
             continue;
         revoke_grants(s);
+        s->pooled = 0; /* the whole pool goes with the old backend */
         struct blkdev_req *r = s->r;
         s->r = NULL;
         unsigned k = n++;
@@ -523,11 +588,8 @@ static void bf_service(struct blkdev *d)
     for (unsigned q = 0; q < bf->c.nq; q++)
         bf_event(bf->c.q[q].port, bf); /* responses it posted before it went */
     unsigned n = take_inflight(bf, pending);
-    if (bf->c.persistent) {
-        revoke_persistent(bf);
-        memset(bf->pg, 0, PG_SLOTS * sizeof(struct pgrant));
-        bf->npg = 0;
-    }
+    if (bf->c.persistent)
+        revoke_persistent(bf); /* the new backend gets a fresh pool */
     irq_restore(f);
     unsigned old = bf->c.be;
     printf("blkfront: vbd %d: backend dom%u gone (state %d) with %u requests in flight\n",
@@ -602,11 +664,6 @@ struct blkdev *blkfront_open(int devid, int want_persistent, unsigned queues)
             bf->bq[q].free_stack[i] = (int16_t)((q + 1) * BLKIF_RING_SIZE - 1 - i);
     }
     tagmap_init(&bf->tags);
-    if (want_persistent) {
-        bf->pg = page_zalloc(PG_SLOTS * sizeof(struct pgrant) / PAGE_SIZE);
-        if (!bf->pg)
-            return NULL;
-    }
     if (queues < 1 || queues > BLKIF_MAX_QUEUES) {
         printf("blkfront: queues=%u: expected 1..%d\n", queues, BLKIF_MAX_QUEUES);
         return NULL;
