@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The load study of docs/load-study.md: block I/O through xen-dom0 on the
+# RAM-backed disk, so that CPU-side costs decide the results, over
+#   frontends (domUs)   1 2 4 8 16
+#   grants              map copy persistent
+#   backend vCPUs       1 4
+# Each domU runs the fio-like program (4 KiB random reads, iodepth DEPTH,
+# REQ requests) on its own pCPU; the backend's vCPUs have pCPUs of their own.
+# Every run writes its span CSV; the table is computed from it:
+#   iops          done requests / (first request start .. last completion),
+#                 the window `hopsim compare` uses
+#   p50_us p99_us end-to-end latency (H1 start .. H8 end) percentiles
+#   hv_us_req     hypervisor time per request: hypercalls (with the grant,
+#                 event and flush work inside them), event deliveries,
+#                 world switches and wake IPIs on the physical CPUs
+#   map_req       grant maps per request, copy_req grant copies per
+#                 request, memcpy_req frontend memcpy spans per request
+#   spin_yields   backend spinlock contention: yields (sched_op hypercalls
+#                 made by a vCPU waiting for a lock)
+# Usage: scripts/load-study.sh [OUTDIR]   (env: HOPSIM, REQ, DEPTH)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+HOPSIM=${HOPSIM:-build/hopsim}
+OUT=${1:-out/load-study}
+REQ=${REQ:-100}
+DEPTH=${DEPTH:-4}
+mkdir -p "$OUT"
+table="$OUT/table.csv"
+echo "frontends,grants,backend_vcpus,requests,iops,p50_us,p99_us,hv_us_req,map_req,copy_req,memcpy_req,spin_yields" >"$table"
+
+summarise() { # summarise TRACE.csv -> the table's measured columns (POSIX awk + sort)
+  awk -F, -v lat="$1.lat" '
+    $3 == "hop" && $2 == "H1" { start[$1] = $6 }
+    $3 == "hop" && $2 == "H8" { end[$1] = $7 }
+    $5 ~ /^cpu[0-9]+$/ && ($3 == "hypercall" || $3 == "event_delivery" || $3 == "world_switch" ||
+                           $3 == "ipi" || $3 == "rs_enter" || $3 == "rs_leave") { hv += $8 }
+    $3 == "grant_map" { maps++ }
+    $3 == "grant_copy" { copies++ }
+    $3 == "memcpy" { memcpys++ }
+    $3 == "hypercall" && $4 == "sched_op" && $9 == 0 { yields++ }
+    END {
+      n = 0; first = -1; last = 0
+      for (r in end) if (r in start) {
+        printf "%.3f\n", (end[r] - start[r]) / 1e6 > lat
+        n++
+        if (first < 0 || start[r] < first) first = start[r]
+        if (end[r] > last) last = end[r]
+      }
+      if (n == 0) { print "0,0,0,0,0,0,0"; exit }
+      printf "%d,%.0f,%.2f,%.2f,%.2f,%.2f,%d\n", n, n / ((last - first) / 1e12), hv / 1e6 / n,
+             maps / n, copies / n, memcpys / n, yields + 0
+    }' "$1" >"$1.sum"
+  IFS=, read -r n iops hv maps copies memcpys yields <"$1.sum"
+  local p50=0 p99=0
+  if [ "$n" -gt 0 ]; then
+    p50=$(sort -n "$1.lat" | awk -v k=$(( (n - 1) * 50 / 100 + 1 )) 'NR == k')
+    p99=$(sort -n "$1.lat" | awk -v k=$(( (n - 1) * 99 / 100 + 1 )) 'NR == k')
+  fi
+  rm -f "$1.sum" "$1.lat"
+  echo "$n,$iops,$p50,$p99,$hv,$maps,$copies,$memcpys,$yields"
+}
+
+for bv in 1 4; do
+  for g in map copy persistent; do
+    for n in 1 2 4 8 16; do
+      t="$OUT/trace-$n-$g-$bv.csv"
+      "$HOPSIM" run workloads/scenarios/blk-randread.lua --quiet \
+        --set disk_type=ram --set disk="$OUT/disk.img" --set domus="$n" --set cpus=$((bv + n)) \
+        --set backend_vcpus="$bv" --set grants="$g" --set iodepth="$DEPTH" --set requests="$REQ" \
+        --trace-csv "$t" >"$OUT/run-$n-$g-$bv.out"
+      echo "$n,$g,$bv,$(summarise "$t")" | tee -a "$table"
+      rm -f "$t"
+    done
+  done
+done
+echo "table: $table"
