@@ -342,9 +342,10 @@ static void domain_rt_cpu(lua_State *L, struct loader *ld, int line, struct sc_d
 
 int l_domain(lua_State *L)
 {
-    static const char *const keys[] = {"name",          "image",      "memory_mb", "vcpus",
-                                       "cpu",           "privileged", "args",      "mode",
-                                       "runtime_image", "rt_cpu",     "on_crash",  NULL};
+    static const char *const keys[] = {
+        "name",       "image",          "memory_mb", "vcpus",         "cpu",
+        "privileged", "args",           "mode",      "runtime_image", "rt_cpu",
+        "on_crash",   "runtime_sha256", NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "domain", keys);
@@ -359,6 +360,12 @@ int l_domain(lua_State *L)
         fail(L, ld, line, "runtime_image", "needs a flash{} declaration before this domain");
     if (!d->runtime_image[0])
         domain_image(L, ld, line, d);
+    if (get_string(L, ld, line, "runtime_sha256", d->runtime_sha256, sizeof d->runtime_sha256)) {
+        if (!d->runtime_image[0])
+            fail(L, ld, line, "runtime_sha256", "only a domain with a runtime_image has it");
+        if (strlen(d->runtime_sha256) != 64 || strspn(d->runtime_sha256, "0123456789abcdef") != 64)
+            fail(L, ld, line, "runtime_sha256", "expected 64 lowercase hex digits (a SHA-256)");
+    }
     get_int(L, ld, line, "memory_mb", 1, SC_MAX_DOMAIN_MB, &mem);
     get_int(L, ld, line, "vcpus", 1, SC_MAX_VCPUS, &vcpus);
     get_int(L, ld, line, "cpu", -1, SC_MAX_CPUS - 1, &cpu);

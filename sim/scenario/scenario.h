@@ -21,6 +21,7 @@
  *   import "lib/arch.lua"   -- run another script (scenario dir, then the image path)
  *   flash    { image = "platform.fd", part = "W25Q128JV", read = "fast", clock_mhz = 50 }
  *   domain   { name = "rt", runtime_image = "hopsim-rt", mode = "rt", ... }  -- boot from flash
+ *            (runtime_sha256 = "HEX": the golden measurement; another image is refused)
  *   local n = param("rounds", 100, "round trips")   -- overridable by --set rounds=N
  *   expect   { "requests >= 500", "request.p99 < 150us" }  -- checked after the run (expect.h)
  *
@@ -56,9 +57,10 @@ enum sc_mode {
 struct sc_domain {
     char name[32];
     enum sc_mode mode;
-    char image[SC_PATH];    /* resolved path of an existing file ("" with runtime_image) */
-    char runtime_image[64]; /* FFS file in the platform flash to boot from, "" = none */
-    bool rt_on_notifier;    /* mode "rt": calls run on the notifying CPU (rt_cpu = "notifying") */
+    char image[SC_PATH];     /* resolved path of an existing file ("" with runtime_image) */
+    char runtime_image[64];  /* FFS file in the platform flash to boot from, "" = none */
+    char runtime_sha256[65]; /* golden measurement it must have (hex), "" = none pinned */
+    bool rt_on_notifier;     /* mode "rt": calls run on the notifying CPU (rt_cpu = "notifying") */
     uint64_t memory_bytes;
     int vcpus;
     int cpu;                  /* pCPU for vCPU 0 (-1: placed by the scheduler) */

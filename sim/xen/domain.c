@@ -25,10 +25,13 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include <unicorn/unicorn.h>
 #include <xen/elfnote.h>
@@ -462,6 +465,49 @@ out:
  * hands over to the hypervisor (rt_efi_boot); the domain starts when that
  * is done.
  */
+/*
+ * The golden measurement of a runtime image. Pinned by the scenario
+ * (runtime_sha256): a different image is refused, as a verified boot would.
+ * Not pinned: the build's own image (backend-rt.elf, what platform.fd holds
+ * as hopsim-rt) is the reference, and an image that differs from it boots
+ * with a warning on stderr, so an altered image never passes silently.
+ */
+static int check_measurement(struct domain *d, const struct sc_domain *sd, char *err, size_t errlen)
+{
+    char have[65], want[65];
+    fwboot_hex(d->boot.sha256, have);
+    if (sd->runtime_sha256[0]) {
+        if (strcmp(have, sd->runtime_sha256) == 0)
+            return 0;
+        snprintf(err, errlen,
+                 "%s: measured sha256 %s, but the scenario pins runtime_sha256 = %s: refused",
+                 sd->name, have, sd->runtime_sha256);
+        return -1;
+    }
+    if (strcmp(sd->runtime_image, "hopsim-rt") != 0)
+        return 0;
+    FILE *f = fopen(HOPSIM_GUEST_DIR "/backend-rt.elf", "rb");
+    if (!f)
+        return 0; /* no build image to compare with */
+    uint8_t buf[65536], md[32];
+    unsigned mdlen = 0;
+    size_t n;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        EVP_DigestUpdate(ctx, buf, n);
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    fclose(f);
+    fwboot_hex(md, want);
+    if (strcmp(have, want) != 0)
+        fprintf(stderr,
+                "hopsim: warning: %s: runtime image %s measures sha256 %s, not the build's "
+                "backend-rt.elf (%s); it boots because the scenario pins no runtime_sha256\n",
+                sd->name, sd->runtime_image, have, want);
+    return 0;
+}
+
 static int load_runtime_image(struct domain *d, const struct sc_domain *sd, struct elf_info *info,
                               char *err, size_t errlen)
 {
@@ -476,6 +522,10 @@ static int load_runtime_image(struct domain *d, const struct sc_domain *sd, stru
     if (fwboot_runtime_image(m->spi, sd->runtime_image, m->boot_clock, m->pcr0, &img, &len,
                              &d->boot, ferr, sizeof(ferr)) < 0) {
         snprintf(err, errlen, "%s: flash: %s", sd->name, ferr);
+        return -1;
+    }
+    if (check_measurement(d, sd, err, errlen) < 0) {
+        free(img);
         return -1;
     }
     m->boot_clock = d->boot.done;

@@ -64,6 +64,26 @@ set -e
 check "zeroed magic fails disk-check (got $rc): $(cat "$WORK/dc")" [ "$rc" -eq 1 ]
 check "zeroed magic counted inconsistent" grep -q ", 1 inconsistent, " "$WORK/dc"
 
+# an altered runtime image (item 8): boots with a warning when nothing is pinned, refused when
+# the scenario pins the golden measurement
+ELF=$BUILD/guest/backend-rt.elf
+objcopy --add-symbol hopsim_mutant=0x1000,global "$ELF" mut.elf
+"$HOPSIM" flash build -o mut.fd --file hopsim-rt=mut.elf >/dev/null
+good=$(sha256sum "$ELF" | cut -d' ' -f1)
+mut=$(sha256sum mut.elf | cut -d' ' -f1)
+"$HOPSIM" run "$R" --quiet --set arch=uefi-rt --set requests=10 --set flash_image=mut.fd \
+  --set disk="$WORK/m1.img" >"$WORK/o" 2>"$WORK/e"
+check "unpinned altered image boots: $(tail -2 "$WORK/e")" [ $? -eq 0 ]
+check "unpinned altered image warns" grep -q "^hopsim: warning: rt: runtime image hopsim-rt measures sha256 $mut, not the build's backend-rt.elf ($good); it boots because the scenario pins no runtime_sha256" "$WORK/e"
+expect2 "pinned golden refuses the altered image" \
+  "blk-randrw-verify.lua:[0-9]*: runtime_image: rt: measured sha256 $mut, but the scenario pins runtime_sha256 = $good: refused" \
+  "$HOPSIM" run "$R" --quiet --set arch=uefi-rt --set requests=10 --set flash_image=mut.fd \
+  --set disk="$WORK/m2.img" --set runtime_sha256="$good"
+"$HOPSIM" run "$R" --quiet --set arch=uefi-rt --set requests=10 --set disk="$WORK/m3.img" \
+  --set runtime_sha256="$good" >"$WORK/o" 2>"$WORK/e"
+check "pinned genuine image boots without a warning: $(tail -2 "$WORK/e")" \
+  bash -c "[ $? -eq 0 ] && ! grep -q warning '$WORK/e'"
+
 # errors after evaluation still name the scenario's file:line: key (issue 10, item 7)
 printf 'garbage\n' >bad.elf
 cat >img.lua <<'LUA'

@@ -11,6 +11,7 @@ local disk = param("disk", "disk-verify.img", "disk image file")
 local grants = param("grants", "map", "blkback grant handling: map | copy | persistent")
 local flash_image = param("flash_image", "", "uefi-rt: platform flash image (default: build's platform.fd)")
 local domus = param("domus", 1, "domUs sharing the backend (xen-dom0)")
+local runtime_sha256 = param("runtime_sha256", "", "uefi-rt: the runtime image's golden SHA-256 (an image that differs is refused; empty: not pinned, a differing image boots with a warning)")
 local msi = param("msi", true, "the HBA offers MSI (false: INTx only, the drivers' fallback)")
 local backend_vcpus = param("backend_vcpus", 1, "vCPUs of the backend domain")
 local queues = param("queues", 1, "rings each blkfront asks for")
@@ -19,7 +20,7 @@ local cpus = param("cpus", 2, "physical CPUs")
 scenario { name = "blk-verify", seed = 1, time_limit_ms = 60000 }
 machine { cpus = cpus, clock_ghz = 3.0, memory_mb = 64 + 32 * domus }
 blk.place {
-  arch = arch, flash_image = flash_image, cpus = cpus, domus = domus, grants = grants, msi = msi,
+  arch = arch, flash_image = flash_image, runtime_sha256 = runtime_sha256, cpus = cpus, domus = domus, grants = grants, msi = msi,
   backend_vcpus = backend_vcpus, queues = queues,
   disk = { type = "ssd", image = disk, size_mb = 64, create = true },
   fio = { rw = rw, bs = bs, iodepth = iodepth, requests = requests, seed = 7, verify = 1,

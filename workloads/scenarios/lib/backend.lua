@@ -87,7 +87,8 @@ function M.declare(o)
             ble = true, smm_bwp = true, lock = true, xip = o.xip or false }
     domain { name = "rt", runtime_image = "hopsim-rt", mode = "rt", memory_mb = o.memory_mb or 32,
              cpu = 0, vcpus = o.backend_vcpus or 1, rt_cpu = o.rt_cpu or "dedicated",
-             privileged = true, args = o.args }
+             privileged = true, args = o.args,
+             runtime_sha256 = (o.runtime_sha256 or "") ~= "" and o.runtime_sha256 or nil }
     return "rt"
   end
   if o.arch == "xen-idd" then
