@@ -242,7 +242,8 @@ START_TEST(error_typo_with_suggestion)
                 "domain: unknown key 'nmae' (did you mean 'name'?)");
     expect_fail(HDR "domain { x = 1 }\n", 2,
                 "domain: unknown key 'x' (known keys: name, image, memory_mb, vcpus, cpu, "
-                "privileged, args, mode, runtime_image, rt_cpu, on_crash)");
+                "privileged, args, mode, runtime_image, rt_cpu, on_crash, "
+                "runtime_sha256)");
     expect_fail(HDR "output { zzz = 1 }\n", 2,
                 "output: unknown key 'zzz' (known keys: trace_json, trace_csv, pcap, summary)");
     expect_fail(HDR "domain { 'a' }\n", 2,
