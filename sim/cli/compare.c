@@ -60,6 +60,44 @@ static void print_row_hops(const struct compare_opts *o, const struct run_result
     printf("\n");
 }
 
+static double cpu_per_req(const struct run_result *r, simtime_t ps)
+{
+    return r->cpu.requests ? us(ps) / (double)r->cpu.requests : 0.0;
+}
+
+/* CPU time per request by who spent it, and each pCPU's busy share, over the request window. */
+static void print_cpu(const struct compare_opts *o, const struct run_result *r)
+{
+    static const char *const role[ROLE_COUNT] = {"cpu us/req front", "cpu us/req back",
+                                                 "cpu us/req other"};
+    for (int k = 0; k < ROLE_COUNT; k++) {
+        bool any = k != ROLE_OTHER;
+        for (int a = 0; a < o->narch; a++)
+            any |= r[a].cpu.role_ps[k] > 0;
+        if (!any)
+            continue;
+        printf("\n%-22s", role[k]);
+        for (int a = 0; a < o->narch; a++)
+            printf(" %20.3f", cpu_per_req(&r[a], r[a].cpu.role_ps[k]));
+    }
+    printf("\n%-22s", "cpu us/req hypervisor");
+    for (int a = 0; a < o->narch; a++)
+        printf(" %20.3f", cpu_per_req(&r[a], r[a].cpu.hv_ps));
+    int ncpu = 0;
+    for (int a = 0; a < o->narch; a++)
+        ncpu = r[a].cpu.npcpus > ncpu ? r[a].cpu.npcpus : ncpu;
+    for (int i = 0; i < ncpu; i++) {
+        char label[32];
+        snprintf(label, sizeof label, "cpu%d busy (%%)", i);
+        printf("\n%-22s", label);
+        for (int a = 0; a < o->narch; a++)
+            if (i < r[a].cpu.npcpus)
+                printf(" %20.2f", 100.0 * r[a].cpu.util[i]);
+            else
+                printf(" %20s", "-");
+    }
+}
+
 static void print_table(const struct compare_opts *o, const struct run_result *r)
 {
     printf("\n%-22s", "");
@@ -97,6 +135,7 @@ static void print_table(const struct compare_opts *o, const struct run_result *r
         for (int a = 0; a < o->narch; a++)
             printf(" %20.1f", mbps(&r[a], 1));
     }
+    print_cpu(o, r);
     double base = mean_us(&r[0].request);
     printf("\n%-22s", "overhead vs first");
     for (int a = 0; a < o->narch; a++)
@@ -128,6 +167,17 @@ static int write_csv(const struct compare_opts *o, const struct run_result *r)
                 (unsigned long long)s->p99, (unsigned long long)s->max);
         fprintf(f, "%s,iops,,%llu,%.0f,,,\n", o->arch[a], (unsigned long long)r[a].requests_done,
                 iops(&r[a]));
+        static const char *const role[ROLE_COUNT] = {"front", "back", "other"};
+        for (int k = 0; k < ROLE_COUNT; k++)
+            fprintf(f, "%s,cpu_per_req,%s,%llu,%.0f,,,\n", o->arch[a], role[k],
+                    (unsigned long long)r[a].cpu.requests,
+                    r[a].cpu.requests ? (double)r[a].cpu.role_ps[k] / (double)r[a].cpu.requests
+                                      : 0.0);
+        fprintf(f, "%s,cpu_per_req,hypervisor,%llu,%.0f,,,\n", o->arch[a],
+                (unsigned long long)r[a].cpu.requests,
+                r[a].cpu.requests ? (double)r[a].cpu.hv_ps / (double)r[a].cpu.requests : 0.0);
+        for (int i = 0; i < r[a].cpu.npcpus; i++)
+            fprintf(f, "%s,cpu_busy,cpu%d,,%.4f,,,\n", o->arch[a], i, r[a].cpu.util[i]);
         if (r[a].net.nics) {
             fprintf(f, "%s,wire_pps,,%llu,%.0f,,,\n", o->arch[a],
                     (unsigned long long)(r[a].net.wire_frames[0] + r[a].net.wire_frames[1]),

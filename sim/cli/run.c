@@ -94,6 +94,39 @@ static void collect(struct machine *m, struct run_result *r)
         r->doms_running += !m->doms[i]->dead;
     }
     r->foreign_dma_writes = vtd_foreign_writes(m);
+    machine_cpu_stats(m, &r->cpu);
+}
+
+static double pct(simtime_t part, simtime_t whole)
+{
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+/* Busy/idle per pCPU over the run; CPU time per request over the request window. */
+static void report_cpu(struct machine *m, const struct run_result *r)
+{
+    const struct machine_cpu_stats *c = &r->cpu;
+    for (int i = 0; i < c->npcpus; i++) {
+        const struct cpuacct_stats *p = &c->pcpu[i];
+        printf("cpu%-3d busy %6.2f%% (guest %6.2f%%, hypervisor %6.2f%%), idle %6.2f%% of %.3f "
+               "us; request window: %6.2f%% busy\n",
+               i, pct(p->busy, p->elapsed), pct(p->guest, p->elapsed), pct(p->hv, p->elapsed),
+               pct(p->idle, p->elapsed), (double)p->elapsed / PS_PER_US, 100.0 * c->util[i]);
+    }
+    for (int i = 0; i < m->ndoms; i++)
+        printf("cpu time %-12s %12.3f us\n", m->doms[i]->name,
+               (double)m->doms[i]->cpu_ps / PS_PER_US);
+    if (!c->requests)
+        return;
+    double n = (double)c->requests * PS_PER_US;
+    printf("cpu per request (%llu requests in %.3f us): frontend %.3f us, backend %.3f us, "
+           "hypervisor %.3f us",
+           (unsigned long long)c->requests, (double)c->window / PS_PER_US,
+           (double)c->role_ps[ROLE_FRONT] / n, (double)c->role_ps[ROLE_BACK] / n,
+           (double)c->hv_ps / n);
+    if (c->role_ps[ROLE_OTHER])
+        printf(", other domains %.3f us", (double)c->role_ps[ROLE_OTHER] / n);
+    printf("\n");
 }
 
 static void report(struct machine *m, const struct scenario *sc, struct run_result *r)
@@ -149,6 +182,7 @@ static void report(struct machine *m, const struct scenario *sc, struct run_resu
     }
     platform_net_report(m, stdout);
     vtd_report(m, stdout);
+    report_cpu(m, r);
     if (r->checks_pass || r->checks_fail)
         printf("guest checks: %llu passed, %llu failed\n", (unsigned long long)r->checks_pass,
                (unsigned long long)r->checks_fail);

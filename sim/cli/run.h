@@ -49,6 +49,7 @@ struct run_result {
     uint64_t crashed, privileged_crashed; /* domains that ended crashed (or never ended) */
     int doms_crashed, doms_running;       /* at the end; crashed incarnations included */
     int restarts;                         /* driver domains the toolstack rebuilt */
+    struct machine_cpu_stats cpu;         /* busy/idle per pCPU, CPU time per request */
 };
 
 /* Returns the process exit code: 0 ok, 1 run failed, 2 usage/scenario error. */

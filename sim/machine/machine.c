@@ -277,7 +277,7 @@ int machine_create(struct machine *m, const struct scenario *sc, struct trace *t
     for (int i = 0; i < m->npcpus; i++) {
         char name[16];
         snprintf(name, sizeof(name), "cpu%d", i);
-        m->pcpus[i] = (struct pcpu){.id = i, .place = trace_place(tr, PLACE_CPU, i, name)};
+        m->pcpus[i] = (struct pcpu){.id = i, .place = trace_place(tr, PLACE_CPU, i, name), .m = m};
     }
     struct xs_host_ops ops = {.opaque = m, .notify = store_notify};
     m->xs = xs_create(&ops);
@@ -337,6 +337,7 @@ int machine_run(struct machine *m)
         if (m->progress && (m->q.fired & 0xffff) == 0)
             m->progress(m);
     }
+    acct_finish(m);
     return m->failure[0] ? -1 : 0;
 }
 

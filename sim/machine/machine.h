@@ -26,6 +26,7 @@
 #include <xen/sched.h>
 
 #include "cost.h"
+#include "cpuacct.h"
 #include "elfload.h"
 #include "evq.h"
 #include "fwboot.h"
@@ -259,6 +260,7 @@ struct domain {
     struct guest_sym *syms;
     size_t nsyms;
 
+    simtime_t cpu_ps; /* CPU time its vCPUs ran (a native kernel: also its interrupt entries) */
     bool dead;
     int shutdown_reason; /* SHUTDOWN_* when dead */
     char console[512];
@@ -312,6 +314,36 @@ struct pcpu {
     struct domain *last_dom; /* whose context is loaded (world-switch cost) */
     bool busy;               /* an event is scheduled for this pCPU */
     simtime_t idle_since;
+    struct machine *m;
+    struct cpuacct acct; /* busy/idle accounting */
+    bool acct_open;      /* a busy interval is open, since acct_from */
+    simtime_t acct_from;
+};
+
+/* CPU time so far, for the per-request figures (acct.c). */
+struct acct_snap {
+    simtime_t t;   /* when taken */
+    uint64_t done; /* requests completed by then */
+    simtime_t busy[MAX_PCPUS], guest[MAX_PCPUS];
+    simtime_t dom[SC_MAX_DOMAINS];
+};
+
+enum dom_role { ROLE_FRONT, ROLE_BACK, ROLE_OTHER, ROLE_COUNT };
+
+/* What the CPUs did (machine_cpu_stats). */
+struct machine_cpu_stats {
+    int npcpus;
+    struct cpuacct_stats pcpu[MAX_PCPUS]; /* the whole run */
+    /*
+     * The request window: from the start of the busy interval in which the
+     * first request appeared to the end of the one in which the last
+     * completed. Per-request CPU time and utilisation are taken over it.
+     */
+    simtime_t window;
+    uint64_t requests;
+    simtime_t role_ps[ROLE_COUNT]; /* guest CPU time of front-end, back-end and other domains */
+    simtime_t hv_ps;               /* hypervisor CPU time */
+    double util[MAX_PCPUS];        /* busy share of the window */
 };
 
 struct machine {
@@ -357,6 +389,9 @@ struct machine {
     int restarts;        /* driver domains the toolstack rebuilt (restart.c) */
     struct iommu *iommu; /* DMA remapping unit, NULL when the scenario has none */
     uint64_t vtd_root, vtd_ctx;
+    struct acct_snap acct_first, acct_last; /* CPU time at the request window's ends */
+    bool acct_have_first;
+    simtime_t acct_end; /* the run's end for accounting (set by acct_finish) */
 
     /* xenstore service: single-threaded, like xenstored */
     uint64_t xs_notify[(SC_MAX_DOMAINS + 63) / 64];
@@ -380,6 +415,16 @@ static inline void *machine_frame(struct machine *m, uint64_t mfn)
 }
 simtime_t machine_cycles(const struct machine *m, double cycles);
 simtime_t machine_cost(const struct machine *m, enum cost_id id);
+
+/* acct.c: CPU accounting */
+/* pCPU p becomes busy at t (no-op if it already is). */
+void acct_open(struct pcpu *p, simtime_t t);
+/* p's busy interval ends at `end`; `guest` ps of it ran d's code (d may be NULL). */
+void acct_close(struct pcpu *p, simtime_t end, struct domain *d, simtime_t guest);
+/* The run is over: close what is open and trace the last idle spans. */
+void acct_finish(struct machine *m);
+void machine_cpu_stats(const struct machine *m, struct machine_cpu_stats *s);
+enum dom_role machine_dom_role(const struct machine *m, const struct domain *d);
 
 /* ending.c */
 /* The event queue is empty with domains alive: fill m->failure naming who waits on what. */

@@ -86,6 +86,7 @@ void sched_wake(struct vcpu *v, simtime_t when)
     rq_push(p, v, true);
     if (!p->busy) {
         simtime_t ipi = machine_cost(m, C_WAKE_IPI);
+        acct_open(p, when); /* the target CPU takes the IPI */
         span_cpu(m, p->id, SPAN_IPI, vcpu_trace_req(v), when, when + ipi, "wake", v->d->domid);
         pcpu_schedule(p, m, when + ipi);
     }
@@ -155,10 +156,12 @@ static void pcpu_dispatch(void *opaque, simtime_t now)
     if (!v) {
         p->busy = false;
         p->idle_since = now;
+        acct_close(p, now, NULL, 0);
         return;
     }
     struct machine *m = v->d->m;
     simtime_t t = now;
+    acct_open(p, now);
     if (v->d->rt && !v->in_rs_call && t < m->rs_lock_until) {
         /* another runtime call (SetVariable) holds efi_rs_lock: the call waits for it */
         span_cpu(m, p->id, SPAN_RS_ENTER, vcpu_trace_req(v), t, m->rs_lock_until,
@@ -191,6 +194,7 @@ static void pcpu_dispatch(void *opaque, simtime_t now)
     if (v->d->dead) {
         p->busy = false;
         p->idle_since = t;
+        acct_close(p, t, NULL, 0);
         pcpu_schedule(p, m, t);
         return;
     }
@@ -272,6 +276,7 @@ static void pcpu_trap(void *opaque, simtime_t now)
     requeue(p, v, a);
     p->busy = false;
     p->idle_since = now + cost;
+    acct_close(p, now + cost, v->d, now - v->slice_start);
     pcpu_schedule(p, m, now + cost);
 }
 
