@@ -16,6 +16,8 @@ PACKAGES=(
   libsdl2-dev                        # live view: window and renderer
   libsdl2-ttf-dev fonts-dejavu-core  # live view: text (SDL2_ttf, DejaVu Sans)
   libsdl2-image-dev                  # live view: PNG screenshots (IMG_SavePNG)
+  libcairo2-dev                      # charts: SVG and PNG from compare, sweep and follow
+  slurm-wlm munge                    # hopsim sweep --slurm: its test runs a one-node Slurm
   clang-format                       # the format check test
   clang libclang-rt-14-dev           # libFuzzer targets (tests/fuzz, scripts/fuzz.sh)
   jq                                 # scenario tests inspect the JSON trace

@@ -11,7 +11,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "chart.h"
 #include "simtime.h"
+
+static const char *base_name(const char *path);
 
 static double us(uint64_t ps)
 {
@@ -150,22 +153,22 @@ static int write_csv(const struct compare_opts *o, const struct run_result *r)
         fprintf(stderr, "hopsim: %s: %s\n", o->csv_path, strerror(errno));
         return -1;
     }
-    fprintf(f, "arch,metric,hop,count,mean_ps,p50_ps,p99_ps,max_ps\n");
+    fprintf(f, "arch,metric,hop,count,mean_ps,p50_ps,p99_ps,max_ps,rate_per_s,mbit_per_s\n");
     for (int a = 0; a < o->narch; a++) {
         for (int h = HOP_H1; h <= HOP_H8; h++) {
             const struct trace_stat *s = &r[a].hop[h];
             if (r[a].have_hop[h])
-                fprintf(f, "%s,hop,H%d,%llu,%llu,%llu,%llu,%llu\n", o->arch[a], h,
+                fprintf(f, "%s,hop,H%d,%llu,%llu,%llu,%llu,%llu,,\n", o->arch[a], h,
                         (unsigned long long)s->count, (unsigned long long)(s->sum / s->count),
                         (unsigned long long)s->p50, (unsigned long long)s->p99,
                         (unsigned long long)s->max);
         }
         const struct trace_stat *s = &r[a].request;
-        fprintf(f, "%s,latency,,%llu,%llu,%llu,%llu,%llu\n", o->arch[a],
+        fprintf(f, "%s,latency,,%llu,%llu,%llu,%llu,%llu,,\n", o->arch[a],
                 (unsigned long long)s->count,
                 (unsigned long long)(s->count ? s->sum / s->count : 0), (unsigned long long)s->p50,
                 (unsigned long long)s->p99, (unsigned long long)s->max);
-        fprintf(f, "%s,iops,,%llu,%.0f,,,\n", o->arch[a], (unsigned long long)r[a].requests_done,
+        fprintf(f, "%s,iops,,%llu,,,,,%.0f,\n", o->arch[a], (unsigned long long)r[a].requests_done,
                 iops(&r[a]));
         static const char *const role[ROLE_COUNT] = {"front", "back", "other"};
         for (int k = 0; k < ROLE_COUNT; k++)
@@ -179,12 +182,12 @@ static int write_csv(const struct compare_opts *o, const struct run_result *r)
         for (int i = 0; i < r[a].cpu.npcpus; i++)
             fprintf(f, "%s,cpu_busy,cpu%d,,%.4f,,,\n", o->arch[a], i, r[a].cpu.util[i]);
         if (r[a].net.nics) {
-            fprintf(f, "%s,wire_pps,,%llu,%.0f,,,\n", o->arch[a],
+            fprintf(f, "%s,wire_pps,,%llu,,,,,%.0f,\n", o->arch[a],
                     (unsigned long long)(r[a].net.wire_frames[0] + r[a].net.wire_frames[1]),
                     wire_pps(&r[a]));
-            fprintf(f, "%s,mbps_out,,%llu,%.3f,,,\n", o->arch[a],
+            fprintf(f, "%s,mbps_out,,%llu,,,,,,%.3f\n", o->arch[a],
                     (unsigned long long)r[a].net.wire_bytes[0], mbps(&r[a], 0));
-            fprintf(f, "%s,mbps_in,,%llu,%.3f,,,\n", o->arch[a],
+            fprintf(f, "%s,mbps_in,,%llu,,,,,,%.3f\n", o->arch[a],
                     (unsigned long long)r[a].net.wire_bytes[1], mbps(&r[a], 1));
         }
     }
@@ -192,6 +195,29 @@ static int write_csv(const struct compare_opts *o, const struct run_result *r)
         fprintf(stderr, "hopsim: %s: %s\n", o->csv_path, strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+/* Per-hop mean time stacked, a bar per architecture. */
+static int draw(const struct compare_opts *o, const struct run_result *r)
+{
+    static struct chart_bars c;
+    memset(&c, 0, sizeof c);
+    c.ylabel = "mean time per request in each hop (us)";
+    snprintf(c.title, sizeof c.title, "%s: where a request's time goes",
+             base_name(o->run.scenario));
+    for (int h = HOP_H1; h <= HOP_H8; h++)
+        snprintf(c.part[c.nparts++], sizeof c.part[0], "H%d", h);
+    for (int a = 0; a < o->narch && a < CHART_MAX_BARS; a++) {
+        snprintf(c.bar[c.nbars], sizeof c.bar[0], "%s", o->arch[a]);
+        for (int h = HOP_H1; h <= HOP_H8; h++)
+            c.value[c.nbars][h - 1] = r[a].have_hop[h] ? mean_us(&r[a].hop[h]) : 0;
+        c.nbars++;
+    }
+    if (o->svg_path && chart_bars_write(&c, o->svg_path) < 0)
+        return -1;
+    if (o->png_path && chart_bars_write(&c, o->png_path) < 0)
+        return -1;
     return 0;
 }
 
@@ -209,6 +235,16 @@ int compare_run(const struct compare_opts *o)
     if (o->trace_dir && mkdir(o->trace_dir, 0777) < 0 && errno != EEXIST) {
         fprintf(stderr, "hopsim: %s: %s\n", o->trace_dir, strerror(errno));
         return 2;
+    }
+    /* every architecture loads (names, arguments) before the first one runs */
+    for (int a = 0; a < o->narch; a++) {
+        struct run_opts ro = o->run;
+        if (ro.nsets == SC_MAX_SETS)
+            return 2;
+        snprintf(ro.sets[ro.nsets].key, sizeof(ro.sets[0].key), "arch");
+        snprintf(ro.sets[ro.nsets++].value, sizeof(ro.sets[0].value), "%s", o->arch[a]);
+        if (run_check(&ro) != 0)
+            return 2;
     }
     for (int a = 0; a < o->narch; a++) {
         struct run_opts ro = o->run;
@@ -241,6 +277,8 @@ int compare_run(const struct compare_opts *o)
     }
     print_table(o, r);
     if (o->csv_path && write_csv(o, r) < 0)
+        rc = rc ? rc : 1;
+    if ((o->svg_path || o->png_path) && draw(o, r) < 0)
         rc = rc ? rc : 1;
     return rc;
 }

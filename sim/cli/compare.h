@@ -15,8 +15,9 @@ struct compare_opts {
     struct run_opts run; /* the scenario, --set, --seed, --quiet */
     char arch[COMPARE_MAX_ARCH][32];
     int narch;
-    const char *csv_path;  /* NULL: no CSV */
-    const char *trace_dir; /* NULL: no traces; else DIR/NAME-ARCH.json and .csv */
+    const char *csv_path;            /* NULL: no CSV */
+    const char *trace_dir;           /* NULL: no traces; else DIR/NAME-ARCH.json and .csv */
+    const char *svg_path, *png_path; /* per-hop stacked bars per architecture */
 };
 
 /* Returns the exit code: 0 all runs ok, 1 a run failed, 2 usage/scenario error. */

@@ -29,59 +29,16 @@
 #include "run.h"
 #include "sizereport.h"
 #include "view.h"
+#include "follow.h"
+#include "help.h"
+#include "sweep.h"
 
 #define EXIT_RUN_FAILED 1
 #define EXIT_USAGE 2
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: hopsim run SCENARIO [options]\n"
-            "       hopsim compare SCENARIO --arch A,B,... [--csv FILE] [--trace-dir DIR]"
-            " [options]\n"
-            "       hopsim disk-check IMAGE\n"
-            "       hopsim size-report [GUEST_DIR]\n"
-            "       hopsim attack-matrix [FLASH_IMAGE [BACKEND_ELF]]\n"
-            "       hopsim flash build -o OUT.fd --file NAME=PATH ... [options]\n"
-            "       hopsim flash inspect IMAGE\n"
-            "       hopsim view TRACE.json ... [--screenshot F.png --at TIME] (see view --help)\n"
-            "       hopsim --help\n"
-            "\n"
-            "Runs a scenario script (Lua) on the simulated machine and prints the\n"
-            "per-hop summary table.\n"
-            "\n"
-            "options for run:\n"
-            "  --set KEY=VALUE    set a scenario parameter (param(\"KEY\", ...)) or a\n"
-            "                     declared field (machine.cpus=4, cost.hypercall=2000)\n"
-            "  --seed N           random seed (default: the scenario's, else 1)\n"
-            "  --trace-json FILE  write a Chrome/Perfetto Trace Event JSON file\n"
-            "  --trace-csv FILE   write one CSV row per span\n"
-            "  --pcap FILE        capture every Ethernet frame on the wire (nanosecond\n"
-            "                     pcap, simulated time; tshark/Wireshark read it)\n"
-            "  --out DIR          the run's output directory (default hopsim-out/): every\n"
-            "                     file the scenario itself names (output{}, disk images)\n"
-            "                     is written there; paths given on the command line are\n"
-            "                     used as given\n"
-            "  --rw-disk          open every disk image read-write (default: only the\n"
-            "                     disks the scenario creates; the others read-only)\n"
-            "  --quiet            no guest console output, no progress line\n"
-            "  --view             watch the run in a window (SDL2; see hopsim view --help)\n"
-            "  --view-speed TIME  virtual time per wall second in the view (default 50us)\n"
-            "  --view-close       close the view when the run ends\n"
-            "\n"
-            "compare runs the scenario once per architecture (--set arch=A; the block and\n"
-            "network scenarios know native, xen-dom0, xen-idd, uefi-rt) and prints\n"
-            "per-hop p50/p99, latency, IOPS and the overhead ratio to the first one;\n"
-            "--csv writes the same table as CSV, --trace-dir one JSON + CSV trace each\n"
-            "(and one pcap each for a network scenario).\n"
-            "disk-check verifies a disk image written by the block test program (a\n"
-            "regular file of whole sectors; exit 1 if a sector is inconsistent).\n"
-            "flash builds or inspects a SPI flash image (see hopsim flash --help).\n"
-            "\n"
-            "exit status: 0 ok, 1 run failed, 2 usage or scenario error\n"
-            "\n"
-            "environment: HOPSIM_IMAGE_PATH, HOPSIM_PROFILE_PATH (colon-separated\n"
-            "directories searched for guest images and cost profiles)\n");
+    help_print(NULL, out);
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -133,6 +90,10 @@ static int parse_compare_opt(struct compare_opts *c, const char *a, const char *
         c->csv_path = next;
     } else if (!strcmp(a, "--trace-dir")) {
         c->trace_dir = next;
+    } else if (!strcmp(a, "--svg")) {
+        c->svg_path = next;
+    } else if (!strcmp(a, "--png")) {
+        c->png_path = next;
     } else {
         return 0;
     }
@@ -189,6 +150,9 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o, struct comp
                         next);
                 return -1;
             }
+            i++;
+        } else if (!strcmp(a, "--stats") && next) {
+            o->stats = next;
             i++;
         } else if (a[0] == '-') {
             fprintf(stderr, "hopsim: unknown option '%s' (see hopsim --help)\n", a);
@@ -281,11 +245,28 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "view"))
         return view_main(argc - 2, argv + 2);
-    for (int i = 1; i < argc; i++) /* `hopsim CMD --help` too */
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") || !strcmp(argv[1], "help")) {
-            usage(stdout);
-            return 0;
+    if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+        return help_print(argc > 2 ? argv[2] : NULL, stdout) < 0 ? EXIT_USAGE : 0;
+    if (strcmp(argv[1], "flash") != 0)
+        for (int i = 2; i < argc; i++) /* `hopsim CMD --help`: that command's help */
+            if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+                return help_print(argv[1], stdout) < 0 ? EXIT_USAGE : 0;
+    if (!strcmp(argv[1], "sweep")) {
+        static struct sweep_opts so;
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n <= 0) {
+            fprintf(stderr, "hopsim: sweep: cannot find this program (/proc/self/exe)\n");
+            return EXIT_USAGE;
         }
+        self[n] = '\0';
+        so.self = self;
+        if (sweep_parse(argc - 2, argv + 2, &so) < 0)
+            return EXIT_USAGE;
+        return sweep_run(&so);
+    }
+    if (!strcmp(argv[1], "follow"))
+        return follow_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "compare")) {
         static struct compare_opts c;
         if (parse_run_args(argc - 2, argv + 2, &c.run, &c) < 0)

@@ -16,6 +16,7 @@
 
 #include "measure.h"
 #include "run.h"
+#include "stats.h"
 #include "view.h"
 
 static double host_now(void)
@@ -188,6 +189,12 @@ static void report(struct machine *m, const struct scenario *sc, struct run_resu
                (unsigned long long)r->checks_fail);
 }
 
+int run_check(const struct run_opts *o)
+{
+    static struct scenario sc;
+    return load(o, &sc) < 0 ? 2 : 0;
+}
+
 int run_scenario(const struct run_opts *o, struct run_result *r)
 {
     static struct scenario sc; /* large: keep it off the stack */
@@ -243,28 +250,42 @@ int run_scenario(const struct run_opts *o, struct run_result *r)
     report(&m, &sc, r);
     if (sc.output.summary && !o->no_summary)
         trace_print_summary(tr, stdout);
-    if (m.failure[0]) {
-        fprintf(stderr, "hopsim: run failed: %s\n", m.failure);
-        rc = 1;
-    } else if (r->net.peer_bad_payload) {
-        fprintf(stderr, "hopsim: run failed: the peer received %llu frame(s) with a bad payload\n",
-                (unsigned long long)r->net.peer_bad_payload);
-        rc = 1;
-    } else if (r->checks_fail) {
-        fprintf(stderr, "hopsim: run failed: %llu guest check(s) failed\n",
-                (unsigned long long)r->checks_fail);
+    char failure[sizeof m.failure + 64] = "";
+    if (m.failure[0])
+        snprintf(failure, sizeof failure, "%s", m.failure);
+    else if (r->net.peer_bad_payload)
+        snprintf(failure, sizeof failure, "the peer received %llu frame(s) with a bad payload",
+                 (unsigned long long)r->net.peer_bad_payload);
+    else if (r->checks_fail)
+        snprintf(failure, sizeof failure, "%llu guest check(s) failed",
+                 (unsigned long long)r->checks_fail);
+    if (failure[0]) {
+        fprintf(stderr, "hopsim: run failed: %s\n", failure);
         rc = 1;
     }
-    if (sc.nexpects) {
+    if (sc.nexpects || o->stats) {
         struct measures ms = {0};
         measure_run(&ms, &m, r);
         int bad = expect_report(sc.expects, sc.nexpects, &ms, stdout);
-        measures_free(&ms);
         if (bad) {
             fprintf(stderr, "hopsim: run failed: %d of %d expectation(s) not met\n", bad,
                     sc.nexpects);
+            if (!failure[0])
+                snprintf(failure, sizeof failure, "%d of %d expectation(s) not met", bad,
+                         sc.nexpects);
             rc = 1;
         }
+        struct stats_run st = {.sc = &sc,
+                               .ro = o,
+                               .ms = &ms,
+                               .exit_code = rc,
+                               .failure = failure,
+                               .host_seconds = r->host_seconds};
+        if (o->stats && stats_write(o->stats, &st, err, sizeof(err)) < 0) {
+            fprintf(stderr, "hopsim: %s\n", err);
+            rc = rc ? rc : 1;
+        }
+        measures_free(&ms);
     }
     if (platform_pcap_close(&m, err, sizeof(err)) < 0) {
         fprintf(stderr, "hopsim: %s\n", err);

@@ -23,6 +23,7 @@ struct run_opts {
     const char *pcap;    /* overrides the scenario's output.pcap */
     const char *out_dir; /* --out: where the scenario's own output paths go (NULL: hopsim-out/) */
     bool rw_disks;       /* --rw-disk: disks the scenario does not create are writable */
+    const char *stats;   /* --stats FILE.json (stats.h), NULL: none */
     bool quiet;
     bool progress;
     bool no_summary;
@@ -51,6 +52,9 @@ struct run_result {
     int restarts;                         /* driver domains the toolstack rebuilt */
     struct machine_cpu_stats cpu;         /* busy/idle per pCPU, CPU time per request */
 };
+
+/* Load (and check) the scenario without running it: 0, or 2 with the error printed. */
+int run_check(const struct run_opts *o);
 
 /* Returns the process exit code: 0 ok, 1 run failed, 2 usage/scenario error. */
 int run_scenario(const struct run_opts *o, struct run_result *r);

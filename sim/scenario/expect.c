@@ -358,23 +358,27 @@ static bool holds(double a, enum expect_op op, double b)
     }
 }
 
+bool expect_eval(const struct sc_expect *e, const struct measures *ms, char *val, size_t n)
+{
+    const struct measure *m = measure_find(ms, e->metric);
+    if (!m) {
+        snprintf(val, n, "not measured in this run");
+        return false;
+    }
+    if (m->unit == UNIT_TEXT) {
+        snprintf(val, n, "%s", m->text);
+        return (strcmp(m->text, e->word) == 0) == (e->op == EXP_EQ);
+    }
+    unit_format(m->value, m->unit, val, n);
+    return holds(m->value, e->op, e->value);
+}
+
 int expect_report(const struct sc_expect *e, int n, const struct measures *ms, FILE *out)
 {
     int failed = 0;
     for (int i = 0; i < n; i++) {
-        const struct measure *m = measure_find(ms, e[i].metric);
         char val[64];
-        bool ok;
-        if (!m) {
-            snprintf(val, sizeof val, "not measured in this run");
-            ok = false;
-        } else if (m->unit == UNIT_TEXT) {
-            snprintf(val, sizeof val, "%s", m->text);
-            ok = (strcmp(m->text, e[i].word) == 0) == (e[i].op == EXP_EQ);
-        } else {
-            unit_format(m->value, m->unit, val, sizeof val);
-            ok = holds(m->value, e[i].op, e[i].value);
-        }
+        bool ok = expect_eval(&e[i], ms, val, sizeof val);
         failed += !ok;
         fprintf(out, "expect: %s:%d: %s: measured %s: %s\n", e[i].file, e[i].line, e[i].text, val,
                 ok ? "pass" : "FAIL");

@@ -86,6 +86,9 @@ int expect_parse(struct sc_expect *e, const char *text, char *msg, size_t n);
 int expect_check_domains(const struct sc_expect *e, int n, const char *const *names, char *msg,
                          size_t mlen);
 
+/* Does e hold? The measured value, readable, into val ("not measured in this run" if absent). */
+bool expect_eval(const struct sc_expect *e, const struct measures *ms, char *val, size_t n);
+
 /* Print one line per expectation (measured value, pass/FAIL); returns how many failed. */
 int expect_report(const struct sc_expect *e, int n, const struct measures *ms, FILE *out);
 

@@ -47,6 +47,12 @@ const char *unit_kind_name(enum unit_kind k)
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
+const char *unit_base_name(enum unit_kind k)
+{
+    static const char *const names[] = {"", "ps", "1/s", "B", "bit/s", ""};
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "";
+}
+
 const char *unit_kind_hint(enum unit_kind k)
 {
     switch (k) {

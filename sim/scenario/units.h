@@ -21,6 +21,8 @@ enum unit_kind {
 /* The kind's name and the units it accepts, for messages ("time: ps, ns, us, ms, s"). */
 const char *unit_kind_name(enum unit_kind k);
 const char *unit_kind_hint(enum unit_kind k);
+/* The base unit values of kind k are stored in: "ps", "1/s", "B", "bit/s", "" (count, text). */
+const char *unit_base_name(enum unit_kind k);
 
 /*
  * Parse s (a number, optionally followed by a unit of kind k, spaces
