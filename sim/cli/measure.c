@@ -5,6 +5,7 @@
 #include "measure.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include <xen/sched.h>
 
@@ -90,13 +91,16 @@ void measure_run(struct measures *ms, const struct machine *m, const struct run_
     measure_add(ms, "requests_inflight", UNIT_COUNT, (double)trace_requests_inflight(m->tr));
     if (r->have_request)
         add_stat(ms, "request", &r->request);
-    for (int h = HOP_H1; h <= HOP_H8; h++)
-        if (r->have_hop[h])
-            add_stat(ms, trace_hop_name(h), &r->hop[h]);
+    for (int h = HOP_H1; h <= HOP_H8; h++) {
+        static const struct trace_stat none;
+        add_stat(ms, trace_hop_name(h), r->have_hop[h] ? &r->hop[h] : &none); /* count 0 */
+    }
     for (int k = 1; k < SPAN_KIND_COUNT; k++) {
         struct trace_stat s;
-        if (k == SPAN_HOP || !trace_stat_kind(m->tr, k, &s) || !s.count)
+        if (k == SPAN_HOP)
             continue;
+        if (!trace_stat_kind(m->tr, k, &s))
+            memset(&s, 0, sizeof s); /* none: a count of 0 an expectation can name */
         snprintf(name, sizeof name, "span.%s", trace_kind_name(k));
         add_stat(ms, name, &s);
     }
