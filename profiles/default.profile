@@ -26,12 +26,12 @@ vmexit_handling   2216   cycles  (est.) Agesen et al., ATC 2012: exit service ~3
 evtchn_send       300    cycles  (est.) Xen evtchn_send: event lock, port lookup, set pending + upcall bits; no published figure
 virq_inject       1460   cycles  Dall et al., ISCA 2016, Table III: Xen x86 virtual IRQ completion, Haswell (est.: verify)
 world_switch      10500  cycles  Dall et al., ISCA 2016, Table III: Xen x86 VM switch, Haswell (est.: verify)
-wake_ipi          3      us      (est.) IPI ~1 us (REFERENCE.md) + C1 exit 2 us (Linux intel_idle hsw_cstates exit_latency)
+wake_ipi          3      us      (est.) IPI ~1 us (secondary estimate) + C1 exit 2 us (Linux intel_idle hsw_cstates exit_latency)
 
 # --- grant tables ---
 grant_map         1000   cycles  (est.) Xen map_grant_ref: active entry, maptrack handle, PTE update; below a hypercall
 grant_unmap       800    cycles  (est.) Xen unmap_grant_ref checks + PTE clear; the TLB flush is charged as tlb_flush
-tlb_flush         2      us      IPI TLB shootdown round trip 1-3 us (est., REFERENCE.md secondary); cf. persistent grants, LKML 2012
+tlb_flush         2      us      IPI TLB shootdown round trip 1-3 us (est., secondary); cf. persistent grants, LKML 2012
 grant_copy_op     500    cycles  (est.) xen-netback gref mapping patch (J. Martins): copy ~0.49 us/64 B pkt more than map, E5-2699v3
 memcpy_bw         8      GB/s    (est.) McCalpin: 1 core, 10 L1D misses x 64 B / 79 ns = 8.1 GB/s, Xeon E5-2680 (Sandy Bridge EP)
 
@@ -41,8 +41,8 @@ console_io        2000   cycles  (est.) copy of a short line into Xen's console 
 sched_slice       50     us      (est.) simulation quantum, not Xen credit's 30 ms tslice: small enough to interleave vCPUs per I/O
 
 # --- PCIe devices and interrupts ---
-mmio_read         850    ns      PCIe device round trip ~850 ns: public FPGA measurement on Gen3 x8 (REFERENCE.md) (est.)
-mmio_write        100    ns      (est.) posted MMIO write: one TLP leaves the core; 50-300 ns per TLP reported (REFERENCE.md, vendor forum)
+mmio_read         850    ns      PCIe device round trip ~850 ns: public FPGA measurement on Gen3 x8 (est.)
+mmio_write        100    ns      (est.) posted MMIO write: one TLP leaves the core; 50-300 ns per TLP reported (vendor forum)
 dma_latency       500    ns      Neugebauer et al., "Understanding PCIe performance for end host networking", SIGCOMM 2018: DMA read ~0.5 us (est.)
 pcie_bw           7.2    GB/s    (est.) PCIe 3.0 x8 HBA (LSI SAS 9207-8i class): 8 GT/s x 8 x 128/130 = 7.88 GB/s, less ~9% TLP overhead at 256 B payload
 msi_latency       1      us      (est.) upstream posted MSI write ~0.4 us (half the PCIe round trip) + remapping and LAPIC delivery, rounded up
@@ -60,11 +60,11 @@ hdd_seek_full     6.5    ms      (est.) full stroke ~2x average seek; cf. Seagat
 hdd_rate_outer    204    MB/s    Seagate Cheetah 15K.7 SAS product manual, 4.2.3: sustainable disk transfer rate maximum 204 MB/s
 hdd_rate_inner    122    MB/s    Seagate Cheetah 15K.7 SAS product manual, 4.2.3: sustainable disk transfer rate minimum 122 MB/s
 hdd_cylinders     115000 x       (est.) 600 GB / (8 heads x ~650 KB per track at 163 MB/s x 4 ms) ~ 115,000 cylinders
-ssd_read_latency  90     us      (est.) SAS SSD 4 KiB read ~100-200 us (vendor class figure, REFERENCE.md): 90 us + 4 KiB at ssd_bw ~ 94 us
+ssd_read_latency  90     us      (est.) SAS SSD 4 KiB read ~100-200 us (vendor class figure): 90 us + 4 KiB at ssd_bw ~ 94 us
 ssd_write_latency 30     us      (est.) SAS SSD write into power-loss-protected DRAM cache, acknowledged before flash programming
 ssd_bw            1000   MB/s    (est.) 12 Gb/s SAS port: 8b/10b gives 1.2 GB/s raw, ~1.0-1.1 GB/s payload (Seagate 1200.2 SSD class)
 ssd_channels      8      x       (est.) flash channels serving commands at once: 8 x 94 us ~ 85K 4 KiB IOPS at high queue depth
-nvme_read_latency 8      us      (est.) Intel Optane SSD DC P4800X product brief: 4 KiB read latency < 10 us at QD1 (REFERENCE.md: ~10 us); 8 us + 4 KiB at nvme_bw ~ 9.7 us
+nvme_read_latency 8      us      (est.) Intel Optane SSD DC P4800X product brief: 4 KiB read latency < 10 us at QD1 (KVM Forum 2020: ~10 us); 8 us + 4 KiB at nvme_bw ~ 9.7 us
 nvme_write_latency 8     us      (est.) Intel Optane SSD DC P4800X product brief: 4 KiB write latency < 10 us at QD1
 nvme_bw           2400   MB/s    Intel Optane SSD DC P4800X product brief: sequential read up to 2400 MB/s
 nvme_channels     6      x       (est.) P4800X rated 550K random 4 KiB read IOPS x 9.7 us per command ~ 5.3 commands served at once
@@ -73,13 +73,13 @@ ramdisk_bw        8      GB/s    (est.) brd copies with memcpy (copy_to_brd/copy
 ramdisk_channels  64     x       (est.) a RAM disk serves every command at once (each on its submitter's CPU in Linux); 64 is the model's maximum
 
 # --- SPI flash and the PCH SPI controller (models/spi_flash.c, models/spi_ctrl.c; docs/spi-flash.md) ---
-spi_clock          33000000 x   (est.) PCH SPI clock in Hz; 8-series PCH descriptor offers 20/33/50 MHz; 33 MHz as in REFERENCE.md's memory-mapped read example
+spi_clock          33000000 x   (est.) PCH SPI clock in Hz; 8-series PCH descriptor offers 20/33/50 MHz; 33 MHz: a 64 B memory-mapped line read with 03h takes 8+24+512 clocks ~16.5 us
 spi_tpp            0.4    ms    Winbond W25Q128JV datasheet, AC characteristics: page program tPP typ 0.4 ms (max 3 ms)
 spi_tse            45     ms    Winbond W25Q128JV datasheet: 4 KiB sector erase tSE typ 45 ms (max 400 ms)
 spi_tbe32          120    ms    Winbond W25Q128JV datasheet: 32 KiB block erase tBE1 typ 120 ms (max 1600 ms) (est.: verify)
 spi_tbe64          150    ms    Winbond W25Q128JV datasheet: 64 KiB block erase tBE2 typ 150 ms (max 2000 ms)
 spi_tce            40     s     Winbond W25Q128JV datasheet: chip erase tCE typ 40 s (max 200 s); scaled by size for smaller parts
-spi_tw             10     ms    (est.) write status register tW typ 10 ms (max 15 ms): Winbond W25X40 figure, REFERENCE.md
+spi_tw             10     ms    (est.) write status register tW typ 10 ms (max 15 ms): Winbond W25X40 datasheet figure
 smi_latency        50     us    (est.) SMI to handler clearing BIOSWE: SMM entry + all-core rendezvous, tens to hundreds of us (Delgado & Karavanic, IISWC 2013)
 spi_cycle_overhead 1      us    (est.) PCH hardware-sequencing cycle setup: FADDR/HSFC programming, CS# deselect, FDONE poll; no published figure
 

@@ -45,7 +45,7 @@ enum hopsim_mark_op {
 #define HOPSIM_REQ(domid, seq) (((uint64_t)(domid) << 32) | (uint32_t)(seq))
 #define HOPSIM_NOREQ 0ull
 
-/* ---- hops (DESIGN.md section 2) -------------------------------------- */
+/* ---- hops (docs/architecture.md) -------------------------------------- */
 
 enum hopsim_hop {
     HOP_NONE = 0,

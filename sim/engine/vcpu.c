@@ -8,7 +8,8 @@
  * load, store, branch, mul, div, SIMD, string) and priced from the cost
  * profile. No per-instruction hook runs on the hot path. When the next
  * block would exceed the slice budget, the hook stops the engine before
- * the block executes and does not charge it (UNICORN-NOTES.md).
+ * the block executes and does not charge it (a nonzero uc_emu_start
+ * count would install a per-instruction hook).
  *
  * Traps: `syscall` (Xen's x86-64 PV hypercall instruction) stops the
  * engine with RIP after the syscall; `hlt` returns with RIP after it;

@@ -2,7 +2,7 @@
  * The simulated machine: physical CPUs, machine memory, the hypervisor
  * model's domains and vCPUs, the xenstore, the event queue and the trace.
  *
- * Time model (DESIGN.md section 4): a physical CPU runs one vCPU slice at a
+ * Time model (docs/architecture.md, "Time"): a physical CPU runs one vCPU slice at a
  * time. A slice is executed atomically at its start event; it ends on a
  * hypercall, a halt, a guest fault or the slice budget, and the trap is
  * handled by an event at start + cycles executed. Guest marks inside a

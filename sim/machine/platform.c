@@ -567,8 +567,8 @@ int platform_create(struct machine *m, char *err, size_t errlen)
  * runtime-services lock, erases one 4 KiB sector of the variable store at
  * the top of the BIOS region and programs the new variable (as the firmware
  * does, from SMM), and releases the lock. Every runtime call that comes
- * meanwhile -- the block backend's included -- waits (DESIGN.md section 6:
- * an availability cost of the design).
+ * meanwhile -- the block backend's included -- waits (an availability
+ * cost of the runtime-service design, docs/architecture.md).
  */
 static void setvariable(void *opaque, simtime_t now)
 {

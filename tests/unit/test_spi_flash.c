@@ -257,7 +257,7 @@ START_TEST(transfer_time_and_clock_limits)
     simtime_t t0 = T;
     read03(0, buf, 64);
     ck_assert_uint_eq(T - t0, ps_of(544, 33e6));
-    ck_assert_uint_ge(T - t0, 16400 * NS); /* REFERENCE.md: ~16.5 us */
+    ck_assert_uint_ge(T - t0, 16400 * NS); /* 8 + 24 + 512 clocks at 33 MHz ~ 16.5 us */
     ck_assert_uint_le(T - t0, 16600 * NS);
     /* 133 MHz: READ capped at 50 MHz, FAST READ (8 dummy clocks) runs at 133 MHz */
     spiflash_set_clock(f, 133e6);
@@ -296,7 +296,7 @@ START_TEST(quad_io_read_needs_qe)
     ck_assert_int_eq(memcmp(buf, pat, 64), 0);
     /* 8 clocks of opcode + (3 + 1 + 2 + 64) bytes on 4 lines = 148 clocks */
     ck_assert_uint_eq(spiflash_frame_clocks(SPIFLASH_QUAD_IO_READ, 7 + 64), 148);
-    ck_assert_uint_eq(T - t0, ps_of(148, 104e6)); /* ~1.42 us; REFERENCE.md: ~1.5 us */
+    ck_assert_uint_eq(T - t0, ps_of(148, 104e6)); /* ~1.42 us: quad I/O at 104 MHz */
 }
 END_TEST
 

@@ -1,5 +1,5 @@
 -- The block I/O path placed per architecture: the same driver images, only
--- their placement and the transition costs differ (DESIGN.md section 1).
+-- their placement and the transition costs differ (docs/architecture.md).
 --
 --   native    one kernel: the test program, a thin block layer and the native
 --             SAS driver in one domain running on bare metal (mode "native"),
