@@ -16,8 +16,9 @@ echo "### 4 KiB random reads, 15K SAS HDD"
 ./build/hopsim compare workloads/scenarios/blk-randread.lua --arch native,xen-dom0,uefi-rt \
   --set disk=out/disk-hdd.img --trace-dir out/hdd --csv out/compare-hdd.csv
 echo
-echo "### 4 KiB random reads, SAS SSD"
-./build/hopsim compare workloads/scenarios/blk-randread.lua --arch native,xen-dom0,uefi-rt \
+echo "### 4 KiB random reads, SAS SSD: every design, the same SAS driver"
+./build/hopsim compare workloads/scenarios/blk-randread.lua \
+  --arch native,xen-dom0,xen-idd,hvm-emul,hosted,uefi-rt \
   --set disk_type=ssd --set disk=out/disk-ssd.img --trace-dir out/ssd --csv out/compare-ssd.csv
 echo
 echo "### network request/response: 64, 512, 1514-byte frames echoed by a peer over 1 GbE"
