@@ -3,6 +3,7 @@
  */
 #include "expect.h"
 #include "suggest.h"
+#include "units.h"
 #include "trace.h"
 
 #include <ctype.h>
@@ -44,19 +45,6 @@ const struct metric_def metric_defs[] = {
 
 static const char *const stats[] = {"count", "mean", "p50", "p99", "min", "max", NULL};
 static const char *const hops[] = {"H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", NULL};
-
-static int msgf(char *msg, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int msgf(char *msg, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    if (msg && n) {
-        va_start(ap, fmt);
-        vsnprintf(msg, n, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* ---------------------------------------------------------- measurements */
 
@@ -244,9 +232,9 @@ const struct metric_def *metric_lookup(const char *name, enum unit_kind *unit, c
         near = suggest_nearest(name, list);
     }
     if (near)
-        msgf(msg, n, "unknown metric '%s' (did you mean '%s'?)", name, near);
+        unit_msgf(msg, n, "unknown metric '%s' (did you mean '%s'?)", name, near);
     else
-        msgf(msg, n, "unknown metric '%s' (see docs/scenarios.md, \"Expectations\")", name);
+        unit_msgf(msg, n, "unknown metric '%s' (see docs/scenarios.md, \"Expectations\")", name);
     free(cand);
     free(list);
     return NULL;
@@ -283,8 +271,8 @@ int expect_parse(struct sc_expect *e, const char *text, char *msg, size_t n)
     char left[160], right[160];
     memset(e, 0, sizeof *e);
     if (strlen(text) >= sizeof e->text)
-        return msgf(msg, n, "'%.40s...' is too long (max %zu characters)", text,
-                    sizeof e->text - 1);
+        return unit_msgf(msg, n, "'%.40s...' is too long (max %zu characters)", text,
+                         sizeof e->text - 1);
     snprintf(e->text, sizeof e->text, "%s", text);
     const char *at = NULL;
     size_t oplen = 0;
@@ -297,29 +285,30 @@ int expect_parse(struct sc_expect *e, const char *text, char *msg, size_t n)
                 break;
             }
     if (!at)
-        return msgf(msg, n, "'%s': expected METRIC OP VALUE with OP one of < <= > >= == !=", text);
+        return unit_msgf(msg, n,
+                         "'%s': expected METRIC OP VALUE with OP one of < <= > >= == !=", text);
     snprintf(left, sizeof left, "%.*s", (int)(at - text), text);
     snprintf(right, sizeof right, "%s", at + oplen);
     trim(left);
     trim(right);
     if (!left[0] || !right[0])
-        return msgf(msg, n, "'%s': expected METRIC OP VALUE", text);
+        return unit_msgf(msg, n, "'%s': expected METRIC OP VALUE", text);
     if (strlen(left) >= sizeof e->metric)
-        return msgf(msg, n, "'%s': metric name too long", text);
+        return unit_msgf(msg, n, "'%s': metric name too long", text);
     if (!metric_lookup(left, &e->unit, msg, n))
         return -1;
     memcpy(e->metric, left, strlen(left) + 1); /* length checked above */
     if (e->unit == UNIT_TEXT) {
         if (e->op != EXP_EQ && e->op != EXP_NE)
-            return msgf(msg, n, "'%s': %s is a word: compare it with == or !=", text, left);
+            return unit_msgf(msg, n, "'%s': %s is a word: compare it with == or !=", text, left);
         if (!word_ok(right) || strlen(right) >= sizeof e->word)
-            return msgf(msg, n, "'%s': expected a word after %s", text, op_text(e->op));
+            return unit_msgf(msg, n, "'%s': expected a word after %s", text, op_text(e->op));
         memcpy(e->word, right, strlen(right) + 1); /* length checked above */
         return 0;
     }
     char why[200];
     if (unit_parse(right, e->unit, &e->value, why, sizeof why) < 0)
-        return msgf(msg, n, "'%s': %s: %s", text, left, why);
+        return unit_msgf(msg, n, "'%s': %s: %s", text, left, why);
     return 0;
 }
 
@@ -332,9 +321,10 @@ int expect_check_domains(const struct sc_expect *e, int n, const char *const *na
             continue;
         const char *near = suggest_nearest(c[1], names);
         if (near)
-            msgf(msg, mlen, "'%s': no domain '%s' (did you mean '%s'?)", e[i].text, c[1], near);
+            unit_msgf(msg, mlen, "'%s': no domain '%s' (did you mean '%s'?)", e[i].text, c[1],
+                      near);
         else
-            msgf(msg, mlen, "'%s': no domain '%s' in this scenario", e[i].text, c[1]);
+            unit_msgf(msg, mlen, "'%s': no domain '%s' in this scenario", e[i].text, c[1]);
         return i;
     }
     return -1;

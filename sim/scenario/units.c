@@ -71,9 +71,7 @@ const char *unit_kind_hint(enum unit_kind k)
     }
 }
 
-static int msgf(char *msg, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int msgf(char *msg, size_t n, const char *fmt, ...)
+int unit_msgf(char *msg, size_t n, const char *fmt, ...)
 {
     va_list ap;
     if (msg && n) {
@@ -113,29 +111,29 @@ int unit_parse(const char *s, enum unit_kind k, double *out, char *msg, size_t n
     double v;
     const char *suffix;
     if (k == UNIT_TEXT)
-        return msgf(msg, n, "a word has no numeric value");
+        return unit_msgf(msg, n, "a word has no numeric value");
     if (!split(s, &v, &suffix))
-        return msgf(msg, n, "'%s' is not a number (expected %s)", s, unit_kind_hint(k));
+        return unit_msgf(msg, n, "'%s' is not a number (expected %s)", s, unit_kind_hint(k));
     size_t len = strlen(suffix);
     while (len && isspace((unsigned char)suffix[len - 1]))
         len--;
     char u[16];
     if (len >= sizeof u)
-        return msgf(msg, n, "'%s': unknown unit (expected %s)", s, unit_kind_hint(k));
+        return unit_msgf(msg, n, "'%s': unknown unit (expected %s)", s, unit_kind_hint(k));
     memcpy(u, suffix, len);
     u[len] = '\0';
     if (!u[0]) {
         if (k == UNIT_TIME)
-            return msgf(msg, n, "'%s' needs a unit (expected %s)", s, unit_kind_hint(k));
+            return unit_msgf(msg, n, "'%s' needs a unit (expected %s)", s, unit_kind_hint(k));
         *out = v;
         return 0;
     }
     const struct unit *un = find_unit(u);
     if (!un)
-        return msgf(msg, n, "'%s': unknown unit '%s' (expected %s)", s, u, unit_kind_hint(k));
+        return unit_msgf(msg, n, "'%s': unknown unit '%s' (expected %s)", s, u, unit_kind_hint(k));
     if (un->kind != k)
-        return msgf(msg, n, "'%s' is a %s, expected %s", s, unit_kind_name(un->kind),
-                    unit_kind_hint(k));
+        return unit_msgf(msg, n, "'%s' is a %s, expected %s", s, unit_kind_name(un->kind),
+                         unit_kind_hint(k));
     *out = v * un->scale;
     return 0;
 }
@@ -217,8 +215,9 @@ int unit_param(const char *name, const char *help, const char *v, double *out, c
         size_t sl = strlen(sfx[i].suffix);
         if (len > sl && !strcmp(name + len - sl, sfx[i].suffix)) {
             if (sfx[i].kind != k)
-                return msgf(msg, n, "'%s' is a %s, but %s takes a %s in %s", v, unit_kind_name(k),
-                            name, unit_kind_name(sfx[i].kind), sfx[i].suffix + 1);
+                return unit_msgf(msg, n, "'%s' is a %s, but %s takes a %s in %s", v,
+                                 unit_kind_name(k), name, unit_kind_name(sfx[i].kind),
+                                 sfx[i].suffix + 1);
             *out = base / sfx[i].scale;
             return 1;
         }
@@ -227,8 +226,8 @@ int unit_param(const char *name, const char *help, const char *v, double *out, c
         *out = base;
         return 1;
     }
-    return msgf(msg, n,
-                "'%s' has a unit, but the parameter's unit is not known: give a plain "
-                "number (%s)",
-                v, help && *help ? help : "see the scenario");
+    return unit_msgf(msg, n,
+                     "'%s' has a unit, but the parameter's unit is not known: give a plain "
+                     "number (%s)",
+                     v, help && *help ? help : "see the scenario");
 }

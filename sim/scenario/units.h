@@ -49,4 +49,7 @@ bool unit_guess(const char *s, enum unit_kind *k);
  */
 int unit_param(const char *name, const char *help, const char *v, double *out, char *msg, size_t n);
 
+/* Formats a message into msg (if any) and returns -1: the loader's error idiom. */
+int unit_msgf(char *msg, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif
