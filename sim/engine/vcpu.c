@@ -306,6 +306,7 @@ static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *opaque)
     }
     if (v->slice_mcycles + e->mcycles > v->budget_mcycles && v->slice_mcycles > 0) {
         v->trap = TRAP_BUDGET;
+        v->stop_pc = pc;
         uc_emu_stop(uc);
         return;
     }
@@ -526,6 +527,7 @@ int vcpu_hvm_setup(struct vcpu *v, const uint64_t *pio_sites, size_t n)
     if (uc_hook_add(uc, &h, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, (void *)hook_mem_sync, v, never,
                     never) != UC_ERR_OK)
         return -1;
+    v->exact_rip = true;
     for (size_t i = 0; i < n; i++)
         if (uc_hook_add(uc, &h, UC_HOOK_CODE, (void *)hook_pio, v, pio_sites[i], pio_sites[i]) !=
             UC_ERR_OK)
@@ -673,6 +675,15 @@ void vcpu_run_slice(struct vcpu *v, uint64_t budget_mcycles)
     v->in_slice = true;
     uc_err e = uc_emu_start(uc, rip, RUN_UNTIL, 0, 0);
     v->in_slice = false;
+    /*
+     * A budget stop leaves the block it stopped before unexecuted. With the
+     * RIP-syncing memory hook of an HVM vCPU, Unicorn's RIP is then the
+     * last memory access's PC inside the previous block, not that block's
+     * start (seen on a byte-store loop: the store ran again with the
+     * loop's counter already advanced): resume at the block.
+     */
+    if (v->trap == TRAP_BUDGET && v->exact_rip && vcpu_reg(v, UC_X86_REG_RIP) != v->stop_pc)
+        vcpu_set_reg(v, UC_X86_REG_RIP, v->stop_pc);
     if (v->trap != TRAP_NONE)
         return;
     if (e == UC_ERR_EXCEPTION && v->refused) {

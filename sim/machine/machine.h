@@ -163,7 +163,9 @@ struct vcpu {
     uint64_t slice_mcycles, budget_mcycles;
     simtime_t slice_start;
     enum vcpu_trap trap;
-    uint64_t hc_rip; /* rip of the trapping instruction */
+    uint64_t hc_rip;  /* rip of the trapping instruction */
+    uint64_t stop_pc; /* TRAP_BUDGET: the block the slice stopped before (vcpu.c) */
+    bool exact_rip;   /* HVM: memory accesses sync RIP (vcpu_hvm_setup) */
     char fault[160];
 
     struct blk_cost *bcache; /* all priced blocks: open addressing on (pc, size) */
