@@ -2,15 +2,23 @@
  * devmodel.elf, the device model of an HVM guest (`hvm-emul`): runs in
  * dom0, owns the real devices through their native drivers, and emulates
  * for the guest the same device models' register interfaces over Xen's
- * ioreq-server protocol (ioserv.c). Arguments: guest=DOMID (the HVM
+ * ioreq-server protocol (ioserv.c): a SAS HBA when it owns a real one
+ * (emu_sas.c), an e1000 when it owns a real NIC (emu_e1000.c hosted by
+ * dm_e1000.c), both when it owns both. Arguments: guest=DOMID (the HVM
  * domain), guest_pages=N (its RAM in pages). It powers off when the guest
  * is gone (@releaseDomain).
  */
+#include <hopsim/sas_hba.h>
+
+#include "dm_e1000.h"
+#include "emu_e1000.h"
 #include "emu_sas.h"
 #include "guest.h"
 #include "ioserv.h"
+#include "pci.h"
 
 #define SAS_SLOT 4
+#define E1000_SLOT 3 /* where QEMU's PC machine puts its first e1000 */
 
 ARG_INT(guest, 1, 0x7fef, "the HVM domain whose devices this device model emulates");
 ARG_INT(guest_pages, 1, 1 << 24, "the HVM domain's RAM, in 4 KiB pages");
@@ -26,9 +34,18 @@ int app_main(void)
         printf("devmodel: guest_pages=N is required\n");
         return 1;
     }
+    int has_sas = pci_find_device(SAS_PCI_VENDOR, SAS_PCI_DEVICE) >= 0;
+    int has_nic = pci_find_device(EMU_E1K_VENDOR, EMU_E1K_DEVICE) >= 0;
+    if (!has_sas && !has_nic) {
+        printf("devmodel: no real device (SAS HBA or e1000) to carry the guest's I/O\n");
+        return 1;
+    }
     emu_sas_fault(arg_int("fault_after", 0), !strcmp(arg_str("role", "dom0"), "host"));
-    int rc = emu_sas_init(SAS_SLOT, &sas);
-    if (rc)
+    if (has_sas && emu_sas_init(SAS_SLOT, &sas))
+        return 1;
+    /* the emulated NIC's address: the toolstack's default for the guest's first NIC */
+    const uint8_t mac[6] = {0x00, 0x16, 0x3e, 0x00, 0x00, (uint8_t)guest};
+    if (has_nic && dm_e1000_init(E1000_SLOT, mac))
         return 1;
     if (xs_watch("@releaseDomain", "release") < 0 || ioserv_start(guest, (unsigned long)pages))
         return 1;
@@ -37,5 +54,6 @@ int app_main(void)
         xs_wait_watch("release", NULL, 0);
     printf("devmodel: d%u is gone after %lu ioreqs\n", guest, ioserv_count());
     emu_sas_report();
+    dm_e1000_report();
     return 0;
 }
