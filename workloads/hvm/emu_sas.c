@@ -15,7 +15,9 @@
  * ISR & ~IMR != 0. SQEs that find no free real command slot wait for the
  * next completion.
  *
- * Hops: the real submission is H4; the real device's completion interrupt
+ * Hops: the real submission is H4 (the work after it -- the doorbell, the
+ * ioreq's answer -- is done with no request context: it is in no hop of the
+ * request, which has left for the device); the real device's completion interrupt
  * moves the request to H6 here (the platform's rule for a backend); the
  * INTx edge that follows the posted completion moves it on to H7.
  */
@@ -228,7 +230,11 @@ static int issue(const struct sas_sqe *q)
         sas_sg_set(&rc->sg[i], c->bounce_bus[i], c->len[i]);
     }
     trace_hop(HOP_H4, q->tag);
-    if (sas_cmd_submit(e.real, rc) < 0) {
+    int sub = sas_cmd_submit(e.real, rc);
+    /* the doorbell and the ioreq's answer that follow serve no hop of this request: the
+     * doorbell is where it leaves for the device (H5), the answer comes after */
+    trace_ctx(HOPSIM_NOREQ);
+    if (sub < 0) {
         e.refused++;
         cmd_put(c);
         post(q->tag, SAS_ST_MEDIA);
