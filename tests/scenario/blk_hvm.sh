@@ -40,10 +40,4 @@ for arch in hvm-emul hosted; do
   check "$arch: disk images identical" cmp -s "$WORK/d1.img" "$WORK/d2.img"
 done
 check "hosted: the VM and the host share a CPU: world switches" grep -Eq "^world_switch +[1-9]" "$WORK/o1"
-set +e
-"$HOPSIM" run "$SRC/workloads/scenarios/net-rr.lua" --set arch=hvm-emul >"$WORK/n.out" 2>"$WORK/n.err"
-rc=$?
-set -e
-check "net-rr refuses hvm-emul (no e1000 emulation yet), exit 2 (got $rc)" [ "$rc" -eq 2 ]
-check "net-rr says why" grep -q "arch: this path has no placement for 'hvm-emul'" "$WORK/n.err"
 finish

@@ -10,6 +10,12 @@
 --             to which the toolstack assigns the NIC (lib/backend.lua).
 --   uefi-rt   the same backend image as the runtime service in the platform
 --             flash (lib/backend.lua).
+--   hvm-emul  the unmodified net_native.elf as an HVM guest; its e1000 register
+--             accesses exit to the hypervisor and become ioreqs to the device
+--             model in dom0 (devmodel.elf), which emulates the e1000 and carries
+--             the frames through dom0's real e1000 driver (docs/hvm-emul.md).
+--   hosted    the same two images in a hosted VMM's placement: the host OS owns
+--             the NIC and holds the emulation; the VM world-switches with it.
 --
 -- A request/response transaction is one request: H1 app -> netfront, H2 on
 -- the TX ring, H3 to the backend, H4 netback -> NIC, H5 the NIC, the wire,
@@ -23,11 +29,7 @@
 local M = {}
 local backend = import "lib/backend.lua"
 
--- hvm-emul and hosted emulate the SAS HBA only (docs/hvm-emul.md): no e1000 emulation yet
-M.arches = {}
-for _, a in ipairs(backend.arches) do
-  if a ~= "hvm-emul" and a ~= "hosted" then M.arches[#M.arches + 1] = a end
-end
+M.arches = backend.arches
 
 local copy = backend.copy
 
@@ -39,6 +41,14 @@ function M.place(o)
     domain { name = "native", image = "net_native.elf", memory_mb = o.memory_mb or 16, cpu = 0,
              mode = "native", privileged = true, args = copy(o.netperf) }
     device(copy(o.nic, { kind = "e1000", owner = "native" }))
+    return
+  end
+  if o.arch == "hvm-emul" or o.arch == "hosted" then
+    if o.evil then
+      error(string.format("arch: '%s' runs one unmodified guest; a malicious netfront needs a netback", o.arch), 2)
+    end
+    local dm = backend.hvm(o, "net_native.elf", copy(o.netperf))
+    device(copy(o.nic, { kind = "e1000", owner = dm }))
     return
   end
   local back = backend.declare(copy(o, { args = { grants = o.grants or "map" } }))
