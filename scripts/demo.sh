@@ -3,7 +3,8 @@
 # compares small random reads through `native`, `xen-dom0` and `uefi-rt` --
 # the same driver code, placed differently -- once on a 15K SAS disk and
 # once on a SAS SSD, with the uefi-rt boot line (the backend read out of SPI
-# flash and measured); then network request/response through the same three.
+# flash and measured), the SSD run with every design; then network
+# request/response through every design.
 # Per-hop tables on stdout; JSON + CSV traces (and pcaps) in out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,8 @@ echo "### 4 KiB random reads, SAS SSD: every design, the same SAS driver"
   --set disk_type=ssd --set disk=out/disk-ssd.img --trace-dir out/ssd --csv out/compare-ssd.csv
 echo
 echo "### network request/response: 64, 512, 1514-byte frames echoed by a peer over 1 GbE"
-./build/hopsim compare workloads/scenarios/net-rr.lua --arch native,xen-dom0,uefi-rt \
+./build/hopsim compare workloads/scenarios/net-rr.lua \
+  --arch native,xen-dom0,xen-idd,hvm-emul,hosted,uefi-rt \
   --trace-dir out/net --csv out/compare-net.csv
 echo
 echo "### privileged code per architecture"
