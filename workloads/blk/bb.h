@@ -70,6 +70,7 @@ struct bb_ring {
     unsigned inflight;  /* at the HBA */
     int unpushed;       /* responses written since the last push */
     int stalled;        /* stopped taking requests for want of a slot */
+    int attn;           /* on the attention list (blkback.c), under attn_lock */
     unsigned long served, failed;
 };
 

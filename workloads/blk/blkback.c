@@ -71,7 +71,11 @@
  * unmap (map mode), write the response, mark H6. Responses are pushed
  * with RING_PUSH_RESPONSES_AND_CHECK_NOTIFY once per interrupt per ring;
  * a push that needs no notify skips the hypervisor hop H7 (the protocol's
- * own batching).
+ * own batching). Only the rings that need it are visited after an
+ * interrupt: a ring with a response written or a stalled ring puts itself
+ * on an attention list, so the work per interrupt does not grow with the
+ * number of frontends (Linux wakes the one ring's kthread, xen_blkif_schedule,
+ * through its own wait queue; it never walks every ring).
  *
  * Memory ordering (io/ring.h, x86 TSO): req_prod is read before the
  * requests (read barrier); responses are written before the push's write
@@ -102,6 +106,36 @@ enum grant_mode bb_mode;
 static unsigned max_queues; /* multi-queue-max-queues we offer: one per vCPU, as Linux */
 static unsigned next_cpu;   /* the vCPU the next ring is bound to (round robin) */
 
+/* ---- rings that need the batch hook: responses to push, or stalled ---- */
+
+static struct bb_ring *attn[MAX_VBDS * MAX_QUEUES], *attn_drain[MAX_VBDS * MAX_QUEUES];
+static unsigned nattn;
+static spinlock_t attn_lock; /* taken inside a ring's lock, never around it */
+
+/* With r->lock held: bb_batch visits r after the next interrupt. */
+static void ring_attend(struct bb_ring *r)
+{
+    int f = spin_lock_irqsave(&attn_lock);
+    if (!r->attn) {
+        r->attn = 1;
+        attn[nattn++] = r;
+    }
+    spin_unlock_irqrestore(&attn_lock, f);
+}
+
+/* r is going away (release()): off the list. */
+static void ring_forget(struct bb_ring *r)
+{
+    int f = spin_lock_irqsave(&attn_lock);
+    for (unsigned i = 0; r->attn && i < nattn; i++)
+        if (attn[i] == r) {
+            memmove(&attn[i], &attn[i + 1], (nattn - i - 1) * sizeof(attn[0]));
+            nattn--;
+            r->attn = 0;
+        }
+    spin_unlock_irqrestore(&attn_lock, f);
+}
+
 /* ---- request slots of a vbd ---- */
 
 static struct bb_req *req_alloc(struct bb_ring *r)
@@ -131,6 +165,7 @@ static void respond(struct bb_ring *r, struct bb_req *p, int16_t status)
         rsp->status = status;
         r->ring.rsp_prod_pvt++;
         r->unpushed = 1;
+        ring_attend(r);
         trace_end(SPAN_RING_PUT, p->id);
     }
     r->served++;
@@ -366,6 +401,7 @@ static void ring_process(struct bb_ring *r)
             /* No free request slot <=> RING_REQUEST_CONS_OVERFLOW: RING_SIZE unanswered. */
             if (!r->free_mask || !sas_free_slots(hba)) {
                 r->stalled = 1;
+                ring_attend(r);
                 return;
             }
             take_request(r);
@@ -393,28 +429,35 @@ static void ring_event(evtchn_port_t port, void *data)
     sas_kick(hba);
 }
 
-/* After each HBA interrupt: push responses, resume stalled rings, one doorbell. */
+/*
+ * After each HBA interrupt: push responses, resume stalled rings, one
+ * doorbell. Visits the rings on the attention list in the order they
+ * joined it (the HBA interrupt is bound to one vCPU: one drain at a time);
+ * a ring that stalls again joins the next list.
+ */
 static void bb_batch(void *arg)
 {
     (void)arg;
-    static int next;
-    for (int k = 0; k < nvbds; k++) {
-        struct vbd *v = &vbds[(next + k) % nvbds];
+    int f = spin_lock_irqsave(&attn_lock);
+    unsigned n = nattn;
+    memcpy(attn_drain, attn, n * sizeof(attn[0]));
+    for (unsigned i = 0; i < n; i++)
+        attn_drain[i]->attn = 0;
+    nattn = 0;
+    spin_unlock_irqrestore(&attn_lock, f);
+    for (unsigned i = 0; i < n; i++) {
+        struct bb_ring *r = attn_drain[i];
+        struct vbd *v = r->v;
         if (v->state != VBD_CONNECTED)
             continue;
-        for (unsigned q = 0; q < v->nrings; q++) {
-            struct bb_ring *r = &v->rings[q];
-            int f = spin_lock_irqsave(&r->lock);
+        f = spin_lock_irqsave(&r->lock);
+        push_responses(r);
+        if (vbd_live(v) && r->stalled) {
+            ring_process(r);
             push_responses(r);
-            if (vbd_live(v) && r->stalled) {
-                ring_process(r);
-                push_responses(r);
-            }
-            spin_unlock_irqrestore(&r->lock, f);
         }
+        spin_unlock_irqrestore(&r->lock, f);
     }
-    if (nvbds)
-        next = (next + 1) % nvbds;
     sas_kick(hba);
 }
 
@@ -579,6 +622,7 @@ static void release(struct vbd *v)
         if (r->port)
             evtchn_unbind(r->port);
         r->port = 0;
+        ring_forget(r);
         int f = irq_save();
         if (r->ring_addr && gnttab_unmap(r->ring_addr, r->ring_handle))
             printf("blkback: dom%u queue %u: ring unmap failed\n", v->fe, q);
