@@ -73,6 +73,8 @@ static void collect(struct machine *m, struct run_result *r)
 {
     r->sim_time = evq_now(&m->q);
     r->events = m->q.fired;
+    r->engine_runs = m->engine_runs;
+    r->engine_fast_traps = m->engine_fast_traps;
     for (int i = 0; i < m->ndoms; i++) {
         const struct domain *d = m->doms[i];
         r->checks_pass += d->checks_pass;
@@ -280,7 +282,9 @@ int run_scenario(const struct run_opts *o, struct run_result *r)
                                .ms = &ms,
                                .exit_code = rc,
                                .failure = failure,
-                               .host_seconds = r->host_seconds};
+                               .host_seconds = r->host_seconds,
+                               .engine_runs = r->engine_runs,
+                               .engine_fast_traps = r->engine_fast_traps};
         if (o->stats && stats_write(o->stats, &st, err, sizeof(err)) < 0) {
             fprintf(stderr, "hopsim: %s\n", err);
             rc = rc ? rc : 1;

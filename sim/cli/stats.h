@@ -18,6 +18,7 @@ struct stats_run {
     int exit_code;
     const char *failure; /* "" when the run did what it was asked */
     double host_seconds;
+    uint64_t engine_runs, engine_fast_traps;
 };
 
 /* Write the file: 0, or -1 with err filled. */

@@ -17,8 +17,14 @@
  * are guest faults. OUT to HOPSIM_TRACE_PORT is a trace mark, handled
  * synchronously and never stopping the engine.
  *
- * Code pages are assumed immutable after load: the block cache prices a
- * block once by (pc, size).
+ * Code pages are assumed immutable after load (W^X below): the block cache
+ * prices a block once by (pc, size). A block's price depends only on its
+ * bytes and the cost profile, so vCPUs whose domains hold the same code at
+ * the same addresses (64 domUs booted from one frontend image) share one
+ * cache: it is keyed by a SHA-256 over the cost profile's values and every
+ * executable page (number and contents), taken when the vCPU is created.
+ * Each block is then decoded once per image instead of once per vCPU, and
+ * the hot path touches one cache for all of them instead of one each.
  *
  * Memory (Unicorn 2.1's virtual TLB): every engine runs with
  * UC_TLB_VIRTUAL and a UC_HOOK_TLB_FILL hook that translates identity
@@ -42,6 +48,7 @@
 #include <string.h>
 
 #include <capstone/capstone.h>
+#include <openssl/evp.h>
 #include <unicorn/unicorn.h>
 
 struct vcpu_hooks {
@@ -50,6 +57,18 @@ struct vcpu_hooks {
 
 static csh g_cs;
 static int g_cs_refs;
+
+/* Block prices of one code image (see the header comment). */
+struct code_cache {
+    struct code_cache *next;
+    unsigned char key[32];
+    int refs;
+    struct blk_cost *bcache; /* all priced blocks: open addressing on (pc, size) */
+    uint32_t bcache_cap, bcache_used;
+    struct blk_cost *l1[BCACHE_L1]; /* direct-mapped front cache: one compare per block */
+};
+
+static struct code_cache *g_code_caches; /* every cache in use, in this process */
 
 static int class_cost_init(void)
 {
@@ -196,14 +215,15 @@ static uint32_t bcache_hash(uint64_t pc, uint32_t size, uint32_t cap)
     return (uint32_t)(h >> 32) & (cap - 1);
 }
 
-static void bcache_grow(struct vcpu *v)
+static bool bcache_grow(struct code_cache *c)
 {
-    memset(v->l1, 0, sizeof(v->l1)); /* entries move: drop the front cache */
-    uint32_t ncap = v->bcache_cap ? v->bcache_cap * 2 : 1024;
+    uint32_t ncap = c->bcache_cap ? c->bcache_cap * 2 : 1024;
     struct blk_cost *n = calloc(ncap, sizeof(*n));
-    assert(n);
-    for (uint32_t i = 0; i < v->bcache_cap; i++) {
-        struct blk_cost *e = &v->bcache[i];
+    if (!n)
+        return false;
+    memset(c->l1, 0, sizeof(c->l1)); /* entries move: drop the front cache */
+    for (uint32_t i = 0; i < c->bcache_cap; i++) {
+        struct blk_cost *e = &c->bcache[i];
         if (!e->size)
             continue;
         uint32_t h = bcache_hash(e->pc, e->size - 1, ncap);
@@ -211,34 +231,95 @@ static void bcache_grow(struct vcpu *v)
             h = (h + 1) & (ncap - 1);
         n[h] = *e;
     }
-    free(v->bcache);
-    v->bcache = n;
-    v->bcache_cap = ncap;
+    free(c->bcache);
+    c->bcache = n;
+    c->bcache_cap = ncap;
+    return true;
 }
 
 static const struct blk_cost *block_cost(struct vcpu *v, uint64_t pc, uint32_t size)
 {
-    uint32_t h = bcache_hash(pc, size, v->bcache_cap);
+    struct code_cache *c = v->cc;
+    uint32_t h = bcache_hash(pc, size, c->bcache_cap);
     for (;;) {
-        struct blk_cost *e = &v->bcache[h];
+        struct blk_cost *e = &c->bcache[h];
         if (e->size == size + 1 && e->pc == pc)
             return e;
         if (!e->size)
             break;
-        h = (h + 1) & (v->bcache_cap - 1);
+        h = (h + 1) & (c->bcache_cap - 1);
     }
     uint32_t ninsn, priv_off;
     uint32_t mc = block_price(v, pc, size, &ninsn, &priv_off);
-    if ((v->bcache_used + 1) * 4 > v->bcache_cap * 3) {
-        bcache_grow(v);
-        h = bcache_hash(pc, size, v->bcache_cap);
-        while (v->bcache[h].size)
-            h = (h + 1) & (v->bcache_cap - 1);
+    if ((c->bcache_used + 1) * 4 > c->bcache_cap * 3) {
+        bool grown = bcache_grow(c);
+        assert(grown);
+        (void)grown;
+        h = bcache_hash(pc, size, c->bcache_cap);
+        while (c->bcache[h].size)
+            h = (h + 1) & (c->bcache_cap - 1);
     }
-    v->bcache[h] = (struct blk_cost){
+    c->bcache[h] = (struct blk_cost){
         .pc = pc, .size = size + 1, .mcycles = mc, .ninsn = ninsn, .priv_off = priv_off};
-    v->bcache_used++;
-    return &v->bcache[h];
+    c->bcache_used++;
+    return &c->bcache[h];
+}
+
+/* The identity of d's code under the machine's cost profile (see the header comment). */
+static bool code_key(const struct domain *d, unsigned char key[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    const struct cost_profile *cp = d->m->cost;
+    ok = ok && EVP_DigestUpdate(ctx, cp->value, sizeof(cp->value));
+    for (uint64_t pfn = 0; ok && pfn < d->nr_pages; pfn++)
+        if (domain_page_exec(d, pfn))
+            ok = EVP_DigestUpdate(ctx, &pfn, sizeof(pfn)) &&
+                 EVP_DigestUpdate(ctx, d->ram + pfn * PAGE_SIZE, PAGE_SIZE);
+    unsigned int len = 0;
+    ok = ok && EVP_DigestFinal_ex(ctx, key, &len) && len == 32;
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+/* The cache for d's code: an existing one with the same key, or a new one. NULL: no memory. */
+static struct code_cache *code_cache_get(const struct domain *d)
+{
+    if (d->vcpus[0] && d->vcpus[0]->cc) { /* a domain's vCPUs run one image */
+        d->vcpus[0]->cc->refs++;
+        return d->vcpus[0]->cc;
+    }
+    unsigned char key[32];
+    if (!code_key(d, key))
+        return NULL;
+    for (struct code_cache *c = g_code_caches; c; c = c->next)
+        if (!memcmp(c->key, key, sizeof(key))) {
+            c->refs++;
+            return c;
+        }
+    struct code_cache *c = calloc(1, sizeof(*c));
+    if (!c || !bcache_grow(c)) {
+        free(c);
+        return NULL;
+    }
+    memcpy(c->key, key, sizeof(key));
+    c->refs = 1;
+    c->next = g_code_caches;
+    g_code_caches = c;
+    return c;
+}
+
+static void code_cache_put(struct code_cache *c)
+{
+    if (!c || --c->refs > 0)
+        return;
+    for (struct code_cache **p = &g_code_caches; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    free(c->bcache);
+    free(c);
 }
 
 static inline uint32_t l1_index(uint64_t pc)
@@ -294,7 +375,7 @@ static bool privop_fault(struct vcpu *v, uint64_t at)
 static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *opaque)
 {
     struct vcpu *v = opaque;
-    struct blk_cost **slot = &v->l1[l1_index(pc)];
+    struct blk_cost **slot = &v->cc->l1[l1_index(pc)];
     const struct blk_cost *e = *slot;
     if (__builtin_expect(!e || e->pc != pc || e->size != size + 1, 0)) {
         e = block_cost(v, pc, size);
@@ -323,6 +404,8 @@ static void hook_syscall(uc_engine *uc, void *opaque)
     uc_reg_read(uc, UC_X86_REG_RIP, &rip);
     v->hc_rip = rip;
     v->trap = TRAP_HYPERCALL;
+    if (sched_fast_trap(v))
+        return; /* handled, and the guest goes on: Unicorn moves RIP past the syscall */
     uc_emu_stop(uc);
 }
 
@@ -624,9 +707,8 @@ int vcpu_create(struct domain *d, int id, char *err, size_t errlen)
         uc_mem_map_ptr(uc, HOPSIM_GNT_WINDOW_BASE, HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE,
                        UC_PROT_READ | UC_PROT_WRITE, d->gnt_window) != UC_ERR_OK)
         goto fail_cs;
-    if (add_hooks(v, uc) < 0)
+    if (add_hooks(v, uc) < 0 || !(v->cc = code_cache_get(d)))
         goto fail_cs;
-    bcache_grow(v);
     d->vcpus[id] = v;
     return 0;
 fail_cs:
@@ -648,7 +730,7 @@ void vcpu_destroy(struct vcpu *v)
     for (int i = 0; i < v->nmmio; i++)
         free(v->mmio[i]);
     free(v->icache);
-    free(v->bcache);
+    code_cache_put(v->cc);
     free(v);
 }
 
@@ -663,6 +745,15 @@ static const char *refused_name(const struct vcpu *v)
     return v->refused_type == UC_MEM_WRITE ? "write to read-only page" : "read of protected page";
 }
 
+void vcpu_continue_slice(struct vcpu *v, uint64_t budget_mcycles)
+{
+    v->slice_mcycles = 0;
+    v->budget_mcycles = budget_mcycles;
+    v->trap = TRAP_NONE;
+    v->refused = false;
+    v->slices++;
+}
+
 void vcpu_run_slice(struct vcpu *v, uint64_t budget_mcycles)
 {
     uc_engine *uc = (uc_engine *)v->uc;
@@ -672,6 +763,7 @@ void vcpu_run_slice(struct vcpu *v, uint64_t budget_mcycles)
     v->trap = TRAP_NONE;
     v->refused = false;
     v->slices++;
+    v->d->m->engine_runs++;
     v->in_slice = true;
     uc_err e = uc_emu_start(uc, rip, RUN_UNTIL, 0, 0);
     v->in_slice = false;

@@ -122,7 +122,15 @@ struct mmio_binding {
 #define MAX_MMIO_BINDINGS 16
 
 enum vcpu_state { VCPU_DOWN, VCPU_RUNNABLE, VCPU_RUNNING, VCPU_BLOCKED };
-enum vcpu_trap { TRAP_NONE, TRAP_HYPERCALL, TRAP_BUDGET, TRAP_HALT, TRAP_FAULT, TRAP_IO };
+enum vcpu_trap {
+    TRAP_NONE,
+    TRAP_HYPERCALL,
+    TRAP_BUDGET,
+    TRAP_HALT,
+    TRAP_FAULT,
+    TRAP_IO,
+    TRAP_HANDLED, /* the hypercall was handled in the engine (sched_fast_trap): no trap event */
+};
 
 /*
  * An HVM vCPU's device access that exited (sim/hvm/): captured by the
@@ -168,9 +176,8 @@ struct vcpu {
     bool exact_rip;   /* HVM: memory accesses sync RIP (vcpu_hvm_setup) */
     char fault[160];
 
-    struct blk_cost *bcache; /* all priced blocks: open addressing on (pc, size) */
-    uint32_t bcache_cap, bcache_used;
-    struct blk_cost *l1[BCACHE_L1]; /* direct-mapped front cache: one compare per block */
+    /* block prices, shared by every vCPU whose domain has the same code (vcpu.c) */
+    struct code_cache *cc;
 
     /* hypervisor-side vCPU state */
     uint64_t event_callback;
@@ -208,6 +215,7 @@ struct vcpu {
     struct hvm_io io; /* HVM: the device access being emulated */
 
     uint64_t insns, slices; /* executed instructions, run slices */
+    uint64_t fast_traps;    /* hypercalls handled without stopping the engine */
     uint64_t decoded_blocks;
 };
 
@@ -370,9 +378,12 @@ struct machine {
 
     bool stop;
     void (*progress)(struct machine *m); /* called every 65536 events, may be NULL */
-    char failure[1024];                  /* first fatal simulation failure */
+    bool fast_traps;    /* hypercalls may be handled inside the engine (sched_fast_trap) */
+    char failure[1024]; /* first fatal simulation failure */
     simtime_t slice_ps;
     uint64_t total_hypercalls;
+    uint64_t engine_runs;       /* uc_emu_start calls (vcpu_run_slice) */
+    uint64_t engine_fast_traps; /* hypercalls handled inside the engine (sched_fast_trap) */
 
     struct spiflash *flash; /* the platform's SPI NOR chip, if the scenario has one */
     struct spictrl *spi;
@@ -466,6 +477,8 @@ int vcpu_create(struct domain *d, int id, char *err, size_t errlen);
 void vcpu_destroy(struct vcpu *v);
 /* Run one slice; returns with v->trap set. */
 void vcpu_run_slice(struct vcpu *v, uint64_t budget_mcycles);
+/* From a hook: the running engine goes on with a new slice (sched_fast_trap). */
+void vcpu_continue_slice(struct vcpu *v, uint64_t budget_mcycles);
 uint64_t vcpu_reg(struct vcpu *v, int reg);
 void vcpu_set_reg(struct vcpu *v, int reg, uint64_t val);
 int vcpu_map(struct vcpu *v, uint64_t gpa, uint64_t len, void *host, bool writable);
@@ -523,6 +536,8 @@ uint64_t vcpu_trace_req(const struct vcpu *v);
 void sched_wake(struct vcpu *v, simtime_t when);
 void sched_start(struct machine *m);
 void sched_block(struct vcpu *v);
+/* A hypercall from inside the engine: true if handled and the guest goes on (sched.c). */
+bool sched_fast_trap(struct vcpu *v);
 
 /* hypercall.c */
 enum hc_action { HC_CONTINUE, HC_BLOCK, HC_YIELD, HC_DEAD };

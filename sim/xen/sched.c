@@ -14,6 +14,8 @@
 #include "machine.h"
 #include "hvm.h"
 
+#include <stdlib.h>
+
 #include <unicorn/unicorn.h>
 
 static void pcpu_dispatch(void *opaque, simtime_t now);
@@ -149,15 +151,19 @@ static simtime_t rs_leave(struct pcpu *p, struct vcpu *v, simtime_t t0)
     return t - t0;
 }
 
-static void pcpu_dispatch(void *opaque, simtime_t now)
+/*
+ * The dispatch event up to the slice: pick the head vCPU, charge the world
+ * switch and the event delivery, publish the time. Returns the vCPU to
+ * run, or NULL when the pCPU goes idle or waits (handled here).
+ */
+static struct vcpu *dispatch_prepare(struct pcpu *p, simtime_t now)
 {
-    struct pcpu *p = opaque;
     struct vcpu *v = rq_pop(p);
     if (!v) {
         p->busy = false;
         p->idle_since = now;
         acct_close(p, now, NULL, 0);
-        return;
+        return NULL;
     }
     struct machine *m = v->d->m;
     simtime_t t = now;
@@ -168,7 +174,7 @@ static void pcpu_dispatch(void *opaque, simtime_t now)
                  "efi_rs_lock wait", 1);
         rq_push(p, v, true);
         evq_schedule(&m->q, m->rs_lock_until, pcpu_dispatch, p);
-        return;
+        return NULL;
     }
     if (v->d->rt) {
         t = rs_enter(p, v, t);
@@ -196,16 +202,31 @@ static void pcpu_dispatch(void *opaque, simtime_t now)
         p->idle_since = t;
         acct_close(p, t, NULL, 0);
         pcpu_schedule(p, m, t);
-        return;
+        return NULL;
     }
     v->event_req = HOPSIM_NOREQ; /* the event has arrived */
     v->state = VCPU_RUNNING;
     p->current = v;
     v->slice_start = t;
     update_time(v, t);
+    return v;
+}
+
+static uint64_t slice_budget(const struct machine *m)
+{
     uint64_t budget = (uint64_t)((double)m->slice_ps * m->hz / 1e12 * 1000.0);
-    vcpu_run_slice(v, budget ? budget : 1000);
-    evq_schedule(&m->q, vcpu_now(v), pcpu_trap, p);
+    return budget ? budget : 1000;
+}
+
+static void pcpu_dispatch(void *opaque, simtime_t now)
+{
+    struct pcpu *p = opaque;
+    struct vcpu *v = dispatch_prepare(p, now);
+    if (!v)
+        return;
+    vcpu_run_slice(v, slice_budget(v->d->m));
+    if (v->trap != TRAP_HANDLED) /* else sched_fast_trap handled what ended the slice */
+        evq_schedule(&v->d->m->q, vcpu_now(v), pcpu_trap, p);
 }
 
 /* After a hypercall or halt the vCPU goes on, blocks or yields. */
@@ -241,9 +262,9 @@ static enum hc_action halt_action(struct vcpu *v)
     return vi->evtchn_upcall_pending ? HC_CONTINUE : HC_BLOCK;
 }
 
-static void pcpu_trap(void *opaque, simtime_t now)
+/* The trap event: handle what ended the slice; returns when the pCPU may dispatch again. */
+static simtime_t trap_handle(struct pcpu *p, simtime_t now)
 {
-    struct pcpu *p = opaque;
     struct vcpu *v = p->current;
     struct machine *m = v->d->m;
     simtime_t cost = 0;
@@ -265,6 +286,7 @@ static void pcpu_trap(void *opaque, simtime_t now)
         break;
     case TRAP_FAULT:
     case TRAP_NONE:
+    case TRAP_HANDLED:
         domain_kill(v->d, SHUTDOWN_crash, v->fault[0] ? v->fault : "unknown trap");
         a = HC_DEAD;
         break;
@@ -277,7 +299,84 @@ static void pcpu_trap(void *opaque, simtime_t now)
     p->busy = false;
     p->idle_since = now + cost;
     acct_close(p, now + cost, v->d, now - v->slice_start);
-    pcpu_schedule(p, m, now + cost);
+    return now + cost;
+}
+
+static void pcpu_trap(void *opaque, simtime_t now)
+{
+    struct pcpu *p = opaque;
+    struct machine *m = p->current->d->m;
+    pcpu_schedule(p, m, trap_handle(p, now));
+}
+
+/* An event fired without the queue (sched_fast_trap): its clock, its count, the progress line. */
+static void fire_inline(struct machine *m, simtime_t t)
+{
+    m->q.now = t;
+    m->q.fired++;
+    if (m->progress && (m->q.fired & 0xffff) == 0)
+        m->progress(m);
+}
+
+/*
+ * A hypercall handled without stopping the engine (from vcpu.c's syscall
+ * hook, v->trap == TRAP_HYPERCALL, RIP still at the syscall). The engine
+ * runs ahead of the event queue: a slice starts at its dispatch and its
+ * trap is an event at slice start + executed cycles. When no event is
+ * due before that trap (the queue's earliest is later), firing the trap
+ * event now is what the queue would do next; and when the same vCPU is
+ * then dispatched again before any other event, that dispatch would follow
+ * too. Both are done here, in the queue's order (its clock and event count
+ * advance as if they had fired), and the guest goes on in the same engine
+ * with a new slice: nothing in the simulation differs, only the engine
+ * stops and restarts less (docs/host-speed.md). Only calls that neither
+ * move the vCPU's RIP nor change Unicorn's memory map qualify: an event
+ * channel send and grant-table operations; anything else, or a dispatch
+ * that would deliver an upcall (it moves RIP), a world switch, a runtime
+ * service, an HVM guest, the end of the run or its time limit, takes the
+ * ordinary path. Returns true if the guest goes on; false with v->trap
+ * TRAP_HYPERCALL (not handled: stop as always) or TRAP_HANDLED (handled,
+ * its dispatch is an event: stop, and schedule no trap).
+ */
+bool sched_fast_trap(struct vcpu *v)
+{
+    struct domain *d = v->d;
+    struct machine *m = d->m;
+    struct pcpu *p = &m->pcpus[v->pcpu];
+    if (!m->fast_traps || d->rt || d->hvm || m->stop || p->current != v)
+        return false;
+    uint64_t nr = vcpu_reg(v, UC_X86_REG_RAX), op = vcpu_reg(v, UC_X86_REG_RDI);
+    if (!(nr == __HYPERVISOR_event_channel_op && op == EVTCHNOP_send) &&
+        nr != __HYPERVISOR_grant_table_op)
+        return false;
+    simtime_t now = vcpu_now(v), limit = m->sc->time_limit_ps;
+    if (evq_peek(&m->q) <= now || (limit && now > limit))
+        return false;
+    fire_inline(m, now); /* the trap event */
+    simtime_t when = trap_handle(p, now);
+    if (p->busy || !p->rq_head) {
+        v->trap = TRAP_HANDLED;
+        return false;
+    }
+    if (when < p->idle_since)
+        when = p->idle_since;
+    const struct vcpu_info *vi = d->shinfo ? &d->shinfo->vcpu_info[v->id] : NULL;
+    bool upcall = vi && v->event_callback && vi->evtchn_upcall_pending && !vi->evtchn_upcall_mask;
+    if (p->rq_head != v || d->dead || m->stop || upcall || evq_peek(&m->q) <= when ||
+        (limit && when > limit)) {
+        p->busy = true;
+        evq_schedule(&m->q, when, pcpu_dispatch, p);
+        v->trap = TRAP_HANDLED;
+        return false;
+    }
+    p->busy = true;
+    fire_inline(m, when); /* the dispatch event */
+    struct vcpu *next = dispatch_prepare(p, when);
+    (void)next; /* v: at the head, same domain, no upcall, alive */
+    v->fast_traps++;
+    m->engine_fast_traps++;
+    vcpu_continue_slice(v, slice_budget(m));
+    return true;
 }
 
 static void boot_done(void *opaque, simtime_t now)
@@ -287,6 +386,9 @@ static void boot_done(void *opaque, simtime_t now)
 
 void sched_start(struct machine *m)
 {
+    /* HOPSIM_STOP_EVERY_TRAP=1: the engine stops at every hypercall (the equivalence test) */
+    const char *every = getenv("HOPSIM_STOP_EVERY_TRAP");
+    m->fast_traps = !(every && every[0] == '1');
     for (int i = 0; i < m->ndoms; i++) {
         struct domain *d = m->doms[i];
         struct vcpu *v = d->vcpus[0]; /* secondary vCPUs stay down until VCPUOP_up */
