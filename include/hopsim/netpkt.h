@@ -10,7 +10,8 @@
  *   0   destination MAC (6), source MAC (6), EtherType 0x88B5 (2, big-endian)
  *   14  tag (16 bytes, little-endian):
  *         magic u32 = HOPSIM_PKT_MAGIC
- *         flags u16 = HOPSIM_PKT_F_*
+ *         flags u16 = HOPSIM_PKT_F_* in the low byte; the high byte is the
+ *                     frame's flow (HOPSIM_PKT_FLOW), 0..255
  *         len   u16 = the whole frame's length as built (without FCS)
  *         req   u64 = the request id, HOPSIM_REQ(domid, seq)
  *   30  payload: byte i is hopsim_pkt_byte(req ^ salt, i), salt = 0 for a
@@ -38,6 +39,17 @@
 /* flags */
 #define HOPSIM_PKT_F_RR 0x0001u    /* a reply is expected: the request ends when it arrives */
 #define HOPSIM_PKT_F_REPLY 0x0002u /* built by the peer as the answer to a request */
+
+/*
+ * The flow a test frame belongs to, in the flags' high byte: what a real
+ * frame's connection (its addresses and ports) is to Linux's flow hash, so
+ * a test program can spread its frames over several flows and a
+ * multi-queue driver picks a queue per flow. A reply keeps its request's.
+ */
+#define HOPSIM_PKT_FLOW_SHIFT 8
+#define HOPSIM_PKT_FLOW_MASK 0xFF00u
+#define HOPSIM_PKT_F_FLOW(n) ((uint16_t)(((n)&0xFFu) << HOPSIM_PKT_FLOW_SHIFT))
+#define HOPSIM_PKT_FLOW(flags) (((flags)&HOPSIM_PKT_FLOW_MASK) >> HOPSIM_PKT_FLOW_SHIFT)
 
 #define HOPSIM_PKT_REPLY_SALT 0x5245504c59000000ull /* "REPLY" */
 
@@ -91,6 +103,30 @@ static inline uint64_t hopsim_pkt_req(const void *frame, size_t len)
 {
     struct hopsim_pkt_tag t;
     return hopsim_pkt_parse(frame, len, &t) ? t.req : 0;
+}
+
+/*
+ * A frame's flow hash, as Linux's skb_get_hash serves xennet_select_queue
+ * and xenvif_select_queue: over the flow's endpoints -- here the two MAC
+ * addresses, ordered so both directions of a flow hash alike (what
+ * __flow_hash_consistentify does with addresses and ports), and the test
+ * frame's flow (0 for any other frame) -- mixed by splitmix64's
+ * finalizer. Linux keys its hash with a random boot-time secret; this one
+ * is fixed, so a run is reproducible.
+ */
+static inline uint32_t hopsim_pkt_flow_hash(const void *frame, size_t len)
+{
+    const uint8_t *f = (const uint8_t *)frame;
+    if (len < HOPSIM_ETH_HLEN)
+        return 0;
+    uint64_t a = hopsim_rd_le(f, 6), b = hopsim_rd_le(f + 6, 6);
+    struct hopsim_pkt_tag t;
+    uint64_t flow = hopsim_pkt_parse(frame, len, &t) ? HOPSIM_PKT_FLOW(t.flags) : 0;
+    uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
+    uint64_t z = lo * 0x9e3779b97f4a7c15ull ^ (hi + flow * 0xbf58476d1ce4e5b9ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (uint32_t)(z ^ (z >> 31));
 }
 
 /* Payload word w (bytes 8w..8w+7 of the payload) for a key: splitmix64 of key + w. */

@@ -66,9 +66,16 @@
  * check is one memory load, and a cause set after the ICR read raises a
  * new interrupt (the read cleared it), so nothing is lost either way.
  *
- * Program-context entry points run with event delivery off (irq_save),
- * so the handler never sees a half-written frame or a moving tail; from
- * inside a callback (event delivery already off) they nest harmlessly.
+ * Several vCPUs (a backend domain's, lib/smp.h): the transmit ring --
+ * tx_tail, tx_clean, the doorbell, the shadow slots -- is under `lock`
+ * (Linux's netif_tx_lock), taken with event delivery off, so transmits
+ * queued from any vCPU and the cleaning in the interrupt handler never
+ * see a half-written frame or a moving tail. Completed frames are taken
+ * off the ring under the lock and their done() runs after it is dropped,
+ * so done() may take the caller's own locks (which the caller holds when
+ * it queues a frame: its lock before ours, never after) and may queue the
+ * next frame at once. The receive ring is the interrupt handler's alone
+ * (one event channel, delivered to one vCPU at a time).
  */
 #include "e1000drv.h"
 
@@ -78,6 +85,7 @@
 #include "guest.h"
 #include "pci.h"
 #include "physdev.h"
+#include "smp.h"
 
 #define E1K_PCI_VENDOR 0x8086
 #define E1K_PCI_DEVICE 0x100E /* 82540EM */
@@ -148,7 +156,8 @@
 #define E1K_EEPROM_SUM 0xBABA
 #define E1K_MIN_FRAME 14u
 #define E1K_TX_MAX 16384u
-#define E1K_POLLS 1000 /* bounded register polls at probe/reset (~0.85 ms of reads) */
+#define E1K_POLLS 1000    /* bounded register polls at probe/reset (~0.85 ms of reads) */
+#define E1K_DONE_BATCH 32 /* completions taken off the ring per lock hold */
 
 /*
  * Legacy TX descriptor as two quadwords, so a descriptor is written with
@@ -184,7 +193,15 @@ struct e1k_txslot {
     uint16_t last;
 };
 
+/* A completed transmit, taken off the ring under the lock, finished after it. */
+struct e1k_done {
+    e1k_tx_done_fn done;
+    void *arg;
+    uint64_t req;
+};
+
 struct e1k {
+    spinlock_t lock; /* the transmit ring: submitters on any vCPU, the interrupt on one */
     volatile uint8_t *regs;
     unsigned pci_slot;
     struct pci_irq irq;
@@ -529,7 +546,7 @@ int e1k_xmit(struct e1k *n, uint64_t req, const uint64_t *bus, const uint16_t *l
     int rc = check_frame(n, bus, len, nseg);
     if (rc)
         return rc;
-    int f = irq_save();
+    int f = spin_lock_irqsave(&n->lock);
     if (n->dead || !n->active) {
         rc = -XEN_EIO;
     } else if (tx_free(n) < nseg) {
@@ -553,47 +570,63 @@ int e1k_xmit(struct e1k *n, uint64_t req, const uint64_t *bus, const uint16_t *l
         n->tx_unrung += nseg;
         trace_end(SPAN_DRIVER, req);
     }
-    irq_restore(f);
+    spin_unlock_irqrestore(&n->lock, f);
     return rc;
 }
 
 void e1k_kick(struct e1k *n)
 {
-    int f = irq_save();
+    int f = spin_lock_irqsave(&n->lock);
     if (n->tx_unrung && !n->dead && n->active) {
         wmb(); /* descriptors before the doorbell */
         wr32(n, E1K_TDT, n->tx_tail);
     }
     n->tx_unrung = 0;
-    irq_restore(f);
+    spin_unlock_irqrestore(&n->lock, f);
 }
 
-/* The frame at tx_clean ends: free its descriptors, then tell its owner. */
-static void tx_complete(struct e1k *n, int status)
+/* The frame at tx_clean ends: free its descriptors, keep what its owner is told (lock held). */
+static void tx_take(struct e1k *n, int status, struct e1k_done *out)
 {
     unsigned last = n->txs[n->tx_clean].last;
-    struct e1k_txslot s = n->txs[last];
+    const struct e1k_txslot *s = &n->txs[last];
+    *out = (struct e1k_done){.done = s->done, .arg = s->arg, .req = s->req};
     n->tx_clean = ring_next(last, n->ntx);
-    trace_begin(SPAN_DRIVER, s.req);
     if (status)
         n->st.tx_errors++;
     else
         n->st.tx_frames++;
-    if (s.done)
-        s.done(s.arg, status);
-    trace_end(SPAN_DRIVER, s.req);
 }
 
-/* Every frame whose last descriptor the NIC has written back (DD). */
+/* Tell the owners of frames taken off the ring (lock dropped). */
+static void tx_finish(const struct e1k_done *d, unsigned k, int status)
+{
+    for (unsigned i = 0; i < k; i++) {
+        trace_begin(SPAN_DRIVER, d[i].req);
+        if (d[i].done)
+            d[i].done(d[i].arg, status);
+        trace_end(SPAN_DRIVER, d[i].req);
+    }
+}
+
+/* Every frame whose last descriptor the NIC has written back (DD), a batch per lock hold. */
 static void tx_clean(struct e1k *n)
 {
-    while (n->tx_clean != n->tx_tail) {
-        unsigned last = n->txs[n->tx_clean].last;
-        if (!(READ_ONCE(n->txr[last].ctl) >> E1K_TXD_STA_SHIFT & E1K_TXD_STAT_DD))
-            break;
-        rmb(); /* nothing of the frame is looked at before its DD */
-        tx_complete(n, 0);
-    }
+    struct e1k_done d[E1K_DONE_BATCH];
+    unsigned k;
+    do {
+        k = 0;
+        int f = spin_lock_irqsave(&n->lock);
+        while (k < E1K_DONE_BATCH && !n->dead && n->tx_clean != n->tx_tail) {
+            unsigned last = n->txs[n->tx_clean].last;
+            if (!(READ_ONCE(n->txr[last].ctl) >> E1K_TXD_STA_SHIFT & E1K_TXD_STAT_DD))
+                break;
+            rmb(); /* nothing of the frame is looked at before its DD */
+            tx_take(n, 0, &d[k++]);
+        }
+        spin_unlock_irqrestore(&n->lock, f);
+        tx_finish(d, k, 0);
+    } while (k == E1K_DONE_BATCH);
 }
 
 /* ---- receive ---- */
@@ -669,9 +702,9 @@ static void e1k_irq(evtchn_port_t port, void *data)
 
 void e1k_shutdown(struct e1k *n)
 {
-    int f = irq_save();
+    int f = spin_lock_irqsave(&n->lock);
     if (!n->active || n->dead) {
-        irq_restore(f);
+        spin_unlock_irqrestore(&n->lock, f);
         return;
     }
     /*
@@ -681,17 +714,24 @@ void e1k_shutdown(struct e1k *n)
      * buffers or our rings once this returns.
      */
     reset_hw(n);
-    n->dead = 1;
+    spin_unlock_irqrestore(&n->lock, f);
     tx_clean(n); /* frames already written back were sent */
-    unsigned failed = 0;
-    while (n->tx_clean != n->tx_tail) {
-        tx_complete(n, -XEN_EIO);
-        failed++;
-    }
+    struct e1k_done d[E1K_DONE_BATCH];
+    unsigned failed = 0, k;
+    f = spin_lock_irqsave(&n->lock);
+    n->dead = 1;
     n->tx_unrung = 0;
     n->rx = NULL;
     n->batch = NULL;
-    irq_restore(f);
+    do {
+        for (k = 0; k < E1K_DONE_BATCH && n->tx_clean != n->tx_tail; k++)
+            tx_take(n, -XEN_EIO, &d[k]);
+        spin_unlock_irqrestore(&n->lock, f);
+        tx_finish(d, k, -XEN_EIO);
+        failed += k;
+        f = spin_lock_irqsave(&n->lock);
+    } while (k == E1K_DONE_BATCH);
+    spin_unlock_irqrestore(&n->lock, f);
     pci_irq_release(&n->irq);
     free_mem(n);
     n->active = 0;

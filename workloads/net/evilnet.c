@@ -98,7 +98,7 @@ static int wait_rsp(const volatile RING_IDX *prod, RING_IDX cons, uint64_t timeo
 /* The next TX response, copied out of the ring: 1, or 0 after the timeout. */
 static int tx_take(struct evil *e, netif_tx_response_t *rsp)
 {
-    netif_tx_front_ring_t *ring = &e->c.tx;
+    netif_tx_front_ring_t *ring = &e->c.q[0].tx;
     if (!wait_rsp(&ring->sring->rsp_prod, ring->rsp_cons, e->timeout_ns))
         return 0;
     *rsp = READ_ONCE(*RING_GET_RESPONSE(ring, ring->rsp_cons));
@@ -109,7 +109,7 @@ static int tx_take(struct evil *e, netif_tx_response_t *rsp)
 /* The next RX response, copied out of the ring: 1, or 0 after the timeout. */
 static int rx_take(struct evil *e, netif_rx_response_t *rsp)
 {
-    netif_rx_front_ring_t *ring = &e->c.rx;
+    netif_rx_front_ring_t *ring = &e->c.q[0].rx;
     if (!wait_rsp(&ring->sring->rsp_prod, ring->rsp_cons, e->timeout_ns))
         return 0;
     *rsp = READ_ONCE(*RING_GET_RESPONSE(ring, ring->rsp_cons));
@@ -121,14 +121,14 @@ static int rx_take(struct evil *e, netif_rx_response_t *rsp)
 static void tx_push(struct evil *e)
 {
     int notify;
-    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&e->c.tx, notify);
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&e->c.q[0].tx, notify);
     if (notify)
-        evtchn_send(e->c.port);
+        evtchn_send(e->c.q[0].tx_port);
 }
 
 static void rx_post(struct evil *e, unsigned b)
 {
-    netif_rx_front_ring_t *ring = &e->c.rx;
+    netif_rx_front_ring_t *ring = &e->c.q[0].rx;
     netif_rx_request_t *req = RING_GET_REQUEST(ring, ring->req_prod_pvt);
     req->id = (uint16_t)b;
     req->pad = 0;
@@ -141,9 +141,9 @@ static void rx_post(struct evil *e, unsigned b)
 static void rx_push(struct evil *e)
 {
     int notify;
-    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&e->c.rx, notify);
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&e->c.q[0].rx, notify);
     if (notify)
-        evtchn_send(e->c.port);
+        evtchn_send(e->c.q[0].rx_port);
 }
 
 static void rx_post_all(struct evil *e)
@@ -252,8 +252,8 @@ static int valid(struct evil *e, int rr, int repost, const char *what)
     netif_tx_request_t r = test_frame(e, rr ? HOPSIM_PKT_F_RR : 0, &req);
     trace_ctx(req);
     trace_hop(HOP_H1, req);
-    *RING_GET_REQUEST(&e->c.tx, e->c.tx.req_prod_pvt) = r;
-    e->c.tx.req_prod_pvt++;
+    *RING_GET_REQUEST(&e->c.q[0].tx, e->c.q[0].tx.req_prod_pvt) = r;
+    e->c.q[0].tx.req_prod_pvt++;
     trace_hop(HOP_H2, req);
     tx_push(e);
     trace_ctx(HOPSIM_NOREQ);
@@ -287,8 +287,8 @@ static void bad(struct evil *e, const char *what, const netif_tx_request_t *slot
     uint16_t ids[CHAIN_MAX + 1];
     trace_ctx(HOPSIM_NOREQ);
     for (unsigned i = 0; i < n; i++) {
-        *RING_GET_REQUEST(&e->c.tx, e->c.tx.req_prod_pvt) = slots[i];
-        e->c.tx.req_prod_pvt++;
+        *RING_GET_REQUEST(&e->c.q[0].tx, e->c.q[0].tx.req_prod_pvt) = slots[i];
+        e->c.q[0].tx.req_prod_pvt++;
         ids[i] = slots[i].id;
     }
     tx_push(e);
@@ -358,7 +358,7 @@ static void flood(struct evil *e)
             break;
     GCHECK_EQ(e->nposted, 0);
 
-    netif_rx_sring_t *rxs = e->c.rxs;
+    netif_rx_sring_t *rxs = e->c.q[0].rxs;
     RING_IDX rx_before = READ_ONCE(rxs->rsp_prod);
     unsigned sent = 0;
     for (unsigned i = 0; i < FLOOD; i++)
@@ -396,8 +396,8 @@ static void chain(struct evil *e)
         s[i] = bad_req(e, b, (uint16_t)(i * FRAME_LEN), FRAME_LEN, NETTXF_more_data);
     trace_ctx(HOPSIM_NOREQ);
     for (unsigned i = 0; i <= CHAIN_MAX; i++) {
-        *RING_GET_REQUEST(&e->c.tx, e->c.tx.req_prod_pvt) = s[i];
-        e->c.tx.req_prod_pvt++;
+        *RING_GET_REQUEST(&e->c.q[0].tx, e->c.q[0].tx.req_prod_pvt) = s[i];
+        e->c.q[0].tx.req_prod_pvt++;
     }
     tx_push(e);
     printf("evilnet: [12] %u-slot chain, all more_data\n", CHAIN_MAX + 1);
@@ -406,21 +406,21 @@ static void chain(struct evil *e)
 /* req_prod RING_SIZE + 1 past the backend's responses. */
 static void overflow(struct evil *e)
 {
-    netif_tx_front_ring_t *ring = &e->c.tx;
+    netif_tx_front_ring_t *ring = &e->c.q[0].tx;
     RING_IDX rsp = READ_ONCE(ring->sring->rsp_prod);
     wmb();
     ring->sring->req_prod = rsp + RING_SIZE(ring) + 1;
     mb();
-    evtchn_send(e->c.port);
+    evtchn_send(e->c.q[0].tx_port);
     printf("evilnet: [12] req_prod %u with responses at %u\n", rsp + RING_SIZE(ring) + 1, rsp);
 }
 
 /* After the disconnect: one more valid frame gets no TX response and no echo. */
 static void ignored(struct evil *e)
 {
-    netif_tx_front_ring_t *ring = &e->c.tx;
+    netif_tx_front_ring_t *ring = &e->c.q[0].tx;
     RING_IDX tx_before = READ_ONCE(ring->sring->rsp_prod);
-    RING_IDX rx_before = READ_ONCE(e->c.rxs->rsp_prod);
+    RING_IDX rx_before = READ_ONCE(e->c.q[0].rxs->rsp_prod);
     uint64_t req;
     netif_tx_request_t r = test_frame(e, HOPSIM_PKT_F_RR, &req);
     RING_IDX i = ring->sring->req_prod;
@@ -432,11 +432,12 @@ static void ignored(struct evil *e)
     ring->req_prod_pvt = i + 1;
     mb();
     trace_hop(HOP_H2, req);
-    evtchn_send(e->c.port); /* the backend's end may be closed: the result does not matter */
+    evtchn_send(
+        e->c.q[0].tx_port); /* the backend's end may be closed: the result does not matter */
     trace_ctx(HOPSIM_NOREQ);
     sleep_ns(e->timeout_ns);
     RING_IDX tx_after = READ_ONCE(ring->sring->rsp_prod);
-    RING_IDX rx_after = READ_ONCE(e->c.rxs->rsp_prod);
+    RING_IDX rx_after = READ_ONCE(e->c.q[0].rxs->rsp_prod);
     printf("evilnet: [12] valid frame after the disconnect -> %u TX, %u RX responses\n",
            tx_after - tx_before, rx_after - rx_before);
     GCHECK_EQ(tx_after, tx_before);
@@ -533,7 +534,7 @@ int app_main(void)
     e->ref_tx = e->ref_bad = e->ref_other = -1;
     for (unsigned b = 0; b < NRX; b++)
         e->ref_rx[b] = -1;
-    if (netif_connect(&e->c, (int)arg_int("devid", -1), evil_event, e)) {
+    if (netif_connect(&e->c, (int)arg_int("devid", -1), 1, evil_event, e)) {
         printf("evilnet: connect failed\n");
         return 1;
     }

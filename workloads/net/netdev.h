@@ -58,6 +58,14 @@ struct netdev_ops {
     void (*kick)(struct netdev *d);
     /* Every transmit must have completed. Tears the device (or connection) down. */
     void (*close)(struct netdev *d);
+    /*
+     * Optional, for a device whose connection can go away (a split
+     * driver's backend): attention() (must not block) says there is news
+     * for the device; service() (program context) deals with it -- a
+     * frontend reconnects to a new backend and resubmits what was lost.
+     */
+    int (*attention)(struct netdev *d);
+    void (*service)(struct netdev *d);
 };
 
 struct netdev {
@@ -85,6 +93,16 @@ static inline void netdev_kick(struct netdev *d)
 static inline void netdev_close(struct netdev *d)
 {
     d->ops->close(d);
+}
+
+static inline int netdev_attention(struct netdev *d)
+{
+    return d->ops->attention && d->ops->attention(d);
+}
+
+static inline void netdev_service(struct netdev *d)
+{
+    d->ops->service(d);
 }
 
 /* Validation shared by the drivers: -XEN_EINVAL unless p fits d. */

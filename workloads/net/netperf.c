@@ -28,6 +28,11 @@
  *                   pattern (echo)
  *   dst=MAC         the peer's address (02:00:00:00:00:01; the peer
  *                   answers whatever it is sent, with the addresses swapped)
+ *   flows=N         the flows the requests are spread over, 1..256 (1):
+ *                   request seq s belongs to flow s % N (in the tag's
+ *                   flow byte, hopsim/netpkt.h), as N connections taking
+ *                   turns would; a multi-queue driver keeps each flow on
+ *                   one queue and spreads the flows
  *   timeout_ms=N    rr: give up waiting for answers after N ms of
  *                   simulated time (100); each missing one fails a check;
  *                   rx: stop after N ms without a frame
@@ -38,6 +43,10 @@
  * every byte of the pattern); stream: any test frame that comes back is
  * checked the same way (the peer checks what it sinks: the run fails on a
  * bad payload there). No frame other than an answer is expected in rr.
+ *
+ * A device whose connection can go away (netfront under a driver domain)
+ * says so through netdev_attention while we wait; we let it reconnect
+ * (netdev_service) and wait on, the deadline counted afresh.
  *
  * Completions arrive in event context: the callbacks only record (the
  * answer's check must run there, while the frame is valid); GCHECKs and
@@ -76,7 +85,7 @@ struct netperf {
     enum np_mode mode;
     int reqresp;
     uint8_t dst[6];
-    unsigned sizes[NP_MAX_SIZES], nsizes, count, depth;
+    unsigned sizes[NP_MAX_SIZES], nsizes, count, depth, flows;
     uint64_t timeout_ns;
     uint32_t next_seq;
     struct np_slot slot[NP_MAX_DEPTH];
@@ -124,6 +133,7 @@ ARG_MAC(dst, "the peer's MAC address");
 ARG_INT(count, 1, INT32_MAX, "frames per size");
 ARG_INT(depth, 1, NP_MAX_DEPTH, "frames in flight (at most the device's)");
 ARG_INT(timeout_ms, 1, INT32_MAX, "how long to wait for an answer");
+ARG_INT(flows, 1, 256, "flows the requests are spread over");
 
 static int parse_args(struct netperf *np)
 {
@@ -154,13 +164,18 @@ static int parse_args(struct netperf *np)
         return -1;
     }
     long count = arg_int("count", 100), depth = arg_int("depth", np->mode == NP_RR ? 1 : 32);
-    long tmo = arg_int("timeout_ms", 100);
+    long tmo = arg_int("timeout_ms", 100), flows = arg_int("flows", 1);
     unsigned max_depth = MIN((unsigned)NP_MAX_DEPTH, np->d->max_tx_inflight);
     if (count < 1 || depth < 1 || depth > (long)max_depth || tmo < 1) {
         printf("netperf: count=%ld (>= 1), depth=%ld (1..%u), timeout_ms=%ld: out of range\n",
                count, depth, max_depth, tmo);
         return -1;
     }
+    if (flows < 1 || flows > 256) {
+        printf("netperf: flows=%ld: expected 1..256\n", flows);
+        return -1;
+    }
+    np->flows = (unsigned)flows;
     np->count = (unsigned)count;
     np->depth = (unsigned)depth;
     np->timeout_ns = (uint64_t)tmo * 1000000ull;
@@ -189,7 +204,8 @@ static int bad_answer_header(const struct netperf *np, const uint8_t *f,
                              const struct hopsim_pkt_tag *t)
 {
     uint16_t want = HOPSIM_PKT_F_RR | (np->reqresp ? HOPSIM_PKT_F_REPLY : 0);
-    return memcmp(f, np->d->mac, 6) != 0 || memcmp(f + 6, np->dst, 6) != 0 || t->flags != want;
+    return memcmp(f, np->d->mac, 6) != 0 || memcmp(f + 6, np->dst, 6) != 0 ||
+           (t->flags & ~HOPSIM_PKT_FLOW_MASK) != want;
 }
 
 /* rx: queue a sender's frame with the result of its check (valid only during the call). */
@@ -266,7 +282,8 @@ static struct np_slot *free_slot(struct netperf *np)
 static int send_one(struct netperf *np, struct np_slot *s, unsigned size)
 {
     uint64_t req = HOPSIM_REQ(xen_domid, ++np->next_seq);
-    uint16_t flags = np->mode == NP_RR ? HOPSIM_PKT_F_RR : 0;
+    uint16_t flags =
+        (np->mode == NP_RR ? HOPSIM_PKT_F_RR : 0) | HOPSIM_PKT_F_FLOW(np->next_seq % np->flows);
     trace_ctx(req);
     trace_begin(SPAN_APP, req);
     hopsim_pkt_build(s->buf, size, np->dst, np->d->mac, flags, req, 0);
@@ -347,14 +364,20 @@ static unsigned busy_slots(const struct netperf *np)
 
 /*
  * Wait until a slot is finished or, for rr, the deadline passes. Returns 0
- * at the deadline with nothing finished.
+ * at the deadline with nothing finished, 2 when the device was serviced
+ * (it reconnected: the caller's deadline starts again).
  */
 static int wait_progress(struct netperf *np, uint64_t deadline)
 {
     unsigned long seen = np->events;
+    int news = 0;
     if (np->mode != NP_STREAM)
         timer_set(deadline);
-    WAIT_UNTIL(np->events != seen || time_now_ns() >= deadline);
+    WAIT_UNTIL(np->events != seen || time_now_ns() >= deadline || (news = netdev_attention(np->d)));
+    if (news) {
+        netdev_service(np->d);
+        return 2;
+    }
     return np->events != seen;
 }
 
@@ -396,7 +419,10 @@ static void run_size(struct netperf *np, unsigned size)
         }
         if (reap_all(np))
             continue;
-        if (!wait_progress(np, deadline) && np->mode == NP_RR && !reap_all(np)) {
+        int w = wait_progress(np, deadline);
+        if (w == 2)
+            deadline = time_now_ns() + np->timeout_ns;
+        if (!w && np->mode == NP_RR && !reap_all(np)) {
             give_up(np);
             break;
         }
@@ -432,8 +458,11 @@ static void run_rx(struct netperf *np)
         unsigned n = np->rxq_n;
         irq_restore(f);
         if (!n) {
-            if (!wait_progress(np, deadline))
+            int w = wait_progress(np, deadline);
+            if (!w)
                 break;
+            if (w == 2)
+                deadline = time_now_ns() + np->timeout_ns;
             continue;
         }
         uint64_t req = np->rxq_req[np->rxq_head];

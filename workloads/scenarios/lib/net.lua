@@ -24,8 +24,14 @@
 -- with its transmit completion (H5 = DMA and wire until TX done).
 --
 -- place{ arch, cpus, domus = N, netperf = {...}, nic = {...}, grants = "map",
---        evil = nil } declares the domains, the NIC, its wire and peer, and
--- the vifs. nic: the device{} keys of an e1000 (link_gbps, peer, ...).
+--        evil = nil, backend_vcpus = 1 (the backend's vCPUs, on pCPUs
+--        0..N-1; netback offers multi-queue-max-queues = N and binds its
+--        queues to them in turn), queues = 1 (queues each netfront asks
+--        for), split_evtchn = false (netback offers
+--        feature-split-event-channels), fault_after, on_crash (xen-idd) }
+-- declares the domains, the NIC, its wire and peer, and the vifs. nic: the
+-- device{} keys of an e1000 (link_gbps, peer, ...). DomUs go on the pCPUs
+-- after the backend's when there are any.
 local M = {}
 local backend = import "lib/backend.lua"
 
@@ -51,12 +57,15 @@ function M.place(o)
     device(copy(o.nic, { kind = "e1000", owner = dm }))
     return
   end
-  local back = backend.declare(copy(o, { args = { grants = o.grants or "map" } }))
+  local bv = backend.count("backend_vcpus", o.backend_vcpus, 1, 1, 8)
+  local back = backend.declare(copy(o, { args = { grants = o.grants or "map",
+    split_evtchn = o.split_evtchn and 1 or 0, fault_after = o.fault_after or 0 } }))
   device(copy(o.nic, { kind = "e1000", owner = back }))
   for i = 1, domus do
     local name = "domu" .. i
     domain { name = name, image = "net_front.elf", memory_mb = o.memory_mb or 16,
-             cpu = cpus > 1 and 1 + (i - 1) % (cpus - 1) or 0, args = copy(o.netperf) }
+             cpu = cpus > bv and bv + (i - 1) % (cpus - bv) or (cpus > 1 and 1 + (i - 1) % (cpus - 1) or 0),
+             args = copy(o.netperf, { queues = o.queues or 1 }) }
     connect { kind = "vif", frontend = name, backend = back, devid = 0 }
   end
   if o.evil then
