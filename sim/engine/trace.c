@@ -420,8 +420,9 @@ struct req {
     uint32_t nspans; /* hop spans written so far */
     uint16_t place;
     uint8_t hop;
-    bool suppressed; /* the open hop is a zero-length H3/H7: no notification of its own */
-    uint8_t nhist;   /* entries of hist[] in use; hist[0] is the open hop */
+    bool suppressed;   /* the open hop is a zero-length H3/H7: no notification of its own */
+    simtime_t sub_end; /* latest end of a sub-span attributed to its open hop */
+    uint8_t nhist;     /* entries of hist[] in use; hist[0] is the open hop */
     /* the latest hop entries, newest first: which hop a sub-span's start fell in */
     struct {
         simtime_t start;
@@ -1134,6 +1135,19 @@ static int hop_of_span(const struct req *r, simtime_t start, simtime_t end)
     return HOP_NONE;
 }
 
+/*
+ * When r may leave its open hop, asked for `now`: not before the end of a
+ * sub-span already attributed to that hop. A vCPU's slice runs ahead of the
+ * others: a guest can report its request's next hop at a time before the
+ * end of work another vCPU recorded for the request's current hop (a device
+ * model posting a completion the guest has already seen). The boundary
+ * moves to that work's end, so what was attributed to the hop stays in it.
+ */
+static simtime_t hop_leave_time(const struct req *r, simtime_t now)
+{
+    return now < r->sub_end ? r->sub_end : now;
+}
+
 static bool hop_ok(int hop)
 {
     assert(hop >= HOP_H1 && hop <= HOP_H8);
@@ -1174,6 +1188,7 @@ void trace_hop(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t
     }
     if (r->hop == hop && r->place == place)
         return;
+    now = hop_leave_time(r, now);
     hop_close(t, r, now, false);
     /*
      * H2 -> H4 (or H6 -> H8): the request was taken off the ring without a
@@ -1206,8 +1221,9 @@ int trace_hop_advance(struct trace *t, uint16_t at, int from, int to, uint16_t p
          * way) is not covered by this move */
         if (r->hop != from || r->place != at || r->start > now)
             continue;
-        hop_close(t, r, now, false);
-        hop_enter(t, r, to, place, now);
+        simtime_t at_time = hop_leave_time(r, now);
+        hop_close(t, r, at_time, false);
+        hop_enter(t, r, to, place, at_time);
         if (!moved)
             t->last_advanced = r->id;
         moved++;
@@ -1224,6 +1240,7 @@ void trace_done(struct trace *t, uint64_t req, simtime_t now)
         t->unknown_done++;
         return;
     }
+    now = hop_leave_time(r, now);
     hop_close(t, r, now, true);
     hist_add(&t->hist[HIST_REQ], now < r->first ? 0 : now - r->first);
     if (!t->done || r->first < t->window_first)
@@ -1290,9 +1307,12 @@ void trace_span(struct trace *t, const struct trace_span *s)
         return;
     int hop = s->hop;
     simtime_t end = s->end < s->start ? s->start : s->end;
-    if (hop == HOP_NONE && s->req != HOPSIM_NOREQ) {
-        const struct req *r = req_find(t, s->req);
-        hop = r ? hop_of_span(r, s->start, end) : HOP_NONE;
+    if (s->req != HOPSIM_NOREQ) {
+        struct req *r = req_find(t, s->req);
+        if (r && hop == HOP_NONE)
+            hop = hop_of_span(r, s->start, end);
+        if (r && hop == r->hop && end > r->sub_end)
+            r->sub_end = end; /* the open hop ends no earlier (hop_leave_time) */
     }
     hist_add(&t->hist[HOP_COUNT + s->kind], end - s->start);
     if (t->json.f)

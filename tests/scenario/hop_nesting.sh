@@ -3,7 +3,9 @@
 # architecture: each request passes through its architecture's hops in
 # order with no gap, and every sub-span tagged with a hop lies inside that
 # hop. The device's hop ends with its completion interrupt: the backend's
-# completion work (driver, grant unmap, TLB flush) is H6.
+# completion work (driver, grant unmap, TLB flush) is H6. hvm-emul and
+# hosted too: the unmodified guest's exits and ioreqs, the device model's
+# real submission and its completion work each lie inside their hop.
 source "$(dirname "$0")/lib.bash"
 cd "$WORK"
 hops_of() { [ "$1" = native ] && echo 1,4,5,8 || echo 1,2,3,4,5,6,7,8; }
@@ -13,8 +15,8 @@ nest_ok() { # nest_ok TRACE HOPS
   [ -z "$out" ] || { echo "$out" | head -5 >&2; return 1; }
 }
 count() { jq "[.traceEvents[] | select(.ph == \"X\" and $2)] | length" "$1"; }
-for arch in native xen-dom0 xen-idd uefi-rt; do
-  for depth in 1 4; do
+for arch in native xen-dom0 xen-idd uefi-rt hvm-emul hosted; do
+  for depth in 1 4 16; do
     t="$WORK/blk-$arch-$depth.json"
     check "$arch iodepth $depth: blk run" "$HOPSIM" run "$SRC/workloads/scenarios/blk-randread.lua" \
       --quiet --set arch=$arch --set disk_type=ssd --set requests=40 --set iodepth=$depth \
@@ -25,10 +27,20 @@ for arch in native xen-dom0 xen-idd uefi-rt; do
     check "$arch iodepth $depth: the completion interrupt is the device's last span" \
       test "$(count "$t" '.cat == "irq" and .args.hop == "H5"')" -gt 0
   done
-  t="$WORK/net-$arch.json"
-  check "$arch: net run" "$HOPSIM" run "$SRC/workloads/scenarios/net-rr.lua" --quiet \
-    --set arch=$arch --set count=10 --trace-json "$t" >/dev/null
-  check "$arch: net hops nest" nest_ok "$t" "$(hops_of $arch)"
+  for depth in 1 8; do
+    t="$WORK/net-$arch-$depth.json"
+    check "$arch depth $depth: net run" "$HOPSIM" run "$SRC/workloads/scenarios/net-rr.lua" \
+      --quiet --set arch=$arch --set count=10 --set depth=$depth --trace-json "$t" >/dev/null
+    check "$arch depth $depth: net hops nest" nest_ok "$t" "$(hops_of $arch)"
+  done
+done
+for arch in hvm-emul hosted; do
+  for t in "$WORK/blk-$arch-16.json" "$WORK/net-$arch-8.json"; do
+    check "$arch $(basename "$t"): exits in hops" \
+      test "$(count "$t" '.cat == "vmexit" and .args.hop != null')" -gt 0
+    check "$arch $(basename "$t"): ioreq round trips in hops" \
+      test "$(count "$t" '.cat == "ioreq" and .args.hop != null')" -gt 0
+  done
 done
 for arch in xen-dom0 xen-idd uefi-rt; do
   t="$WORK/blk-$arch-4.json"
