@@ -14,7 +14,11 @@
  */
 #include "emu_e1000.h"
 
-#include "guest.h"
+#include <xen/errno.h>
+
+/* arch.h and str.h only (no runtime): tests/unit/test_emu_e1000.c builds this file on the host */
+#include "../lib/arch.h"
+#include "../lib/str.h"
 
 /* registers (offsets in BAR0) */
 #define R_CTRL 0x0000
