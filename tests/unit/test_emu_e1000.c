@@ -310,6 +310,26 @@ START_TEST(rx_outside_guest_memory_is_an_error_not_a_crash)
 }
 END_TEST
 
+START_TEST(ring_shrunk_under_its_indices_is_not_walked)
+{
+    start(RCTL_EN);
+    for (unsigned i = 0; i < 2 * NDESC; i++)
+        *txd(i) = (struct txd){.addr = TX_BUF, .length = 64}; /* no EOP anywhere */
+    wr(R_TCTL, 0);
+    wr(R_TDLEN, 2 * NDESC * 16);
+    wr(R_TDT, 12);           /* stored; transmit is off */
+    wr(R_TDLEN, NDESC * 16); /* TDT 12 now lies outside the ring */
+    wr(R_TCTL, TCTL_EN);     /* a walk from TDH 0 would never meet TDT 12 */
+    ck_assert_int_eq(ntx, 0);
+    ck_assert_uint_eq(rd(R_TDH), 0);
+    wr(R_RDT, 7);
+    wr(R_RDLEN, 0); /* no ring at all: nothing received */
+    uint8_t f[64];
+    frame_fill(f, sizeof f, mac, 0);
+    ck_assert_int_eq(emu_e1k_receive(&e, f, sizeof f), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("emu_e1000");
@@ -323,6 +343,7 @@ int main(void)
     tcase_add_test(tc, rx_filters_destination);
     tcase_add_test(tc, rx_spreads_over_small_buffers_and_overruns);
     tcase_add_test(tc, rx_outside_guest_memory_is_an_error_not_a_crash);
+    tcase_add_test(tc, ring_shrunk_under_its_indices_is_not_walked);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -211,7 +211,8 @@ static void tx_writeback(struct emu_e1k *e, uint32_t first, uint32_t last)
 static void tx_process(struct emu_e1k *e)
 {
     unsigned n = ring_size(e->tdlen), taken = 0, done = 0;
-    if (!(e->tctl & TCTL_EN) || !n || e->tx_blocked)
+    /* a ring shrunk under its indices is not walked (the loop would never meet TDT) */
+    if (!(e->tctl & TCTL_EN) || !n || e->tx_blocked || e->tdh >= n || e->tdt >= n)
         return;
     while (e->tdh != e->tdt && e->txq_n < EMU_E1K_TXQ) {
         uint32_t i = e->tdh;
@@ -332,7 +333,7 @@ int emu_e1k_receive(struct emu_e1k *e, const void *frame, unsigned len)
         return 0;
     }
     unsigned need = (len + bsize - 1) / bsize, avail = (e->rdt + n - e->rdh) % n;
-    if (e->rdt >= n || avail < need) {
+    if (e->rdt >= n || e->rdh >= n || avail < need) {
         e->st.rx_dropped++;
         cause(e, ICR_RXO);
         return 0;
