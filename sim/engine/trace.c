@@ -239,12 +239,38 @@ static inline void put_digits(char *e, uint64_t v, int n)
         *--e = (char)('0' + v % 10);
 }
 
+/* Decimal digits of v: log10 from the bit length (1233 / 4096 ~ log10 2), then one compare. */
+static inline int u64_digits(uint64_t v)
+{
+    static const uint64_t pow10[20] = {1ull,
+                                       10ull,
+                                       100ull,
+                                       1000ull,
+                                       10000ull,
+                                       100000ull,
+                                       1000000ull,
+                                       10000000ull,
+                                       100000000ull,
+                                       1000000000ull,
+                                       10000000000ull,
+                                       100000000000ull,
+                                       1000000000000ull,
+                                       10000000000000ull,
+                                       100000000000000ull,
+                                       1000000000000000ull,
+                                       10000000000000000ull,
+                                       100000000000000000ull,
+                                       1000000000000000000ull,
+                                       10000000000000000000ull};
+    uint64_t w = v | 1; /* same digit count: every power of ten from 10 up is even */
+    int t = ((64 - __builtin_clzll(w)) * 1233) >> 12;
+    return t + (w >= pow10[t]);
+}
+
 /* Digits written in place: no copy, no library call. */
 static inline char *put_u64(char *w, uint64_t v)
 {
-    int n = 1;
-    for (uint64_t p = 10; n < 20 && v >= p; p *= 10)
-        n++;
+    int n = u64_digits(v);
     put_digits(w + n, v, n);
     return w + n;
 }
