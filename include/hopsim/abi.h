@@ -97,7 +97,11 @@ enum hopsim_hop {
     X(SPAN_IOTLB_FLUSH, "iotlb_flush")                                                             \
     X(SPAN_VMEXIT, "vmexit")                                                                       \
     X(SPAN_IOREQ, "ioreq")                                                                         \
-    X(SPAN_MEMCPY, "memcpy")
+    X(SPAN_MEMCPY, "memcpy")                                                                       \
+    X(SPAN_IPC, "ipc")                                                                             \
+    X(SPAN_MAP, "map")                                                                             \
+    X(SPAN_INJECT, "inject")                                                                       \
+    X(SPAN_VMM_EXIT, "vmm_exit")
 
 #define HOPSIM_SPAN_ENUM_(id, name) id,
 enum hopsim_span_kind { HOPSIM_SPAN_KINDS(HOPSIM_SPAN_ENUM_) SPAN_KIND_COUNT };

@@ -43,7 +43,11 @@ static void put_bool(json_object *o, const char *k, bool v)
 
 static const char *mode_name(enum sc_mode m)
 {
-    return m == SC_MODE_NATIVE ? "native" : m == SC_MODE_RT ? "rt" : "pv";
+    return m == SC_MODE_NATIVE ? "native"
+           : m == SC_MODE_RT   ? "rt"
+           : m == SC_MODE_HVM  ? "hvm"
+           : m == SC_MODE_L4   ? "l4"
+                               : "pv";
 }
 
 static void mac_text(const uint8_t m[6], char *buf, size_t n)

@@ -97,27 +97,41 @@ static long del_range(struct hvm_domain *h, const xen_dm_op_ioreq_server_range_t
     return -ENOENT;
 }
 
+int hvm_intx_level(struct domain *d, unsigned dev, unsigned intx, unsigned level)
+{
+    struct hvm_domain *h = d->hvmd;
+    if (!h || dev > 31 || intx > 3 || level > 1)
+        return -EINVAL;
+    uint8_t bit = (uint8_t)(1u << intx), was = h->intx[dev] & bit;
+    h->intx[dev] = level ? (h->intx[dev] | bit) : (h->intx[dev] & ~bit);
+    return level && !was;
+}
+
+void hvm_intx_raise(struct domain *d, unsigned dev, unsigned intx, simtime_t now, uint64_t req)
+{
+    int gsi = hvm_pci_intx_gsi(dev, intx);
+    for (int p = 0; p < NR_PIRQS; p++)
+        if (d->pirqs[p].used && !d->pirqs[p].msi && d->pirqs[p].gsi == gsi && d->pirqs[p].port) {
+            evtchn_set_pending(d, d->pirqs[p].port, now, req);
+            return;
+        }
+    /* nobody bound the line: the edge is lost, as on an unmasked-but-unrouted pin */
+}
+
 /* An INTx level change: a rising edge raises the pirq the guest mapped for that GSI. */
 static long set_intx(struct vcpu *v, struct domain *d, const xen_dm_op_set_pci_intx_level_t *l,
                      simtime_t now)
 {
     struct machine *m = d->m;
-    struct hvm_domain *h = d->hvmd;
-    if (l->domain || l->bus || l->device > 31 || l->intx > 3 || l->level > 1)
+    if (l->domain || l->bus)
         return -EINVAL;
-    uint8_t bit = (uint8_t)(1u << l->intx), was = h->intx[l->device] & bit;
-    h->intx[l->device] = l->level ? (h->intx[l->device] | bit) : (h->intx[l->device] & ~bit);
-    if (!l->level || was)
-        return 0;
+    int edge = hvm_intx_level(d, l->device, l->intx, l->level);
+    if (edge <= 0)
+        return edge;
     /* the device model's completed requests now travel through the hypervisor to the guest */
     trace_hop_advance(m->tr, v->d->place, HOP_H6, HOP_H7, m->pcpus[v->pcpu].place, now);
-    int gsi = hvm_pci_intx_gsi(l->device, l->intx);
-    for (int p = 0; p < NR_PIRQS; p++)
-        if (d->pirqs[p].used && !d->pirqs[p].msi && d->pirqs[p].gsi == gsi && d->pirqs[p].port) {
-            evtchn_set_pending(d, d->pirqs[p].port, now, trace_last_advanced(m->tr));
-            return 0;
-        }
-    return 0; /* nobody bound the line: the edge is lost, as on an unmasked-but-unrouted pin */
+    hvm_intx_raise(d, l->device, l->intx, now, trace_last_advanced(m->tr));
+    return 0;
 }
 
 long hvm_dm_op(struct vcpu *v, uint64_t domid, uint64_t nr_bufs, uint64_t bufs, simtime_t now)

@@ -18,6 +18,7 @@
  * overcount of at most one block per exit.
  */
 #include "hvm.h"
+#include "l4sys.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -137,7 +138,7 @@ int hvm_domain_init(struct domain *d, char *err, size_t errlen)
     }
     d->hvmd = h;
     h->d = d;
-    h->paused = true;
+    h->paused = !d->l4_vmm; /* a VM on the microkernel runs at once: its first exit waits */
     if (scan_pio_sites(h, err, errlen) < 0)
         return -1;
     uint64_t *addrs = calloc(h->nsites ? h->nsites : 1, sizeof(*addrs));
@@ -254,7 +255,7 @@ static int decode_mmio(struct vcpu *v, struct mmio_insn *mi)
 }
 
 /* Finish the exited instruction with `val` (reads); RIP moves past it. 0, or -1 (crashed). */
-static int complete_io(struct vcpu *v, uint64_t val)
+int hvm_complete_io(struct vcpu *v, uint64_t val)
 {
     struct hvm_io *io = &v->io;
     uint64_t rip = vcpu_reg(v, UC_X86_REG_RIP);
@@ -295,7 +296,7 @@ static bool range_hit(const struct hvm_domain *h, uint32_t type, uint64_t a)
     return false;
 }
 
-static const char *io_name(const struct hvm_io *io)
+const char *hvm_io_name(const struct hvm_io *io)
 {
     if (io->kind == HVM_IO_PIO)
         return io->dir == IOREQ_READ ? "in" : "out";
@@ -348,12 +349,14 @@ enum hc_action hvm_exit(struct vcpu *v, simtime_t now, simtime_t *cost)
     struct hvm_io *io = &v->io;
     simtime_t c = machine_cost(m, C_VMEXIT) + machine_cost(m, C_VMEXIT_HANDLING);
     h->exits++;
-    span_cpu(m, v->pcpu, SPAN_VMEXIT, v->ctx_req, now, now + c, io_name(io), (int64_t)io->addr);
+    span_cpu(m, v->pcpu, SPAN_VMEXIT, v->ctx_req, now, now + c, hvm_io_name(io), (int64_t)io->addr);
     *cost = c;
+    if (d->l4_vmm) /* on the microkernel: every exit is a call to the VM's user-level VMM */
+        return l4sys_exit(v, now, cost);
     uint8_t type = 0;
     uint64_t addr = 0, val;
     if (!route(v, &type, &addr, &val))
-        return complete_io(v, val) < 0 ? HC_DEAD : HC_CONTINUE;
+        return hvm_complete_io(v, val) < 0 ? HC_DEAD : HC_CONTINUE;
     ioreq_t *p = &h->page->vcpu_ioreq[v->id];
     if (p->state != STATE_IOREQ_NONE) {
         domain_kill(d, SHUTDOWN_crash, "ioreq slot not idle at an exit (device model protocol)");
@@ -402,9 +405,9 @@ void hvm_ioreq_notify(struct domain *d, uint32_t port, simtime_t when)
         uint64_t val = p->data;
         p->state = STATE_IOREQ_NONE;
         v->io.pending = false;
-        span_cpu(d->m, v->pcpu, SPAN_IOREQ, v->io.req, v->io.start, when, io_name(&v->io),
+        span_cpu(d->m, v->pcpu, SPAN_IOREQ, v->io.req, v->io.start, when, hvm_io_name(&v->io),
                  (int64_t)v->io.addr);
-        if (complete_io(v, val) == 0)
+        if (hvm_complete_io(v, val) == 0)
             sched_wake(v, when);
         return;
     }

@@ -75,6 +75,13 @@ bool hvm_mmio_exit(struct vcpu *v, uint64_t addr, int size, bool write, uint64_t
 enum hc_action hvm_exit(struct vcpu *v, simtime_t now, simtime_t *cost);
 /* The device model notified port `port` of HVM domain d (a hypervisor-consumed channel). */
 void hvm_ioreq_notify(struct domain *d, uint32_t port, simtime_t when);
+/* Finish an exited instruction with `val` (reads): 0, or -1 (the domain crashed). */
+int hvm_complete_io(struct vcpu *v, uint64_t val);
+const char *hvm_io_name(const struct hvm_io *io);
+/* Drive INTx pin `intx` of device `dev`: 1 on a rising edge, 0 otherwise, -EINVAL. */
+int hvm_intx_level(struct domain *d, unsigned dev, unsigned intx, unsigned level);
+/* A rising edge: raise the pirq the guest bound to that pin's GSI (lost if none). */
+void hvm_intx_raise(struct domain *d, unsigned dev, unsigned intx, simtime_t now, uint64_t req);
 /* Start the domain's vCPUs once the toolstack unpauses it. */
 void hvm_unpause(struct domain *d, simtime_t when);
 

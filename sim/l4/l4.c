@@ -252,6 +252,19 @@ static void finish(struct l4_kernel *k, struct l4_thread *t, int result, simtime
         t->wake(k, t, t->wake_arg);
 }
 
+/* The time of the current kernel entry. */
+static simtime_t know(const struct l4_kernel *k)
+{
+    return k->at ? k->at : evq_now(k->q);
+}
+
+static void observed(struct l4_kernel *k, uint32_t from, uint32_t to, int64_t label,
+                     simtime_t start, int pages)
+{
+    if (k->observe)
+        k->observe(k->obs, from, to, label, start, pages);
+}
+
 static void timeout_fired(void *opaque, simtime_t now)
 {
     struct l4_thread *t = opaque;
@@ -269,7 +282,7 @@ static void timeout_fired(void *opaque, simtime_t now)
 static void arm_timeout(struct l4_kernel *k, struct l4_thread *t, uint64_t ns)
 {
     if (ns != L4_NEVER)
-        t->timeout = evq_schedule(k->q, evq_now(k->q) + ns * PS_PER_NS, timeout_fired, t);
+        t->timeout = evq_schedule(k->q, know(k) + ns * PS_PER_NS, timeout_fired, t);
 }
 
 static bool accepts(const struct l4_thread *r, uint32_t sender)
@@ -286,13 +299,14 @@ static int deliver(struct l4_kernel *k, struct l4_thread *s, struct l4_thread *r
 {
     int pages = 0;
     int rc = transfer_item(k, s, r, &pages);
-    simtime_t at = evq_now(k->q) + k->ipc_cost + (simtime_t)pages * k->map_cost;
+    simtime_t start = know(k), at = start + k->ipc_cost + (simtime_t)pages * k->map_cost;
     k->ipcs++;
     if (rc == 0) {
         r->msg = s->msg;
         r->from = s->id;
         r->received++;
         s->sent++;
+        observed(k, s->id, r->id, s->msg.label, start, pages);
     }
     finish(k, r, rc, at, wake_receiver);
     if (rc == 0 && s->call) {
@@ -390,7 +404,9 @@ static void irq_to(struct l4_kernel *k, unsigned irq, struct l4_thread *r, bool 
     r->received++;
     k->ipcs++;
     k->irqs[irq].pending = false;
-    finish(k, r, 0, evq_now(k->q) + k->ipc_cost, wake);
+    simtime_t start = know(k);
+    observed(k, r->from, r->id, L4_LABEL_IRQ, start, 0);
+    finish(k, r, 0, start + k->ipc_cost, wake);
 }
 
 static void irq_pending_deliver(struct l4_kernel *k, struct l4_thread *r)

@@ -29,7 +29,7 @@
 
 #define L4_MAX_TASKS 16
 #define L4_MAX_THREADS 64
-#define L4_MAX_IRQS 32
+#define L4_MAX_IRQS 64
 #define L4_PAGE 4096ull
 
 struct l4_kernel;
@@ -81,6 +81,13 @@ struct l4_kernel {
         bool pending;     /* raised while the handler was not receiving */
     } irqs[L4_MAX_IRQS];
     uint64_t ipcs, pages_mapped, pages_revoked;
+    /* when the current kernel entry happens (0: the event queue's now): a caller that has
+     * already spent time on this entry (a VM exit's hardware part) sets it */
+    simtime_t at;
+    /* told of every message transfer (an interrupt's: from = L4_IRQ_SENDER(n)), for tracing */
+    void (*observe)(void *obs, uint32_t from, uint32_t to, int64_t label, simtime_t start,
+                    int pages);
+    void *obs;
 };
 
 void l4_init(struct l4_kernel *k, struct evq *q, simtime_t ipc_cost, simtime_t map_cost);

@@ -26,6 +26,8 @@ enum dom_role machine_dom_role(const struct machine *m, const struct domain *d)
     for (int i = 0; i < sc->nconns; i++)
         if (sc->conns[i].frontend == d->idx)
             return ROLE_FRONT;
+    if (d->l4)
+        return ROLE_BACK; /* a VMM or driver server on the microkernel serves the VMs */
     return d->native ? ROLE_FRONT : ROLE_OTHER; /* a native kernel runs the application */
 }
 
@@ -61,8 +63,8 @@ void acct_close(struct pcpu *p, simtime_t end, struct domain *d, simtime_t guest
     }
     simtime_t start = p->acct_from > p->acct.last_end ? p->acct_from : p->acct.last_end;
     simtime_t len = end > start ? end - start : 0;
-    if (d && d->native)
-        guest = len; /* no hypervisor under a native kernel */
+    if (d && d->native && !d->l4)
+        guest = len; /* no hypervisor under a native kernel (a microkernel's IPC is not the task's) */
     simtime_t from, gap = cpuacct_add(&p->acct, p->acct_from, end, guest, &from);
     if (gap)
         span_cpu(m, p->id, SPAN_IDLE, HOPSIM_NOREQ, from, from + gap, NULL, 0);

@@ -16,6 +16,7 @@
  */
 #include "machine.h"
 #include "pci.h"
+#include "l4sys.h"
 #include "vtd.h"
 
 #include <errno.h>
@@ -314,6 +315,8 @@ int machine_create(struct machine *m, const struct scenario *sc, struct trace *t
                      sc->conns[i].line);
             return -1;
         }
+    if (l4sys_setup(m, err, errlen) < 0)
+        return -1;
     m->live_doms = m->ndoms;
     return 0;
 }
@@ -344,6 +347,7 @@ int machine_run(struct machine *m)
 void machine_destroy(struct machine *m)
 {
     vtd_destroy(m);
+    l4sys_destroy(m);
     platform_destroy(m);
     for (int i = 0; i < m->ndoms; i++)
         domain_free(m->doms[i]);

@@ -55,6 +55,7 @@ struct domain;
 struct vcpu;
 struct uc_struct;
 struct hvm_domain;
+struct l4_kernel;
 
 /* ---- event channels ---- */
 enum evtchn_state { ECS_FREE = 0, ECS_RESERVED, ECS_UNBOUND, ECS_INTERDOMAIN, ECS_VIRQ, ECS_PIRQ };
@@ -214,6 +215,12 @@ struct vcpu {
 
     struct hvm_io io; /* HVM: the device access being emulated */
 
+    /* the microkernel (sim/l4/): this vCPU's thread, and the UTCB of the system call it is
+     * blocked in (l4_wait: only the kernel wakes it) */
+    uint32_t l4_tid;
+    bool l4_wait;
+    uint64_t l4_utcb;
+
     uint64_t insns, slices; /* executed instructions, run slices */
     uint64_t fast_traps;    /* hypercalls handled without stopping the engine */
     uint64_t decoded_blocks;
@@ -230,6 +237,9 @@ struct domain {
     bool hvm;                      /* hardware-virtualized: device accesses exit (sim/hvm/) */
     bool device_model;             /* runs an ioreq server for an HVM domain (sim/hvm/dmop.c) */
     struct hvm_domain *hvmd;       /* HVM state: ioreq server, exit sites */
+    bool l4;                       /* a user-level task on the microkernel (mode "l4") */
+    struct domain *l4_vmm;         /* an HVM domain on the microkernel: its VMM task */
+    int l4_task;                   /* its microkernel task (l4 tasks and their VMs), 0: none */
     uint64_t text_start, text_end; /* executable bytes of the image (HVM port-I/O scan) */
     bool rt_on_notifier;           /* its calls run on the CPU that notified it */
     bool xip;                      /* what-if: its code executes in place from the flash */
@@ -405,6 +415,9 @@ struct machine {
     struct acct_snap acct_first, acct_last; /* CPU time at the request window's ends */
     bool acct_have_first;
     simtime_t acct_end; /* the run's end for accounting (set by acct_finish) */
+
+    struct l4_kernel *l4; /* the microkernel model, when the scenario has l4 tasks */
+    uint64_t l4_irq_req[64]; /* per microkernel interrupt: the request its IPC serves */
 
     /* xenstore service: single-threaded, like xenstored */
     uint64_t xs_notify[(SC_MAX_DOMAINS + 63) / 64];

@@ -117,8 +117,8 @@ static void plat_irq_complete(void *opaque, uint64_t req, simtime_t when)
     if (pd->irq_req == HOPSIM_NOREQ) /* the interrupt's delivery serves its first request */
         pd->irq_req = req;
     /* a native kernel's own request ends here; a backend -- or a hosted VMM's host OS serving a
-     * VM's device model -- still has to hand it back */
-    bool own = pd->owner->native && !pd->owner->device_model;
+     * VM's device model, or a driver server on the microkernel -- still has to hand it back */
+    bool own = pd->owner->native && !pd->owner->device_model && !pd->owner->l4;
     trace_hop(m->tr, req, own ? HOP_H8 : HOP_H6, pd->owner->place, when);
 }
 
@@ -523,7 +523,7 @@ static void boot_from_disk(struct machine *m)
         struct plat_dev *pd = &m->devs[i];
         struct domain *d = pd->owner;
         const struct sc_domain *sd = &m->sc->domains[d->idx];
-        if (!pd->disk0 || d->rt || d->booted_from_disk || !sd->image[0] ||
+        if (!pd->disk0 || d->rt || d->booted_from_disk || !sd->image[0] || d->l4 ||
             !(d->privileged || d->native))
             continue;
         FILE *f = fopen(sd->image, "rb");

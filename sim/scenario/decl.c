@@ -321,9 +321,30 @@ static void domain_mode(lua_State *L, struct loader *ld, int line, struct sc_dom
         d->mode = SC_MODE_RT;
     else if (!strcmp(mode, "hvm"))
         d->mode = SC_MODE_HVM;
+    else if (!strcmp(mode, "l4"))
+        d->mode = SC_MODE_L4;
     else
-        fail(L, ld, line, "mode", "'%s' is not a mode (\"pv\", \"native\", \"rt\" or \"hvm\")",
-             mode);
+        fail(L, ld, line, "mode",
+             "'%s' is not a mode (\"pv\", \"native\", \"rt\", \"hvm\" or \"l4\")", mode);
+}
+
+/* vmm = "task": an HVM domain on the microkernel, whose exits go to that (earlier) l4 task. */
+static void domain_vmm(lua_State *L, struct loader *ld, int line, struct sc_domain *d)
+{
+    char vmm[64];
+    d->vmm = -1;
+    if (!get_string(L, ld, line, "vmm", vmm, sizeof vmm))
+        return;
+    if (d->mode != SC_MODE_HVM)
+        fail(L, ld, line, "vmm", "only an HVM domain (mode = \"hvm\") has a VMM");
+    int t = scenario_domain(ld->sc, vmm);
+    if (t < 0 || ld->sc->domains[t].mode != SC_MODE_L4)
+        fail(L, ld, line, "vmm", "'%s' is not an l4 task declared before this domain", vmm);
+    for (int i = 0; i < ld->sc->ndomains; i++)
+        if (ld->sc->domains[i].vmm == t)
+            fail(L, ld, line, "vmm", "'%s' is already the VMM of '%s' (one VM per VMM)", vmm,
+                 ld->sc->domains[i].name);
+    d->vmm = t;
 }
 
 /* rt_cpu = "dedicated" (the domain's cpu, default) | "notifying" (the CPU that notified). */
@@ -345,7 +366,7 @@ int l_domain(lua_State *L)
     static const char *const keys[] = {
         "name",       "image",          "memory_mb", "vcpus",         "cpu",
         "privileged", "args",           "mode",      "runtime_image", "rt_cpu",
-        "on_crash",   "runtime_sha256", NULL};
+        "on_crash",   "runtime_sha256", "vmm",     NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "domain", keys);
@@ -375,6 +396,7 @@ int l_domain(lua_State *L)
              sc->domains[ld->privileged].name, sc->domains[ld->privileged].line);
     domain_args(L, ld, line, d);
     domain_mode(L, ld, line, d);
+    domain_vmm(L, ld, line, d);
     domain_rt_cpu(L, ld, line, d);
     char on_crash[16] = "destroy";
     get_string(L, ld, line, "on_crash", on_crash, sizeof on_crash);

@@ -52,6 +52,7 @@ enum sc_mode {
     SC_MODE_NATIVE, /* a kernel on bare metal: the runtime's "hypercalls" are kernel calls */
     SC_MODE_RT,     /* a UEFI runtime service the hypervisor calls (efi_rs_enter/leave) */
     SC_MODE_HVM,    /* hardware-virtualized: an unmodified kernel whose device accesses exit */
+    SC_MODE_L4,     /* a user-level task on the microkernel (sim/l4/): L4 system calls, IPC */
 };
 
 struct sc_domain {
@@ -66,6 +67,7 @@ struct sc_domain {
     int cpu;                  /* pCPU for vCPU 0 (-1: placed by the scheduler) */
     bool privileged;          /* dom0-like: gets domid 0 (at most one) */
     bool on_crash_restart;    /* xl.cfg on_crash = "restart": rebuilt by the toolstack */
+    int vmm;                  /* mode "hvm" on the microkernel: the task handling its exits, -1 */
     char cmdline[SC_CMDLINE]; /* args as "key=value key=value", into start_info.cmd_line */
     int line;                 /* where declared */
     int script_line;          /* the scenario file's line that led there (through imports) */

@@ -18,6 +18,7 @@
 #include "efirt.h"
 #include "fwboot.h"
 #include "hvm.h"
+#include "l4sys.h"
 #include "spi_flash.h"
 
 #include <assert.h>
@@ -669,9 +670,13 @@ int domain_build(struct machine *m, int idx, char *err, size_t errlen)
     d->idx = idx;
     snprintf(d->name, sizeof(d->name), "%s", sd->name);
     d->privileged = sd->privileged;
-    d->native = sd->mode == SC_MODE_NATIVE;
+    /* an l4 task runs on bare metal too: its runtime's platform calls are kernel calls */
+    d->native = sd->mode == SC_MODE_NATIVE || sd->mode == SC_MODE_L4;
+    d->l4 = sd->mode == SC_MODE_L4;
     d->rt = sd->mode == SC_MODE_RT;
     d->hvm = sd->mode == SC_MODE_HVM;
+    if (d->hvm && sd->vmm >= 0 && sd->vmm < idx && m->sc->domains[sd->vmm].mode == SC_MODE_L4)
+        d->l4_vmm = m->doms[sd->vmm];
     d->rt_on_notifier = sd->rt_on_notifier;
     d->nr_pages = sd->memory_bytes / PAGE_SIZE;
     d->first_mfn = machine_alloc_mfns(m, d->nr_pages);
@@ -798,6 +803,7 @@ void domain_kill(struct domain *d, int reason, const char *why)
         evq_cancel(&m->q, v->poll_timeout);
         v->state = VCPU_DOWN;
     }
+    l4sys_domain_dead(d);
     evtchn_domain_dead(d, now);
     gnttab_domain_dead(d);
     vtd_domain_dead(d);

@@ -22,6 +22,7 @@
 
 #include "machine.h"
 #include "hvm.h"
+#include "l4sys.h"
 
 #define BITS_PER_WORD 64
 
@@ -82,6 +83,8 @@ void evtchn_set_pending(struct domain *d, uint32_t port, simtime_t when, uint64_
     }
     if (d->dead || !d->shinfo || port >= EVTCHN_NR)
         return; /* no shared_info yet: Xen would still latch it; we latch below */
+    if (d->l4 && l4sys_irq(d, port, when, req))
+        return; /* a task on the microkernel takes its device's interrupt as IPC */
     struct evtchn *c = &d->evtchn[port];
     struct vcpu *v = d->vcpus[c->notify_vcpu < d->nvcpus ? c->notify_vcpu : 0];
     shared_info_t *s = d->shinfo;

@@ -12,6 +12,7 @@
  */
 #include "machine.h"
 #include "hvm.h"
+#include "l4sys.h"
 
 #include <errno.h>
 #include <string.h>
@@ -29,6 +30,8 @@ static const char *hc_name(uint64_t nr)
     switch (nr) {
     case __HYPERVISOR_set_callbacks:
         return "set_callbacks";
+    case L4_SYSCALL_NR:
+        return "l4_syscall";
     case __HYPERVISOR_memory_op:
         return "memory_op";
     case __HYPERVISOR_console_io:
@@ -422,6 +425,9 @@ enum hc_action hypercall_dispatch(struct vcpu *v, simtime_t now, simtime_t *cost
         break;
     case __HYPERVISOR_dm_op:
         r = hvm_dm_op(v, a1, a2, a3, now + cost);
+        break;
+    case L4_SYSCALL_NR: /* a task on the microkernel calls it (sim/l4/) */
+        r = l4sys_call(v, a1, a2, now, &cost, &act);
         break;
     default:
         r = -ENOSYS;

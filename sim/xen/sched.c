@@ -80,8 +80,9 @@ void sched_wake(struct vcpu *v, simtime_t when)
     struct machine *m = v->d->m;
     if (v->d->dead || v->state != VCPU_BLOCKED)
         return;
-    /* an HVM vCPU waiting for its ioreq's answer, or not yet started by the toolstack */
-    if (v->io.pending || (v->d->hvmd && v->d->hvmd->paused))
+    /* an HVM vCPU waiting for its ioreq's answer (or its VMM's), a task's vCPU inside a
+     * microkernel system call, or not yet started by the toolstack */
+    if (v->io.pending || v->l4_wait || (v->d->hvmd && v->d->hvmd->paused))
         return;
     v->state = VCPU_RUNNABLE;
     struct pcpu *p = &m->pcpus[v->pcpu];
@@ -179,7 +180,11 @@ static struct vcpu *dispatch_prepare(struct pcpu *p, simtime_t now)
     if (v->d->rt) {
         t = rs_enter(p, v, t);
     } else {
-        if (p->last_dom && p->last_dom != v->d) {
+        /* on the microkernel a switch between its tasks and VMs is part of the IPC (an
+         * address-space switch, l4_ipc) or of the VM exit and entry (vmexit_roundtrip) */
+        bool l4 = p->last_dom && (p->last_dom->l4 || p->last_dom->l4_vmm) &&
+                  (v->d->l4 || v->d->l4_vmm);
+        if (p->last_dom && p->last_dom != v->d && !l4) {
             simtime_t ws = machine_cost(m, C_WORLD_SWITCH);
             span_cpu(m, p->id, SPAN_WORLD_SWITCH, vcpu_trace_req(v), t, t + ws, v->d->name,
                      v->d->domid);

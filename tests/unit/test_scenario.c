@@ -243,7 +243,7 @@ START_TEST(error_typo_with_suggestion)
     expect_fail(HDR "domain { x = 1 }\n", 2,
                 "domain: unknown key 'x' (known keys: name, image, memory_mb, vcpus, cpu, "
                 "privileged, args, mode, runtime_image, rt_cpu, on_crash, "
-                "runtime_sha256)");
+                "runtime_sha256, vmm)");
     expect_fail(HDR "output { zzz = 1 }\n", 2,
                 "output: unknown key 'zzz' (known keys: trace_json, trace_csv, pcap, summary)");
     expect_fail(HDR "domain { 'a' }\n", 2,

@@ -353,6 +353,11 @@ void sas_set_batch_hook(struct sas_hba *h, sas_batch_fn fn, void *arg)
     spin_unlock_irqrestore(&h->lock, f);
 }
 
+unsigned sas_irq_port(const struct sas_hba *h)
+{
+    return h->irq.port;
+}
+
 int sas_irq_affinity(struct sas_hba *h, unsigned cpu)
 {
     return evtchn_bind_vcpu(h->irq.port, cpu);

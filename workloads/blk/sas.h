@@ -85,6 +85,8 @@ void sas_kick(struct sas_hba *h);
 unsigned sas_free_slots(const struct sas_hba *h);
 /* Called at the end of every interrupt, after the completions' done()s. */
 void sas_set_batch_hook(struct sas_hba *h, sas_batch_fn fn, void *arg);
+/* The event-channel port its completion interrupt arrives on. */
+unsigned sas_irq_port(const struct sas_hba *h);
 /* Interrupt affinity: the completion interrupt's upcall goes to vCPU cpu (EVTCHNOP_bind_vcpu). */
 int sas_irq_affinity(struct sas_hba *h, unsigned cpu);
 /* Disable the HBA, release the interrupt. Nothing may be in flight. */

@@ -261,6 +261,19 @@ void events_scan(void)
     }
 }
 
+void evtchn_run(evtchn_port_t port)
+{
+    if (port >= NR_EVTCHN_PORTS)
+        return;
+    int f = irq_save();
+    events_handled++;
+    if (handlers[port].fn)
+        handlers[port].fn(port, handlers[port].data);
+    else
+        events_unhandled++;
+    irq_restore(f);
+}
+
 /* Called by hypervisor_callback (start.S) with delivery masked. */
 void do_hypervisor_callback(void)
 {

@@ -61,6 +61,9 @@ void irq_enable(void); /* runs handlers for anything that became pending */
 int irq_save(void);    /* disable, return previous state */
 void irq_restore(int flags);
 
+/* Run port's handler now, as the upcall would (a task on the microkernel, whose
+ * interrupts come as IPC rather than upcalls: workloads/l4/). */
+void evtchn_run(evtchn_port_t port);
 /* Handle every pending unmasked port now (called by the upcall). */
 void events_scan(void);
 /* Events dispatched to handlers so far. */

@@ -3,7 +3,7 @@
 -- The disk image (created, sparse) is disk-randread.img in the run's output
 -- directory (hopsim-out/, --out DIR) unless --set disk=PATH.
 local blk = import "lib/blk.lua"
-local arch = param("arch", "xen-dom0", "native | xen-dom0 | xen-idd | uefi-rt | hvm-emul | hosted")
+local arch = param("arch", "xen-dom0", "native | xen-dom0 | xen-idd | uefi-rt | hvm-emul | hosted | l4-vmm")
 local requests = param("requests", 200, "I/O requests per domU")
 local bs = param("bs", 4096, "bytes per request")
 local iodepth = param("iodepth", 1, "requests in flight per domU")

@@ -17,7 +17,7 @@
 --    on_crash (xen-idd: "destroy" or "restart", as xl.cfg).
 local M = {}
 
-M.arches = { "native", "xen-dom0", "xen-idd", "uefi-rt", "hvm-emul", "hosted" }
+M.arches = { "native", "xen-dom0", "xen-idd", "uefi-rt", "hvm-emul", "hosted", "l4-vmm" }
 
 -- A shallow copy of t with the fields of extra added (either may be nil).
 function M.copy(t, extra)
@@ -74,6 +74,28 @@ function M.hvm(o, image, args)
   domain { name = hosted and "vm" or "hvm", image = image, memory_mb = mb, mode = "hvm",
            cpu = (not hosted and (o.cpus or 1) > 1) and 1 or 0, args = args }
   return dm
+end
+
+-- l4-vmm: the microkernel VMM (docs/l4.md). The driver server "drv" (drvsrv.elf,
+-- an l4 task) owns the devices with the native drivers; each VM "vmI" runs the
+-- unmodified image `image` (mode "hvm") as a task whose vCPU's exits go, as IPC,
+-- to its own user-level VMM task "vmmI" (vmm.elf), which emulates the device and
+-- reaches the driver server by IPC. args_for(i): VM i's arguments.
+-- o.fault_after: VMM 1's emulation faults at that command. Returns "drv".
+function M.l4(o, image, args_for)
+  local mb = o.memory_mb or 32
+  local n = M.count("domus", o.domus, 1, 1, 4)
+  local cpus = o.cpus or 1
+  domain { name = "drv", image = "drvsrv.elf", memory_mb = 16, cpu = 0, mode = "l4" }
+  for i = 1, n do
+    local cpu = cpus > 1 and 1 + (i - 1) % (cpus - 1) or 0
+    domain { name = "vmm" .. i, image = "vmm.elf", memory_mb = 16, cpu = cpu, mode = "l4",
+             args = { vm = "vm" .. i, server = "drv", guest_pages = mb * 256,
+                      fault_after = i == 1 and (o.fault_after or 0) or 0 } }
+    domain { name = "vm" .. i, image = image, memory_mb = mb, mode = "hvm", vmm = "vmm" .. i,
+             cpu = cpu, args = args_for(i) }
+  end
+  return "drv"
 end
 
 function M.declare(o)

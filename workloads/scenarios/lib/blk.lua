@@ -11,6 +11,9 @@
 --             domU the toolstack assigns the HBA to; dom0 keeps no device.
 --   uefi-rt   the patent's design: the same backend image is the UEFI runtime
 --             service "hopsim-rt" in the platform SPI flash (lib/backend.lua).
+--   l4-vmm    the microkernel VMM: the unmodified native image in each VM, its exits
+--             as IPC to a user-level VMM task per VM, a driver-server task with the
+--             native SAS driver (lib/backend.lua, docs/l4.md).
 --
 -- place{ arch, cpus, disk = {...}, fio = {...}, domus = N, grants = "map",
 --        evil = false, msi = true (false: the HBA offers INTx only),
@@ -37,6 +40,16 @@ function M.place(o)
     domain { name = "native", image = "blk_native.elf", memory_mb = o.memory_mb or 32, cpu = 0,
              mode = "native", privileged = true, args = copy(o.fio, { target = 0 }) }
     device { kind = "sas_hba", owner = "native", msi = o.msi ~= false, disks = { o.disk } }
+    return
+  end
+  if o.arch == "l4-vmm" then
+    local slice = o.slice_bytes or 0
+    local drv = backend.l4(o, "blk_native.elf", function(i)
+      local a = copy(o.fio, { target = 0, offset = (o.fio.offset or 0) + (i - 1) * slice })
+      if slice > 0 then a.size = slice end
+      return a
+    end)
+    device { kind = "sas_hba", owner = drv, msi = o.msi ~= false, disks = { o.disk } }
     return
   end
   if o.arch == "hvm-emul" or o.arch == "hosted" then

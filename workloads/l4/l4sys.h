@@ -1,0 +1,61 @@
+/*
+ * A task's side of the microkernel (include/hopsim/l4.h, docs/l4.md): the
+ * system call, and the protocol between a VM's VMM and the driver server
+ * that owns the real devices (vmm.c, sas_client.c, drvsrv.c).
+ */
+#ifndef L4_L4SYS_H
+#define L4_L4SYS_H
+
+#include <hopsim/l4.h>
+
+#include "hypercall.h"
+#include "str.h"
+
+HC_DEFINE_(l4, L4_SYSCALL_NR)
+
+/* One system call with `u` as its UTCB: 0 or -L4_E*. */
+static inline long l4_sys(unsigned op, struct l4_utcb *u)
+{
+    return hc_l4(op, (unsigned long)u, 0, 0, 0);
+}
+
+/* The first thread of the task named `name` (0 if none). */
+static inline uint32_t l4_task_thread(const char *name)
+{
+    struct l4_utcb u;
+    memset(&u, 0, sizeof(u));
+    size_t n = strlen(name);
+    memcpy(u.name, name, n < sizeof(u.name) - 1 ? n : sizeof(u.name) - 1);
+    return l4_sys(L4_SYS_TASK_THREAD, &u) == 0 ? u.dest : L4_NILTHREAD;
+}
+
+static inline int l4_is_irq(uint32_t from)
+{
+    return (from & 0xff000000u) == 0xff000000u;
+}
+
+/*
+ * The block driver server's protocol (labels; every request is a call, the
+ * reply's mr[0] is 0 or a negative Xen errno):
+ *   OPEN    -> mr[1] the client's slot, mr[2] its software interrupt (attach
+ *              it: "completions are ready"), mr[3] targets, then per target
+ *              blocks and blksz | type << 32.
+ *   MAP     a flexpage of the client's DMA memory (mapped, read-write) into
+ *              the server's window at SRV_CLIENT_BASE(slot) + its address.
+ *   SUBMIT  mr[0] tag, mr[1] lba, mr[2] nblocks | opcode << 32 | target << 40 |
+ *              nsg << 48, mr[3 + i] SG entry i: page address | (len - 1). The
+ *              server issues it to the real HBA (and rings the doorbell).
+ *   FETCH   -> mr[1] n | more << 16, then n pairs (tag, status).
+ *   CLOSE   (a send, no reply) the client is done.
+ * The server's PING (a send with timeout 0, learning whether a client still
+ * exists after a task died) may reach a client in open wait: it ignores it.
+ */
+enum { SRV_OPEN = 1, SRV_MAP = 2, SRV_SUBMIT = 3, SRV_FETCH = 4, SRV_CLOSE = 5, SRV_PING = 6 };
+#define SRV_MAX_CLIENTS 8
+#define SRV_CLIENT_SPAN (1ull << 32) /* a client's DMA addresses: below 4 GiB */
+#define SRV_WINDOW_BASE (1ull << 40)
+#define SRV_WINDOW_ORDER 23 /* SRV_MAX_CLIENTS * SRV_CLIENT_SPAN in pages: 2^35 / 2^12 */
+#define SRV_CLIENT_BASE(slot) ((uint64_t)(slot) * SRV_CLIENT_SPAN)
+#define SRV_FETCH_MAX ((L4_MRS - 2) / 2)
+
+#endif
