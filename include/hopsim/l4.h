@@ -80,16 +80,16 @@ enum l4_syscall {
      * forever), msg (to send), window (typed items accepted). dest and from the same
      * thread: a call. Out: msg and sender of the received message. */
     L4_SYS_IPC = 1,
-    L4_SYS_UNMAP = 2,        /* in: window (the flexpage), mr[0] of msg: flags */
-    L4_SYS_IRQ_ATTACH = 3,   /* in: dest (the interrupt number): its IPC comes to the caller */
-    L4_SYS_IRQ_TRIGGER = 4,  /* in: dest (a software interrupt, >= L4_SOFT_IRQ_BASE) */
-    L4_SYS_TASK_THREAD = 5,  /* in: name (a task's name); out: dest = its first thread */
-    L4_SYS_PHYS = 6,         /* in: window.base; out: msg.mr[0] = its frame's bus address */
-    L4_SYS_VM_MEM = 7,       /* in: dest (a vCPU thread whose exception handler the caller
-                                is), window.base (where); out: msg.mr[0] = the VM's RAM bytes */
-    L4_SYS_VCPU_IRQ = 8,     /* in: dest (the vCPU thread), msg.mr[0] = PCI device,
-                                mr[1] = INTx pin, mr[2] = level: drive the VM's interrupt line */
-    L4_SYS_VM_KILL = 9,      /* in: dest (the vCPU thread): end the VM (crash) */
+    L4_SYS_UNMAP = 2,       /* in: window (the flexpage), mr[0] of msg: flags */
+    L4_SYS_IRQ_ATTACH = 3,  /* in: dest (the interrupt number): its IPC comes to the caller */
+    L4_SYS_IRQ_TRIGGER = 4, /* in: dest (a software interrupt, >= L4_SOFT_IRQ_BASE) */
+    L4_SYS_TASK_THREAD = 5, /* in: name (a task's name); out: dest = its first thread */
+    L4_SYS_PHYS = 6,        /* in: window.base; out: msg.mr[0] = its frame's bus address */
+    L4_SYS_VM_MEM = 7,      /* in: dest (a vCPU thread whose exception handler the caller
+                               is), window.base (where); out: msg.mr[0] = the VM's RAM bytes */
+    L4_SYS_VCPU_IRQ = 8,    /* in: dest (the vCPU thread), msg.mr[0] = PCI device,
+                               mr[1] = INTx pin, mr[2] = level: drive the VM's interrupt line */
+    L4_SYS_VM_KILL = 9,     /* in: dest (the vCPU thread): end the VM (crash) */
 };
 
 /* interrupts from L4_SOFT_IRQ_BASE up are software interrupts any task may trigger; the
@@ -103,7 +103,7 @@ enum l4_syscall {
 #define L4_EXIT_PIO 2u
 #define L4_EXIT_SHUTDOWN 3u /* the VM ended (mr[1]: Xen's SHUTDOWN_* reason); no reply needed */
 #define L4_EXIT_WORD0(kind, write, size) ((kind) | ((write) ? 0x100u : 0u) | ((size) << 16))
-#define L4_EXIT_KIND(w) ((w) & 0xffu)
+#define L4_EXIT_KIND(w) ((w)&0xffu)
 #define L4_EXIT_WRITE(w) (((w) >> 8) & 1u)
 #define L4_EXIT_SIZE(w) (((w) >> 16) & 0xffu)
 /* mr[1]: the guest-physical address or port; mr[2]: the value written. The reply's mr[0] is

@@ -402,6 +402,30 @@ static void dm_fault_row(const char *arch)
 }
 
 /*
+ * l4-vmm, two VMs: the emulation in VM 1's user-level VMM faults at its
+ * 30th command -- the VMM task crashes. Who is still running afterwards?
+ * The VMM's VM goes with it (its task and memory were the VMM's); the
+ * other VM, its VMM and the driver server run on.
+ */
+static void vmm_fault_row(void)
+{
+    const char *const sets[][2] = {{"arch", "l4-vmm"},
+                                   {"disk_type", "ssd"},
+                                   {"requests", "100"},
+                                   {"domus", "2"},
+                                   {"fault_after", "30"}};
+    struct run_result r;
+    int rc = run_case(HOPSIM_SCENARIO_DIR "/blk-randread.lua", sets, 5, &r);
+    bool contained = rc != 0 && r.doms_crashed == 2 && !strcmp(r.crashed_names, "vmm1, vm1") &&
+                     strstr(r.poweroff_names, "vm2") && r.requests_done >= 100;
+    const char *verdict = rc == 0 ? "survived" : contained ? "VM lost" : "I/O lost";
+    printf("%-9s %-54s %-12s %llu of 200 requests completed; crashed: %s; ran to the end: %s\n",
+           "l4-vmm", "fault in VM 1's VMM emulation (command 30), 2 VMs", verdict,
+           (unsigned long long)r.requests_done, r.crashed_names[0] ? r.crashed_names : "none",
+           r.poweroff_names[0] ? r.poweroff_names : "none");
+}
+
+/*
  * A rogue driver in the backend programs its HBA to DMA into the frontend's
  * memory (blkback rogue_after): did the write land (the platform's count of
  * DMA writes outside what the owner may reach) or did the IOMMU refuse it
@@ -519,6 +543,7 @@ int attack_matrix(const char *flash_image, const char *backend_elf)
     fault_row("uefi-rt", flash_image);
     dm_fault_row("hvm-emul");
     dm_fault_row("hosted");
+    vmm_fault_row();
     idd_fault_row(false);
     idd_fault_row(true);
     malicious_row("xen-dom0");

@@ -93,8 +93,14 @@ static void collect(struct machine *m, struct run_result *r)
     r->iommu_faults = vtd_faults(m);
     r->restarts = m->restarts;
     for (int i = 0; i < m->ndoms; i++) {
-        r->doms_crashed += m->doms[i]->dead && m->doms[i]->shutdown_reason != SHUTDOWN_poweroff;
-        r->doms_running += !m->doms[i]->dead;
+        const struct domain *d = m->doms[i];
+        bool crashed = d->dead && d->shutdown_reason != SHUTDOWN_poweroff;
+        r->doms_crashed += crashed;
+        r->doms_running += !d->dead;
+        char *list = crashed ? r->crashed_names : d->dead ? r->poweroff_names : NULL;
+        size_t len = list ? strlen(list) : 0, cap = sizeof(r->crashed_names);
+        if (list && len + strlen(d->name) + 3 < cap)
+            snprintf(list + len, cap - len, "%s%s", len ? ", " : "", d->name);
     }
     r->foreign_dma_writes = vtd_foreign_writes(m);
     machine_cpu_stats(m, &r->cpu);

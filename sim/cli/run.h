@@ -51,7 +51,8 @@ struct run_result {
     uint64_t crashed, privileged_crashed; /* domains that ended crashed (or never ended) */
     int doms_crashed, doms_running;       /* at the end; crashed incarnations included */
     int restarts;                         /* driver domains the toolstack rebuilt */
-    struct machine_cpu_stats cpu;         /* busy/idle per pCPU, CPU time per request */
+    char crashed_names[160], poweroff_names[160]; /* "a, b": who crashed, who ended normally */
+    struct machine_cpu_stats cpu;                 /* busy/idle per pCPU, CPU time per request */
 };
 
 /* Load (and check) the scenario without running it: 0, or 2 with the error printed. */

@@ -64,6 +64,8 @@ int size_report(const char *guest_dir)
         {"hosted", "devmodel.elf", "host OS kernel: its drivers, the VMM driver, device emulation"},
         {"hvm-emul", "devmodel.elf",
          "dom0: device model (ioreq server, emulated SAS HBA, SAS driver)"},
+        {"l4-vmm", "vmm.elf", "user-level VMM, one per VM: trusted by its own VM only"},
+        {"l4-vmm", "drvsrv.elf", "user-level driver server (SAS driver): every VM's disk I/O"},
     };
     printf("%-10s %-22s %12s %12s  %s\n", "arch", "privileged image", "code bytes", "loaded bytes",
            "where it runs");
@@ -78,6 +80,7 @@ int size_report(const char *guest_dir)
         printf("%-10s %-22s %12llu %12llu  %s\n", rows[i].arch, rows[i].image, text, total,
                rows[i].where);
     }
-    printf("(the hypervisor model itself is not counted; native has no hypervisor)\n");
+    printf("(the hypervisor model itself is not counted, nor l4-vmm's microkernel; native has no "
+           "hypervisor)\n");
     return 0;
 }

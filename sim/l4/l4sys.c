@@ -45,10 +45,10 @@ static void observe(void *obs, uint32_t from, uint32_t to, int64_t label, simtim
     if (!on)
         return;
     uint64_t req = irq ? m->l4_irq_req[from & 0xffffff] : vreq(s);
-    const char *name = irq                          ? "irq"
+    const char *name = irq                           ? "irq"
                        : label == L4_LABEL_EXCEPTION ? "exit"
-                       : r && r->d->l4_vmm          ? "resume"
-                                                    : "ipc";
+                       : r && r->d->l4_vmm           ? "resume"
+                                                     : "ipc";
     simtime_t end = start + k->ipc_cost;
     span_cpu(m, on->pcpu, SPAN_IPC, req, start, end, name, (int64_t)to);
     if (pages)
@@ -94,8 +94,8 @@ static void vm_wake(struct l4_kernel *k, struct l4_thread *t, void *arg)
         domain_kill(d, SHUTDOWN_crash, "its VMM is gone: the exit's IPC failed");
         return;
     }
-    span_cpu(d->m, v->pcpu, SPAN_VMM_EXIT, v->io.req, v->io.start, t->done_at,
-             hvm_io_name(&v->io), (int64_t)v->io.addr);
+    span_cpu(d->m, v->pcpu, SPAN_VMM_EXIT, v->io.req, v->io.start, t->done_at, hvm_io_name(&v->io),
+             (int64_t)v->io.addr);
     if (hvm_complete_io(v, t->msg.mr[0]) == 0)
         sched_wake(v, t->done_at);
 }
@@ -200,8 +200,7 @@ static long sys_ipc(struct vcpu *v, struct l4_utcb *u, simtime_t now, simtime_t 
                 k->at = t->done_at; /* the receive starts after the reply */
         }
         if (from != L4_NILTHREAD && (rc == 0 || rc == -L4_ETIMEOUT || rc == -L4_ENOPARTNER))
-            rc = l4_receive(k, v->l4_tid, from, win,
-                            dest != L4_NILTHREAD ? L4_NEVER : u->timeout);
+            rc = l4_receive(k, v->l4_tid, from, win, dest != L4_NILTHREAD ? L4_NEVER : u->timeout);
     }
     if (t->sent > sent || t->received > got)
         *cost = t->done_at > now ? t->done_at - now : 0;
@@ -255,15 +254,15 @@ static long sys_vcpu_irq(struct vcpu *v, struct l4_utcb *u, simtime_t now, simti
     struct domain *vm = my_vm(v, u->dest);
     if (!vm)
         return -L4_ENOPARTNER;
-    int edge = hvm_intx_level(vm, (unsigned)u->msg.mr[0], (unsigned)u->msg.mr[1],
-                              (unsigned)u->msg.mr[2]);
+    int edge =
+        hvm_intx_level(vm, (unsigned)u->msg.mr[0], (unsigned)u->msg.mr[1], (unsigned)u->msg.mr[2]);
     if (edge < 0)
         return -L4_ERIGHTS;
     if (!edge)
         return 0;
-    /* the VMM's completed requests now travel through the kernel to the VM (H7) */
-    trace_hop_advance(m->tr, v->d->place, HOP_H6, HOP_H7, m->pcpus[v->pcpu].place, now);
-    uint64_t req = trace_last_advanced(m->tr);
+    /* the VMM marked the completions it posted H7 (they travel through the kernel to the VM
+     * now); the injection serves the last of them */
+    uint64_t req = vcpu_trace_req(v);
     *cost = m->l4->ipc_cost;
     span_cpu(m, v->pcpu, SPAN_INJECT, req, now, now + *cost, vm->name, (int64_t)u->msg.mr[0]);
     hvm_intx_raise(vm, (unsigned)u->msg.mr[0], (unsigned)u->msg.mr[1], now + *cost, req);
@@ -367,7 +366,8 @@ enum hc_action l4sys_exit(struct vcpu *v, simtime_t now, simtime_t *cost)
     io->start = now;
     io->req = v->ctx_req;
     /* a request the guest's driver handed to the device now travels through the kernel */
-    trace_hop_advance(m->tr, d->place, HOP_H2, HOP_H3, m->pcpus[v->pcpu].place, now);
+    if (trace_hop_advance(m->tr, d->place, HOP_H2, HOP_H3, m->pcpus[v->pcpu].place, now))
+        io->req = trace_last_advanced(m->tr);
     struct l4_thread *t = k ? l4_thread(k, v->l4_tid) : NULL;
     uint64_t sent = t ? t->sent : 0;
     if (k)
@@ -409,9 +409,8 @@ void l4sys_domain_dead(struct domain *d)
     if (d->l4_vmm) {
         /* the VM's end is its last exit: its VMM learns of it when it next receives */
         v->io.pending = false;
-        struct l4_msg msg = {.nmr = 2,
-                             .mr = {L4_EXIT_WORD0(L4_EXIT_SHUTDOWN, 0, 0),
-                                    (uint64_t)d->shutdown_reason}};
+        struct l4_msg msg = {
+            .nmr = 2, .mr = {L4_EXIT_WORD0(L4_EXIT_SHUTDOWN, 0, 0), (uint64_t)d->shutdown_reason}};
         l4_vcpu_exit(k, v->l4_tid, &msg);
         return; /* its task goes with its VMM's */
     }

@@ -64,7 +64,8 @@ void acct_close(struct pcpu *p, simtime_t end, struct domain *d, simtime_t guest
     simtime_t start = p->acct_from > p->acct.last_end ? p->acct_from : p->acct.last_end;
     simtime_t len = end > start ? end - start : 0;
     if (d && d->native && !d->l4)
-        guest = len; /* no hypervisor under a native kernel (a microkernel's IPC is not the task's) */
+        guest =
+            len; /* no hypervisor under a native kernel (a microkernel's IPC is not the task's) */
     simtime_t from, gap = cpuacct_add(&p->acct, p->acct_from, end, guest, &from);
     if (gap)
         span_cpu(m, p->id, SPAN_IDLE, HOPSIM_NOREQ, from, from + gap, NULL, 0);

@@ -416,7 +416,7 @@ struct machine {
     bool acct_have_first;
     simtime_t acct_end; /* the run's end for accounting (set by acct_finish) */
 
-    struct l4_kernel *l4; /* the microkernel model, when the scenario has l4 tasks */
+    struct l4_kernel *l4;    /* the microkernel model, when the scenario has l4 tasks */
     uint64_t l4_irq_req[64]; /* per microkernel interrupt: the request its IPC serves */
 
     /* xenstore service: single-threaded, like xenstored */

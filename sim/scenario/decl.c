@@ -363,10 +363,10 @@ static void domain_rt_cpu(lua_State *L, struct loader *ld, int line, struct sc_d
 
 int l_domain(lua_State *L)
 {
-    static const char *const keys[] = {
-        "name",       "image",          "memory_mb", "vcpus",         "cpu",
-        "privileged", "args",           "mode",      "runtime_image", "rt_cpu",
-        "on_crash",   "runtime_sha256", "vmm",     NULL};
+    static const char *const keys[] = {"name",          "image",      "memory_mb", "vcpus",
+                                       "cpu",           "privileged", "args",      "mode",
+                                       "runtime_image", "rt_cpu",     "on_crash",  "runtime_sha256",
+                                       "vmm",           NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "domain", keys);

@@ -182,8 +182,8 @@ static struct vcpu *dispatch_prepare(struct pcpu *p, simtime_t now)
     } else {
         /* on the microkernel a switch between its tasks and VMs is part of the IPC (an
          * address-space switch, l4_ipc) or of the VM exit and entry (vmexit_roundtrip) */
-        bool l4 = p->last_dom && (p->last_dom->l4 || p->last_dom->l4_vmm) &&
-                  (v->d->l4 || v->d->l4_vmm);
+        bool l4 =
+            p->last_dom && (p->last_dom->l4 || p->last_dom->l4_vmm) && (v->d->l4 || v->d->l4_vmm);
         if (p->last_dom && p->last_dom != v->d && !l4) {
             simtime_t ws = machine_cost(m, C_WORLD_SWITCH);
             span_cpu(m, p->id, SPAN_WORLD_SWITCH, vcpu_trace_req(v), t, t + ws, v->d->name,

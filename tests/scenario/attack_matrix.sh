@@ -21,6 +21,7 @@ check "rogue IDD, IOMMU off: compromised" bash -c "$(declare -f rogue); WORK=$WO
 check "rogue IDD, IOMMU on: blocked, fault recorded" bash -c "$(declare -f rogue); WORK=$WORK; rogue xen-idd on | grep -q ' blocked .*0 DMA write(s) landed.* 1 IOMMU fault(s) recorded'"
 check "rogue uefi-rt, IOMMU on: compromised" bash -c "$(declare -f rogue); WORK=$WORK; rogue uefi-rt on | grep -q ' compromised '"
 check "device-emulation fault, hvm-emul: dom0 and every guest's I/O lost" bash -c "grep -F 'fault in the device emulation' '$WORK/m' | grep '^hvm-emul ' | grep -q ' I/O lost .*29 of 100.*dom0 crashed'"
+check "VMM fault, l4-vmm: that VM only, the other VM, its VMM and the driver server run on" bash -c "grep '^l4-vmm ' '$WORK/m' | grep -F 'VMM emulation' | grep -q ' VM lost .*129 of 200.*crashed: vmm1, vm1; ran to the end: drv, vmm2, vm2'"
 check "device-emulation fault, hosted: that VM only, the host runs on" bash -c "grep -F 'fault in the device emulation' '$WORK/m' | grep '^hosted ' | grep -q ' VM lost .*29 of 100.*host OS and its other processes run on'"
 check "IDD fault without restart: I/O lost, only the IDD crashed" bash -c "grep -F \"fault inside the IDD's backend (request 70)\" '$WORK/m' | grep -q ' I/O lost .*1 IDD crashed, no other domain'"
 check "IDD fault with restart: recovered, 120 of 120" bash -c "grep -F 'on_crash=restart' '$WORK/m' | grep -q ' recovered .*120 of 120 requests completed'"

@@ -42,6 +42,16 @@ for arch in hvm-emul hosted; do
       test "$(count "$t" '.cat == "ioreq" and .args.hop != null')" -gt 0
   done
 done
+# l4-vmm (block: its network path is not placed yet): two VMs, a VMM each, one driver server
+for depth in 1 4; do
+  t="$WORK/blk-l4-vmm-$depth.json"
+  check "l4-vmm iodepth $depth: blk run" "$HOPSIM" run "$SRC/workloads/scenarios/blk-randread.lua" \
+    --quiet --set arch=l4-vmm --set disk_type=ssd --set requests=40 --set iodepth=$depth \
+    --set domus=2 --set disk="$WORK/d.img" --trace-json "$t" >/dev/null
+  check "l4-vmm iodepth $depth: blk hops nest" nest_ok "$t" 1,2,3,4,5,6,7,8
+  check "l4-vmm iodepth $depth: IPC spans carry hops" \
+    test "$(count "$t" '.cat == "ipc" and .args.hop != null')" -gt 100
+done
 for arch in xen-dom0 xen-idd uefi-rt; do
   t="$WORK/blk-$arch-4.json"
   check "$arch: grant unmaps and TLB flushes are H6" \

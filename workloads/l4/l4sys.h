@@ -55,7 +55,7 @@ enum { SRV_OPEN = 1, SRV_MAP = 2, SRV_SUBMIT = 3, SRV_FETCH = 4, SRV_CLOSE = 5, 
 #define SRV_CLIENT_SPAN (1ull << 32) /* a client's DMA addresses: below 4 GiB */
 #define SRV_WINDOW_BASE (1ull << 40)
 #define SRV_WINDOW_ORDER 23 /* SRV_MAX_CLIENTS * SRV_CLIENT_SPAN in pages: 2^35 / 2^12 */
-#define SRV_CLIENT_BASE(slot) ((uint64_t)(slot) * SRV_CLIENT_SPAN)
+#define SRV_CLIENT_BASE(slot) ((uint64_t)(slot)*SRV_CLIENT_SPAN)
 #define SRV_FETCH_MAX ((L4_MRS - 2) / 2)
 
 #endif

@@ -12,7 +12,7 @@
  *   server rings the doorbell per command, so sas_kick has nothing left.
  * - the software interrupt: l4_sas_irq() FETCHes the completions, runs
  *   each command's done() and then the batch hook, as the real driver's
- *   interrupt handler does. Each fetched request's H6 moves to this VMM.
+ *   interrupt handler does.
  */
 #include "../blk/sas.h"
 #include "dma.h"
@@ -38,6 +38,8 @@ struct sas_hba {
 };
 
 static struct sas_hba cl;
+static uint64_t fetched[CL_SLOTS]; /* completions handed to the emulation, not yet injected */
+static unsigned nfetched;
 static struct l4_utcb cu; /* this file's calls: the VMM's loop keeps its own UTCB */
 
 /* A call to the server: 0 and the reply in cu.msg, or a negative error. */
@@ -101,6 +103,14 @@ int sas_probe(unsigned qsize, struct sas_hba **out)
            cl.server, cl.slot, cl.ntargets, cl.irq);
     *out = &cl;
     return 0;
+}
+
+unsigned l4_sas_take_fetched(uint64_t *tags, unsigned max)
+{
+    unsigned n = nfetched < max ? nfetched : max;
+    memcpy(tags, fetched, n * sizeof(*tags));
+    nfetched = 0;
+    return n;
 }
 
 unsigned l4_sas_irq_number(void)
@@ -263,8 +273,9 @@ void l4_sas_irq(void)
                 printf("sas_client: completion for unknown tag 0x%llx\n", (unsigned long long)tag);
                 continue;
             }
-            trace_hop(HOP_H6, tag); /* the completion is this VMM's to hand back now */
             cl.completed++;
+            if (nfetched < CL_SLOTS)
+                fetched[nfetched++] = tag;
             c->in_flight = 0;
             c->done(c, status);
             sas_cmd_free(&cl, c);

@@ -74,6 +74,13 @@ void ioserv_set_intx(struct emu_fn *f, int level)
     if (f->intx == level)
         return;
     f->intx = level;
+    /* a rising edge: the completions posted since the line was last low travel through the
+     * kernel to the VM now (H7). Lowered: the guest's handler acknowledged the interrupt and
+     * drains everything posted so far itself (their H6 ends at its H8). */
+    uint64_t tags[64];
+    unsigned n = l4_sas_take_fetched(tags, 64);
+    for (unsigned i = 0; level && i < n; i++)
+        trace_hop(HOP_H7, tags[i]);
     struct l4_utcb q = {.dest = vmm.vm};
     q.msg.mr[0] = f->slot;
     q.msg.mr[1] = 0;

@@ -2,7 +2,7 @@
 -- sector carries a self-describing pattern, checked on every read and in a
 -- final pass; `hopsim disk-check` verifies the image afterwards.
 local blk = import "lib/blk.lua"
-local arch = param("arch", "xen-dom0", "native | xen-dom0 | xen-idd | uefi-rt | hvm-emul | hosted")
+local arch = param("arch", "xen-dom0", "native | xen-dom0 | xen-idd | uefi-rt | hvm-emul | hosted | l4-vmm")
 local rw = param("rw", "randrw", "read | write | randread | randwrite | randrw")
 local requests = param("requests", 300, "I/O requests per domU")
 local bs = param("bs", 8192, "bytes per request")
