@@ -28,6 +28,10 @@ enum dom_role machine_dom_role(const struct machine *m, const struct domain *d)
             return ROLE_FRONT;
     if (d->l4)
         return ROLE_BACK; /* a VMM or driver server on the microkernel serves the VMs */
+    if (d->device_model)  /* carries an HVM guest's I/O: dom0's device model, a hosted VMM's host */
+        return ROLE_BACK;
+    if (d->hvm) /* an unmodified guest: it runs the application */
+        return ROLE_FRONT;
     return d->native ? ROLE_FRONT : ROLE_OTHER; /* a native kernel runs the application */
 }
 
