@@ -1,5 +1,6 @@
 /*
- * Disk models: a 15K SAS hard disk and a SAS SSD over a raw image file
+ * Disk models: a 15K SAS hard disk, a SAS SSD, an NVMe-class SSD and a
+ * RAM-backed disk over a raw image file
  * (interface in disk.h; formulas in docs/sas-hba.md).
  *
  * Assumptions and choices:
@@ -30,10 +31,20 @@
  *   commands reach the media stage: FIFO). The SSD serves each command on
  *   the earliest free of its channels (lowest index on a tie), for
  *   latency + bytes / bw.
- * - All timing arithmetic is deterministic (no host time, no randomness);
+ * - Flash service time varies: each SSD/NVMe command's latency (before the
+ *   transfer) is drawn from a lognormal through the profile's median and
+ *   its datasheet QoS percentile (*_tail at *_tail_quantile), from the
+ *   disk's own seeded stream (sim/engine/rng.h). Reads stuck behind a
+ *   program, an erase or garbage collection on the same die are what makes
+ *   flash tails (Yan et al., "Tiny-Tail Flash", FAST 2017); the lognormal
+ *   is an estimate of the shape, the two points are the datasheet's.
+ *   The HDD varies through its geometry (seek distance, rotational
+ *   position) and the RAM disk not at all.
+ * - All timing arithmetic is deterministic given the seed (no host time);
  *   each component is rounded to the nearest ps.
  */
 #include "disk.h"
+#include "rng.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -59,6 +70,8 @@ struct disk {
     simtime_t busy_until; /* end of the last scheduled operation */
     /* SSD */
     simtime_t ch_free[DISK_MAX_CHANNELS];
+    struct rng rng;
+    double sigma_r, sigma_w; /* lognormal shapes of the latencies (0: fixed) */
 };
 
 void disk_params_from_cost(struct disk_params *p, enum disk_type type, uint32_t block_size,
@@ -84,6 +97,12 @@ void disk_params_from_cost(struct disk_params *p, enum disk_type type, uint32_t 
     p->write_latency = cost_ps(c, f[1], 1);
     p->bw = c->value[f[2]];
     p->channels = (unsigned)c->value[f[3]];
+    if (type == DISK_SSD || type == DISK_NVME) {
+        bool nv = type == DISK_NVME;
+        p->read_tail = cost_ps(c, nv ? C_NVME_READ_TAIL : C_SSD_READ_TAIL, 1);
+        p->write_tail = cost_ps(c, nv ? C_NVME_WRITE_TAIL : C_SSD_WRITE_TAIL, 1);
+        p->tail_q = c->value[nv ? C_NVME_TAIL_Q : C_SSD_TAIL_Q];
+    }
 }
 
 /* ---- parameters and the image file ------------------------------------- */
@@ -118,6 +137,10 @@ static const char *params_error(const struct disk_params *p)
     }
     if (p->channels < 1 || p->channels > DISK_MAX_CHANNELS) {
         snprintf(msg, sizeof msg, "%s_channels must be 1..64", prefix[p->type]);
+        return msg;
+    }
+    if ((p->read_tail || p->write_tail) && !(p->tail_q > 50 && p->tail_q < 100)) {
+        snprintf(msg, sizeof msg, "%s_tail_quantile must be in (50, 100)", prefix[p->type]);
         return msg;
     }
     return NULL;
@@ -217,6 +240,11 @@ struct disk *disk_open(const struct disk_params *p, const char *path, uint64_t s
     d->blocks = size_bytes / p->block_size;
     if (p->type == DISK_HDD)
         hdd_calibrate(d);
+    rng_stream(&d->rng, p->seed, p->stream);
+    d->sigma_r =
+        rng_lognormal_sigma((double)p->read_latency, (double)p->read_tail, p->tail_q / 100);
+    d->sigma_w =
+        rng_lognormal_sigma((double)p->write_latency, (double)p->write_tail, p->tail_q / 100);
     return d;
 fail:
     if (d)
@@ -318,6 +346,20 @@ static simtime_t hdd_schedule(struct disk *d, simtime_t now, uint64_t lba, uint3
 
 /* ---- SSD timing ---------------------------------------------------------- */
 
+double disk_sigma(const struct disk *d, bool write)
+{
+    return write ? d->sigma_w : d->sigma_r;
+}
+
+simtime_t disk_draw_latency(struct disk *d, bool write)
+{
+    simtime_t median = write ? d->p.write_latency : d->p.read_latency;
+    double sigma = write ? d->sigma_w : d->sigma_r;
+    if (sigma <= 0)
+        return median;
+    return (simtime_t)llround(rng_lognormal(&d->rng, (double)median, sigma));
+}
+
 static simtime_t ssd_schedule(struct disk *d, simtime_t now, bool write, uint32_t nblocks)
 {
     unsigned best = 0;
@@ -326,7 +368,7 @@ static simtime_t ssd_schedule(struct disk *d, simtime_t now, bool write, uint32_
             best = c;
     simtime_t t = now > d->ch_free[best] ? now : d->ch_free[best];
     double bytes = (double)nblocks * d->p.block_size;
-    t += write ? d->p.write_latency : d->p.read_latency;
+    t += disk_draw_latency(d, write);
     t += (simtime_t)llround(bytes * 1e12 / d->p.bw);
     d->ch_free[best] = t;
     return t;

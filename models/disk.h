@@ -37,9 +37,20 @@ struct disk_params {
     double rate_outer, rate_inner;             /* bytes/s at LBA 0 and at the last LBA */
     uint64_t cylinders;                        /* C */
     /* SSD */
-    simtime_t read_latency, write_latency; /* ps */
+    simtime_t read_latency, write_latency; /* ps: the medians */
     double bw;                             /* bytes/s per command */
     unsigned channels;
+    /*
+     * Service-time variation (SSD, NVMe): each command's latency is drawn
+     * from a lognormal through the median (read_latency / write_latency)
+     * and read_tail / write_tail at percentile tail_q (e.g. 99.9). A tail
+     * of 0, or not above the median, keeps that latency fixed (the RAM
+     * disk's). Draws come from the stream `stream` of seed `seed`.
+     */
+    simtime_t read_tail, write_tail; /* ps */
+    double tail_q;                   /* percent */
+    uint64_t seed;
+    char stream[48];
     bool read_only; /* opened O_RDONLY; disk_write fails (EROFS) */
 };
 
@@ -63,7 +74,8 @@ void disk_close(struct disk *d);
 /*
  * A media operation on [lba, lba + nblocks) issued at `now`: returns when
  * it completes. HDD: one at a time in call order (FIFO), seek + rotation +
- * transfer. SSD: on the earliest free channel, latency + transfer.
+ * transfer. SSD: on the earliest free channel, latency (drawn, see
+ * disk_params) + transfer.
  */
 simtime_t disk_schedule(struct disk *d, simtime_t now, bool write, uint64_t lba, uint32_t nblocks);
 /* When every operation scheduled so far is done (for FLUSH). */
@@ -87,5 +99,10 @@ double disk_hdd_angle(const struct disk *d, uint64_t lba); /* [0, 1) of a revolu
 /* Time to transfer [lba, lba + nblocks) once the head is on it, ps. */
 simtime_t disk_hdd_xfer(const struct disk *d, uint64_t lba, uint32_t nblocks);
 uint64_t disk_hdd_head(const struct disk *d); /* cylinder under the head */
+
+/* The lognormal shape of the read and write latencies (0: fixed). */
+double disk_sigma(const struct disk *d, bool write);
+/* One latency draw, ps, as disk_schedule makes it (advances the disk's stream). */
+simtime_t disk_draw_latency(struct disk *d, bool write);
 
 #endif

@@ -68,6 +68,14 @@ nvme_read_latency 8      us      (est.) Intel Optane SSD DC P4800X product brief
 nvme_write_latency 8     us      (est.) Intel Optane SSD DC P4800X product brief: 4 KiB write latency < 10 us at QD1
 nvme_bw           2400   MB/s    Intel Optane SSD DC P4800X product brief: sequential read up to 2400 MB/s
 nvme_channels     6      x       (est.) P4800X rated 550K random 4 KiB read IOPS x 9.7 us per command ~ 5.3 commands served at once
+# Service-time tails (models/disk.c): latency drawn per command from a lognormal through the median
+# (*_read_latency / *_write_latency) and the datasheet QoS figure at *_tail_quantile; the lognormal shape is an estimate.
+ssd_read_tail     500    us      Intel SSD DC S3700 product spec: QoS read/write 500 us at 99.9%, 4 KiB random QD1 (a guaranteed bound taken as the percentile)
+ssd_write_tail    500    us      Intel SSD DC S3700 product spec: QoS read/write 500 us at 99.9%, 4 KiB random QD1 (same bound for writes)
+ssd_tail_quantile 99.9   x       Intel SSD DC S3700 product spec: the QoS figures are 99.9th percentiles (percent)
+nvme_read_tail    60     us      Intel Optane SSD DC P4800X spec (AnandTech table): random 4 KiB read 99.999% latency 60 us at QD1
+nvme_write_tail   100    us      Intel Optane SSD DC P4800X spec (AnandTech table): random 4 KiB write 99.999% latency 100 us at QD1
+nvme_tail_quantile 99.999 x      Intel Optane SSD DC P4800X spec: the QoS figures are 99.999th percentiles (percent)
 ramdisk_latency   0.1    us      (est.) Linux brd (drivers/block/brd.c) looks the page up in its xarray before the copy: a few cache misses
 ramdisk_bw        8      GB/s    (est.) brd copies with memcpy (copy_to_brd/copy_from_brd): one core's copy bandwidth, as memcpy_bw
 ramdisk_channels  64     x       (est.) a RAM disk serves every command at once (each on its submitter's CPU in Linux); 64 is the model's maximum

@@ -91,7 +91,14 @@ enum cost_dim { DIM_CYCLES, DIM_TIME, DIM_BANDWIDTH, DIM_COUNT };
     X(C_RS_LOCK, "efi_rs_lock", DIM_CYCLES, "take or release the global runtime-services lock")    \
     X(C_FPU_SAVE, "fpu_save", DIM_CYCLES, "save the FPU/SSE state (XSAVE) before a runtime call")  \
     X(C_FPU_RESTORE, "fpu_restore", DIM_CYCLES, "restore the FPU/SSE state (XRSTOR) after it")     \
-    X(C_CR3_SWITCH, "cr3_switch", DIM_CYCLES, "write CR3 to/from the EFI page tables + TLB refill")
+    X(C_CR3_SWITCH, "cr3_switch", DIM_CYCLES,                                                      \
+      "write CR3 to/from the EFI page tables + TLB refill")                                        \
+    X(C_SSD_READ_TAIL, "ssd_read_tail", DIM_TIME, "SSD read latency at ssd_tail_quantile")         \
+    X(C_SSD_WRITE_TAIL, "ssd_write_tail", DIM_TIME, "SSD write latency at ssd_tail_quantile")      \
+    X(C_SSD_TAIL_Q, "ssd_tail_quantile", DIM_COUNT, "SSD QoS percentile of the tail figures")      \
+    X(C_NVME_READ_TAIL, "nvme_read_tail", DIM_TIME, "NVMe read latency at nvme_tail_quantile")     \
+    X(C_NVME_WRITE_TAIL, "nvme_write_tail", DIM_TIME, "NVMe write latency at nvme_tail_quantile")  \
+    X(C_NVME_TAIL_Q, "nvme_tail_quantile", DIM_COUNT, "NVMe QoS percentile of the tail figures")
 
 #define HOPSIM_COST_ENUM_(id, name, dim, desc) id,
 enum cost_id { HOPSIM_COSTS(HOPSIM_COST_ENUM_) COST_COUNT };

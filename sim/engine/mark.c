@@ -82,7 +82,7 @@ void mark_handle(struct vcpu *v, uint32_t code, uint64_t req, uint64_t arg)
          * back is the hypervisor's interrupt (H7, see sim/hvm/). */
         if (v->d->hvm && hop == HOP_H4)
             hop = HOP_H2;
-        trace_hop(m->tr, req, (int)hop, v->d->place, now);
+        trace_hop_mark(m->tr, req, (int)hop, v->d->place, now);
         v->ctx_req = req;
         return;
     case HOPSIM_OP_BEGIN:

@@ -448,7 +448,18 @@ struct req {
     uint8_t hop;
     bool suppressed;   /* the open hop is a zero-length H3/H7: no notification of its own */
     simtime_t sub_end; /* latest end of a sub-span attributed to its open hop */
-    uint8_t nhist;     /* entries of hist[] in use; hist[0] is the open hop */
+    bool posted;       /* put on its ring in the open hop (trace_hop_mark) */
+    /*
+     * The H2 (H6) a notification closed, written only when the hop after it
+     * closes: the other side may poll the ring and take the request before
+     * the notification's time (its slice ran earlier), and then H2 ends
+     * there and the notification hop is empty (hop_close).
+     */
+    bool held, held_suppressed;
+    uint8_t held_hop;
+    uint16_t held_place;
+    simtime_t held_start, held_end;
+    uint8_t nhist; /* entries of hist[] in use; hist[0] is the open hop */
     /* the latest hop entries, newest first: which hop a sub-span's start fell in */
     struct {
         simtime_t start;
@@ -1100,25 +1111,48 @@ static void json_hop_span(struct trace *t, const struct req *r, simtime_t end, b
         json_flow(t, 'f', r->id, r->start, r->place, lane);
 }
 
-/* Closes the request's open hop at `now` and writes it. */
+/* Writes hop h (request r's, or one it held) ending at `end`. */
+static void hop_write(struct trace *t, struct req *r, const struct req *h, simtime_t end, bool last)
+{
+    hist_add(&t->hist[h->hop], end - h->start);
+    if (t->json.f)
+        json_hop_span(t, h, end, last);
+    if (t->csv.f)
+        csv_row(t, r->id, h->hop, SPAN_HOP, hop_names[h->hop].s, h->place, h->start, end,
+                h->suppressed);
+    emit(t, &(struct trace_rec){.type = TREC_HOP,
+                                .place = h->place,
+                                .req = r->id,
+                                .hop = h->hop,
+                                .kind = SPAN_HOP,
+                                .start = h->start,
+                                .end = end,
+                                .arg = h->suppressed});
+    r->nspans++;
+}
+
+/* Closes the request's open hop at `now` and writes it (after the hop it held, if any). */
 static void hop_close(struct trace *t, struct req *r, simtime_t now, bool last)
 {
-    simtime_t end = now < r->start ? r->start : now;
-    hist_add(&t->hist[r->hop], end - r->start);
-    if (t->json.f)
-        json_hop_span(t, r, end, last);
-    if (t->csv.f)
-        csv_row(t, r->id, r->hop, SPAN_HOP, hop_names[r->hop].s, r->place, r->start, end,
-                r->suppressed);
-    emit(t, &(struct trace_rec){.type = TREC_HOP,
-                                .place = r->place,
-                                .req = r->id,
-                                .hop = r->hop,
-                                .kind = SPAN_HOP,
-                                .start = r->start,
-                                .end = end,
-                                .arg = r->suppressed});
-    r->nspans++;
+    if (r->held) {
+        struct req h = *r;
+        h.hop = r->held_hop;
+        h.place = r->held_place;
+        h.start = r->held_start;
+        h.suppressed = r->held_suppressed;
+        simtime_t end = r->held_end;
+        if (now < end) {
+            /* taken off the ring before its notification arrived: H2 (H6) ends there and the
+               notification hop is empty, as when the notification is suppressed */
+            end = now < h.start ? h.start : now;
+            r->start = end;
+            r->suppressed = true;
+            r->hist[0].start = end;
+        }
+        r->held = false;
+        hop_write(t, r, &h, end, false);
+    }
+    hop_write(t, r, r, now < r->start ? r->start : now, last);
     r->suppressed = false;
 }
 
@@ -1127,6 +1161,7 @@ static void hop_enter(struct trace *t, struct req *r, int hop, uint16_t place, s
     bucket_unlink(t, r);
     r->hop = (uint8_t)hop;
     r->place = place;
+    r->posted = false;
     if (!bucket_link(t, r))
         t->dropped++; /* still traced; only a notification will not move it */
     r->start = now;
@@ -1231,7 +1266,30 @@ void trace_hop(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t
     hop_enter(t, r, hop, place, now);
 }
 
+void trace_hop_mark(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t now)
+{
+    trace_hop(t, req, hop, place, now);
+    struct req *r = t && hop_ok(hop) ? req_find(t, req) : NULL;
+    if (r && r->hop == hop && r->place == place)
+        r->posted = true;
+}
+
+static int advance(struct trace *t, uint16_t at, int from, int to, uint16_t place, simtime_t now,
+                   bool posted_only);
+
 int trace_hop_advance(struct trace *t, uint16_t at, int from, int to, uint16_t place, simtime_t now)
+{
+    return advance(t, at, from, to, place, now, false);
+}
+
+int trace_hop_advance_posted(struct trace *t, uint16_t at, int from, int to, uint16_t place,
+                             simtime_t now)
+{
+    return advance(t, at, from, to, place, now, true);
+}
+
+static int advance(struct trace *t, uint16_t at, int from, int to, uint16_t place, simtime_t now,
+                   bool posted_only)
 {
     if (!t || !hop_ok(from) || !hop_ok(to) || !place_ok(t, at) || !place_ok(t, place))
         return 0;
@@ -1245,10 +1303,20 @@ int trace_hop_advance(struct trace *t, uint16_t at, int from, int to, uint16_t p
         next = r->bnext;
         /* a request that enters `from` only later (its completion interrupt is still on the
          * way) is not covered by this move */
-        if (r->hop != from || r->place != at || r->start > now)
+        if (r->hop != from || r->place != at || r->start > now || (posted_only && !r->posted))
             continue;
         simtime_t at_time = hop_leave_time(r, now);
-        hop_close(t, r, at_time, false);
+        if (!r->held && ((from == HOP_H2 && to == HOP_H3) || (from == HOP_H6 && to == HOP_H7))) {
+            r->held = true; /* written when the notification hop closes (hop_close) */
+            r->held_hop = r->hop;
+            r->held_place = r->place;
+            r->held_start = r->start;
+            r->held_end = at_time;
+            r->held_suppressed = r->suppressed;
+            r->suppressed = false;
+        } else {
+            hop_close(t, r, at_time, false);
+        }
         hop_enter(t, r, to, place, at_time);
         if (!moved)
             t->last_advanced = r->id;

@@ -106,6 +106,21 @@ void trace_hop(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t
  */
 int trace_hop_advance(struct trace *t, uint16_t at, int from, int to, uint16_t place,
                       simtime_t now);
+/*
+ * A guest's own hop mark (mark.c): trace_hop, and the request counts as
+ * put on its ring in that hop, even when it was already in it (a backend
+ * marks H6 when it writes the response; the completion interrupt had
+ * moved the request into H6 before).
+ */
+void trace_hop_mark(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t now);
+/*
+ * trace_hop_advance for an event-channel notify: only the requests the
+ * domain has put on its ring since entering `from` (trace_hop_mark) move.
+ * A completion whose response is not written yet stays in H6 when the
+ * backend notifies for another one.
+ */
+int trace_hop_advance_posted(struct trace *t, uint16_t at, int from, int to, uint16_t place,
+                             simtime_t now);
 /* The first request the latest trace_hop_advance moved (HOPSIM_NOREQ if none). */
 uint64_t trace_last_advanced(const struct trace *t);
 /* Request complete: close its open hop; the request's end-to-end latency is recorded. */

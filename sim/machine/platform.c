@@ -387,6 +387,9 @@ static int open_disks(struct machine *m, const struct sc_device *sd, struct plat
         char derr[512];
         disk_params_from_cost(&p, (enum disk_type)sk->type, sk->block_size, m->cost);
         p.read_only = sk->read_only;
+        /* its own service-time stream: dev<device index>.disk<k> of the scenario's seed */
+        p.seed = m->sc->seed;
+        snprintf(p.stream, sizeof p.stream, "dev%d.disk%d", (int)(sd - m->sc->devices), k);
         struct disk *dk = disk_open(&p, sk->image, sk->size_bytes, sk->create, derr, sizeof(derr));
         if (!dk) {
             snprintf(err, errlen, "%s:%d: disks: %s", m->sc->path, sd->line, derr);

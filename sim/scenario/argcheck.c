@@ -10,6 +10,7 @@
  * no declarations is not checked (any PV image may be named).
  */
 #include "argcheck.h"
+#include "rng.h"
 #include "suggest.h"
 
 #include "flashimg.h"
@@ -331,6 +332,56 @@ int scenario_check_guest_args(const struct scenario *sc, char *err, size_t errle
         else if (ds->n && check_domain(d, ds, name, msg, sizeof msg) < 0)
             rc = errf(err, errlen, "%s:%d: domain '%s': args: %s", sc->path, d->script_line,
                       d->name, msg);
+        free(img);
+    }
+    free(ds);
+    return rc;
+}
+
+/* Does the domain's cmdline give `key` (as "key=..." or a bare "key")? */
+static bool cmdline_has(const char *cmdline, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *p = cmdline; *p;) {
+        while (*p == ' ')
+            p++;
+        if (!strncmp(p, key, n) && (p[n] == '=' || p[n] == ' ' || !p[n]))
+            return true;
+        while (*p && *p != ' ')
+            p++;
+    }
+    return false;
+}
+
+int scenario_seed_guests(struct scenario *sc, char *err, size_t errlen)
+{
+    struct decls *ds = malloc(sizeof *ds);
+    char why[256];
+    int rc = 0;
+    if (!ds)
+        return errf(err, errlen, "%s: out of memory", sc->path);
+    for (int i = 0; i < sc->ndomains && rc == 0; i++) {
+        struct sc_domain *d = &sc->domains[i];
+        const char *name;
+        size_t len = 0;
+        uint8_t *img = domain_elf(sc, d, &len, &name);
+        if (!img)
+            continue;
+        if (read_decls(img, len, ds, why, sizeof why) == 0 && find_decl(ds, "seed") &&
+            find_decl(ds, "seed")->type == HOPSIM_ARG_INT && !cmdline_has(d->cmdline, "seed")) {
+            char stream[80];
+            snprintf(stream, sizeof stream, "guest.%s", d->name);
+            /* non-negative, so it is in any seed declaration's range that includes 0..2^63-1 */
+            unsigned long long s = rng_derive(sc->seed, stream) >> 1;
+            size_t used = strlen(d->cmdline);
+            int n = snprintf(d->cmdline + used, sizeof d->cmdline - used, "%sseed=%llu",
+                             used ? " " : "", s);
+            if (n < 0 || (size_t)n >= sizeof d->cmdline - used) {
+                d->cmdline[used] = '\0';
+                rc = errf(err, errlen, "%s:%d: domain '%s': args: no room for the derived seed",
+                          sc->path, d->script_line, d->name);
+            }
+        }
         free(img);
     }
     free(ds);

@@ -16,4 +16,13 @@
  */
 int scenario_check_guest_args(const struct scenario *sc, char *err, size_t errlen);
 
+/*
+ * Test programs' seeds follow the scenario's: a domain whose image
+ * declares an integer argument `seed` and whose args do not set it gets
+ * seed=N, N derived from the scenario's seed and the domain's name
+ * (rng_derive(seed, "guest.NAME") / 2, sim/engine/rng.h). An explicit
+ * seed in the scenario stays as written. 0, or -1 with a message.
+ */
+int scenario_seed_guests(struct scenario *sc, char *err, size_t errlen);
+
 #endif

@@ -96,7 +96,10 @@ int scenario_load(struct scenario *sc, const char *path, const struct sc_load_op
         sc->seed = ld.o->seed;
     if (confine_outputs(&ld))
         return -1;
-    return validate(sc, err, errlen) || scenario_check_guest_args(sc, err, errlen) ? -1 : 0;
+    return validate(sc, err, errlen) || scenario_check_guest_args(sc, err, errlen) ||
+                   scenario_seed_guests(sc, err, errlen)
+               ? -1
+               : 0;
 }
 
 int scenario_domain(const struct scenario *sc, const char *name)

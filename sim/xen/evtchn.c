@@ -89,8 +89,12 @@ void evtchn_set_pending(struct domain *d, uint32_t port, simtime_t when, uint64_
     struct vcpu *v = d->vcpus[c->notify_vcpu < d->nvcpus ? c->notify_vcpu : 0];
     shared_info_t *s = d->shinfo;
     c->req = req;
-    if (req) { /* the vCPU will now work for this request: attribute what follows to it */
-        v->ctx_req = req;
+    if (req) {
+        /* the vCPU will work for this request once the event reaches it: at once if it is not
+           running; a running vCPU first finishes what it is doing (its slice and the traps it
+           ends with are another request's), and its next dispatch hands it the event */
+        if (v->state != VCPU_RUNNING)
+            v->ctx_req = req;
         v->event_req = req;
     }
     if (test_and_set(&s->evtchn_pending[port / BITS_PER_WORD], port % BITS_PER_WORD))
@@ -228,16 +232,25 @@ static long op_send(struct vcpu *v, uint32_t port, simtime_t now, simtime_t *cos
             machine_store_kick(m, d, now + *cost, HOPSIM_NOREQ);
             return 0;
         }
-        /* The notify (this send included) is the sender's hop; the event travels from here. */
-        req = v->ctx_req;
-        if (trace_hop_advance(m->tr, d->place, HOP_H2, HOP_H3, m->pcpus[v->pcpu].place,
-                              now + *cost) &&
-            !req)
-            req = trace_last_advanced(m->tr);
-        if (trace_hop_advance(m->tr, d->place, HOP_H6, HOP_H7, m->pcpus[v->pcpu].place,
-                              now + *cost) &&
-            !req)
-            req = trace_last_advanced(m->tr);
+        /* The notify (this send included) is the sender's hop; the event travels from here.
+         * It carries the request it moved: the sender's own context if the notify moved that
+         * one, else the first it moved (a backend completing one frontend's request while it
+         * works for another's must not hand the other's to this frontend). */
+        {
+            uint64_t moved = HOPSIM_NOREQ;
+            if (trace_hop_advance_posted(m->tr, d->place, HOP_H2, HOP_H3, m->pcpus[v->pcpu].place,
+                                         now + *cost))
+                moved = trace_last_advanced(m->tr);
+            if (trace_hop_advance_posted(m->tr, d->place, HOP_H6, HOP_H7, m->pcpus[v->pcpu].place,
+                                         now + *cost) &&
+                !moved)
+                moved = trace_last_advanced(m->tr);
+            req = v->ctx_req;
+            if (moved &&
+                !(req && trace_req_place(m->tr, req) == (int)m->pcpus[v->pcpu].place &&
+                  (trace_req_hop(m->tr, req) == HOP_H3 || trace_req_hop(m->tr, req) == HOP_H7)))
+                req = moved;
+        }
         {
             struct domain *rd = machine_domain(m, c->remote_dom);
             if (rd && !rd->dead && rd->rt_on_notifier) {

@@ -193,6 +193,8 @@ static struct vcpu *dispatch_prepare(struct pcpu *p, simtime_t now)
         p->last_dom = v->d;
     }
     if (vcpu_deliver_upcall(v)) {
+        if (v->event_req != HOPSIM_NOREQ) /* the event that arrived while it ran (evtchn.c) */
+            v->ctx_req = v->event_req;
         /* a native kernel takes a hardware interrupt, a PV guest an injected upcall; a runtime
          * service learns its events from the call itself (the call path is charged above) */
         simtime_t inj = v->d->rt       ? 0

@@ -1,7 +1,10 @@
 /*
  * Unit tests for the disk models (models/disk.c): the HDD's seek curve,
  * rotational position, zoned transfer rate and FIFO service; the SSD's
- * latency + bandwidth and channel parallelism; image file errors; data
+ * latency + bandwidth and channel parallelism (with the latency held at
+ * its median: these are the deterministic mechanisms); the seeded
+ * service-time distributions against the datasheet figures they are
+ * shaped from; image file errors; data
  * that really lands in the image. Parameters come from the default cost
  * profile; images live in a mkdtemp directory removed after each test.
  */
@@ -88,8 +91,18 @@ START_TEST(params_from_profile)
     ck_assert_uint_eq(ssd.write_latency, 30000000ull);
     ck_assert_double_eq(ssd.bw, 1e9);
     ck_assert_uint_eq(ssd.channels, 8);
+    ck_assert_uint_eq(ssd.read_tail, 500000000ull);
+    ck_assert_uint_eq(ssd.write_tail, 500000000ull);
+    ck_assert_double_eq(ssd.tail_q, 99.9);
 }
 END_TEST
+
+/* The SSD's mechanisms with the latency fixed at its median (no tail). */
+static struct disk_params fixed(struct disk_params p)
+{
+    p.read_tail = p.write_tail = 0;
+    return p;
+}
 
 START_TEST(hdd_seek_curve)
 {
@@ -202,7 +215,8 @@ END_TEST
 
 START_TEST(ssd_latency_and_bandwidth)
 {
-    struct disk *d = open_new(&ssd);
+    struct disk_params p = fixed(ssd);
+    struct disk *d = open_new(&p);
     ck_assert_uint_eq(disk_blocks(d), IMG_SIZE / 4096);
     ck_assert_uint_eq(disk_block_size(d), 4096);
     ck_assert_int_eq(disk_type(d), DISK_SSD);
@@ -214,7 +228,8 @@ END_TEST
 
 START_TEST(ssd_channels_in_parallel)
 {
-    struct disk *d = open_new(&ssd);
+    struct disk_params p = fixed(ssd);
+    struct disk *d = open_new(&p);
     simtime_t one = 90000000ull + 4096000ull;
     for (unsigned i = 0; i < 8; i++)
         ck_assert_uint_eq(disk_schedule(d, 0, false, i, 1), one);
@@ -231,6 +246,7 @@ START_TEST(nvme_latency_and_channels)
 {
     struct disk_params p;
     disk_params_from_cost(&p, DISK_NVME, 4096, &prof);
+    p = fixed(p);
     struct disk *d = open_new(&p);
     ck_assert_int_eq(disk_type(d), DISK_NVME);
     simtime_t one = 8000000ull + (simtime_t)llround(4096 * 1e12 / 2400e6);
@@ -361,6 +377,105 @@ START_TEST(data_lands_in_file)
 }
 END_TEST
 
+static int cmp_time(const void *a, const void *b)
+{
+    simtime_t x = *(const simtime_t *)a, y = *(const simtime_t *)b;
+    return (x > y) - (x < y);
+}
+
+#define DRAWS 100000
+static simtime_t draws[DRAWS];
+
+/* Sorted latency draws of a disk opened from p; their mean in *mean. */
+static void draw_sorted(const struct disk_params *p, bool write, double *mean)
+{
+    struct disk *d = open_new(p);
+    double sum = 0;
+    for (int i = 0; i < DRAWS; i++)
+        sum += (double)(draws[i] = disk_draw_latency(d, write));
+    disk_close(d);
+    qsort(draws, DRAWS, sizeof draws[0], cmp_time);
+    *mean = sum / DRAWS;
+}
+
+#define US 1e6 /* ps */
+
+/* SAS SSD reads: median 90 us, 500 us at the 99.9th percentile (Intel DC S3700 QoS). */
+START_TEST(ssd_read_latency_distribution)
+{
+    struct disk_params p = ssd;
+    p.seed = 11;
+    snprintf(p.stream, sizeof p.stream, "dev0.disk0");
+    double mean, sigma = log(500.0 / 90.0) / 3.090232306;
+    draw_sorted(&p, false, &mean);
+    ck_assert_near(draws[DRAWS / 2], 90 * US, 90 * US * 0.02);
+    ck_assert_near(draws[(int)(DRAWS * 0.999)], 500 * US, 500 * US * 0.08);
+    ck_assert_near(draws[(int)(DRAWS * 0.99)], 90 * US * exp(2.3263479 * sigma), 327 * US * 0.04);
+    ck_assert_near(mean, 90 * US * exp(sigma * sigma / 2), 105 * US * 0.015);
+    ck_assert_uint_gt(draws[(int)(DRAWS * 0.99)], draws[DRAWS / 2]);
+    /* writes: median 30 us, 500 us at 99.9 % */
+    draw_sorted(&p, true, &mean);
+    ck_assert_near(draws[DRAWS / 2], 30 * US, 30 * US * 0.02);
+    ck_assert_near(draws[(int)(DRAWS * 0.999)], 500 * US, 500 * US * 0.1);
+}
+END_TEST
+
+/* NVMe (Optane P4800X): median 8 us, 60 us at 99.999 %: check the shape's median and 99th
+   percentile (the 99.999th needs far more draws than a unit test makes). */
+START_TEST(nvme_read_latency_distribution)
+{
+    struct disk_params p;
+    disk_params_from_cost(&p, DISK_NVME, 4096, &prof);
+    ck_assert_uint_eq(p.read_tail, 60 * 1000000ull);
+    ck_assert_uint_eq(p.write_tail, 100 * 1000000ull);
+    ck_assert_double_eq(p.tail_q, 99.999);
+    p.seed = 12;
+    double mean, sigma = log(60.0 / 8.0) / 4.264890794;
+    draw_sorted(&p, false, &mean);
+    ck_assert_near(draws[DRAWS / 2], 8 * US, 8 * US * 0.02);
+    ck_assert_near(draws[(int)(DRAWS * 0.99)], 8 * US * exp(2.3263479 * sigma), 24 * US * 0.04);
+    ck_assert_uint_le(draws[(int)(DRAWS * 0.9999)], 60 * US);
+}
+END_TEST
+
+/* Same seed and stream: the same service times; another seed or stream: others. The RAM
+   disk has no tail. */
+START_TEST(latency_draws_reproducible)
+{
+    struct disk_params p = ssd, q = ssd, r = ssd;
+    p.seed = q.seed = 5;
+    r.seed = 6;
+    snprintf(p.stream, sizeof p.stream, "dev0.disk0");
+    snprintf(q.stream, sizeof q.stream, "dev0.disk0");
+    snprintf(r.stream, sizeof r.stream, "dev0.disk0");
+    struct disk *a = open_new(&p);
+    simtime_t seq[64];
+    int same_as_other_seed = 0;
+    for (int i = 0; i < 64; i++)
+        seq[i] = disk_schedule(a, 0, false, (uint64_t)i, 1);
+    disk_close(a);
+    struct disk *b = open_new(&q);
+    for (int i = 0; i < 64; i++)
+        ck_assert_uint_eq(disk_schedule(b, 0, false, (uint64_t)i, 1), seq[i]);
+    disk_close(b);
+    struct disk *c = open_new(&r);
+    for (int i = 0; i < 64; i++)
+        same_as_other_seed += disk_schedule(c, 0, false, (uint64_t)i, 1) == seq[i];
+    disk_close(c);
+    ck_assert_int_lt(same_as_other_seed, 4);
+    struct disk_params m;
+    disk_params_from_cost(&m, DISK_RAM, 512, &prof);
+    struct disk *d = open_new(&m);
+    ck_assert_double_eq(disk_sigma(d, false), 0.0);
+    ck_assert_uint_eq(disk_draw_latency(d, false), 100000ull);
+    disk_close(d);
+    struct disk_params bad = ssd;
+    bad.tail_q = 100;
+    ck_assert_ptr_null(disk_open(&bad, path, IMG_SIZE, true, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "ssd_tail_quantile"));
+}
+END_TEST
+
 static Suite *disk_suite(void)
 {
     Suite *s = suite_create("disk");
@@ -376,6 +491,9 @@ static Suite *disk_suite(void)
     tcase_add_test(tc, ssd_channels_in_parallel);
     tcase_add_test(tc, nvme_latency_and_channels);
     tcase_add_test(tc, ramdisk_latency_and_channels);
+    tcase_add_test(tc, ssd_read_latency_distribution);
+    tcase_add_test(tc, nvme_read_latency_distribution);
+    tcase_add_test(tc, latency_draws_reproducible);
     tcase_add_test(tc, image_missing);
     tcase_add_test(tc, image_truncated);
     tcase_add_test(tc, image_bad_parameters);

@@ -651,15 +651,58 @@ START_TEST(test_hop_advance)
     ck_assert_int_eq(trace_hop_advance(t, cpu, HOP_H3, HOP_H4, d2, 200), 3);
     close_trace(t);
 
+    /* the H2 a notification closed is written together with the H3 after it */
     struct csv c = csv_load(tmp_path("adv.csv"));
     ck_assert_int_eq(c.nrows, 7);
     csv_expect(&c, 1, "0x3", "H2", "hop", "H2", "dom1", 10, 100, 0);
-    csv_expect(&c, 2, "0x1", "H2", "hop", "H2", "dom1", 20, 100, 0);
-    csv_expect(&c, 3, "0x2", "H2", "hop", "H2", "dom1", 30, 100, 0);
-    csv_expect(&c, 4, "0x3", "H3", "hop", "H3", "cpu0", 100, 200, 0);
-    csv_expect(&c, 5, "0x1", "H3", "hop", "H3", "cpu0", 100, 200, 0);
+    csv_expect(&c, 2, "0x3", "H3", "hop", "H3", "cpu0", 100, 200, 0);
+    csv_expect(&c, 3, "0x1", "H2", "hop", "H2", "dom1", 20, 100, 0);
+    csv_expect(&c, 4, "0x1", "H3", "hop", "H3", "cpu0", 100, 200, 0);
+    csv_expect(&c, 5, "0x2", "H2", "hop", "H2", "dom1", 30, 100, 0);
     csv_expect(&c, 6, "0x2", "H3", "hop", "H3", "cpu0", 100, 200, 0);
     csv_free(&c);
+}
+END_TEST
+
+/* The backend polled the ring and took the request (H4 at 60) before the notification's time
+   (100): H2 ends at 60 and H3 is empty, flagged as a suppressed notification. */
+START_TEST(test_hop_taken_before_notify)
+{
+    struct trace *t = open_trace(NULL, "early.csv");
+    uint16_t d1 = trace_place(t, PLACE_DOMAIN, 1, "dom1");
+    uint16_t d0 = trace_place(t, PLACE_DOMAIN, 0, "dom0");
+    uint16_t cpu = trace_place(t, PLACE_CPU, 0, "cpu0");
+    trace_hop(t, 7, HOP_H2, d1, 10);
+    ck_assert_int_eq(trace_hop_advance(t, d1, HOP_H2, HOP_H3, cpu, 100), 1);
+    trace_hop(t, 7, HOP_H4, d0, 60);
+    trace_done(t, 7, 80);
+    close_trace(t);
+    struct csv c = csv_load(tmp_path("early.csv"));
+    ck_assert_int_eq(c.nrows, 4);
+    csv_expect(&c, 1, "0x7", "H2", "hop", "H2", "dom1", 10, 60, 0);
+    csv_expect(&c, 2, "0x7", "H3", "hop", "H3", "cpu0", 60, 60, 1);
+    csv_expect(&c, 3, "0x7", "H4", "hop", "H4", "dom0", 60, 80, 0);
+    csv_free(&c);
+}
+END_TEST
+
+/* A notify moves only the responses the backend has written (its own H6 mark): a completion
+   whose interrupt put it in H6 but whose response is not on the ring yet stays. */
+START_TEST(test_hop_advance_posted)
+{
+    struct trace *t = open_trace(NULL, "posted.csv");
+    uint16_t d0 = trace_place(t, PLACE_DOMAIN, 0, "dom0");
+    uint16_t cpu = trace_place(t, PLACE_CPU, 0, "cpu0");
+    trace_hop(t, 1, HOP_H6, d0, 10); /* completion interrupts */
+    trace_hop(t, 2, HOP_H6, d0, 12);
+    trace_hop_mark(t, 1, HOP_H6, d0, 20); /* the backend writes 1's response */
+    ck_assert_int_eq(trace_hop_advance_posted(t, d0, HOP_H6, HOP_H7, cpu, 30), 1);
+    ck_assert_int_eq(trace_req_hop(t, 1), HOP_H7);
+    ck_assert_int_eq(trace_req_hop(t, 2), HOP_H6);
+    trace_hop_mark(t, 2, HOP_H6, d0, 40);
+    ck_assert_int_eq(trace_hop_advance_posted(t, d0, HOP_H6, HOP_H7, cpu, 50), 1);
+    ck_assert_int_eq(trace_req_hop(t, 2), HOP_H7);
+    close_trace(t);
 }
 END_TEST
 
@@ -1036,6 +1079,8 @@ static Suite *trace_suite(void)
     tcase_add_test(tc, test_lanes_overlap);
     tcase_add_test(tc, test_lanes_never_overlap);
     tcase_add_test(tc, test_hop_advance);
+    tcase_add_test(tc, test_hop_taken_before_notify);
+    tcase_add_test(tc, test_hop_advance_posted);
     tcase_add_test(tc, test_hop_same_is_noop);
     tcase_add_test(tc, test_percentiles_1_to_10000);
     tcase_add_test(tc, test_percentiles_wide_range);

@@ -23,7 +23,7 @@ machine { cpus = 2, clock_ghz = 3.0, memory_mb = 64 + 32 * domus, iommu = iommu 
 blk.place {
   arch = "xen-idd", on_crash = on_crash, fault_after = fault_after, cpus = 2, domus = domus,
   disk = { type = "ssd", image = disk, size_mb = 1024, create = true },
-  fio = { rw = "randread", bs = 4096, iodepth = iodepth, requests = requests, seed = 1,
+  fio = { rw = "randread", bs = 4096, iodepth = iodepth, requests = requests,
           size = 8 * 1024 * 1024 },
   slice_bytes = 8 * 1024 * 1024,
 }

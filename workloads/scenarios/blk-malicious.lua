@@ -12,7 +12,7 @@ machine { cpus = 2, clock_ghz = 3.0, memory_mb = 96 + 32 * domus }
 blk.place {
   arch = arch, cpus = 2, domus = domus, evil = true,
   disk = { type = "ssd", image = disk, size_mb = 64, create = true },
-  fio = { rw = "randrw", bs = 4096, iodepth = 4, requests = 200, seed = 3, verify = 1,
+  fio = { rw = "randrw", bs = 4096, iodepth = 4, requests = 200, verify = 1,
           size = 8 * 1024 * 1024 },
   slice_bytes = 8 * 1024 * 1024,
 }

@@ -29,7 +29,7 @@ blk.place {
   arch = arch, rt_cpu = rt_cpu, xip = xip, fault_after = fault_after, rogue_after = rogue_after, flash_image = flash_image, setvariable_ms = setvariable_ms, cpus = cpus, domus = domus,
   grants = grants, backend_vcpus = backend_vcpus, queues = queues,
   disk = { type = disk_type, image = disk, size_mb = 1024, create = true },
-  fio = { rw = "randread", bs = bs, iodepth = iodepth, requests = requests, seed = 1,
+  fio = { rw = "randread", bs = bs, iodepth = iodepth, requests = requests,
           size = 8 * 1024 * 1024, vanish = vanish and 1 or nil },
   slice_bytes = 8 * 1024 * 1024,
 }

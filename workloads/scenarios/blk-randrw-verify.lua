@@ -23,7 +23,7 @@ blk.place {
   arch = arch, flash_image = flash_image, runtime_sha256 = runtime_sha256, cpus = cpus, domus = domus, grants = grants, msi = msi,
   backend_vcpus = backend_vcpus, queues = queues,
   disk = { type = "ssd", image = disk, size_mb = 64, create = true },
-  fio = { rw = rw, bs = bs, iodepth = iodepth, requests = requests, seed = 7, verify = 1,
+  fio = { rw = rw, bs = bs, iodepth = iodepth, requests = requests, verify = 1,
           size = 8 * 1024 * 1024 },
   slice_bytes = 8 * 1024 * 1024,
 }
