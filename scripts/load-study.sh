@@ -10,9 +10,15 @@
 #   iops          done requests / (first request start .. last completion),
 #                 the window `hopsim compare` uses
 #   p50_us p99_us end-to-end latency (H1 start .. H8 end) percentiles
-#   hv_us_req     hypervisor time per request: hypercalls (with the grant,
-#                 event and flush work inside them), event deliveries,
-#                 world switches and wake IPIs on the physical CPUs
+#   hv_us_req     hypervisor time per request from the trace: hypercalls
+#                 (with the grant, event and flush work inside them), event
+#                 deliveries, world switches and wake IPIs on the physical CPUs
+#   fe_cpu_us be_cpu_us hv_cpu_us
+#                 CPU time per request from the simulator's CPU accounting
+#                 (sim/machine/acct.c, the run's "cpu per request" line): the
+#                 frontend domains' guest time, the backend domain's guest
+#                 time and the hypervisor's (busy minus guest), over the
+#                 request window
 #   map_req       grant maps per request, copy_req grant copies per
 #                 request, memcpy_req frontend memcpy spans per request
 #   spin_yields   backend spinlock contention: yields (sched_op hypercalls
@@ -26,7 +32,7 @@ REQ=${REQ:-100}
 DEPTH=${DEPTH:-4}
 mkdir -p "$OUT"
 table="$OUT/table.csv"
-echo "frontends,grants,backend_vcpus,requests,iops,p50_us,p99_us,hv_us_req,map_req,copy_req,memcpy_req,spin_yields" >"$table"
+echo "frontends,grants,backend_vcpus,requests,iops,p50_us,p99_us,hv_us_req,map_req,copy_req,memcpy_req,spin_yields,fe_cpu_us,be_cpu_us,hv_cpu_us" >"$table"
 
 summarise() { # summarise TRACE.csv -> the table's measured columns (POSIX awk + sort)
   awk -F, -v lat="$1.lat" '
@@ -68,7 +74,9 @@ for bv in 1 4; do
         --set disk_type=ram --set disk="$OUT/disk.img" --set domus="$n" --set cpus=$((bv + n)) \
         --set backend_vcpus="$bv" --set grants="$g" --set iodepth="$DEPTH" --set requests="$REQ" \
         --trace-csv "$t" >"$OUT/run-$n-$g-$bv.out"
-      echo "$n,$g,$bv,$(summarise "$t")" | tee -a "$table"
+      cpu=$(sed -n 's/^cpu per request .*: frontend \([0-9.]*\) us, backend \([0-9.]*\) us, hypervisor \([0-9.]*\) us.*/\1,\2,\3/p' \
+        "$OUT/run-$n-$g-$bv.out")
+      echo "$n,$g,$bv,$(summarise "$t"),${cpu:-0,0,0}" | tee -a "$table"
       rm -f "$t"
     done
   done
