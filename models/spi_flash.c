@@ -49,7 +49,7 @@
  * - Guest-reachable mistakes (short frames, unknown opcodes) are ignored
  *   and counted; host misuse is assert()ed.
  */
-#include "spi_flash.h"
+#include "spi_flash_int.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -69,46 +69,6 @@ static const struct spiflash_part parts[] = {
     {"W25Q64JV", {0xEF, 0x40, 0x17}, 8u << 20, 50e6, 133e6},
 };
 #define NPARTS (sizeof parts / sizeof parts[0])
-
-#define SR1_STORED 0xFC /* BP0-2, TB, SEC, SRP; BUSY and WEL are state */
-#define SR2_WRITABLE (SPIFLASH_SR2_SRL | SPIFLASH_SR2_QE | SPIFLASH_SR2_CMP)
-#define SR3_WRITABLE (SPIFLASH_SR3_WPS | SPIFLASH_SR3_DRV)
-#define CHIP_ERASE_REF_SIZE (16u << 20) /* spi_tce is for the 128 Mbit part */
-
-enum pend_kind { PEND_NONE, PEND_PROGRAM, PEND_ERASE, PEND_CHIP_ERASE, PEND_STATUS };
-
-struct spiflash {
-    const struct spiflash_part *part;
-    struct spiflash_timing t;
-    double clock_hz;
-    char *path;
-    int fd;
-    uint8_t *mem;     /* the contents, mirrored to the image file */
-    uint32_t *erases; /* per 4 KiB sector */
-    uint8_t sr[3];    /* status registers in effect (SR1: only SR1_STORED bits) */
-    uint8_t nv[3];    /* non-volatile values, loaded at power-up and reset */
-    bool wel;
-    bool vsr_armed; /* 50h seen: the next status write is volatile */
-    bool rst_armed; /* 66h seen: 99h resets */
-    bool wp_high;
-    /* the program / erase / status write running (or suspended) */
-    enum pend_kind pend;
-    bool suspended;
-    simtime_t until;     /* its end, while running */
-    simtime_t remaining; /* while suspended */
-    simtime_t bus_free;  /* end of the last transaction */
-    struct spiflash_stats st;
-    uint8_t sfdp[SPIFLASH_SFDP_SIZE];
-};
-
-/* A transaction being decoded. */
-struct frame {
-    const uint8_t *out;
-    size_t nout;
-    uint8_t *in;
-    size_t nin;
-    simtime_t now, end;
-};
 
 /* ---- parts, timing, clocks ------------------------------------------------ */
 
@@ -174,7 +134,7 @@ simtime_t spiflash_frame_time(const struct spiflash *f, uint8_t opcode, size_t f
 
 /* ---- the image file ----------------------------------------------------------- */
 
-static void image_write(struct spiflash *f, uint32_t off, uint32_t len)
+void spiflash_image_write(struct spiflash *f, uint32_t off, uint32_t len)
 {
     const uint8_t *p = f->mem + off;
     while (len > 0) {
@@ -212,7 +172,7 @@ static int image_read_all(struct spiflash *f, char *err, size_t errlen)
 static int image_create(struct spiflash *f, char *err, size_t errlen)
 {
     memset(f->mem, 0xFF, f->part->size);
-    image_write(f, 0, f->part->size);
+    spiflash_image_write(f, 0, f->part->size);
     if (f->st.io_errors) {
         snprintf(err, errlen, "cannot write flash image %s: %s", f->path, strerror(errno));
         return -1;
@@ -288,24 +248,24 @@ static void settle(struct spiflash *f, simtime_t now)
     }
 }
 
-static bool busy(const struct spiflash *f, simtime_t now)
+bool spiflash_busy(const struct spiflash *f, simtime_t now)
 {
     return f->pend != PEND_NONE && !f->suspended && now < f->until;
 }
 
-static void start_op(struct spiflash *f, enum pend_kind k, simtime_t until)
+void spiflash_start_op(struct spiflash *f, enum pend_kind k, simtime_t until)
 {
     f->pend = k;
     f->suspended = false;
     f->until = until;
 }
 
-static uint8_t status_value(struct spiflash *f, unsigned idx, simtime_t now)
+uint8_t spiflash_status_value(struct spiflash *f, unsigned idx, simtime_t now)
 {
     settle(f, now);
     switch (idx) {
     case 0:
-        return (uint8_t)(f->sr[0] | (busy(f, now) ? SPIFLASH_SR1_BUSY : 0) |
+        return (uint8_t)(f->sr[0] | (spiflash_busy(f, now) ? SPIFLASH_SR1_BUSY : 0) |
                          (f->wel ? SPIFLASH_SR1_WEL : 0));
     case 1:
         return (uint8_t)(f->sr[1] | (f->suspended ? SPIFLASH_SR2_SUS : 0));
@@ -352,220 +312,17 @@ void spiflash_protected_range(const struct spiflash *f, uint32_t *start, uint32_
     *len = l;
 }
 
-static bool range_protected(const struct spiflash *f, uint32_t addr, uint32_t len)
+bool spiflash_range_protected(const struct spiflash *f, uint32_t addr, uint32_t len)
 {
     uint32_t s, l;
     spiflash_protected_range(f, &s, &l);
     return l > 0 && addr < s + l && s < addr + len;
 }
 
-static uint32_t frame_addr(const struct spiflash *f, const struct frame *fr)
+uint32_t spiflash_frame_addr(const struct spiflash *f, const struct frame *fr)
 {
     uint32_t a = (uint32_t)fr->out[1] << 16 | (uint32_t)fr->out[2] << 8 | fr->out[3];
     return a % f->part->size;
-}
-
-/* ---- reads ------------------------------------------------------------------------ */
-
-/* Data bytes clocked in after a header of `hdr` bytes, from `src` (wrapping at `size`). */
-static void read_stream(const struct frame *fr, size_t hdr, const uint8_t *src, uint32_t start,
-                        uint32_t size)
-{
-    size_t skip = fr->nout - hdr; /* bytes the controller sent past the header */
-    for (size_t i = 0; i < fr->nin; i++)
-        fr->in[i] = src[(start + skip + i) % size];
-}
-
-static void do_read(struct spiflash *f, const struct frame *fr, size_t hdr)
-{
-    if (fr->nout < hdr) {
-        f->st.ignored_other++;
-        return;
-    }
-    read_stream(fr, hdr, f->mem, frame_addr(f, fr), f->part->size);
-}
-
-static void do_quad_read(struct spiflash *f, const struct frame *fr)
-{
-    if (!(f->sr[1] & SPIFLASH_SR2_QE)) { /* IO2/IO3 are WP#/HOLD#: not accepted */
-        f->st.ignored_other++;
-        return;
-    }
-    do_read(f, fr, 7); /* EB, 3 address, mode, 2 dummy (4 clocks) */
-}
-
-static void do_sfdp(struct spiflash *f, const struct frame *fr)
-{
-    if (fr->nout < 5) {
-        f->st.ignored_other++;
-        return;
-    }
-    uint32_t a = (uint32_t)fr->out[1] << 16 | (uint32_t)fr->out[2] << 8 | fr->out[3];
-    a += (uint32_t)(fr->nout - 5);
-    for (size_t i = 0; i < fr->nin; i++, a++)
-        fr->in[i] = a < SPIFLASH_SFDP_SIZE ? f->sfdp[a] : 0xFF;
-}
-
-static void do_rdid(struct spiflash *f, const struct frame *fr)
-{
-    for (size_t i = 0; i < fr->nin; i++)
-        fr->in[i] = f->part->jedec[(fr->nout - 1 + i) % 3];
-}
-
-static void do_rdsr(struct spiflash *f, const struct frame *fr, unsigned idx)
-{
-    uint8_t v = status_value(f, idx, fr->now); /* sampled at the start */
-    memset(fr->in, v, fr->nin);
-}
-
-/* ---- writes ------------------------------------------------------------------------ */
-
-/* Common gate of program, erase and status write: false (counted) if refused. */
-static bool write_allowed(struct spiflash *f, bool need_wel)
-{
-    if (f->suspended) {
-        f->st.ignored_suspended++;
-        return false;
-    }
-    if (need_wel && !f->wel) {
-        f->st.ignored_wel++;
-        return false;
-    }
-    return true;
-}
-
-static uint8_t sr_merge(unsigned idx, uint8_t old, uint8_t v)
-{
-    switch (idx) {
-    case 0:
-        return v & SR1_STORED;
-    case 1: /* LB1-3 are one-time programmable: they can be set, never cleared */
-        return (uint8_t)((old & ~SR2_WRITABLE) | (v & SR2_WRITABLE) | (v & SPIFLASH_SR2_LB));
-    default:
-        return (uint8_t)((old & ~SR3_WRITABLE) | (v & SR3_WRITABLE));
-    }
-}
-
-static bool srp_locked(const struct spiflash *f)
-{
-    return (f->sr[0] & SPIFLASH_SR1_SRP) && !f->wp_high && !(f->sr[1] & SPIFLASH_SR2_QE);
-}
-
-static void do_wrsr(struct spiflash *f, const struct frame *fr, unsigned idx, bool vol)
-{
-    size_t n = fr->nout - 1;
-    if (n == 0) {
-        f->st.ignored_other++;
-        return;
-    }
-    if (!write_allowed(f, !vol))
-        return;
-    if (srp_locked(f)) {
-        f->st.ignored_srp++;
-        f->wel = false;
-        return;
-    }
-    f->sr[idx] = sr_merge(idx, f->sr[idx], fr->out[1]);
-    bool both = idx == 0 && n >= 2; /* 01h with two bytes also writes SR2 */
-    if (both)
-        f->sr[1] = sr_merge(1, f->sr[1], fr->out[2]);
-    f->st.status_writes++;
-    if (vol)
-        return;
-    f->nv[idx] = f->sr[idx];
-    if (both)
-        f->nv[1] = f->sr[1];
-    start_op(f, PEND_STATUS, fr->end + f->t.tw);
-}
-
-static void do_program(struct spiflash *f, const struct frame *fr)
-{
-    if (fr->nout < 5) {
-        f->st.ignored_other++;
-        return;
-    }
-    if (!write_allowed(f, true))
-        return;
-    uint32_t addr = frame_addr(f, fr), page = addr & ~(SPIFLASH_PAGE - 1);
-    if (range_protected(f, page, SPIFLASH_PAGE)) {
-        f->st.ignored_protected++;
-        f->wel = false;
-        return;
-    }
-    uint8_t latch[SPIFLASH_PAGE];
-    memset(latch, 0xFF, sizeof latch);
-    for (size_t i = 0; i < fr->nout - 4; i++) /* past the page end: wraps to its start */
-        latch[(addr + i) % SPIFLASH_PAGE] = fr->out[4 + i];
-    for (uint32_t i = 0; i < SPIFLASH_PAGE; i++)
-        f->mem[page + i] &= latch[i]; /* program only clears bits */
-    image_write(f, page, SPIFLASH_PAGE);
-    f->st.programs++;
-    start_op(f, PEND_PROGRAM, fr->end + f->t.tpp);
-}
-
-static void erase_range(struct spiflash *f, uint32_t base, uint32_t len)
-{
-    memset(f->mem + base, 0xFF, len);
-    image_write(f, base, len);
-    for (uint32_t s = base / SPIFLASH_SECTOR; s < (base + len) / SPIFLASH_SECTOR; s++)
-        f->erases[s]++;
-    f->st.erases++;
-}
-
-static void do_erase(struct spiflash *f, const struct frame *fr, uint32_t len, simtime_t dur)
-{
-    if (fr->nout < 4) {
-        f->st.ignored_other++;
-        return;
-    }
-    if (!write_allowed(f, true))
-        return;
-    uint32_t base = frame_addr(f, fr) & ~(len - 1);
-    if (range_protected(f, base, len)) {
-        f->st.ignored_protected++;
-        f->wel = false;
-        return;
-    }
-    erase_range(f, base, len);
-    start_op(f, PEND_ERASE, fr->end + dur);
-}
-
-static void do_chip_erase(struct spiflash *f, const struct frame *fr)
-{
-    uint32_t s, l;
-    if (!write_allowed(f, true))
-        return;
-    spiflash_protected_range(f, &s, &l);
-    if (l > 0) { /* refused if any region is protected */
-        f->st.ignored_protected++;
-        f->wel = false;
-        return;
-    }
-    erase_range(f, 0, f->part->size);
-    start_op(f, PEND_CHIP_ERASE, fr->end + f->t.tce);
-}
-
-/* ---- suspend, resume, reset ---------------------------------------------------------- */
-
-static void do_suspend(struct spiflash *f, const struct frame *fr)
-{
-    bool can = f->pend == PEND_PROGRAM || f->pend == PEND_ERASE;
-    if (!can || !busy(f, fr->now)) {
-        f->st.ignored_other++;
-        return;
-    }
-    f->remaining = f->until > fr->end ? f->until - fr->end : 0;
-    f->suspended = true;
-}
-
-static void do_resume(struct spiflash *f, const struct frame *fr)
-{
-    if (!f->suspended) {
-        f->st.ignored_other++;
-        return;
-    }
-    f->suspended = false;
-    f->until = fr->end + f->remaining;
 }
 
 /* ---- decode ---------------------------------------------------------------------------- */
@@ -585,28 +342,28 @@ static void dispatch(struct spiflash *f, const struct frame *fr, bool vsr, bool 
 {
     switch (fr->out[0]) {
     case SPIFLASH_READ:
-        do_read(f, fr, 4);
+        spiflash_do_read(f, fr, 4);
         break;
     case SPIFLASH_FAST_READ:
-        do_read(f, fr, 5);
+        spiflash_do_read(f, fr, 5);
         break;
     case SPIFLASH_QUAD_IO_READ:
-        do_quad_read(f, fr);
+        spiflash_do_quad_read(f, fr);
         break;
     case SPIFLASH_RDSFDP:
-        do_sfdp(f, fr);
+        spiflash_do_sfdp(f, fr);
         break;
     case SPIFLASH_RDID:
-        do_rdid(f, fr);
+        spiflash_do_rdid(f, fr);
         break;
     case SPIFLASH_RDSR1:
-        do_rdsr(f, fr, 0);
+        spiflash_do_rdsr(f, fr, 0);
         break;
     case SPIFLASH_RDSR2:
-        do_rdsr(f, fr, 1);
+        spiflash_do_rdsr(f, fr, 1);
         break;
     case SPIFLASH_RDSR3:
-        do_rdsr(f, fr, 2);
+        spiflash_do_rdsr(f, fr, 2);
         break;
     case SPIFLASH_WREN:
         f->wel = true;
@@ -618,35 +375,35 @@ static void dispatch(struct spiflash *f, const struct frame *fr, bool vsr, bool 
         f->vsr_armed = true;
         break;
     case SPIFLASH_WRSR1:
-        do_wrsr(f, fr, 0, vsr);
+        spiflash_do_wrsr(f, fr, 0, vsr);
         break;
     case SPIFLASH_WRSR2:
-        do_wrsr(f, fr, 1, vsr);
+        spiflash_do_wrsr(f, fr, 1, vsr);
         break;
     case SPIFLASH_WRSR3:
-        do_wrsr(f, fr, 2, vsr);
+        spiflash_do_wrsr(f, fr, 2, vsr);
         break;
     case SPIFLASH_PP:
-        do_program(f, fr);
+        spiflash_do_program(f, fr);
         break;
     case SPIFLASH_SE:
-        do_erase(f, fr, SPIFLASH_SECTOR, f->t.tse);
+        spiflash_do_erase(f, fr, SPIFLASH_SECTOR, f->t.tse);
         break;
     case SPIFLASH_BE32:
-        do_erase(f, fr, SPIFLASH_BLOCK32, f->t.tbe32);
+        spiflash_do_erase(f, fr, SPIFLASH_BLOCK32, f->t.tbe32);
         break;
     case SPIFLASH_BE64:
-        do_erase(f, fr, SPIFLASH_BLOCK64, f->t.tbe64);
+        spiflash_do_erase(f, fr, SPIFLASH_BLOCK64, f->t.tbe64);
         break;
     case SPIFLASH_CE:
     case SPIFLASH_CE_60:
-        do_chip_erase(f, fr);
+        spiflash_do_chip_erase(f, fr);
         break;
     case SPIFLASH_SUSPEND:
-        do_suspend(f, fr);
+        spiflash_do_suspend(f, fr);
         break;
     case SPIFLASH_RESUME:
-        do_resume(f, fr);
+        spiflash_do_resume(f, fr);
         break;
     case SPIFLASH_RSTEN:
         f->rst_armed = true;
@@ -683,7 +440,7 @@ simtime_t spiflash_transaction(struct spiflash *f, const uint8_t *out, size_t no
     if (!is_status_read(op))
         f->vsr_armed = false;
     f->rst_armed = false;
-    if (busy(f, now) && !accepted_while_busy(op)) {
+    if (spiflash_busy(f, now) && !accepted_while_busy(op)) {
         f->st.ignored_busy++;
         return fr.end;
     }
@@ -770,7 +527,7 @@ void spiflash_set_wp(struct spiflash *f, bool high)
 uint8_t spiflash_status(struct spiflash *f, unsigned n, simtime_t now)
 {
     assert(n >= 1 && n <= 3);
-    return status_value(f, n - 1, now);
+    return spiflash_status_value(f, n - 1, now);
 }
 
 simtime_t spiflash_busy_until(const struct spiflash *f)
@@ -796,7 +553,7 @@ int spiflash_poke(struct spiflash *f, uint32_t addr, const void *buf, size_t len
     if ((uint64_t)addr + len > f->part->size)
         return -1;
     memcpy(f->mem + addr, buf, len);
-    image_write(f, addr, (uint32_t)len);
+    spiflash_image_write(f, addr, (uint32_t)len);
     return 0;
 }
 
