@@ -57,16 +57,90 @@ static int load(const struct run_opts *o, struct scenario *sc)
     return 0;
 }
 
+/*
+ * What the progress line measures the run against, chosen once per run from
+ * what the scenario itself says about its end (most definite first):
+ * - scenario { ends_at = "time_limit" }: the run ends at the time limit, so
+ *   virtual time over the limit;
+ * - an expectation "requests == N" (or >= N, > N): requests completed over N;
+ * - the domains' own "requests=N" arguments (the fio images issue that many):
+ *   requests completed over their sum;
+ * - otherwise nothing: the run ends when every domain has shut down, which
+ *   the time limit only bounds, so no percentage and no ETA are shown.
+ */
+enum goal_kind { GOAL_NONE, GOAL_TIME, GOAL_REQUESTS };
+static struct {
+    enum goal_kind kind;
+    uint64_t target; /* ps (GOAL_TIME) or requests */
+    double t0;       /* host time at the start of the run */
+    double last;     /* host time of the last line */
+} goal;
+
+static uint64_t cmdline_requests(const char *cmdline)
+{
+    const char *p = cmdline;
+    while ((p = strstr(p, "requests="))) {
+        if (p == cmdline || p[-1] == ' ')
+            return strtoull(p + 9, NULL, 0);
+        p += 9;
+    }
+    return 0;
+}
+
+static void progress_goal(const struct scenario *sc, double t0)
+{
+    goal.kind = GOAL_NONE;
+    goal.t0 = t0;
+    goal.last = 0;
+    if (sc->ends_at_limit && sc->time_limit_ps) {
+        goal.kind = GOAL_TIME;
+        goal.target = sc->time_limit_ps;
+        return;
+    }
+    for (int i = 0; i < sc->nexpects; i++) {
+        const struct sc_expect *e = &sc->expects[i];
+        if (strcmp(e->metric, "requests") != 0 || e->value < 1 ||
+            (e->op != EXP_EQ && e->op != EXP_GE && e->op != EXP_GT))
+            continue;
+        goal.kind = GOAL_REQUESTS;
+        goal.target = (uint64_t)e->value + (e->op == EXP_GT);
+        return;
+    }
+    uint64_t asked = 0;
+    for (int i = 0; i < sc->ndomains; i++)
+        asked += cmdline_requests(sc->domains[i].cmdline);
+    if (asked) {
+        goal.kind = GOAL_REQUESTS;
+        goal.target = asked;
+    }
+}
+
 static void progress(struct machine *m)
 {
-    static double last;
     double now = host_now();
-    if (now - last < 0.5)
+    if (now - goal.last < 0.5)
         return;
-    last = now;
-    fprintf(stderr, "\rhopsim: t=%.3f ms  events=%llu  requests=%llu   ",
-            (double)evq_now(&m->q) / PS_PER_MS, (unsigned long long)m->q.fired,
-            (unsigned long long)trace_requests_done(m->tr));
+    goal.last = now;
+    uint64_t done = trace_requests_done(m->tr);
+    double f = 0;
+    char what[64] = "";
+    if (goal.kind == GOAL_TIME) {
+        f = (double)evq_now(&m->q) / (double)goal.target;
+        snprintf(what, sizeof what, " of %.3f ms", (double)goal.target / PS_PER_MS);
+    } else if (goal.kind == GOAL_REQUESTS) {
+        f = (double)done / (double)goal.target;
+        snprintf(what, sizeof what, " of %llu", (unsigned long long)goal.target);
+    }
+    f = f > 1 ? 1 : f;
+    char eta[64] = "";
+    if (goal.kind != GOAL_NONE && f > 0)
+        snprintf(eta, sizeof eta, "  %.0f%%  ETA %.0f s", 100 * f, (now - goal.t0) * (1 - f) / f);
+    else if (goal.kind != GOAL_NONE)
+        snprintf(eta, sizeof eta, "  0%%");
+    fprintf(stderr, "\rhopsim: t=%.3f ms%s  events=%llu  requests=%llu%s%s   ",
+            (double)evq_now(&m->q) / PS_PER_MS, goal.kind == GOAL_TIME ? what : "",
+            (unsigned long long)m->q.fired, (unsigned long long)done,
+            goal.kind == GOAL_REQUESTS ? what : "", eta);
 }
 
 static void collect(struct machine *m, struct run_result *r)
@@ -248,11 +322,13 @@ int run_scenario(const struct run_opts *o, struct run_result *r)
         rc = 2;
         goto out;
     }
-    if (o->progress)
+    if (o->progress) {
+        progress_goal(&sc, t0);
         m.progress = progress;
+    }
     machine_run(&m);
     if (o->progress)
-        fprintf(stderr, "\r%70s\r", "");
+        fprintf(stderr, "\r%110s\r", "");
     r->host_seconds = host_now() - t0;
     collect(&m, r);
     report(&m, &sc, r);
