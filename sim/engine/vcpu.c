@@ -345,29 +345,38 @@ static void xip_fetch(struct vcpu *v, uint64_t pc, uint32_t size)
 }
 
 /*
- * A PV guest's block about to run a privileged instruction: the domain
- * crashes, naming it, as Xen crashes a PV guest whose #GP has no handler.
+ * A PV guest's block about to run a privileged instruction at `at`: #GP in
+ * ring 3 (sim/xen/traps.c bounces it to the guest's handler or crashes the
+ * domain). The instructions of the block before it run first, counted
+ * (vcpu_run_slice), so the handler sees the state at the instruction.
  * Native kernels, HVM guests and the runtime service (hypervisor privilege)
  * run ring-0 code legitimately.
  */
-static bool privop_fault(struct vcpu *v, uint64_t at)
+static bool privop_fault(struct vcpu *v, uint64_t pc, uint64_t at)
 {
     const struct domain *d = v->d;
-    if (d->native || d->rt || d->hvm)
+    if (d->native || d->rt || d->hvm || v->privop_stepping)
         return false;
-    uint8_t buf[16];
+    uint8_t buf[4096];
+    uint64_t len = at - pc + 16 <= sizeof buf ? at - pc + 16 : sizeof buf;
     cs_insn *in = NULL;
-    size_t n = uc_mem_read((uc_engine *)v->uc, at, buf, sizeof(buf)) == UC_ERR_OK
-                   ? cs_disasm(g_cs, buf, sizeof(buf), at, 1, &in)
+    size_t n = uc_mem_read((uc_engine *)v->uc, pc, buf, len) == UC_ERR_OK
+                   ? cs_disasm(g_cs, buf, len, pc, 0, &in)
                    : 0;
+    size_t k = 0;
+    while (k < n && in[k].address < at)
+        k++;
+    bool found = k < n && in[k].address == at;
     snprintf(v->fault, sizeof(v->fault),
              "privileged instruction '%.8s%s%.24s' at rip 0x%llx (%.32s): #GP in a PV kernel "
              "(ring 3), no trap table",
-             n ? in->mnemonic : "?", n && in->op_str[0] ? " " : "", n ? in->op_str : "",
-             (unsigned long long)at, domain_symbol(d, at));
+             found ? in[k].mnemonic : "?", found && in[k].op_str[0] ? " " : "",
+             found ? in[k].op_str : "", (unsigned long long)at, domain_symbol(d, at));
     if (n)
         cs_free(in, n);
-    v->trap = TRAP_FAULT;
+    v->privop_at = at;
+    v->privop_steps = (uint32_t)k;
+    v->trap = TRAP_PRIVOP;
     return true;
 }
 
@@ -381,11 +390,12 @@ static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *opaque)
         e = block_cost(v, pc, size);
         *slot = (struct blk_cost *)e;
     }
-    if (__builtin_expect(e->priv_off != 0, 0) && privop_fault(v, pc + e->priv_off - 1)) {
+    if (__builtin_expect(e->priv_off != 0, 0) && privop_fault(v, pc, pc + e->priv_off - 1)) {
         uc_emu_stop(uc);
         return;
     }
-    if (v->slice_mcycles + e->mcycles > v->budget_mcycles && v->slice_mcycles > 0) {
+    if (v->slice_mcycles + e->mcycles > v->budget_mcycles && v->slice_mcycles > 0 &&
+        !v->privop_stepping) {
         v->trap = TRAP_BUDGET;
         v->stop_pc = pc;
         uc_emu_stop(uc);
@@ -766,6 +776,19 @@ void vcpu_run_slice(struct vcpu *v, uint64_t budget_mcycles)
     v->d->m->engine_runs++;
     v->in_slice = true;
     uc_err e = uc_emu_start(uc, rip, RUN_UNTIL, 0, 0);
+    if (v->trap == TRAP_PRIVOP && v->privop_steps) {
+        /* run the block's instructions before the privileged one, then stop at it */
+        uint64_t pc = vcpu_reg(v, UC_X86_REG_RIP);
+        v->trap = TRAP_NONE;
+        v->privop_stepping = true;
+        /* the block was translated without Unicorn's instruction counter: translate anew */
+        uc_ctl_remove_cache(uc, pc, v->privop_at + 1);
+        e = uc_emu_start(uc, pc, RUN_UNTIL, 0, v->privop_steps);
+        uc_ctl_remove_cache(uc, pc, v->privop_at + 1);
+        v->privop_stepping = false;
+        if (e == UC_ERR_OK && v->trap == TRAP_NONE) /* stopped at it, or lost it: a fault */
+            v->trap = vcpu_reg(v, UC_X86_REG_RIP) == v->privop_at ? TRAP_PRIVOP : TRAP_FAULT;
+    }
     v->in_slice = false;
     /*
      * A budget stop leaves the block it stopped before unexecuted. With the

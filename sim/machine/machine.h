@@ -131,6 +131,7 @@ enum vcpu_trap {
     TRAP_FAULT,
     TRAP_IO,
     TRAP_HANDLED, /* the hypercall was handled in the engine (sched_fast_trap): no trap event */
+    TRAP_PRIVOP,  /* a PV kernel's privileged instruction at rip: #GP (sim/xen/traps.c) */
 };
 
 /*
@@ -182,6 +183,14 @@ struct vcpu {
 
     /* hypervisor-side vCPU state */
     uint64_t event_callback;
+    struct {
+        uint64_t address; /* 0: no handler */
+        uint16_t cs;
+        uint8_t flags;     /* DPL in bits 0-1, TI_SET_IF (bit 2): mask events on entry */
+    } traps[256];          /* HYPERVISOR_set_trap_table, per vCPU as in Xen */
+    uint64_t privop_at;    /* the privileged instruction a #GP is raised for */
+    uint32_t privop_steps; /* instructions of its block to run before it */
+    bool privop_stepping;  /* running them: the block hook lets them through */
     evq_handle timer;
     bool polling;
     uint32_t poll_ports[8];
@@ -556,6 +565,10 @@ bool sched_fast_trap(struct vcpu *v);
 enum hc_action { HC_CONTINUE, HC_BLOCK, HC_YIELD, HC_DEAD };
 /* Handle the hypercall v trapped on at `now`; *cost_ps gets the hypervisor time spent. */
 enum hc_action hypercall_dispatch(struct vcpu *v, simtime_t now, simtime_t *cost_ps);
+
+/* traps.c: HYPERVISOR_set_trap_table; #GP for a PV kernel's privileged instruction */
+long do_set_trap_table(struct vcpu *v, uint64_t list);
+enum hc_action pv_trap_gp(struct vcpu *v, simtime_t now, simtime_t *cost_ps);
 
 /* evtchn.c */
 int evtchn_init(struct domain *d);

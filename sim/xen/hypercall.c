@@ -32,6 +32,8 @@ static const char *hc_name(uint64_t nr)
         return "set_callbacks";
     case L4_SYSCALL_NR:
         return "l4_syscall";
+    case __HYPERVISOR_set_trap_table:
+        return "set_trap_table";
     case __HYPERVISOR_memory_op:
         return "memory_op";
     case __HYPERVISOR_console_io:
@@ -413,6 +415,9 @@ enum hc_action hypercall_dispatch(struct vcpu *v, simtime_t now, simtime_t *cost
     case __HYPERVISOR_set_callbacks:
         v->event_callback = a1;
         r = 0;
+        break;
+    case __HYPERVISOR_set_trap_table:
+        r = do_set_trap_table(v, a1);
         break;
     case __HYPERVISOR_xen_version:
         r = do_xen_version(v, (int)a1, a2);

@@ -291,6 +291,9 @@ static simtime_t trap_handle(struct pcpu *p, simtime_t now)
     case TRAP_HALT:
         a = halt_action(v);
         break;
+    case TRAP_PRIVOP:
+        a = pv_trap_gp(v, now, &cost);
+        break;
     case TRAP_FAULT:
     case TRAP_NONE:
     case TRAP_HANDLED:

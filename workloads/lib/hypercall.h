@@ -49,6 +49,7 @@ HC_DEFINE(callback_op)
 HC_DEFINE(console_io)
 HC_DEFINE(xen_version)
 HC_DEFINE(set_timer_op)
+HC_DEFINE(set_trap_table)
 
 static inline int HYPERVISOR_sched_op(int cmd, void *arg)
 {
@@ -88,6 +89,12 @@ static inline int HYPERVISOR_console_io(int cmd, int count, const char *str)
 static inline int HYPERVISOR_xen_version(int cmd, void *arg)
 {
     return (int)hc_xen_version((unsigned long)cmd, (unsigned long)arg, 0, 0, 0);
+}
+
+/* Exception handlers: entries up to one with address 0 (NULL: clear the table). */
+static inline int HYPERVISOR_set_trap_table(const struct trap_info *traps)
+{
+    return (int)hc_set_trap_table((unsigned long)traps, 0, 0, 0, 0);
 }
 
 static inline long HYPERVISOR_set_timer_op(uint64_t timeout_abs_ns)
