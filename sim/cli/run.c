@@ -318,7 +318,11 @@ int run_scenario(const struct run_opts *o, struct run_result *r)
     double t0 = host_now();
     int rc = 0;
     if (machine_create(&m, &sc, tr, o->quiet, err, sizeof(err)) < 0) {
-        fprintf(stderr, "hopsim: %s\n", err);
+        if (!o->pcap && sc.output.line && !strncmp(err, "pcap: ", 6))
+            /* a capture path the scenario named: its declaration */
+            fprintf(stderr, "hopsim: %s:%d: output: %s\n", sc.path, sc.output.line, err);
+        else
+            fprintf(stderr, "hopsim: %s\n", err);
         rc = 2;
         goto out;
     }

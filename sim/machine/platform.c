@@ -455,14 +455,7 @@ static int create_nic(struct machine *m, const struct sc_device *sd, struct plat
     }
     link_attach(pd->link, 0, (struct link_port){.opaque = pd, .deliver = nic_rx});
     m->drain_wire = true;
-    if (m->sc->output.pcap[0] && !m->pcap) {
-        m->pcap = pcap_open(m->sc->output.pcap, nerr, sizeof(nerr));
-        if (!m->pcap) {
-            snprintf(err, errlen, "pcap: %s", nerr);
-            return -1;
-        }
-    }
-    if (m->pcap)
+    if (m->pcap) /* opened by platform_create */
         link_set_tap(pd->link, pcap_tap, m->pcap);
     return 0;
 }
@@ -545,6 +538,15 @@ static void boot_from_disk(struct machine *m)
 
 int platform_create(struct machine *m, char *err, size_t errlen)
 {
+    /* the capture asked for exists even when no wire does (then it holds no frame) */
+    if (m->sc->output.pcap[0] && !m->pcap) {
+        char perr[512];
+        m->pcap = pcap_open(m->sc->output.pcap, perr, sizeof(perr));
+        if (!m->pcap) {
+            snprintf(err, errlen, "pcap: %s", perr);
+            return -1;
+        }
+    }
     if (m->sc->ndevices == 0)
         return 0;
     m->pci = pci_bus_create(bar_update, m);

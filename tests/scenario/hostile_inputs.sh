@@ -84,6 +84,38 @@ expect2 "pinned golden refuses the altered image" \
 check "pinned genuine image boots without a warning: $(tail -2 "$WORK/e")" \
   bash -c "[ $? -eq 0 ] && ! grep -q warning '$WORK/e'"
 
+# stuck mutants (item 8): an altered runtime image that spins in its request loop, and one
+# that returns from it at once, never finish their work; each run exits 1 and says why
+patch_at() { # patch_at ELF SYMBOL HEXBYTES OUT: overwrite the symbol's first bytes
+  local addr off="" type o v p f rest
+  cp "$1" "$4"
+  addr=$((0x$(nm "$1" | awk -v s="$2" '$3 == s { print $1 }')))
+  while read -r type o v p f rest; do
+    if [ "$type" = LOAD ] && [ "$addr" -ge $((v)) ] && [ "$addr" -lt $((v + f)) ]; then
+      off=$((o + addr - v))
+      break
+    fi
+  done < <(readelf -lW "$1")
+  printf "$3" | dd of="$4" bs=1 seek="$off" conv=notrunc status=none
+}
+patch_at "$ELF" blkback_poll '\xeb\xfe' spin.elf  # jmp .
+patch_at "$ELF" blkback_poll '\xc3' noop.elf      # ret
+for m in spin noop; do
+  "$HOPSIM" flash build -o $m.fd --file hopsim-rt=$m.elf >/dev/null
+  set +e
+  timeout 120 "$HOPSIM" run "$R" --quiet --set arch=uefi-rt --set requests=10 \
+    --set flash_image=$m.fd --set disk="$WORK/$m.img" --set scenario.time_limit_ms=50 \
+    >"$WORK/o" 2>"$WORK/e"
+  rc=$?
+  set -e
+  check "stuck mutant $m exits 1 (got $rc)" [ "$rc" -eq 1 ]
+  case $m in
+  spin) why="time limit (50.000 ms) reached with work unfinished: still running: rt" ;;
+  noop) why="deadlock at t=.*rt vcpu0 is blocked" ;;
+  esac
+  check "stuck mutant $m says why: $(tail -1 "$WORK/e")" grep -q "run failed: $why" "$WORK/e"
+done
+
 # errors after evaluation still name the scenario's file:line: key (issue 10, item 7)
 printf 'garbage\n' >bad.elf
 cat >img.lua <<'LUA'
@@ -98,6 +130,19 @@ output { trace_json = "t.json" }
 LUA
 expect2 "output file that cannot be opened" "o.lua:3: output: cannot open trace file '/proc/self/t.json'" \
   "$HOPSIM" run o.lua --quiet --out /proc/self
+cat >pc.lua <<'LUA'
+machine { cpus = 1, memory_mb = 64 }
+domain { name = "a", image = "pingpong.elf", memory_mb = 8, args = { role = "back" } }
+output { pcap = "t.pcap" }
+LUA
+expect2 "pcap file that cannot be opened" "pc.lua:3: output: pcap: /proc/self/t.pcap:" \
+  "$HOPSIM" run pc.lua --quiet --out /proc/self
+# a capture asked for with no wire in the machine is still written: a pcap without frames
+set +e
+"$HOPSIM" run pc.lua --quiet --out "$WORK/pc" >/dev/null 2>&1
+set -e
+check "pcap without a wire: an empty capture ($(stat -c %s "$WORK/pc/t.pcap" 2>&1))" \
+  [ "$(stat -c %s "$WORK/pc/t.pcap" 2>/dev/null)" = 24 ]
 # a garbage profile's bytes are shown escaped, never raw
 cp "$SRC/profiles/default.profile" g.profile
 printf '\033[31mRED\007 1 cycles src\n' >>g.profile
