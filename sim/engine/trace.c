@@ -420,6 +420,7 @@ struct sublane {
     uint64_t n;                /* spans written */
     struct {
         simtime_t start, end;
+        uint16_t kind;
     } recent[SUB_RECENT];
 };
 
@@ -634,7 +635,12 @@ static uint32_t lane_pick(struct trace *t, uint32_t place, simtime_t start, simt
 
 /* ---- sub-span lanes ----------------------------------------------------- */
 
-static bool sub_fits(const struct sublane *l, simtime_t s, simtime_t e)
+/*
+ * Two spans of one kind over the same instants are two services at once
+ * (xenstored serving two domains' requests, say), not one inside the
+ * other: they do not nest.
+ */
+static bool sub_fits(const struct sublane *l, simtime_t s, simtime_t e, uint16_t kind)
 {
     if (s >= l->max_end)
         return true;
@@ -643,6 +649,8 @@ static bool sub_fits(const struct sublane *l, simtime_t s, simtime_t e)
     uint64_t k = l->n < SUB_RECENT ? l->n : SUB_RECENT;
     for (uint64_t i = 0; i < k; i++) {
         simtime_t a = l->recent[i].start, b = l->recent[i].end;
+        if (a == s && b == e && l->recent[i].kind == kind && s != e)
+            return false;
         if (b <= s || e <= a || (s <= a && b <= e) || (a <= s && e <= b))
             continue; /* disjoint, or one inside the other */
         return false;
@@ -650,13 +658,14 @@ static bool sub_fits(const struct sublane *l, simtime_t s, simtime_t e)
     return true;
 }
 
-static void sub_add(struct sublane *l, simtime_t s, simtime_t e)
+static void sub_add(struct sublane *l, simtime_t s, simtime_t e, uint16_t kind)
 {
     uint32_t i = (uint32_t)(l->n % SUB_RECENT);
     if (l->n >= SUB_RECENT && l->recent[i].end > l->evicted_max_end)
         l->evicted_max_end = l->recent[i].end;
     l->recent[i].start = s;
     l->recent[i].end = e;
+    l->recent[i].kind = kind;
     l->n++;
     if (e > l->max_end)
         l->max_end = e;
@@ -672,11 +681,12 @@ static const char *const lane0_names[] = {[PLACE_CPU] = "hypervisor",
  * else the first extra sub-span lane where it does (added as needed). Out of
  * memory or lanes, lane 0 takes it.
  */
-static uint32_t sub_lane_pick(struct trace *t, uint32_t place, simtime_t s, simtime_t e)
+static uint32_t sub_lane_pick(struct trace *t, uint32_t place, simtime_t s, simtime_t e,
+                              uint16_t kind)
 {
     struct place *p = &t->places[place];
     uint32_t j = 0;
-    while (j < p->nsub && !sub_fits(&p->sub[j], s, e))
+    while (j < p->nsub && !sub_fits(&p->sub[j], s, e, kind))
         j++;
     if (j == p->nsub) {
         if (p->nsub == p->subcap) {
@@ -685,7 +695,7 @@ static uint32_t sub_lane_pick(struct trace *t, uint32_t place, simtime_t s, simt
             if (!n) {
                 if (!p->nsub)
                     return 0;
-                sub_add(&p->sub[0], s, e);
+                sub_add(&p->sub[0], s, e, kind);
                 return 0;
             }
             p->sub = n;
@@ -700,7 +710,7 @@ static uint32_t sub_lane_pick(struct trace *t, uint32_t place, simtime_t s, simt
                       (int64_t)(SUB_LANE_BASE + j));
         }
     }
-    sub_add(&p->sub[j], s, e);
+    sub_add(&p->sub[j], s, e, kind);
     return j ? SUB_LANE_BASE + j : 0;
 }
 
@@ -1363,7 +1373,8 @@ static void json_sub_span(struct trace *t, const struct trace_span *s, int hop, 
 {
     struct out *o = &t->json;
     struct str kname = kind_names[s->kind];
-    uint32_t lane = sub_lane_pick(t, s->place, s->start, end); /* may write a lane's metadata */
+    uint32_t lane =
+        sub_lane_pick(t, s->place, s->start, end, s->kind); /* may write a lane's metadata */
     json_begin(t);
     OUT_LIT(o, "\"name\":\"");
     out_s(o, kname);
