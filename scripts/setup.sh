@@ -22,6 +22,7 @@ PACKAGES=(
   clang libclang-rt-14-dev           # libFuzzer targets (tests/fuzz, scripts/fuzz.sh)
   jq                                 # scenario tests inspect the JSON trace
   tshark                             # tests read the pcap files back
+  chromium                           # headless browser the speedscope test loads traces in
   ca-certificates curl xz-utils      # fetching Unicorn 2.1 (below)
 )
 
@@ -37,3 +38,21 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 bash "$(dirname "$0")/unicorn21.sh"
+
+# speedscope (the trace viewer tests/scenario/speedscope.sh loads every shipped
+# scenario's trace into) and puppeteer-core (drives Debian's chromium for it;
+# it downloads no browser of its own), pinned, from the npm registry with the
+# machine's Node.js and npm.
+SPEEDSCOPE_PREFIX=/opt/hopsim/speedscope
+SPEEDSCOPE_PKGS=(speedscope@1.25.0 puppeteer-core@25.16.0)
+have_npm_pkg() { # NAME VERSION
+  [ -f "$SPEEDSCOPE_PREFIX/node_modules/$1/package.json" ] &&
+    grep -q "\"version\": \"$2\"" "$SPEEDSCOPE_PREFIX/node_modules/$1/package.json"
+}
+if ! have_npm_pkg speedscope 1.25.0 || ! have_npm_pkg puppeteer-core 25.16.0; then
+  command -v npm >/dev/null || { echo "setup: npm (Node.js) is needed for speedscope" >&2; exit 1; }
+  echo "setup: installing ${SPEEDSCOPE_PKGS[*]} into $SPEEDSCOPE_PREFIX" >&2
+  mkdir -p "$SPEEDSCOPE_PREFIX"
+  npm install --prefix "$SPEEDSCOPE_PREFIX" --no-audit --no-fund --loglevel=error \
+    "${SPEEDSCOPE_PKGS[@]}" >/dev/null
+fi
