@@ -51,9 +51,22 @@ static void observe(void *obs, uint32_t from, uint32_t to, int64_t label, simtim
                                                      : "ipc";
     simtime_t end = start + k->ipc_cost;
     span_cpu(m, on->pcpu, SPAN_IPC, req, start, end, name, (int64_t)to);
-    if (pages)
-        span_cpu(m, on->pcpu, SPAN_MAP, req, end, end + (simtime_t)pages * k->map_cost, "map",
-                 pages);
+    if (!pages)
+        return;
+    span_cpu(m, on->pcpu, SPAN_MAP, req, end, end + (simtime_t)pages * k->map_cost, "map", pages);
+    /* the pages are now in the receiving task's address space: its CPU reaches them there */
+    struct l4_thread *rt = l4_thread(k, to);
+    if (!r || !rt || !r->d->l4)
+        return;
+    uint64_t dst = rt->window.base + rt->msg.send_base;
+    for (int i = 0; i < pages; i++) {
+        uint64_t f, va = dst + (uint64_t)i * PAGE_SIZE;
+        uint8_t rights;
+        if (va / PAGE_SIZE < r->d->nr_pages || va + PAGE_SIZE > HOPSIM_MMIO_BASE ||
+            l4_lookup(k, r->d->l4_task, va, &f, &rights) < 0 || f >= m->nr_mfns)
+            continue; /* outside the task's hole: in the mapping database only */
+        vcpu_map(r, va, PAGE_SIZE, machine_frame(m, f), (rights & L4_W) != 0);
+    }
 }
 
 /* A task's thread: its system call completed (or failed) while it was blocked. */

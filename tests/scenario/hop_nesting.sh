@@ -50,7 +50,7 @@ for arch in hvm-emul hosted; do
       test "$(count "$t" '.cat == "ioreq" and .args.hop != null')" -gt 0
   done
 done
-# l4-vmm (block: its network path is not placed yet): two VMs, a VMM each, one driver server
+# l4-vmm: two VMs, a VMM each, one driver server; and its network path
 for depth in 1 4; do
   t="$WORK/blk-l4-vmm-$depth.json"
   check "l4-vmm iodepth $depth: blk run" "$HOPSIM" run "$SRC/workloads/scenarios/blk-randread.lua" \
@@ -59,6 +59,12 @@ for depth in 1 4; do
   check "l4-vmm iodepth $depth: blk hops nest" nest_ok "$t" 1,2,3,4,5,6,7,8
   check "l4-vmm iodepth $depth: IPC spans carry hops" \
     test "$(count "$t" '.cat == "ipc" and .args.hop != null')" -gt 100
+done
+for depth in 1 8; do
+  t="$WORK/net-l4-vmm-$depth.json"
+  check "l4-vmm depth $depth: net run" "$HOPSIM" run "$SRC/workloads/scenarios/net-rr.lua" --quiet \
+    --set arch=l4-vmm --set count=10 --set depth=$depth --trace-json "$t" >/dev/null
+  check "l4-vmm depth $depth: net hops nest" nest_ok "$t" 1,2,3,4,5,6,7,8
 done
 for arch in xen-dom0 xen-idd uefi-rt; do
   t="$WORK/blk-$arch-4.json"

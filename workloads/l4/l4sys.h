@@ -52,10 +52,27 @@ static inline int l4_is_irq(uint32_t from)
  */
 enum { SRV_OPEN = 1, SRV_MAP = 2, SRV_SUBMIT = 3, SRV_FETCH = 4, SRV_CLOSE = 5, SRV_PING = 6 };
 #define SRV_MAX_CLIENTS 8
-#define SRV_CLIENT_SPAN (1ull << 32) /* a client's DMA addresses: below 4 GiB */
-#define SRV_WINDOW_BASE (1ull << 40)
-#define SRV_WINDOW_ORDER 23 /* SRV_MAX_CLIENTS * SRV_CLIENT_SPAN in pages: 2^35 / 2^12 */
+#define SRV_CLIENT_SPAN (1ull << 24) /* a client's DMA addresses: its first 16 MiB */
+#define SRV_WINDOW_BASE (1ull << 28) /* in the server's physmap hole: its CPU reaches them */
+#define SRV_WINDOW_ORDER 15          /* SRV_MAX_CLIENTS * SRV_CLIENT_SPAN in pages: 2^27 / 2^12 */
 #define SRV_CLIENT_BASE(slot) ((uint64_t)(slot)*SRV_CLIENT_SPAN)
 #define SRV_FETCH_MAX ((L4_MRS - 2) / 2)
+
+/*
+ * The network driver server (netsrv.c) speaks OPEN (mr[0]: the client's MAC,
+ * big-endian in the low 48 bits; -> mr[1] slot, mr[2] software interrupt),
+ * MAP, FETCH (mr[0]: receive pages the client is done with; -> mr[1] n |
+ * more << 16, then n NET_CQ entries), CLOSE, and:
+ *   NET_RXRING  mr[0] n, mr[1..n] the client's receive pages (mapped before)
+ *   NET_XMIT    mr[0] the frame's request, mr[1] nseg, mr[2 + i] page | (len - 1)
+ */
+enum { NET_RXRING = 7, NET_XMIT = 8 };
+#define NET_RX_PAGES 32
+#define NET_CQ_TX(status) ((uint64_t)(uint32_t)(status))
+#define NET_CQ_RX(k, len) (1ull << 63 | (uint64_t)(k) << 16 | (uint64_t)(len))
+#define NET_CQ_IS_RX(e) ((e) >> 63)
+#define NET_CQ_RX_PAGE(e) ((unsigned)((e) >> 16) & 0xffff)
+#define NET_CQ_RX_LEN(e) ((unsigned)(e)&0xffff)
+#define NET_CQ_TX_STATUS(e) ((int)(uint32_t)(e))
 
 #endif

@@ -19,6 +19,7 @@
 #include "guest.h"
 #include "l4sys.h"
 #include "sas_client.h"
+#include "vmm.h"
 
 #define CL_SLOTS 64
 
@@ -38,8 +39,6 @@ struct sas_hba {
 };
 
 static struct sas_hba cl;
-static uint64_t fetched[CL_SLOTS]; /* completions handed to the emulation, not yet injected */
-static unsigned nfetched;
 static struct l4_utcb cu; /* this file's calls: the VMM's loop keeps its own UTCB */
 
 /* A call to the server: 0 and the reply in cu.msg, or a negative error. */
@@ -103,14 +102,6 @@ int sas_probe(unsigned qsize, struct sas_hba **out)
            cl.server, cl.slot, cl.ntargets, cl.irq);
     *out = &cl;
     return 0;
-}
-
-unsigned l4_sas_take_fetched(uint64_t *tags, unsigned max)
-{
-    unsigned n = nfetched < max ? nfetched : max;
-    memcpy(tags, fetched, n * sizeof(*tags));
-    nfetched = 0;
-    return n;
 }
 
 unsigned l4_sas_irq_number(void)
@@ -274,8 +265,7 @@ void l4_sas_irq(void)
                 continue;
             }
             cl.completed++;
-            if (nfetched < CL_SLOTS)
-                fetched[nfetched++] = tag;
+            l4_vmm_posted(tag);
             c->in_flight = 0;
             c->done(c, status);
             sas_cmd_free(&cl, c);

@@ -11,8 +11,6 @@
 unsigned l4_sas_irq_number(void);
 /* That interrupt arrived: fetch the completions, finish them, run the batch hook. */
 void l4_sas_irq(void);
-/* The tags of the completions fetched since the last call (at most max). */
-unsigned l4_sas_take_fetched(uint64_t *tags, unsigned max);
 /* Tell the server this client is done (CLOSE). */
 void l4_sas_close(void);
 

@@ -13,7 +13,11 @@
  * space (CONFIG_ADDRESS is latched here: the kernel hands every exit over),
  * BAR0, guest RAM (the kernel maps the VM's memory into its VMM), INTx.
  *
- * Arguments: vm=NAME (its VM), server=NAME (the driver server),
+ * It emulates one device, `dev`: the SAS HBA (the block driver server's
+ * client, sas_client.c) or the e1000 (the network server's, vmm_e1000.c).
+ *
+ * Arguments: vm=NAME (its VM), server=NAME (the driver server), dev=sas|e1000,
+ * mac=N (e1000: the last byte of the VM's MAC 00:16:3e:00:00:N),
  * guest_pages=N (the VM's RAM), fault_after=N (the emulation faults at its
  * N-th command: the VMM task crashes).
  */
@@ -23,8 +27,11 @@
 #include "l4sys.h"
 #include "pci.h"
 #include "sas_client.h"
+#include "vmm.h"
+#include "vmm_e1000.h"
 
 #define SAS_SLOT 4
+#define E1000_SLOT 3 /* where QEMU's PC machine puts its first e1000 */
 #define MAX_FNS 4
 #define BAR_BASE 0xc8000000u /* where hvmloader would put BARs: high in the MMIO hole */
 
@@ -32,6 +39,8 @@ ARG_STR(vm, "the VM (its domain name) whose exits this VMM handles");
 ARG_STR(server, "the driver-server task (its domain name) that owns the real devices");
 ARG_INT(guest_pages, 1, 1 << 24, "the VM's RAM, in 4 KiB pages");
 ARG_INT(fault_after, 0, 1000000, "the device emulation faults at its N-th command (0: never)");
+ARG_ENUM(dev, "sas|e1000", "the device it emulates: the SAS HBA or the e1000");
+ARG_INT(mac, 1, 255, "e1000: the last byte of the VM's MAC address 00:16:3e:00:00:N");
 
 static struct {
     uint32_t vm;
@@ -44,6 +53,20 @@ static struct {
 } vmm;
 
 static struct l4_utcb u;
+static uint64_t posted[256]; /* completions posted to the VM since its INTx line was low */
+static unsigned nposted;
+
+void l4_vmm_posted(uint64_t req)
+{
+    /* the line is already high: the interrupt the VM has pending carries this one too */
+    for (unsigned i = 0; i < vmm.nfns; i++)
+        if (vmm.fns[i]->intx) {
+            trace_hop(HOP_H7, req);
+            return;
+        }
+    if (nposted < sizeof(posted) / sizeof(posted[0]))
+        posted[nposted++] = req;
+}
 
 int ioserv_add(struct emu_fn *f)
 {
@@ -75,12 +98,10 @@ void ioserv_set_intx(struct emu_fn *f, int level)
         return;
     f->intx = level;
     /* a rising edge: the completions posted since the line was last low travel through the
-     * kernel to the VM now (H7). Lowered: the guest's handler acknowledged the interrupt and
-     * drains everything posted so far itself (their H6 ends at its H8). */
-    uint64_t tags[64];
-    unsigned n = l4_sas_take_fetched(tags, 64);
-    for (unsigned i = 0; level && i < n; i++)
-        trace_hop(HOP_H7, tags[i]);
+     * kernel to the VM now (H7); while it is high, l4_vmm_posted marks them at once */
+    for (unsigned i = 0; level && i < nposted; i++)
+        trace_hop(HOP_H7, posted[i]);
+    nposted = 0;
     struct l4_utcb q = {.dest = vmm.vm};
     q.msg.mr[0] = f->slot;
     q.msg.mr[1] = 0;
@@ -237,14 +258,16 @@ int app_main(void)
         printf("vmm: cannot map the VM's memory: %d\n", rc);
         return 1;
     }
+    int nic = !strcmp(arg_str("dev", "sas"), "e1000");
+    const uint8_t mac[6] = {0x00, 0x16, 0x3e, 0x00, 0x00, (uint8_t)arg_int("mac", 1)};
     emu_sas_fault(arg_int("fault_after", 0), 0); /* a fault here is this task's crash */
-    if (emu_sas_init(SAS_SLOT, &sas))
+    if (nic ? l4_e1k_init(E1000_SLOT, mac, arg_str("server", "")) : emu_sas_init(SAS_SLOT, &sas))
         return 1;
     for (unsigned i = 0; i < vmm.nfns; i++)
         cfg_init(vmm.fns[i]);
-    unsigned irq = l4_sas_irq_number();
-    printf("vmm: %s's exits come to thread 0x%x; SAS HBA emulated in slot %u\n", vm, vmm.vm,
-           SAS_SLOT);
+    unsigned irq = nic ? l4_e1k_irq_number() : l4_sas_irq_number();
+    printf("vmm: %s's exits come to thread 0x%x; %s emulated in slot %u\n", vm, vmm.vm,
+           vmm.fns[0]->name, vmm.fns[0]->slot);
     u.dest = L4_NILTHREAD;
     for (;;) {
         u.from = L4_ANY;
@@ -254,7 +277,9 @@ int app_main(void)
         if (r < 0)
             continue;
         if (l4_is_irq(u.from)) {
-            if (u.msg.mr[0] == irq)
+            if (u.msg.mr[0] == irq && nic)
+                l4_e1k_irq();
+            else if (u.msg.mr[0] == irq)
                 l4_sas_irq();
             continue;
         }
@@ -272,8 +297,12 @@ int app_main(void)
         u.msg.mr[0] = val;
         u.dest = vmm.vm; /* the reply resumes the vCPU; then wait again */
     }
-    emu_sas_report();
     vmm.vm = 0;
-    l4_sas_close();
+    if (nic) {
+        l4_e1k_close();
+    } else {
+        emu_sas_report();
+        l4_sas_close();
+    }
     return 0;
 }

@@ -522,6 +522,11 @@ static unsigned tx_free(const struct e1k *n)
     return n->ntx - 1 - used;
 }
 
+unsigned e1k_irq_port(const struct e1k *n)
+{
+    return n->irq.port;
+}
+
 unsigned e1k_tx_free(const struct e1k *n)
 {
     return n->dead || !n->active ? 0 : tx_free(n);

@@ -69,6 +69,8 @@ int e1k_xmit(struct e1k *n, uint64_t req, const uint64_t *bus, const uint16_t *l
              e1k_tx_done_fn done, void *arg);
 /* One TDT write if anything was queued since the last one. */
 void e1k_kick(struct e1k *n);
+/* The event-channel port its interrupt arrives on. */
+unsigned e1k_irq_port(const struct e1k *n);
 /* Transmit descriptors free now (0 once shut down). */
 unsigned e1k_tx_free(const struct e1k *n);
 /*

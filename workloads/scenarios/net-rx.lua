@@ -6,7 +6,7 @@
 -- program has checked its payload (H8).
 --   hopsim compare workloads/scenarios/net-rx.lua --arch native,xen-dom0,uefi-rt
 local net = import "lib/net.lua"
-local arch = param("arch", "xen-dom0", "native | xen-dom0 | xen-idd | uefi-rt | hvm-emul | hosted")
+local arch = param("arch", "xen-dom0", "native | xen-dom0 | xen-idd | uefi-rt | hvm-emul | hosted | l4-vmm")
 local count = param("count", 200, "frames the far host sends")
 local len = param("len", 1514, "frame length, bytes (60..1514)")
 local gap_ns = param("gap_ns", 20000, "between frame starts, ns")

@@ -3,7 +3,7 @@
 -- of the wire, which checks every payload; a sweep of frame sizes.
 --   hopsim compare workloads/scenarios/net-stream.lua --arch native,xen-dom0,uefi-rt
 local net = import "lib/net.lua"
-local arch = param("arch", "xen-dom0", "native | xen-dom0 | xen-idd | uefi-rt | hvm-emul | hosted")
+local arch = param("arch", "xen-dom0", "native | xen-dom0 | xen-idd | uefi-rt | hvm-emul | hosted | l4-vmm")
 local count = param("count", 200, "frames per size per domU")
 local sizes = param("sizes", "64,1514", "frame lengths, bytes (60..1514)")
 local depth = param("depth", 32, "frames in flight per domU")

@@ -76,21 +76,24 @@ function M.hvm(o, image, args)
   return dm
 end
 
--- l4-vmm: the microkernel VMM (docs/l4.md). The driver server "drv" (drvsrv.elf,
--- an l4 task) owns the devices with the native drivers; each VM "vmI" runs the
--- unmodified image `image` (mode "hvm") as a task whose vCPU's exits go, as IPC,
--- to its own user-level VMM task "vmmI" (vmm.elf), which emulates the device and
--- reaches the driver server by IPC. args_for(i): VM i's arguments.
--- o.fault_after: VMM 1's emulation faults at that command. Returns "drv".
-function M.l4(o, image, args_for)
+-- l4-vmm: the microkernel VMM (docs/l4.md). The driver server "drv" (an l4 task:
+-- drvsrv.elf for dev "sas", netsrv.elf for dev "e1000") owns the device with its
+-- native driver; each VM "vmI" runs the unmodified image `image` (mode "hvm") as
+-- a task whose vCPU's exits go, as IPC, to its own user-level VMM task "vmmI"
+-- (vmm.elf), which emulates the device and reaches the driver server by IPC.
+-- args_for(i): VM i's arguments. o.fault_after: VMM 1's emulation faults at that
+-- command. Returns "drv".
+function M.l4(o, image, args_for, dev)
   local mb = o.memory_mb or 32
   local n = M.count("domus", o.domus, 1, 1, 4)
   local cpus = o.cpus or 1
-  domain { name = "drv", image = "drvsrv.elf", memory_mb = 16, cpu = 0, mode = "l4" }
+  dev = dev or "sas"
+  domain { name = "drv", image = dev == "e1000" and "netsrv.elf" or "drvsrv.elf", memory_mb = 16,
+           cpu = 0, mode = "l4" }
   for i = 1, n do
     local cpu = cpus > 1 and 1 + (i - 1) % (cpus - 1) or 0
     domain { name = "vmm" .. i, image = "vmm.elf", memory_mb = 16, cpu = cpu, mode = "l4",
-             args = { vm = "vm" .. i, server = "drv", guest_pages = mb * 256,
+             args = { vm = "vm" .. i, server = "drv", guest_pages = mb * 256, dev = dev, mac = i,
                       fault_after = i == 1 and (o.fault_after or 0) or 0 } }
     domain { name = "vm" .. i, image = image, memory_mb = mb, mode = "hvm", vmm = "vmm" .. i,
              cpu = cpu, args = args_for(i) }

@@ -16,6 +16,10 @@
 --             the frames through dom0's real e1000 driver (docs/hvm-emul.md).
 --   hosted    the same two images in a hosted VMM's placement: the host OS owns
 --             the NIC and holds the emulation; the VM world-switches with it.
+--   l4-vmm    the unmodified net_native.elf in a VM on the microkernel; its exits
+--             are IPC to its user-level VMM (vmm.elf, the emulated e1000), which
+--             reaches the network driver server (netsrv.elf, the real e1000
+--             driver) by IPC (lib/backend.lua, docs/l4.md).
 --
 -- A request/response transaction is one request: H1 app -> netfront, H2 on
 -- the TX ring, H3 to the backend, H4 netback -> NIC, H5 the NIC, the wire,
@@ -47,6 +51,15 @@ function M.place(o)
     domain { name = "native", image = "net_native.elf", memory_mb = o.memory_mb or 16, cpu = 0,
              mode = "native", privileged = true, args = copy(o.netperf) }
     device(copy(o.nic, { kind = "e1000", owner = "native" }))
+    return
+  end
+  if o.arch == "l4-vmm" then
+    if o.evil then
+      error("arch: 'l4-vmm' runs unmodified guests; a malicious netfront needs a netback", 2)
+    end
+    local drv = backend.l4(copy(o, { memory_mb = o.memory_mb or 16 }), "net_native.elf",
+                           function() return copy(o.netperf) end, "e1000")
+    device(copy(o.nic, { kind = "e1000", owner = drv }))
     return
   end
   if o.arch == "hvm-emul" or o.arch == "hosted" then
