@@ -3,7 +3,7 @@
  * (send, receive, call/reply) and its time, timeouts, map / grant / unmap
  * with recursive revocation and rights that never widen, receive windows,
  * interrupts as IPC, a page fault resolved by the pager, a VM exit handled
- * by the VMM, and a task's deletion.
+ * by the VMM, a task's deletion, and the transfer observer that traces them.
  */
 #include <check.h>
 
@@ -290,6 +290,60 @@ START_TEST(profile_costs)
 }
 END_TEST
 
+/* Every transfer is reported once, with its start, sender, label and pages; `at` moves it.
+ */
+static int nobs, obs_pages;
+static uint32_t obs_from, obs_to;
+static int64_t obs_label;
+static simtime_t obs_start;
+
+static void on_observe(void *o, uint32_t from, uint32_t to, int64_t label, simtime_t start,
+                       int pages)
+{
+    (void)o;
+    nobs++;
+    obs_from = from;
+    obs_to = to;
+    obs_label = label;
+    obs_start = start;
+    obs_pages = pages;
+}
+
+START_TEST(observed_transfers_and_entry_time)
+{
+    k.observe = on_observe;
+    nobs = 0;
+    uint32_t a = thread_in("a"), b = thread_in("b");
+    ck_assert_int_eq(l4_map_root(&k, L4_TASK_OF(a), 0x3000, 77, L4_RWX), 0);
+    struct l4_fpage w = {.base = 0x10000, .order = 2, .rights = L4_RWX};
+    ck_assert_int_eq(l4_receive(&k, b, L4_ANY, &w, L4_NEVER), 1);
+    ck_assert_int_eq(nobs, 0); /* nothing moved yet */
+    struct l4_msg m = {.label = 9, .item = L4_ITEM_MAP, .fpage = {0x3000, 0, L4_R}};
+    k.at = 5000; /* the kernel entry happened after time the caller already spent */
+    ck_assert_int_eq(l4_send(&k, a, b, &m, L4_NEVER), 0);
+    k.at = 0;
+    ck_assert_int_eq(nobs, 1);
+    ck_assert_uint_eq(obs_from, a);
+    ck_assert_uint_eq(obs_to, b);
+    ck_assert_int_eq(obs_label, 9);
+    ck_assert_uint_eq(obs_start, 5000);
+    ck_assert_int_eq(obs_pages, 1);
+    ck_assert_uint_eq(l4_thread(&k, b)->done_at, 5000 + IPC_PS + MAP_PS);
+    /* an interrupt's IPC comes from its pseudo-thread */
+    ck_assert_int_eq(l4_irq_attach(&k, 40, b), 0);
+    l4_irq_raise(&k, 40);
+    ck_assert_int_eq(nobs, 1); /* b is not receiving: kept pending */
+    ck_assert_int_eq(l4_receive(&k, b, L4_ANY, NULL, L4_NEVER), 0);
+    ck_assert_int_eq(nobs, 2);
+    ck_assert_uint_eq(obs_from, L4_IRQ_SENDER(40));
+    ck_assert_int_eq(obs_label, L4_LABEL_IRQ);
+    /* a failed transfer (no window) is not reported */
+    ck_assert_int_eq(l4_receive(&k, b, L4_ANY, NULL, L4_NEVER), 1);
+    ck_assert_int_lt(l4_send(&k, a, b, &m, L4_NEVER), 0);
+    ck_assert_int_eq(nobs, 2);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("l4");
@@ -307,6 +361,7 @@ static Suite *suite(void)
     tcase_add_test(tc, vm_exit_to_vmm);
     tcase_add_test(tc, task_deletion);
     tcase_add_test(tc, profile_costs);
+    tcase_add_test(tc, observed_transfers_and_entry_time);
     suite_add_tcase(s, tc);
     return s;
 }
