@@ -30,8 +30,8 @@ wake_ipi          3      us      (est.) IPI ~1 us (secondary estimate) + C1 exit
 
 # --- grant tables ---
 grant_map         1000   cycles  (est.) Xen map_grant_ref: active entry, maptrack handle, PTE update; below a hypercall
-grant_unmap       800    cycles  (est.) Xen unmap_grant_ref checks + PTE clear; the TLB flush is charged as tlb_flush
-tlb_flush         2      us      IPI TLB shootdown round trip 1-3 us (est., secondary); cf. persistent grants, LKML 2012
+grant_unmap       800    cycles  (est.) Xen unmap_grant_ref checks + PTE clear; the batch's TLB flush is charged as tlb_flush (+ IPIs)
+tlb_flush         0.17   us      (est.) Xen flush_area_local: MOV to CR3 ~200 cycles (Agner Fog) + TLB refill, as cr3_switch: 500 cycles at 3 GHz
 grant_copy_op     500    cycles  (est.) xen-netback gref mapping patch (J. Martins): copy ~0.49 us/64 B pkt more than map, E5-2699v3
 memcpy_bw         8      GB/s    (est.) McCalpin: 1 core, 10 L1D misses x 64 B / 79 ns = 8.1 GB/s, Xeon E5-2680 (Sandy Bridge EP)
 
@@ -96,3 +96,7 @@ efi_rs_lock        100    cycles  (est.) uncontended spin_lock/unlock of efi_rs_
 fpu_save           300    cycles  (est.) XSAVE of x87/SSE/AVX state, Haswell: ~100-300 cycles (Agner Fog tables; larger with AVX-512)
 fpu_restore        300    cycles  (est.) XRSTOR, same state size as fpu_save (Agner Fog tables)
 cr3_switch         500    cycles  (est.) MOV to CR3 (~200 cycles) plus refilling the TLB entries the call touches
+
+# --- TLB shootdown IPIs (sim/xen/flush.c): Xen's flush_area_mask -> send_IPI_mask, smp_invalidate_interrupt ---
+tlb_ipi_latency    1      us    (est.) IPI from the APIC ICR write to the remote handler ~1 us (secondary), as wake_ipi's IPI part
+tlb_ipi_handler    1200   cycles  (est.) remote interrupt entry + EOI + iret as irq_native (1000 cycles) + flush_area_local's CR3 write (~200 cycles)

@@ -45,7 +45,7 @@ enum cost_dim { DIM_CYCLES, DIM_TIME, DIM_BANDWIDTH, DIM_COUNT };
     X(C_WAKE_IPI, "wake_ipi", DIM_TIME, "IPI to wake an idle physical CPU")                        \
     X(C_GNT_MAP, "grant_map", DIM_CYCLES, "grant map: table checks + page table update")           \
     X(C_GNT_UNMAP, "grant_unmap", DIM_CYCLES, "grant unmap: checks + page table update")           \
-    X(C_TLB_FLUSH, "tlb_flush", DIM_TIME, "TLB flush after unmap (IPI shootdown round trip)")      \
+    X(C_TLB_FLUSH, "tlb_flush", DIM_TIME, "local TLB flush of the unmapping CPU")                  \
     X(C_GNT_COPY_OP, "grant_copy_op", DIM_CYCLES, "grant copy: per-operation checks")              \
     X(C_MEMCPY_BW, "memcpy_bw", DIM_BANDWIDTH, "in-hypervisor memory copy bandwidth")              \
     X(C_XS_REQUEST, "xenstore_request", DIM_TIME, "xenstored: one request served")                 \
@@ -98,7 +98,9 @@ enum cost_dim { DIM_CYCLES, DIM_TIME, DIM_BANDWIDTH, DIM_COUNT };
     X(C_SSD_TAIL_Q, "ssd_tail_quantile", DIM_COUNT, "SSD QoS percentile of the tail figures")      \
     X(C_NVME_READ_TAIL, "nvme_read_tail", DIM_TIME, "NVMe read latency at nvme_tail_quantile")     \
     X(C_NVME_WRITE_TAIL, "nvme_write_tail", DIM_TIME, "NVMe write latency at nvme_tail_quantile")  \
-    X(C_NVME_TAIL_Q, "nvme_tail_quantile", DIM_COUNT, "NVMe QoS percentile of the tail figures")
+    X(C_NVME_TAIL_Q, "nvme_tail_quantile", DIM_COUNT, "NVMe QoS percentile of the tail figures")   \
+    X(C_TLB_IPI_LATENCY, "tlb_ipi_latency", DIM_TIME, "flush IPI: send to the remote handler")     \
+    X(C_TLB_IPI_HANDLER, "tlb_ipi_handler", DIM_CYCLES, "flush IPI handler: entry, flush, ack")
 
 #define HOPSIM_COST_ENUM_(id, name, dim, desc) id,
 enum cost_id { HOPSIM_COSTS(HOPSIM_COST_ENUM_) COST_COUNT };

@@ -298,11 +298,13 @@ struct domain {
     unsigned said;          /* lines written so far */
     uint64_t checks_pass, checks_fail;
     uint64_t hypercalls, guest_errors;
-    int restarts;         /* incarnations before this one (on_crash = "restart") */
-    simtime_t crash_time; /* when it crashed, for the toolstack's restart */
-    uint64_t vtd_pgd;     /* IOMMU second-level tables (vtd.c), 0 if none */
-    bool vtd_strict;      /* own memory + grant mappings only (not the hardware domain) */
-    evq_handle store_ev;  /* a store pass is queued */
+    uint64_t tlb_flushes;     /* flush_tlb_mask calls for its grant unmaps (flush.c) */
+    uint64_t tlb_remote_cpus; /* remote CPUs those flushes interrupted */
+    int restarts;             /* incarnations before this one (on_crash = "restart") */
+    simtime_t crash_time;     /* when it crashed, for the toolstack's restart */
+    uint64_t vtd_pgd;         /* IOMMU second-level tables (vtd.c), 0 if none */
+    bool vtd_strict;          /* own memory + grant mappings only (not the hardware domain) */
+    evq_handle store_ev;      /* a store pass is queued */
     uint64_t store_req;
 };
 
@@ -315,6 +317,13 @@ struct link;
 struct peer;
 struct pcap;
 
+#define PLAT_HOP_DUE 64
+struct plat_hop_due {
+    uint64_t req;
+    simtime_t raised, when;
+    const char *irq; /* "msi", "intx"; NULL: none (masked) */
+    int64_t arg;
+};
 /* A device on the platform and the domain that owns it. */
 struct plat_dev {
     struct machine *m;
@@ -326,8 +335,12 @@ struct plat_dev {
     struct pci_func *f;
     uint16_t place;
     uint64_t mapped_addr[6], mapped_size[6];
-    uint64_t lost_irqs;      /* raised with no bound event channel */
-    uint64_t irq_req;        /* the first request the pending interrupt completes */
+    uint64_t lost_irqs; /* raised with no bound event channel */
+    uint64_t irq_req;   /* the first request the pending interrupt completes */
+    /* completions whose interrupt is on its way: the request leaves the device when it
+       arrives (or when the driver finds the completion first) */
+    struct plat_hop_due hop_due[PLAT_HOP_DUE];
+    int nhop_due;
     struct disk *disk0;      /* the first disk behind it (owned by the HBA) */
     bool passthrough;        /* assigned by the toolstack to a driver domain (not dom0) */
     simtime_t dma_stall;     /* IOMMU walk time not yet charged to a DMA transfer */
@@ -347,6 +360,8 @@ struct pcpu {
     struct cpuacct acct; /* busy/idle accounting */
     bool acct_open;      /* a busy interval is open, since acct_from */
     simtime_t acct_from;
+    simtime_t ipi_debt;  /* TLB-flush IPI handler time owed from inside a slice (flush.c) */
+    uint64_t flush_ipis; /* TLB-flush IPIs taken */
 };
 
 /* CPU time so far, for the per-request figures (acct.c). */
@@ -592,6 +607,14 @@ int gnttab_map_frame_gpfn(struct domain *d, uint32_t idx, uint64_t gpfn);
 /* Map d's shared_info page at guest frame gpfn on every vCPU (XENMAPSPACE_shared_info). */
 long domain_map_shared_info(struct domain *d, uint64_t gpfn);
 void gnttab_domain_dead(struct domain *d);
+
+/* flush.c: TLB shootdowns after grant unmaps (Xen's gnttab_flush_tlb) */
+/* The pCPUs whose TLBs may hold d's mappings (Xen's d->dirty_cpumask), plus `self`. */
+uint64_t flush_dirty_mask(const struct domain *d, int self);
+/* flush_tlb_mask(d->dirty_cpumask) by v at t: charges remote CPUs; returns v's time. */
+simtime_t flush_tlb_domain(struct vcpu *v, uint64_t req, simtime_t t);
+/* p enters the hypervisor at t: the flush IPI time it owes, traced from t. */
+simtime_t flush_take_debt(struct pcpu *p, simtime_t t);
 
 /* time helpers for spans */
 void span_cpu(struct machine *m, int pcpu, uint16_t kind, uint64_t req, simtime_t start,

@@ -16,8 +16,10 @@
  * create_grant_host_mapping failure is.
  *
  * unmap: unknown handle -> GNTST_bad_handle; host_addr mismatch ->
- * GNTST_general_error. Unmapping charges a TLB flush (the shootdown that
- * makes persistent grants worthwhile). copy: offset+len beyond a page ->
+ * GNTST_general_error. As Xen's gnttab_unmap_grant_ref, the TLB is flushed
+ * once per batch of GNTTAB_UNMAP_BATCH_SIZE (32) operations, whatever their
+ * status, on every CPU of the domain's dirty mask (flush.c: the shootdown
+ * that makes persistent grants worthwhile). copy: offset+len beyond a page ->
  * GNTST_bad_copy_arg (checked first, as Xen does), then per side the same
  * domain/ref/permission checks; a local frame outside RAM -> GNTST_bad_page.
  * The copy itself is a host memcpy charged at memcpy bandwidth.
@@ -30,6 +32,8 @@
 #include "vtd.h"
 
 #define GT_ENTRIES (GNT_MAX_FRAMES * GNT_ENTRIES_PER_FRAME)
+/* xen/common/grant_table.c: unmap operations done between two TLB flushes */
+#define GNTTAB_UNMAP_BATCH_SIZE 32
 
 int gnttab_init(struct domain *d)
 {
@@ -303,6 +307,12 @@ static void gnt_span(struct vcpu *v, uint16_t kind, simtime_t now, simtime_t *co
     *cost += dur;
 }
 
+/* gnttab_flush_tlb(current->domain) after a batch of unmaps */
+static void unmap_batch_flush(struct vcpu *v, simtime_t now, simtime_t *cost)
+{
+    *cost += flush_tlb_domain(v, vcpu_trace_req(v), now + *cost);
+}
+
 long gnttab_op(struct vcpu *v, int cmd, uint64_t arg, uint32_t count, simtime_t now,
                simtime_t *cost)
 {
@@ -310,6 +320,8 @@ long gnttab_op(struct vcpu *v, int cmd, uint64_t arg, uint32_t count, simtime_t 
     if (count > 512)
         return -EINVAL;
     for (uint32_t i = 0; i < count; i++) {
+        if (cmd == GNTTABOP_unmap_grant_ref && i && i % GNTTAB_UNMAP_BATCH_SIZE == 0)
+            unmap_batch_flush(v, now, cost);
         switch (cmd) {
         case GNTTABOP_map_grant_ref: {
             struct gnttab_map_grant_ref *op = guest_ram(v->d, arg + i * sizeof(*op), sizeof(*op));
@@ -321,13 +333,14 @@ long gnttab_op(struct vcpu *v, int cmd, uint64_t arg, uint32_t count, simtime_t 
         }
         case GNTTABOP_unmap_grant_ref: {
             struct gnttab_unmap_grant_ref *op = guest_ram(v->d, arg + i * sizeof(*op), sizeof(*op));
-            if (!op)
+            if (!op) {
+                if (i % GNTTAB_UNMAP_BATCH_SIZE)
+                    unmap_batch_flush(v, now, cost); /* Xen flushes what it did before -EFAULT */
                 return -EFAULT;
+            }
             simtime_t inval = 0;
             op->status = do_unmap(v, op, &inval);
             gnt_span(v, SPAN_GNT_UNMAP, now, cost, machine_cost(m, C_GNT_UNMAP), op->status);
-            if (op->status == GNTST_okay)
-                gnt_span(v, SPAN_TLB_FLUSH, now, cost, machine_cost(m, C_TLB_FLUSH), 0);
             if (inval)
                 gnt_span(v, SPAN_IOTLB_FLUSH, now, cost, inval, 0);
             break;
@@ -361,6 +374,8 @@ long gnttab_op(struct vcpu *v, int cmd, uint64_t arg, uint32_t count, simtime_t 
             return -ENOSYS;
         }
     }
+    if (cmd == GNTTABOP_unmap_grant_ref && count)
+        unmap_batch_flush(v, now, cost);
     return 0;
 }
 

@@ -88,6 +88,8 @@ void sched_wake(struct vcpu *v, simtime_t when)
     struct pcpu *p = &m->pcpus[v->pcpu];
     rq_push(p, v, true);
     if (!p->busy) {
+        if (when < p->idle_since)
+            when = p->idle_since; /* it is still handling an IPI (flush.c) */
         simtime_t ipi = machine_cost(m, C_WAKE_IPI);
         acct_open(p, when); /* the target CPU takes the IPI */
         span_cpu(m, p->id, SPAN_IPI, vcpu_trace_req(v), when, when + ipi, "wake", v->d->domid);
@@ -160,6 +162,11 @@ static simtime_t rs_leave(struct pcpu *p, struct vcpu *v, simtime_t t0)
 static struct vcpu *dispatch_prepare(struct pcpu *p, simtime_t now)
 {
     struct vcpu *v = rq_pop(p);
+    if (p->ipi_debt) {
+        /* flush IPIs that arrived while the dispatch was queued */
+        acct_open(p, now);
+        now += flush_take_debt(p, now);
+    }
     if (!v) {
         p->busy = false;
         p->idle_since = now;
@@ -305,6 +312,7 @@ static simtime_t trap_handle(struct pcpu *p, simtime_t now)
         a = HC_DEAD;
     if (v->d->rt && v->in_rs_call && (a == HC_BLOCK || a == HC_DEAD))
         cost += rs_leave(p, v, now + cost);
+    cost += flush_take_debt(p, now + cost); /* flush IPIs that came during the slice */
     requeue(p, v, a);
     p->busy = false;
     p->idle_since = now + cost;
