@@ -55,11 +55,15 @@ struct irq_line {
     void (*lower)(void *opaque, simtime_t when);
     /*
      * Request `req` has completed at the device and the host learns of it at
-     * `when` (its completion interrupt arrives, or the entry lands while the
-     * interrupt is masked): the request leaves the device's hop (H5). May be
-     * NULL.
+     * `when` (its completion interrupt, raised at `raised`, arrives; or the
+     * entry lands while the interrupt is masked: `irq` NULL): the request
+     * leaves the device's hop (H5) then, or earlier if its driver finds the
+     * completion first. The platform traces the interrupt's flight (a span
+     * named `irq`, argument `arg`) once it knows which. May be NULL: the
+     * device traces the interrupt itself.
      */
-    void (*complete)(void *opaque, uint64_t req, simtime_t when);
+    void (*complete)(void *opaque, uint64_t req, simtime_t raised, simtime_t when, const char *irq,
+                     int64_t arg);
 };
 
 /* What every device model is given at creation. */

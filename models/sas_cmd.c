@@ -178,7 +178,8 @@ static void post_done(struct sas_cmd *c, simtime_t now)
     simtime_t seen = sas_isr_set(h, SAS_ISR_CQ, now, tag);
     /* the device's hop ends with its completion interrupt (or the CQE, when masked) */
     if (tag != HOPSIM_NOREQ && h->env.irq.complete)
-        h->env.irq.complete(h->env.irq.opaque, tag, seen);
+        h->env.irq.complete(h->env.irq.opaque, tag, now, seen, seen > now ? h->irq_name : NULL,
+                            h->isr);
     sas_kick_fetch(h, now);
 }
 

@@ -64,7 +64,9 @@ static simtime_t irq_raise(struct sas_hba *h, simtime_t now, uint64_t req)
     bool msi = pci_msi(h->pci, NULL, NULL);
     h->irq_up = true;
     pci_func_set_intx(h->pci, !msi);
-    span(h, req, SPAN_IRQ, now, when, msi ? "msi" : "intx", h->isr);
+    h->irq_name = msi ? "msi" : "intx";
+    if (req == HOPSIM_NOREQ || !h->env.irq.complete) /* else the platform traces it */
+        span(h, req, SPAN_IRQ, now, when, h->irq_name, h->isr);
     if (h->env.irq.raise)
         h->env.irq.raise(h->env.irq.opaque, when);
     return when;

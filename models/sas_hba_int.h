@@ -56,6 +56,7 @@ struct sas_hba {
     simtime_t fw_free; /* the firmware processor is busy until then */
     struct sas_cmd *held_head, *held_tail;
     bool irq_up;
+    const char *irq_name; /* of the latest interrupt raised: "msi" or "intx" */
     unsigned nfree;
     uint16_t free_stack[SAS_HBA_CONTEXTS];
     struct sas_cmd cmd[SAS_HBA_CONTEXTS];

@@ -108,7 +108,62 @@ static void plat_irq_lower(void *opaque, simtime_t when)
  * its driver's completion handling in the owner, H6 in a backend, H8 in a
  * native kernel (which hands it straight to the application).
  */
-static void plat_irq_complete(void *opaque, uint64_t req, simtime_t when)
+/*
+ * Request `req`'s completion interrupt arrives (or its entry landed while
+ * masked). Its flight is traced on the device's track as the request's last
+ * H5 span -- or, when the driver found the completion in memory first
+ * (while handling an earlier one: sas.c marks it H6), as an interrupt that
+ * no longer serves it.
+ */
+static void hop_complete(struct plat_dev *pd, uint64_t req, simtime_t raised, simtime_t when,
+                         const char *irq, int64_t arg)
+{
+    struct machine *m = pd->m;
+    bool in_dev = trace_req_hop(m->tr, req) == HOP_H5;
+    if (irq) {
+        struct trace_span s = {.req = in_dev ? req : HOPSIM_NOREQ,
+                               .hop = in_dev ? HOP_H5 : HOP_NONE,
+                               .kind = SPAN_IRQ,
+                               .place = pd->place,
+                               .start = raised,
+                               .end = when,
+                               .name = irq,
+                               .arg = arg};
+        trace_span(m->tr, &s);
+    }
+    if (!in_dev)
+        return;
+    /* a native kernel's own request ends here; a backend -- or a hosted VMM's host OS serving a
+     * VM's device model, or a driver server on the microkernel -- still has to hand it back */
+    bool own = pd->owner->native && !pd->owner->device_model && !pd->owner->l4;
+    trace_hop(m->tr, req, own ? HOP_H8 : HOP_H6, pd->owner->place, when);
+}
+
+/* The interrupt that completes the earliest due request arrives. */
+static void hop_due(void *opaque, simtime_t now)
+{
+    struct plat_dev *pd = opaque;
+    int first = -1;
+    for (int i = 0; i < pd->nhop_due; i++)
+        if (first < 0 || pd->hop_due[i].when < pd->hop_due[first].when)
+            first = i;
+    if (first < 0)
+        return;
+    struct plat_hop_due e = pd->hop_due[first];
+    pd->hop_due[first] = pd->hop_due[--pd->nhop_due];
+    hop_complete(pd, e.req, e.raised, now, e.irq, e.arg);
+}
+
+/*
+ * The device posted request `req`'s completion at `raised`; its interrupt
+ * reaches the CPU at `when`. The request leaves the device then -- unless a
+ * driver already handling an earlier completion finds it in memory first
+ * (its completion mark moves it, sas.c) -- so the hop change and the
+ * interrupt's span wait for `when` in virtual time instead of being
+ * recorded ahead of the guest's marks.
+ */
+static void plat_irq_complete(void *opaque, uint64_t req, simtime_t raised, simtime_t when,
+                              const char *irq, int64_t arg)
 {
     struct plat_dev *pd = opaque;
     struct machine *m = pd->m;
@@ -116,10 +171,17 @@ static void plat_irq_complete(void *opaque, uint64_t req, simtime_t when)
         return;
     if (pd->irq_req == HOPSIM_NOREQ) /* the interrupt's delivery serves its first request */
         pd->irq_req = req;
-    /* a native kernel's own request ends here; a backend -- or a hosted VMM's host OS serving a
-     * VM's device model, or a driver server on the microkernel -- still has to hand it back */
-    bool own = pd->owner->native && !pd->owner->device_model && !pd->owner->l4;
-    trace_hop(m->tr, req, own ? HOP_H8 : HOP_H6, pd->owner->place, when);
+    simtime_t now = evq_now(&m->q);
+    if (when <= now || pd->nhop_due == PLAT_HOP_DUE) {
+        hop_complete(pd, req, raised, when > now ? when : now, irq, arg);
+        return;
+    }
+    pd->hop_due[pd->nhop_due].req = req;
+    pd->hop_due[pd->nhop_due].raised = raised;
+    pd->hop_due[pd->nhop_due].when = when;
+    pd->hop_due[pd->nhop_due].irq = irq;
+    pd->hop_due[pd->nhop_due++].arg = arg;
+    evq_schedule(&m->q, when, hop_due, pd);
 }
 
 /*

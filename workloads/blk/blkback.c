@@ -304,6 +304,7 @@ static int issue(struct bb_ring *r, struct bb_req *p)
     c->tag = p->id;
     c->target = target;
     c->done = bb_done;
+    c->done_hop = HOP_H6;
     c->arg = p;
     c->nsg = 0;
     c->lba = (v->start + p->sector) >> blk_shift;

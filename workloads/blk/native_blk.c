@@ -71,6 +71,7 @@ static int nb_submit(struct blkdev *d, struct blkdev_req *r)
     c->tag = r->id;
     c->target = nb->target;
     c->done = nb_done;
+    c->done_hop = HOP_H8;
     c->arg = r;
     c->nsg = 0;
     c->lba = r->sector >> nb->blk_shift;

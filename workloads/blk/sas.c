@@ -278,6 +278,8 @@ struct sas_cmd *sas_cmd_alloc(struct sas_hba *h)
     if (h->nfree && !h->dead)
         c = &h->cmds[h->free_stack[--h->nfree]];
     spin_unlock_irqrestore(&h->lock, f);
+    if (c)
+        c->done_hop = 0;
     return c;
 }
 
@@ -423,6 +425,8 @@ static void finish(struct sas_hba *h, struct sas_done *d, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
         uint64_t tag = d[i].c->tag;
+        if (d[i].c->done_hop)
+            trace_hop(d[i].c->done_hop, tag); /* the device is done with it, interrupt or not */
         trace_begin(SPAN_DRIVER, tag);
         d[i].c->done(d[i].c, d[i].status);
         trace_end(SPAN_DRIVER, tag);

@@ -50,6 +50,8 @@ struct sas_cmd {
     uint8_t target;
     sas_done_fn done;
     void *arg;
+    uint8_t done_hop;  /* the hop its completion handling is (HOP_H6 in a backend, HOP_H8 in a
+                          native kernel), marked as the driver takes it; 0: no mark */
     struct sas_sg *sg; /* this slot's SG list, SAS_MAX_SG entries, in DMA memory */
     /* the driver's */
     uint64_t sgl_bus;

@@ -106,10 +106,15 @@ static void real_rx(void *ctx, const void *frame, unsigned len)
     if (req != HOPSIM_NOREQ) {
         trace_ctx(req);
         trace_hop(HOP_H6, req);
+        /* the frame goes onto the emulated NIC's receive ring: this device model's response,
+         * which its next INTx edge carries to the guest (sim/hvm/dmop.c) */
+        trace_begin(SPAN_RING_PUT, req);
     }
     emu_e1k_receive(&dm.emu, frame, len);
-    if (req != HOPSIM_NOREQ)
+    if (req != HOPSIM_NOREQ) {
+        trace_end(SPAN_RING_PUT, req);
         trace_ctx(HOPSIM_NOREQ);
+    }
 }
 
 /* After each real interrupt: completions may have made room for what the guest queued. */

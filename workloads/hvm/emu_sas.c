@@ -101,11 +101,15 @@ static void post(uint64_t tag, uint16_t status)
         fatal(SAS_ERR_CQ_DMA);
         return;
     }
+    /* the emulated completion entry is this device model's response on the guest's ring: the
+     * next INTx edge carries it (sim/hvm/dmop.c) */
+    trace_begin(SPAN_RING_PUT, tag);
     q->tag = tag;
     q->status = status;
     q->sq_head = (uint16_t)e.sq_head;
     wmb(); /* the entry before its phase */
     q->phase = e.phase;
+    trace_end(SPAN_RING_PUT, tag);
     if (++e.cq_tail == e.qsize) {
         e.cq_tail = 0;
         e.phase ^= 1;
@@ -223,6 +227,7 @@ static int issue(const struct sas_sqe *q)
     rc->target = q->target;
     rc->nsg = c->nsg;
     rc->done = real_done;
+    rc->done_hop = HOP_H6;
     rc->arg = c;
     for (unsigned i = 0; i < c->nsg; i++) {
         if (q->opcode == SAS_OP_WRITE)
