@@ -100,3 +100,6 @@ cr3_switch         500    cycles  (est.) MOV to CR3 (~200 cycles) plus refilling
 # --- TLB shootdown IPIs (sim/xen/flush.c): Xen's flush_area_mask -> send_IPI_mask, smp_invalidate_interrupt ---
 tlb_ipi_latency    1      us    (est.) IPI from the APIC ICR write to the remote handler ~1 us (secondary), as wake_ipi's IPI part
 tlb_ipi_handler    1200   cycles  (est.) remote interrupt entry + EOI + iret as irq_native (1000 cycles) + flush_area_local's CR3 write (~200 cycles)
+
+# --- lock hold times not covered by an operation's cost (sim/xen/lock.c) ---
+maptrack_lock      60     cycles  (est.) Xen _get/put_maptrack_handle under v->maptrack_freelist_lock: two cmpxchg on shared lines, ~20-30 cycles each (Agner Fog)

@@ -101,7 +101,8 @@ enum hopsim_hop {
     X(SPAN_IPC, "ipc")                                                                             \
     X(SPAN_MAP, "map")                                                                             \
     X(SPAN_INJECT, "inject")                                                                       \
-    X(SPAN_VMM_EXIT, "vmm_exit")
+    X(SPAN_VMM_EXIT, "vmm_exit")                                                                   \
+    X(SPAN_LOCK_WAIT, "lock_wait")
 
 #define HOPSIM_SPAN_ENUM_(id, name) id,
 enum hopsim_span_kind { HOPSIM_SPAN_KINDS(HOPSIM_SPAN_ENUM_) SPAN_KIND_COUNT };

@@ -33,6 +33,7 @@
 #include "scenario.h"
 #include "simtime.h"
 #include "trace.h"
+#include "vlock.h"
 #include "xenstore.h"
 
 #define MAX_VCPUS 8
@@ -65,9 +66,10 @@ struct evtchn {
     uint8_t notify_vcpu;
     uint16_t remote_dom; /* UNBOUND: who may bind; INTERDOMAIN: peer (or DOMID_XS) */
     uint32_t remote_port;
-    uint32_t virq;    /* VIRQ number, or the pirq of an ECS_PIRQ port */
-    uint64_t req;     /* request context of the last send on this channel (tracing) */
-    uint8_t consumer; /* EVTCHN_CONSUMER_*: the hypervisor, not the guest, takes its events */
+    uint32_t virq;     /* VIRQ number, or the pirq of an ECS_PIRQ port */
+    uint64_t req;      /* request context of the last send on this channel (tracing) */
+    uint8_t consumer;  /* EVTCHN_CONSUMER_*: the hypervisor, not the guest, takes its events */
+    struct vlock lock; /* Xen's per-channel rwlock: read to send, write to bind or close */
 };
 #define EVTCHN_CONSUMER_IOREQ 1 /* an HVM vCPU's ioreq channel (sim/hvm/) */
 
@@ -91,6 +93,7 @@ struct maptrack {
     uint32_t ref;
     uint64_t host_addr;
     uint64_t mfn; /* the granted frame, as Xen's active entry keeps it */
+    uint8_t vcpu; /* the vCPU that made it: its free list takes the handle back */
 };
 
 /* ---- block cost cache ---- */
@@ -222,7 +225,8 @@ struct vcpu {
     uint32_t refused_perms;
     uint64_t refused_addr;
 
-    struct hvm_io io; /* HVM: the device access being emulated */
+    struct hvm_io io;           /* HVM: the device access being emulated */
+    struct vlock maptrack_lock; /* Xen's v->maptrack_freelist_lock (lock.c) */
 
     /* the microkernel (sim/l4/): this vCPU's thread, and the UTCB of the system call it is
      * blocked in (l4_wait: only the kernel wakes it) */
@@ -281,6 +285,8 @@ struct domain {
     uint32_t store_port;
 
     struct gnttab gt;
+    struct vlock gt_lock;    /* Xen's per-domain grant-table rwlock, gt->lock (lock.c) */
+    struct vlock event_lock; /* Xen's d->event_lock: bind, close, allocate (lock.c) */
     struct maptrack *maptrack;
     uint8_t *gnt_slot;   /* per grant-window page: GNT_SLOT_NONE, _RO or _RW (gnttab.c) */
     uint8_t *gnt_window; /* host view of the grant window: one Unicorn region per engine */
@@ -360,8 +366,10 @@ struct pcpu {
     struct cpuacct acct; /* busy/idle accounting */
     bool acct_open;      /* a busy interval is open, since acct_from */
     simtime_t acct_from;
-    simtime_t ipi_debt;  /* TLB-flush IPI handler time owed from inside a slice (flush.c) */
-    uint64_t flush_ipis; /* TLB-flush IPIs taken */
+    simtime_t ipi_debt;      /* TLB-flush IPI handler time owed from inside a slice (flush.c) */
+    uint64_t flush_ipis;     /* TLB-flush IPIs taken */
+    struct vcpu *rs_spinner; /* spinning for efi_rs_lock before a runtime call (sched.c) */
+    bool rs_granted;         /* efi_rs_lock was handed to rs_spinner */
 };
 
 /* CPU time so far, for the per-request figures (acct.c). */
@@ -421,10 +429,11 @@ struct machine {
 
     struct spiflash *flash; /* the platform's SPI NOR chip, if the scenario has one */
     struct spictrl *spi;
-    char flash_copy[64];     /* the run's private copy of the flash image */
-    uint8_t pcr0[32];        /* measured boot: PCR0 */
-    simtime_t rs_lock_until; /* the global runtime-services lock is held until then */
-    simtime_t boot_clock;    /* firmware time spent reading runtime images */
+    char flash_copy[64];       /* the run's private copy of the flash image */
+    uint8_t pcr0[32];          /* measured boot: PCR0 */
+    struct vmutex efi_rs_lock; /* Xen's global runtime-services lock (sched.c, platform.c) */
+    struct vlock flush_lock;   /* Xen's flush_lock: one remote TLB shootdown at a time (flush.c) */
+    simtime_t boot_clock;      /* firmware time spent reading runtime images */
 
     struct pci_bus *pci;
     struct plat_dev devs[SC_MAX_DEVICES];
@@ -615,6 +624,11 @@ uint64_t flush_dirty_mask(const struct domain *d, int self);
 simtime_t flush_tlb_domain(struct vcpu *v, uint64_t req, simtime_t t);
 /* p enters the hypervisor at t: the flush IPI time it owes, traced from t. */
 simtime_t flush_take_debt(struct pcpu *p, simtime_t t);
+
+/* lock.c: Xen's locks as virtual-time locks (vlock.h); waits are charged and traced */
+/* v takes l at t for `hold` (shared: the read side); returns the wait, traced as lock_wait. */
+simtime_t xen_lock(struct vcpu *v, struct vlock *l, bool shared, const char *name, simtime_t t,
+                   simtime_t hold);
 
 /* time helpers for spans */
 void span_cpu(struct machine *m, int pcpu, uint16_t kind, uint64_t req, simtime_t start,

@@ -637,12 +637,11 @@ int platform_create(struct machine *m, char *err, size_t errlen)
  * meanwhile -- the block backend's included -- waits (an availability
  * cost of the runtime-service design, docs/architecture.md).
  */
-static void setvariable(void *opaque, simtime_t now)
+static void setvariable_run(struct machine *m, simtime_t start)
 {
-    struct machine *m = opaque;
     const uint32_t sector = spiflash_size(m->flash) - 4096;
     uint8_t var[64];
-    simtime_t start = now > m->rs_lock_until ? now : m->rs_lock_until, done = start;
+    simtime_t done = start;
     memset(var, 0x5a, sizeof(var));
     simtime_t t = start + machine_cost(m, C_RS_LOCK) + machine_cost(m, C_FPU_SAVE) +
                   machine_cost(m, C_CR3_SWITCH);
@@ -653,8 +652,23 @@ static void setvariable(void *opaque, simtime_t now)
     spictrl_bios_cntl_write(m->spi, bc & ~SPICTRL_BIOSWE, true, done);
     done +=
         machine_cost(m, C_CR3_SWITCH) + machine_cost(m, C_FPU_RESTORE) + machine_cost(m, C_RS_LOCK);
-    m->rs_lock_until = done;
     span_cpu(m, 0, SPAN_RS_CALL, HOPSIM_NOREQ, start, done, "SetVariable", sector);
+    vmutex_unlock(&m->efi_rs_lock, done);
+}
+
+static void setvariable_granted(void *opaque, simtime_t t, simtime_t since)
+{
+    (void)since;
+    setvariable_run(opaque, t);
+}
+
+/* The call takes efi_rs_lock first: behind a backend call in progress, it waits its turn. */
+static void setvariable(void *opaque, simtime_t now)
+{
+    struct machine *m = opaque;
+    simtime_t start = vmutex_lock(&m->efi_rs_lock, now, setvariable_granted, m);
+    if (start != SIMTIME_NEVER)
+        setvariable_run(m, start);
 }
 
 /*

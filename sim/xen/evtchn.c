@@ -220,6 +220,8 @@ static long op_send(struct vcpu *v, uint32_t port, simtime_t now, simtime_t *cos
     struct evtchn *c = &d->evtchn[port];
     uint64_t req;
     simtime_t work = machine_cost(m, C_EVTCHN_SEND);
+    /* evtchn_read_lock(lchn): senders share it; a bind or close of the channel excludes them */
+    *cost += xen_lock(v, &c->lock, true, "evtchn", now + *cost, work);
     span_cpu(m, v->pcpu, SPAN_EVTCHN_SEND, vcpu_trace_req(v), now + *cost, now + *cost + work, NULL,
              port);
     *cost += work;
@@ -406,8 +408,36 @@ static long op_status(struct vcpu *v, struct evtchn_status *st)
     if (!name)                                                                                     \
         return -EFAULT;
 
+/*
+ * Binding, allocating and closing take d->event_lock for writing (and the
+ * channel's lock): the model charges them nothing, so they hold it for no
+ * time, but they wait for what is ahead of them.
+ */
+static void control_locks(struct vcpu *v, uint32_t port, simtime_t now, simtime_t *cost)
+{
+    *cost += xen_lock(v, &v->d->event_lock, false, "event_lock", now + *cost, 0);
+    if (port_valid(v->d, port))
+        *cost += xen_lock(v, &v->d->evtchn[port].lock, false, "evtchn", now + *cost, 0);
+}
+
 long evtchn_op(struct vcpu *v, int cmd, uint64_t arg, simtime_t now, simtime_t *cost)
 {
+    switch (cmd) {
+    case EVTCHNOP_alloc_unbound:
+    case EVTCHNOP_bind_interdomain:
+    case EVTCHNOP_bind_pirq:
+    case EVTCHNOP_bind_virq:
+        control_locks(v, 0, now, cost);
+        break;
+    case EVTCHNOP_close:
+    case EVTCHNOP_bind_vcpu: {
+        const uint32_t *port = guest_ram(v->d, arg, sizeof(*port)); /* the first field of both */
+        control_locks(v, port ? *port : 0, now, cost);
+        break;
+    }
+    default:
+        break;
+    }
     switch (cmd) {
     case EVTCHNOP_alloc_unbound: {
         ARG(struct evtchn_alloc_unbound, a);

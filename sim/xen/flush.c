@@ -84,17 +84,20 @@ simtime_t flush_tlb_domain(struct vcpu *v, uint64_t req, simtime_t t)
     d->tlb_flushes++;
     if (!remote)
         return local;
+    /* the global flush_lock is held from sending the IPIs to the last acknowledgement */
+    simtime_t wait = machine_cost(m, C_TLB_IPI_LATENCY) + machine_cost(m, C_TLB_IPI_HANDLER);
+    simtime_t spin = xen_lock(v, &m->flush_lock, false, "flush_lock", t + local, wait);
+    simtime_t sent = t + local + spin;
     int n = 0;
     for (int i = 0; i < m->npcpus; i++)
         if (remote >> i & 1) {
-            remote_flush(m, &m->pcpus[i], v->pcpu, t + local + machine_cost(m, C_TLB_IPI_LATENCY));
+            remote_flush(m, &m->pcpus[i], v->pcpu, sent + machine_cost(m, C_TLB_IPI_LATENCY));
             n++;
         }
     /* spin until the last remote handler has cleared its bit in flush_cpumask */
-    simtime_t wait = machine_cost(m, C_TLB_IPI_LATENCY) + machine_cost(m, C_TLB_IPI_HANDLER);
-    span_cpu(m, v->pcpu, SPAN_TLB_FLUSH, req, t + local, t + local + wait, "wait for acks", n);
+    span_cpu(m, v->pcpu, SPAN_TLB_FLUSH, req, sent, sent + wait, "wait for acks", n);
     d->tlb_remote_cpus += (uint64_t)n;
-    return local + wait;
+    return local + spin + wait;
 }
 
 simtime_t flush_take_debt(struct pcpu *p, simtime_t t)

@@ -152,6 +152,7 @@ static int16_t do_map(struct vcpu *v, struct gnttab_map_grant_ref *op)
     if (domain_window_map(d, op->host_addr, mfn, ro) < 0)
         return GNTST_general_error;
     d->maptrack[h] = (struct maptrack){.in_use = true,
+                                       .vcpu = (uint8_t)v->id,
                                        .readonly = ro,
                                        .granter = rd->domid,
                                        .ref = op->ref,
@@ -307,6 +308,57 @@ static void gnt_span(struct vcpu *v, uint16_t kind, simtime_t now, simtime_t *co
     *cost += dur;
 }
 
+/*
+ * The locks of one grant operation (lock.c), taken before its work as Xen
+ * takes them: `hold` is the operation's modelled work.
+ */
+static void map_locks(struct vcpu *v, const struct gnttab_map_grant_ref *op, simtime_t now,
+                      simtime_t *cost)
+{
+    struct machine *m = v->d->m;
+    struct domain *rd = dom_lookup(v->d, op->dom);
+    /* get_maptrack_handle: this vCPU's free list */
+    *cost += xen_lock(v, &v->maptrack_lock, false, "maptrack", now + *cost,
+                      machine_cost(m, C_MAPTRACK_LOCK));
+    /* grant_read_lock(rgt) for the checks and the active entry */
+    if (rd && !rd->dead)
+        *cost +=
+            xen_lock(v, &rd->gt_lock, true, "gt->lock", now + *cost, machine_cost(m, C_GNT_MAP));
+}
+
+/* After a successful map by a domain with IOMMU mappings: double_gt_lock(lgt, rgt). */
+static void iommu_locks(struct vcpu *v, struct domain *rd, simtime_t hold, simtime_t now,
+                        simtime_t *cost)
+{
+    struct domain *d = v->d;
+    if (!d->m->iommu || !d->vtd_pgd || !d->vtd_strict)
+        return;
+    *cost += xen_lock(v, &d->gt_lock, false, "gt->lock", now + *cost, hold);
+    if (rd && rd != d)
+        *cost += xen_lock(v, &rd->gt_lock, false, "gt->lock", now + *cost, hold);
+}
+
+static void unmap_locks(struct vcpu *v, const struct gnttab_unmap_grant_ref *op, simtime_t now,
+                        simtime_t *cost, struct domain **rdp)
+{
+    struct domain *d = v->d;
+    struct machine *m = d->m;
+    *rdp = NULL;
+    if (op->handle >= MAPTRACK_MAX || !d->maptrack[op->handle].in_use)
+        return;
+    const struct maptrack *mt = &d->maptrack[op->handle];
+    struct domain *rd = machine_domain(m, mt->granter);
+    *rdp = rd;
+    /* grant_read_lock(rgt) for the checks and the active entry */
+    if (rd)
+        *cost +=
+            xen_lock(v, &rd->gt_lock, true, "gt->lock", now + *cost, machine_cost(m, C_GNT_UNMAP));
+    /* put_maptrack_handle: onto the free list of the vCPU that made the mapping */
+    if (mt->vcpu < d->nvcpus)
+        *cost += xen_lock(v, &d->vcpus[mt->vcpu]->maptrack_lock, false, "maptrack", now + *cost,
+                          machine_cost(m, C_MAPTRACK_LOCK));
+}
+
 /* gnttab_flush_tlb(current->domain) after a batch of unmaps */
 static void unmap_batch_flush(struct vcpu *v, simtime_t now, simtime_t *cost)
 {
@@ -327,8 +379,11 @@ long gnttab_op(struct vcpu *v, int cmd, uint64_t arg, uint32_t count, simtime_t 
             struct gnttab_map_grant_ref *op = guest_ram(v->d, arg + i * sizeof(*op), sizeof(*op));
             if (!op)
                 return -EFAULT;
+            map_locks(v, op, now, cost);
             op->status = do_map(v, op);
             gnt_span(v, SPAN_GNT_MAP, now, cost, machine_cost(m, C_GNT_MAP), op->status);
+            if (op->status == GNTST_okay)
+                iommu_locks(v, dom_lookup(v->d, op->dom), 0, now, cost);
             break;
         }
         case GNTTABOP_unmap_grant_ref: {
@@ -339,8 +394,12 @@ long gnttab_op(struct vcpu *v, int cmd, uint64_t arg, uint32_t count, simtime_t 
                 return -EFAULT;
             }
             simtime_t inval = 0;
+            struct domain *rd;
+            unmap_locks(v, op, now, cost, &rd);
             op->status = do_unmap(v, op, &inval);
             gnt_span(v, SPAN_GNT_UNMAP, now, cost, machine_cost(m, C_GNT_UNMAP), op->status);
+            if (op->status == GNTST_okay)
+                iommu_locks(v, rd, inval, now, cost); /* the invalidation is waited for inside */
             if (inval)
                 gnt_span(v, SPAN_IOTLB_FLUSH, now, cost, inval, 0);
             break;
@@ -350,6 +409,16 @@ long gnttab_op(struct vcpu *v, int cmd, uint64_t arg, uint32_t count, simtime_t 
             if (!op)
                 return -EFAULT;
             simtime_t c = machine_cost(m, C_GNT_COPY_OP);
+            /* acquire_grant_for_copy: grant_read_lock of each granting side's table */
+            struct domain *sd = (op->flags & GNTCOPY_source_gref)
+                                    ? dom_lookup(v->d, op->source.domid)
+                                    : NULL,
+                          *dd = (op->flags & GNTCOPY_dest_gref) ? dom_lookup(v->d, op->dest.domid)
+                                                                : NULL;
+            if (sd)
+                *cost += xen_lock(v, &sd->gt_lock, true, "gt->lock", now + *cost, c);
+            if (dd)
+                *cost += xen_lock(v, &dd->gt_lock, true, "gt->lock", now + *cost, c);
             op->status = do_copy(v, op, &c);
             gnt_span(v, SPAN_GNT_COPY, now, cost, c, op->status);
             break;
@@ -358,6 +427,9 @@ long gnttab_op(struct vcpu *v, int cmd, uint64_t arg, uint32_t count, simtime_t 
             struct gnttab_setup_table *op = guest_ram(v->d, arg + i * sizeof(*op), sizeof(*op));
             if (!op)
                 return -EFAULT;
+            struct domain *td = dom_lookup(v->d, op->dom);
+            if (td) /* grant_write_lock: waits for every operation in its table to leave */
+                *cost += xen_lock(v, &td->gt_lock, false, "gt->lock", now + *cost, 0);
             long r = op_setup_table(v, op);
             if (r)
                 return r;

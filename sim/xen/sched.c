@@ -122,7 +122,42 @@ static void update_time(struct vcpu *v, simtime_t t)
  * switches CR3 to the runtime services' page tables, runs the service on
  * this CPU, and undoes it when the service returns (blocks). No world
  * switch: the interrupted domain's context stays loaded underneath.
+ *
+ * efi_rs_lock is one lock for every runtime call on the machine (the
+ * backend's on any of its vCPUs, the OS's SetVariable): a CPU whose call
+ * finds it held spins in efi_rs_enter's spin_lock until it is handed over
+ * (FIFO), busy and running nothing else; the spin is a `lock_wait` span.
  */
+
+/* efi_rs_lock is handed to the call spinning on p at t. */
+static void rs_granted(void *opaque, simtime_t t, simtime_t since)
+{
+    struct pcpu *p = opaque;
+    struct vcpu *v = p->rs_spinner;
+    span_cpu(p->m, p->id, SPAN_LOCK_WAIT, v ? vcpu_trace_req(v) : HOPSIM_NOREQ, since, t,
+             "efi_rs_lock", 0);
+    p->rs_granted = true;
+    evq_schedule(&p->m->q, t, pcpu_dispatch, p);
+}
+
+/* v's call takes efi_rs_lock at *t: false if the CPU must spin (rs_granted resumes it). */
+static bool rs_lock(struct pcpu *p, struct vcpu *v, simtime_t *t)
+{
+    struct machine *m = v->d->m;
+    if (p->rs_granted) {
+        p->rs_granted = false;
+        return true;
+    }
+    simtime_t at = vmutex_lock(&m->efi_rs_lock, *t, rs_granted, p);
+    if (at == SIMTIME_NEVER) {
+        p->rs_spinner = v;
+        return false;
+    }
+    if (at > *t) /* the last holder's release lies ahead in virtual time */
+        span_cpu(m, p->id, SPAN_LOCK_WAIT, vcpu_trace_req(v), *t, at, "efi_rs_lock", 0);
+    *t = at;
+    return true;
+}
 /* One charged, traced step of the call path; returns its end. */
 static simtime_t rs_step(struct pcpu *p, struct vcpu *v, uint16_t kind, const char *what,
                          enum cost_id c, simtime_t t)
@@ -151,6 +186,7 @@ static simtime_t rs_leave(struct pcpu *p, struct vcpu *v, simtime_t t0)
     t = rs_step(p, v, SPAN_RS_LEAVE, "efi_rs_unlock", C_RS_LOCK, t);
     span_cpu(v->d->m, p->id, SPAN_RS_CALL, v->ctx_req, v->rs_call_start, t, v->d->name, 0);
     v->in_rs_call = false;
+    vmutex_unlock(&v->d->m->efi_rs_lock, t);
     return t - t0;
 }
 
@@ -159,9 +195,31 @@ static simtime_t rs_leave(struct pcpu *p, struct vcpu *v, simtime_t t0)
  * switch and the event delivery, publish the time. Returns the vCPU to
  * run, or NULL when the pCPU goes idle or waits (handled here).
  */
+/*
+ * The next vCPU to run on p. A runtime call in progress holds efi_rs_lock
+ * and, like Xen's, is not preempted on its CPU; a call that would have to
+ * wait for it on the same CPU goes behind it instead of spinning there.
+ */
+static struct vcpu *next_vcpu(struct pcpu *p)
+{
+    struct vcpu *v = p->rs_spinner;
+    if (v) {
+        p->rs_spinner = NULL;
+        return v;
+    }
+    struct vcpu *first = NULL;
+    while ((v = rq_pop(p)) && v->d->rt && !v->in_rs_call && v->d->m->efi_rs_lock.held &&
+           v->d->m->efi_rs_lock.owner == p && v != first) {
+        if (!first)
+            first = v;
+        rq_push(p, v, false);
+    }
+    return v;
+}
+
 static struct vcpu *dispatch_prepare(struct pcpu *p, simtime_t now)
 {
-    struct vcpu *v = rq_pop(p);
+    struct vcpu *v = next_vcpu(p);
     if (p->ipi_debt) {
         /* flush IPIs that arrived while the dispatch was queued */
         acct_open(p, now);
@@ -176,14 +234,8 @@ static struct vcpu *dispatch_prepare(struct pcpu *p, simtime_t now)
     struct machine *m = v->d->m;
     simtime_t t = now;
     acct_open(p, now);
-    if (v->d->rt && !v->in_rs_call && t < m->rs_lock_until) {
-        /* another runtime call (SetVariable) holds efi_rs_lock: the call waits for it */
-        span_cpu(m, p->id, SPAN_RS_ENTER, vcpu_trace_req(v), t, m->rs_lock_until,
-                 "efi_rs_lock wait", 1);
-        rq_push(p, v, true);
-        evq_schedule(&m->q, m->rs_lock_until, pcpu_dispatch, p);
-        return NULL;
-    }
+    if (v->d->rt && !v->in_rs_call && !v->d->dead && !rs_lock(p, v, &t))
+        return NULL; /* spinning for efi_rs_lock: busy, nothing else runs here */
     if (v->d->rt) {
         t = rs_enter(p, v, t);
     } else {
@@ -290,7 +342,7 @@ static simtime_t trap_handle(struct pcpu *p, simtime_t now)
         a = hypercall_dispatch(v, now, &cost);
         break;
     case TRAP_BUDGET:
-        a = HC_YIELD;
+        a = v->d->rt && v->in_rs_call ? HC_CONTINUE : HC_YIELD; /* a runtime call runs on */
         break;
     case TRAP_IO:
         a = hvm_exit(v, now, &cost);

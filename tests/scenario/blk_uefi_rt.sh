@@ -91,7 +91,7 @@ check "nothing ran" bash -c "! grep -q 'guest checks' '$WORK/out3'"
   --set requests=100 --set disk="$WORK/sv.img" --set setvariable_ms=2 \
   --trace-csv "$WORK/sv.csv" >"$WORK/sv" 2>&1
 check "SetVariable call traced" grep -q ",rs_call,SetVariable," "$WORK/sv.csv"
-check "a backend call waited on efi_rs_lock" grep -q ",rs_enter,efi_rs_lock wait," "$WORK/sv.csv"
+check "a backend call waited on efi_rs_lock" grep -q ",lock_wait,efi_rs_lock," "$WORK/sv.csv"
 maxus=$(awk '$1 == "end-to-end" { print $6 }' "$WORK/sv")
 check "I/O stalled behind the erase (max $maxus us >= tSE 45 ms)" awk -v m="$maxus" 'BEGIN { exit !(m >= 45000) }'
 # runtime calls on the notifying CPU need no wake-up IPI: H3 is shorter than on a dedicated CPU

@@ -145,8 +145,8 @@ START_TEST(one_flush_per_unmap_batch)
 {
     grant_handle_t h[40];
     map_n(8, h);
-    /* nobody else holds b's context: a local flush only */
-    simtime_t cost = unmap_n(0, 8, h, 0);
+    /* nobody else holds b's context: a local flush only (1 ms later: the maps' locks are free) */
+    simtime_t cost = unmap_n(0, 8, h, 1000000000);
     ck_assert_uint_eq(B->tlb_flushes, 1);
     ck_assert_int_eq(count_named("local", m.pcpus[0].place), 1);
     ck_assert_int_eq(count_named("wait for acks", -1), 0);
@@ -183,7 +183,7 @@ START_TEST(scope_is_the_dirty_mask)
     m.pcpus[3].last_dom = A;
     ck_assert_uint_eq(flush_dirty_mask(B, 0), 0x3);
     ck_assert_uint_eq(flush_dirty_mask(C, 2), 0x4);
-    const simtime_t t0 = 1000000; /* 1 us */
+    const simtime_t t0 = 1000000000; /* 1 ms: the maps' locks are free again */
     simtime_t cost = unmap_n(0, 4, h, t0);
     simtime_t lat = C_(C_TLB_IPI_LATENCY), hnd = C_(C_TLB_IPI_HANDLER);
     /* the initiator: its flush, then the wait for cpu1's acknowledgement */
@@ -220,7 +220,7 @@ START_TEST(lazy_context_and_every_dirty_cpu)
     m.pcpus[0].last_dom = B;
     m.pcpus[2].last_dom = B;
     m.pcpus[3].last_dom = B;
-    simtime_t cost = unmap_n(0, 2, h, 0);
+    simtime_t cost = unmap_n(0, 2, h, 1000000000);
     /* the wait is for the slowest acknowledgement, not one per CPU */
     ck_assert_uint_eq(cost, 2 * C_(C_GNT_UNMAP) + C_(C_TLB_FLUSH) + C_(C_TLB_IPI_LATENCY) +
                                 C_(C_TLB_IPI_HANDLER));
@@ -263,14 +263,14 @@ START_TEST(runtime_service_scope)
     m.pcpus[1].last_dom = B;
     m.pcpus[2].last_dom = B;
     ck_assert_uint_eq(flush_dirty_mask(B, 0), 0x1);
-    simtime_t cost = unmap_n(0, 1, h, 0);
+    simtime_t cost = unmap_n(0, 1, h, 1000000000);
     ck_assert_uint_eq(cost, C_(C_GNT_UNMAP) + C_(C_TLB_FLUSH));
     ck_assert_int_eq(count_named("flush IPI", -1), 0);
     /* its second vCPU is inside a call on cpu1: that CPU is flushed */
     B->vcpus[1]->in_rs_call = true;
     ck_assert_uint_eq(flush_dirty_mask(B, 0), 0x3);
     map_n(1, h);
-    unmap_n(0, 1, h, 0);
+    unmap_n(0, 1, h, 2000000000);
     ck_assert_int_eq(count_named("flush IPI", m.pcpus[1].place), 1);
     ck_assert_int_eq(count_named("flush IPI", m.pcpus[2].place), 0);
 }
