@@ -227,7 +227,6 @@ static int issue(const struct sas_sqe *q)
     rc->target = q->target;
     rc->nsg = c->nsg;
     rc->done = real_done;
-    rc->done_hop = HOP_H6;
     rc->arg = c;
     for (unsigned i = 0; i < c->nsg; i++) {
         if (q->opcode == SAS_OP_WRITE)
