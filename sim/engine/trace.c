@@ -1260,10 +1260,6 @@ void trace_hop(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t
     if (r->hop == hop && r->place == place)
         return;
     now = hop_leave_time(r, now);
-    /* nor before it began: a notify handled at its trap event records the move at the send's
-     * time, which another CPU's slice, run later in host order, may precede */
-    if (now < r->start)
-        now = r->start;
     hop_close(t, r, now, false);
     /*
      * H2 -> H4 (or H6 -> H8): the request was taken off the ring without a
