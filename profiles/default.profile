@@ -103,3 +103,5 @@ tlb_ipi_handler    1200   cycles  (est.) remote interrupt entry + EOI + iret as 
 
 # --- lock hold times not covered by an operation's cost (sim/xen/lock.c) ---
 maptrack_lock      60     cycles  (est.) Xen _get/put_maptrack_handle under v->maptrack_freelist_lock: two cmpxchg on shared lines, ~20-30 cycles each (Agner Fog)
+# --- memory reservations (ballooning): Xen's memory_op ---
+memop_page         800    cycles  (est.) Xen alloc_domheap_pages/free_domheap_pages + one p2m entry set/clear per 4 KiB page; cf. grant_map's PTE update

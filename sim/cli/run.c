@@ -336,6 +336,12 @@ int run_scenario(const struct run_opts *o, struct run_result *r)
     r->host_seconds = host_now() - t0;
     collect(&m, r);
     report(&m, &sc, r);
+    if (balloon_report(&m, o->quiet ? NULL : stdout, sc.output.reservation_csv, err, sizeof(err)) <
+        0) {
+        fprintf(stderr, "hopsim: %s:%d: output: reservation_csv: %s\n", sc.path, sc.output.line,
+                err);
+        rc = 1;
+    }
     if (sc.output.summary && !o->no_summary)
         trace_print_summary(tr, stdout);
     char failure[sizeof m.failure + 64] = "";

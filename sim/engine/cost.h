@@ -101,7 +101,8 @@ enum cost_dim { DIM_CYCLES, DIM_TIME, DIM_BANDWIDTH, DIM_COUNT };
     X(C_NVME_TAIL_Q, "nvme_tail_quantile", DIM_COUNT, "NVMe QoS percentile of the tail figures")   \
     X(C_TLB_IPI_LATENCY, "tlb_ipi_latency", DIM_TIME, "flush IPI: send to the remote handler")     \
     X(C_TLB_IPI_HANDLER, "tlb_ipi_handler", DIM_CYCLES, "flush IPI handler: entry, flush, ack")    \
-    X(C_MAPTRACK_LOCK, "maptrack_lock", DIM_CYCLES, "maptrack free-list critical section")
+    X(C_MAPTRACK_LOCK, "maptrack_lock", DIM_CYCLES, "maptrack free-list critical section")         \
+    X(C_MEMOP_PAGE, "memop_page", DIM_CYCLES, "reservation op per page: heap allocator + p2m entry")
 
 #define HOPSIM_COST_ENUM_(id, name, dim, desc) id,
 enum cost_id { HOPSIM_COSTS(HOPSIM_COST_ENUM_) COST_COUNT };

@@ -512,9 +512,11 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
     uint32_t perms;
     if (pfn < d->nr_pages)
         /* W^X: the image's code pages are read + execute, everything else read + write, so
-           a guest cannot modify translated code (nor hit Unicorn's self-modifying-code path) */
-        perms =
-            domain_page_exec(d, pfn) ? UC_PROT_READ | UC_PROT_EXEC : UC_PROT_READ | UC_PROT_WRITE;
+           a guest cannot modify translated code (nor hit Unicorn's self-modifying-code path);
+           an unpopulated page (ballooned out, sim/xen/memory.c) is no memory at all */
+        perms = d->p2m[pfn] == P2M_INVALID ? 0
+                : domain_page_exec(d, pfn) ? UC_PROT_READ | UC_PROT_EXEC
+                                           : UC_PROT_READ | UC_PROT_WRITE;
     else if (va >= HOPSIM_GNT_WINDOW_BASE &&
              va < HOPSIM_GNT_WINDOW_BASE + HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE)
         switch (d->gnt_slot[(va - HOPSIM_GNT_WINDOW_BASE) >> PAGE_SHIFT]) {
@@ -746,6 +748,10 @@ void vcpu_destroy(struct vcpu *v)
 
 static const char *refused_name(const struct vcpu *v)
 {
+    if (!v->refused_perms && v->refused_addr < v->d->nr_pages * PAGE_SIZE)
+        return v->refused_type == UC_MEM_WRITE   ? "write to unpopulated RAM page"
+               : v->refused_type == UC_MEM_FETCH ? "fetch from unpopulated RAM page"
+                                                 : "read of unpopulated RAM page";
     if (!v->refused_perms)
         return v->refused_type == UC_MEM_WRITE   ? "write to unmapped grant slot"
                : v->refused_type == UC_MEM_FETCH ? "fetch from unmapped grant slot"
@@ -853,6 +859,10 @@ int vcpu_read(struct vcpu *v, uint64_t gpa, void *buf, size_t len)
              a += PAGE_SIZE)
             if (v->d->gnt_slot[(a - wb) >> PAGE_SHIFT] == GNT_SLOT_NONE)
                 return -1;
+    /* nor is an unpopulated RAM page (its host page is PROT_NONE too) */
+    uint64_t ram = v->d->nr_pages * PAGE_SIZE;
+    if (len && gpa < ram && !guest_ram(v->d, gpa, (gpa + len > ram ? ram : gpa + len) - gpa))
+        return -1;
     return uc_mem_read((uc_engine *)v->uc, gpa, buf, len) == UC_ERR_OK ? 0 : -1;
 }
 

@@ -254,7 +254,7 @@ long hvm_foreign_map(struct vcpu *v, uint64_t arg)
     if (b->size && (!idx || !gpfn || !errs))
         return -EFAULT;
     for (unsigned i = 0; i < b->size; i++)
-        errs[i] = idx[i] < fd->nr_pages && gfn_free(v->d, gpfn[i]) ? 0 : -EINVAL;
+        errs[i] = domain_gpfn_present(fd, idx[i]) && gfn_free(v->d, gpfn[i]) ? 0 : -EINVAL;
     for (unsigned i = 0; i < b->size;) {
         unsigned n = 1;
         if (errs[i]) {

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -143,7 +144,11 @@ static int xs_printf(struct machine *m, const char *val, const char *fmt, ...)
 int toolstack_introduce(struct machine *m, struct domain *d)
 {
     char path[64], val[32];
-    struct xenstore_domain_interface *ring = guest_ram(d, (d->si->store_mfn) << PAGE_SHIFT, 4096);
+    /* the service reads the ring's frame, not the guest's mapping of it (memory.c) */
+    uint64_t mfn = domain_gpfn_to_mfn(d, d->store_gpfn);
+    if (mfn == P2M_INVALID)
+        return -1;
+    struct xenstore_domain_interface *ring = machine_frame(m, mfn);
     if (xs_introduce(m->xs, d->domid, ring) < 0)
         return -1;
     snprintf(path, sizeof(path), "/local/domain/%u", d->domid);
@@ -154,6 +159,11 @@ int toolstack_introduce(struct machine *m, struct domain *d)
     xs_printf(m, d->name, "/local/domain/%u/name", d->domid);
     xs_printf(m, "", "/local/domain/%u/device", d->domid);
     xs_printf(m, "", "/local/domain/%u/backend", d->domid);
+    /* libxl's memory keys (libxl__build_post): static-max and target, KiB */
+    snprintf(val, sizeof(val), "%llu", (unsigned long long)(d->nr_pages * (PAGE_SIZE / 1024)));
+    xs_printf(m, val, "/local/domain/%u/memory/static-max", d->domid);
+    snprintf(val, sizeof(val), "%llu", (unsigned long long)(d->init_pages * (PAGE_SIZE / 1024)));
+    xs_printf(m, val, "/local/domain/%u/memory/target", d->domid);
     return 0;
 }
 
@@ -258,6 +268,7 @@ static int setup_memory(struct machine *m, const struct scenario *sc, char *err,
         return -1;
     }
     m->nr_mfns = frames;
+    m->ram_limit = sc->machine.memory_bytes / PAGE_SIZE;
     return 0;
 }
 
@@ -294,6 +305,7 @@ int machine_create(struct machine *m, const struct scenario *sc, struct trace *t
             return -1;
     assign_domids(m);
     platform_schedule_setvariable(m);
+    balloon_schedule(m);
     for (int i = 0; i < m->ndoms; i++) {
         struct domain *d = m->doms[i];
         char name[48];
@@ -353,6 +365,9 @@ void machine_destroy(struct machine *m)
         domain_free(m->doms[i]);
     if (m->xs)
         xs_destroy(m->xs);
+    balloon_fini(m);
+    free(m->frame_owner);
+    free(m->free_mfns);
     evq_fini(&m->q);
     if (m->mem) {
         munmap(m->mem, m->nr_mfns * PAGE_SIZE);

@@ -58,6 +58,8 @@ struct uc_struct;
 struct hvm_domain;
 struct l4_kernel;
 
+#define P2M_INVALID UINT64_MAX
+
 /* ---- event channels ---- */
 enum evtchn_state { ECS_FREE = 0, ECS_RESERVED, ECS_UNBOUND, ECS_INTERDOMAIN, ECS_VIRQ, ECS_PIRQ };
 
@@ -263,9 +265,24 @@ struct domain {
     uint32_t pci_cf8; /* this domain's CONFIG_ADDRESS latch */
     struct pirq pirqs[NR_PIRQS];
 
-    uint8_t *ram; /* host view of the domain's RAM (machine memory slice) */
+    /*
+     * Pseudo-physical memory (sim/xen/memory.c). [0, nr_pages) is the RAM
+     * range (maxmem): gpfn g is backed by machine frame p2m[g], or is
+     * unpopulated (P2M_INVALID: ballooned out, or above the initial
+     * allocation), when any access to it faults. ram is a host reservation
+     * of the whole range; each populated page is the memfd's frame mapped
+     * there. The build allocates init_pages contiguous frames at first_mfn.
+     */
+    uint8_t *ram;
     uint64_t nr_pages;
-    uint64_t first_mfn; /* p2m: gpfn g -> first_mfn + g (contiguous allocation) */
+    uint64_t first_mfn;
+    uint64_t init_pages;
+    uint64_t *p2m;
+    uint64_t tot_pages; /* frames the domain holds (Xen's d->tot_pages) */
+    uint64_t max_pages; /* XEN_DOMCTL_max_mem: tot_pages never exceeds it */
+    bool p2m_machine;   /* its start_info.mfn_list holds machine frames (it owns a device) */
+    uint64_t store_gpfn, console_gpfn; /* rings the platform reads: their frames stay alive */
+    uint64_t pages_released, pages_populated; /* by its reservation ops */
     uint64_t image_end;
     uint8_t *exec_pages; /* bitmap, one bit per RAM page: the image's code and the hypercall page */
     uint64_t code_bytes; /* bytes of executable segments: sizes the engine's code buffer */
@@ -411,6 +428,12 @@ struct machine {
     uint8_t *mem; /* machine memory: a shared mapping of mem_fd */
     int mem_fd;   /* memfd holding machine memory (valid while mem is set) */
     uint64_t nr_mfns, next_mfn;
+    /* the host's RAM for domains (machine memory_mb) and what domains hold of it (memory.c) */
+    uint64_t ram_limit, ram_used;
+    uint64_t *free_mfns; /* frames given back, scrubbed; reused last-in first-out */
+    uint64_t nfree_mfns;
+    struct domain **frame_owner; /* per machine frame: the domain holding it, NULL if none */
+    struct resv_log *resv;       /* reservation over time (memory.c), NULL until it changes */
 
     struct pcpu pcpus[MAX_PCPUS];
     int npcpus;
@@ -593,6 +616,30 @@ enum hc_action hypercall_dispatch(struct vcpu *v, simtime_t now, simtime_t *cost
 /* traps.c: HYPERVISOR_set_trap_table; #GP for a PV kernel's privileged instruction */
 long do_set_trap_table(struct vcpu *v, uint64_t list);
 enum hc_action pv_trap_gp(struct vcpu *v, simtime_t now, simtime_t *cost_ps);
+/* memory_op's cmd: the op in the low bits, the start extent of a continuation above (Xen's
+   common/memory.c; not in the public headers) */
+#define MEMOP_EXTENT_SHIFT 6
+#define MEMOP_CMD_MASK ((1 << MEMOP_EXTENT_SHIFT) - 1)
+/* memory.c: reservations (XENMEM_*_reservation, populate_physmap), the host frame pool */
+int memory_domain_init(struct domain *d);
+void memory_domain_fini(struct domain *d);
+long memory_reservation_op(struct vcpu *v, int op, uint64_t arg, simtime_t *cost);
+/* XEN_DOMCTL_max_mem for d, in KiB (the toolstack's xc_domain_setmaxmem). */
+void memory_set_max(struct domain *d, uint64_t max_kb);
+static inline bool domain_gpfn_present(const struct domain *d, uint64_t gpfn)
+{
+    return gpfn < d->nr_pages && d->p2m[gpfn] != P2M_INVALID;
+}
+/* The machine frame behind gpfn, or P2M_INVALID. */
+static inline uint64_t domain_gpfn_to_mfn(const struct domain *d, uint64_t gpfn)
+{
+    return gpfn < d->nr_pages ? d->p2m[gpfn] : P2M_INVALID;
+}
+/* balloon.c: the toolstack's mem-set actions and the reservation-over-time report */
+void balloon_schedule(struct machine *m);
+void balloon_note(struct machine *m, struct domain *d);
+int balloon_report(struct machine *m, FILE *out, const char *csv, char *err, size_t errlen);
+void balloon_fini(struct machine *m);
 
 /* evtchn.c */
 int evtchn_init(struct domain *d);

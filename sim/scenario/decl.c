@@ -366,7 +366,7 @@ int l_domain(lua_State *L)
     static const char *const keys[] = {"name",          "image",      "memory_mb", "vcpus",
                                        "cpu",           "privileged", "args",      "mode",
                                        "runtime_image", "rt_cpu",     "on_crash",  "runtime_sha256",
-                                       "vmm",           NULL};
+                                       "vmm",           "maxmem_mb",  NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "domain", keys);
@@ -388,6 +388,9 @@ int l_domain(lua_State *L)
             fail(L, ld, line, "runtime_sha256", "expected 64 lowercase hex digits (a SHA-256)");
     }
     get_int(L, ld, line, "memory_mb", 1, SC_MAX_DOMAIN_MB, &mem);
+    long long maxmem = 0;
+    if (get_int(L, ld, line, "maxmem_mb", 1, SC_MAX_DOMAIN_MB, &maxmem) && maxmem < mem)
+        fail(L, ld, line, "maxmem_mb", "%lld is below memory_mb (%lld)", maxmem, mem);
     get_int(L, ld, line, "vcpus", 1, SC_MAX_VCPUS, &vcpus);
     get_int(L, ld, line, "cpu", -1, SC_MAX_CPUS - 1, &cpu);
     get_bool(L, ld, line, "privileged", &d->privileged);
@@ -406,6 +409,7 @@ int l_domain(lua_State *L)
     if (d->on_crash_restart && (d->privileged || d->mode != SC_MODE_PV))
         fail(L, ld, line, "on_crash", "only an unprivileged PV domain (a driver domain) restarts");
     d->memory_bytes = (uint64_t)mem * SC_MIB;
+    d->maxmem_bytes = (uint64_t)(maxmem ? maxmem : mem) * SC_MIB;
     d->vcpus = (int)vcpus;
     d->cpu = (int)cpu;
     d->line = scenario_line(L, ld);

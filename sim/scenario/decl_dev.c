@@ -424,7 +424,8 @@ int l_import(lua_State *L)
 
 int l_output(lua_State *L)
 {
-    static const char *const keys[] = {"trace_json", "trace_csv", "pcap", "summary", NULL};
+    static const char *const keys[] = {"trace_json", "trace_csv",       "pcap",
+                                       "summary",    "reservation_csv", NULL};
     struct loader *ld = get_loader(L);
     struct scenario *sc = ld->sc;
     int line = decl_begin(L, ld, "output", keys);
@@ -434,6 +435,62 @@ int l_output(lua_State *L)
     get_string(L, ld, line, "trace_json", sc->output.trace_json, sizeof sc->output.trace_json);
     get_string(L, ld, line, "trace_csv", sc->output.trace_csv, sizeof sc->output.trace_csv);
     get_string(L, ld, line, "pcap", sc->output.pcap, sizeof sc->output.pcap);
+    get_string(L, ld, line, "reservation_csv", sc->output.reservation_csv,
+               sizeof sc->output.reservation_csv);
     get_bool(L, ld, line, "summary", &sc->output.summary);
+    return 0;
+}
+
+/*
+ * mem_set { domain = "a", at_ms = 5, target_mb = 12 }: at that time the
+ * toolstack sets the domain's memory target as `xl mem-set` does
+ * (libxl_set_memory_target): memory/target in KiB, and max_mem to the
+ * target plus libxl's slack. The target may not exceed the domain's maxmem.
+ */
+int l_mem_set(lua_State *L)
+{
+    static const char *const keys[] = {"domain", "at_ms", "at_us", "target_mb", "target_kb", NULL};
+    struct loader *ld = get_loader(L);
+    struct scenario *sc = ld->sc;
+    int line = decl_begin(L, ld, "mem_set", keys);
+    if (sc->nmemsets >= SC_MAX_MEMSETS)
+        fail(L, ld, line, "mem_set", "too many mem_set declarations (max %d)", SC_MAX_MEMSETS);
+    struct sc_memset *ms = &sc->memsets[sc->nmemsets];
+    memset(ms, 0, sizeof *ms);
+    char name[32] = "";
+    if (!get_string(L, ld, line, "domain", name, sizeof name))
+        fail(L, ld, line, "domain", "missing: the domain whose memory target is set");
+    ms->domain = -1;
+    for (int i = 0; i < sc->ndomains; i++)
+        if (!strcmp(sc->domains[i].name, name))
+            ms->domain = i;
+    if (ms->domain < 0)
+        fail(L, ld, line, "domain", "no domain '%s' declared before this", name);
+    double at_ms = -1, at_us = -1;
+    bool have_ms = get_num(L, ld, line, "at_ms", &at_ms);
+    bool have_us = get_num(L, ld, line, "at_us", &at_us);
+    if (have_ms == have_us)
+        fail(L, ld, line, have_ms ? "at_us" : "at_ms", "give exactly one of at_ms and at_us");
+    double at = have_ms ? at_ms * 1e9 : at_us * 1e6;
+    if (!(at >= 0) || at > 3.6e15)
+        fail(L, ld, line, have_ms ? "at_ms" : "at_us", "must be a time >= 0 and within an hour");
+    ms->at_ps = (uint64_t)at;
+    long long mb = -1, kb = -1;
+    bool have_mb = get_int(L, ld, line, "target_mb", 1, SC_MAX_DOMAIN_MB, &mb);
+    bool have_kb = get_int(L, ld, line, "target_kb", 4, (long long)SC_MAX_DOMAIN_MB * 1024, &kb);
+    if (have_mb == have_kb)
+        fail(L, ld, line, have_mb ? "target_kb" : "target_mb",
+             "give exactly one of target_mb and target_kb");
+    ms->target_kb = have_mb ? (uint64_t)mb * 1024 : (uint64_t)kb;
+    const struct sc_domain *d = &sc->domains[ms->domain];
+    uint64_t max = d->maxmem_bytes ? d->maxmem_bytes : d->memory_bytes;
+    if (ms->target_kb * 1024 > max)
+        fail(L, ld, line, have_mb ? "target_mb" : "target_kb",
+             "%llu KiB is above %s's maxmem (%llu KiB): xl refuses a target above static-max",
+             (unsigned long long)ms->target_kb, d->name, (unsigned long long)(max / 1024));
+    if (d->mode != SC_MODE_PV)
+        fail(L, ld, line, "domain", "'%s' is not a PV domain: only PV domains balloon here", name);
+    ms->line = scenario_line(L, ld);
+    sc->nmemsets++;
     return 0;
 }

@@ -118,6 +118,7 @@ int l_connect(lua_State *L);
 int l_device(lua_State *L);
 int l_flash(lua_State *L);
 int l_output(lua_State *L);
+int l_mem_set(lua_State *L); /* decl_dev.c */
 int l_import(lua_State *L);
 int l_expect(lua_State *L); /* decl_expect.c */
 /* The domain names "dom.NAME...." expectations mention are declared: 0, or -1 with err. */

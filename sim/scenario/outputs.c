@@ -107,7 +107,8 @@ int confine_outputs(struct loader *ld)
     int oline = ld->hb->output_line;
     if (confine(ld, sc->output.trace_json, oline, "trace_json") ||
         confine(ld, sc->output.trace_csv, oline, "trace_csv") ||
-        confine(ld, sc->output.pcap, oline, "pcap"))
+        confine(ld, sc->output.pcap, oline, "pcap") ||
+        confine(ld, sc->output.reservation_csv, oline, "reservation_csv"))
         return -1;
     for (int i = 0; i < sc->ndevices; i++)
         for (int k = 0; k < sc->devices[i].ndisks; k++) {

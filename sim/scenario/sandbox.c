@@ -270,11 +270,11 @@ static void open_libs(lua_State *L, struct loader *ld)
 
 static void register_decls(lua_State *L, struct loader *ld)
 {
-    static const luaL_Reg fns[] = {{"scenario", l_scenario}, {"machine", l_machine},
-                                   {"domain", l_domain},     {"connect", l_connect},
-                                   {"output", l_output},     {"param", l_param},
-                                   {"device", l_device},     {"import", l_import},
-                                   {"flash", l_flash},       {"expect", l_expect}};
+    static const luaL_Reg fns[] = {
+        {"scenario", l_scenario}, {"machine", l_machine}, {"domain", l_domain},
+        {"connect", l_connect},   {"output", l_output},   {"param", l_param},
+        {"device", l_device},     {"import", l_import},   {"flash", l_flash},
+        {"expect", l_expect},     {"mem_set", l_mem_set}};
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
         lua_pushlightuserdata(L, ld);
         lua_pushcclosure(L, fns[i].func, 1);

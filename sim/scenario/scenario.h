@@ -63,6 +63,7 @@ struct sc_domain {
     char runtime_sha256[65]; /* golden measurement it must have (hex), "" = none pinned */
     bool rt_on_notifier;     /* mode "rt": calls run on the notifying CPU (rt_cpu = "notifying") */
     uint64_t memory_bytes;
+    uint64_t maxmem_bytes; /* xl.cfg maxmem: the RAM range and max_pages (>= memory_bytes) */
     int vcpus;
     int cpu;                  /* pCPU for vCPU 0 (-1: placed by the scheduler) */
     bool privileged;          /* dom0-like: gets domid 0 (at most one) */
@@ -119,6 +120,15 @@ struct sc_device {
     int line;
 };
 
+/* mem_set{}: the toolstack sets a domain's memory target at a time (xl mem-set). */
+#define SC_MAX_MEMSETS 64
+struct sc_memset {
+    int domain;         /* index into domains[] */
+    uint64_t at_ps;     /* when */
+    uint64_t target_kb; /* memory/target, KiB */
+    int line;
+};
+
 struct sc_set {
     char key[64];
     char value[256];
@@ -170,10 +180,14 @@ struct scenario {
     struct {
         char trace_json[SC_PATH]; /* "" = none */
         char trace_csv[SC_PATH];
-        char pcap[SC_PATH]; /* capture of every wire, "" = none (--pcap overrides) */
+        char pcap[SC_PATH];            /* capture of every wire, "" = none (--pcap overrides) */
+        char reservation_csv[SC_PATH]; /* each domain's reservation over time, "" = none */
         bool summary;
         int line; /* where output{} was declared (0: not declared) */
     } output;
+
+    struct sc_memset memsets[SC_MAX_MEMSETS]; /* mem_set{}, in declaration order */
+    int nmemsets;
 
     struct sc_expect expects[SC_MAX_EXPECTS]; /* expect{}: checked after the run */
     int nexpects;

@@ -9,8 +9,10 @@
  * (hopsim does not model guest paging: guest virtual == pseudo-physical).
  * Any image built to that ABI runs unchanged. Errors name the image file.
  *
- * Memory: a domain's RAM is one contiguous run of machine frames (the p2m
- * is gpfn -> first_mfn + gpfn), zeroed before loading, as Xen scrubs.
+ * Memory: a domain's initial RAM is one contiguous run of machine frames
+ * (gpfn g -> first_mfn + g), zeroed before loading, as Xen scrubs; its RAM
+ * range reaches maxmem, the pages above the initial allocation unpopulated
+ * until the guest populates them (memory.c, ballooning).
  */
 #include "machine.h"
 #include "vtd.h"
@@ -95,6 +97,11 @@ void *guest_ram(struct domain *d, uint64_t gpa, uint64_t len)
     uint64_t size = d->nr_pages * PAGE_SIZE;
     if (gpa > size || len > size - gpa)
         return NULL;
+    /* every page of it populated: a ballooned-out page is no memory (memory.c) */
+    if (d->tot_pages < d->nr_pages || d->pages_released)
+        for (uint64_t p = gpa >> PAGE_SHIFT; len && p <= (gpa + len - 1) >> PAGE_SHIFT; p++)
+            if (d->p2m[p] == P2M_INVALID)
+                return NULL;
     return d->ram + gpa;
 }
 
@@ -581,9 +588,9 @@ static int layout(struct domain *d, const struct elf_info *info, const char *pat
     d->entry = info->entry;
     d->image_end = (info->load_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
     uint64_t need = d->image_end + (3 + p2m_pages(d)) * PAGE_SIZE + HOPSIM_BOOT_STACK;
-    if (need > d->nr_pages * PAGE_SIZE) {
+    if (need > d->init_pages * PAGE_SIZE) {
         snprintf(err, errlen, "%s: image + boot pages need %llu KiB, the domain has %llu KiB", path,
-                 (unsigned long long)(need / 1024), (unsigned long long)(d->nr_pages * 4));
+                 (unsigned long long)(need / 1024), (unsigned long long)(d->init_pages * 4));
         return -1;
     }
     return 0;
@@ -596,7 +603,7 @@ static void fill_start_info(struct domain *d, const struct sc_domain *sd)
     assert(si); /* layout() checked that the boot pages fit */
     d->si = si;
     memcpy(si->magic, "xen-3.0-x86_64", sizeof("xen-3.0-x86_64"));
-    si->nr_pages = d->nr_pages;
+    si->nr_pages = d->init_pages; /* what it holds at start; the RAM range may be larger */
     /* auto-translated (XENVER_get_features): a guest address, the page mapped there by
        domain_build, as Xen's builder does for a translated PV guest */
     si->shared_info = d->nr_pages << PAGE_SHIFT;
@@ -604,6 +611,8 @@ static void fill_start_info(struct domain *d, const struct sc_domain *sd)
     si->store_mfn = (d->si_gpa >> PAGE_SHIFT) + 1;
     si->store_evtchn = d->store_port;
     si->console.domU.mfn = (d->si_gpa >> PAGE_SHIFT) + 2;
+    d->store_gpfn = si->store_mfn;
+    d->console_gpfn = si->console.domU.mfn;
     si->console.domU.evtchn = 0;
     /*
      * The phys-to-machine list. The guest is auto-translated: every frame it
@@ -612,7 +621,9 @@ static void fill_start_info(struct domain *d, const struct sc_domain *sd)
      * guest -- a frontend that translates through it anyway grants the right
      * frame. A domain that owns a device gets its machine frames: without an
      * IOMMU they are the bus addresses its drivers program for DMA
-     * (workloads/lib/dma.h), which is all it may use them for.
+     * (workloads/lib/dma.h), which is all it may use them for. Frames
+     * above the initial allocation are INVALID_P2M_ENTRY (~0), as in a
+     * Linux PV guest's p2m for the memory it may balloon into.
      */
     bool owns_device = false;
     for (int i = 0; i < d->m->sc->ndevices; i++)
@@ -620,7 +631,8 @@ static void fill_start_info(struct domain *d, const struct sc_domain *sd)
     uint64_t p2m_gpa = d->si_gpa + 3 * PAGE_SIZE;
     uint64_t *p2m = guest_ram(d, p2m_gpa, d->nr_pages * 8);
     for (uint64_t i = 0; p2m && i < d->nr_pages; i++)
-        p2m[i] = owns_device ? d->first_mfn + i : i;
+        p2m[i] = i >= d->init_pages ? ~0ull : owns_device ? d->first_mfn + i : i;
+    d->p2m_machine = owns_device;
     si->mfn_list = p2m_gpa;
     size_t n = strnlen(sd->cmdline, sizeof(si->cmd_line) - 1);
     memcpy(si->cmd_line, sd->cmdline, n);
@@ -678,19 +690,23 @@ int domain_build(struct machine *m, int idx, char *err, size_t errlen)
     if (d->hvm && sd->vmm >= 0 && sd->vmm < idx && m->sc->domains[sd->vmm].mode == SC_MODE_L4)
         d->l4_vmm = m->doms[sd->vmm];
     d->rt_on_notifier = sd->rt_on_notifier;
-    d->nr_pages = sd->memory_bytes / PAGE_SIZE;
-    d->first_mfn = machine_alloc_mfns(m, d->nr_pages);
+    d->init_pages = sd->memory_bytes / PAGE_SIZE;
+    d->nr_pages = sd->maxmem_bytes / PAGE_SIZE;
+    if (d->nr_pages < d->init_pages) /* --set NAME.memory_mb above its maxmem */
+        d->nr_pages = d->init_pages;
+    d->max_pages = d->nr_pages; /* the toolstack's max_mem: maxmem (xl.cfg) */
+    d->first_mfn = machine_alloc_mfns(m, d->init_pages);
     d->shinfo_mfn = machine_alloc_mfns(m, 1);
     if (d->first_mfn == UINT64_MAX || d->shinfo_mfn == UINT64_MAX) {
         snprintf(err, errlen, "%s: machine memory exhausted", sd->name);
         return -1;
     }
-    /* Fresh anonymous memory is zero and frames are never reused within a
-     * run, so RAM is already scrubbed; not touching it keeps it unresident. */
-    d->ram = machine_frame(m, d->first_mfn);
+    /* Fresh memfd frames are zero and frames are scrubbed when given back,
+     * so RAM is already scrubbed; not touching it keeps it unresident. */
     d->shinfo = machine_frame(m, d->shinfo_mfn);
     d->exec_pages = calloc((d->nr_pages + 7) / 8, 1);
-    if (!d->exec_pages || evtchn_init(d) < 0 || gnttab_init(d) < 0 || window_create(d) < 0) {
+    if (!d->exec_pages || memory_domain_init(d) < 0 || evtchn_init(d) < 0 || gnttab_init(d) < 0 ||
+        window_create(d) < 0) {
         snprintf(err, errlen, "%s: out of memory", sd->name);
         return -1;
     }
@@ -730,6 +746,7 @@ void domain_free(struct domain *d)
         free(d->syms[i].name);
     free(d->syms);
     free(d->exec_pages);
+    memory_domain_fini(d);
     if (d->gnt_window)
         munmap(d->gnt_window, HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE);
     free(d);

@@ -114,7 +114,7 @@ static int16_t check_entry(struct domain *rd, uint32_t ref, domid_t who, bool re
         return GNTST_general_error;
     if (!readonly && (flags & GTF_readonly))
         return GNTST_general_error;
-    if (e->frame >= rd->nr_pages)
+    if (!domain_gpfn_present(rd, e->frame)) /* outside RAM, or ballooned out */
         return GNTST_general_error;
     return GNTST_okay;
 }
@@ -148,7 +148,7 @@ static int16_t do_map(struct vcpu *v, struct gnttab_map_grant_ref *op)
         h++;
     if (h == MAPTRACK_MAX)
         return GNTST_no_device_space;
-    uint64_t mfn = rd->first_mfn + rd->gt.shared[op->ref].frame;
+    uint64_t mfn = domain_gpfn_to_mfn(rd, rd->gt.shared[op->ref].frame);
     if (domain_window_map(d, op->host_addr, mfn, ro) < 0)
         return GNTST_general_error;
     d->maptrack[h] = (struct maptrack){.in_use = true,
@@ -218,11 +218,14 @@ static int16_t copy_side(struct vcpu *v, bool is_gref, domid_t dom, uint64_t ref
     } else {
         if (od != d && !d->privileged)
             return GNTST_permission_denied;
-        if (refmfn >= od->nr_pages)
+        if (!domain_gpfn_present(od, refmfn))
             return GNTST_bad_page;
         gpfn = refmfn;
     }
-    *out = od->ram + (gpfn << PAGE_SHIFT) + offset;
+    *out = guest_ram(od, gpfn << PAGE_SHIFT, PAGE_SIZE);
+    if (!*out)
+        return GNTST_bad_page;
+    *out += offset;
     (void)len;
     return GNTST_okay;
 }

@@ -257,9 +257,9 @@ static long add_to_physmap(struct vcpu *v, struct xen_add_to_physmap *x)
     }
 }
 
-static long do_memory_op(struct vcpu *v, int cmd, uint64_t arg)
+static long do_memory_op(struct vcpu *v, int cmd, uint64_t arg, simtime_t *cost)
 {
-    switch (cmd) {
+    switch (cmd & MEMOP_CMD_MASK) {
     case XENMEM_add_to_physmap: {
         ARG(struct xen_add_to_physmap, x, arg);
         return add_to_physmap(v, x);
@@ -268,15 +268,8 @@ static long do_memory_op(struct vcpu *v, int cmd, uint64_t arg)
         return hvm_acquire_resource(v, arg);
     case XENMEM_add_to_physmap_batch:
         return hvm_foreign_map(v, arg);
-    case XENMEM_current_reservation:
-    case XENMEM_maximum_reservation: {
-        ARG(domid_t, dom, arg);
-        if (*dom != DOMID_SELF && *dom != v->d->domid)
-            return -EPERM;
-        return (long)v->d->nr_pages;
-    }
     default:
-        return -ENOSYS;
+        return memory_reservation_op(v, cmd, arg, cost); /* memory.c; -ENOSYS for the rest */
     }
 }
 
@@ -400,7 +393,7 @@ enum hc_action hypercall_dispatch(struct vcpu *v, simtime_t now, simtime_t *cost
         r = gnttab_op(v, (int)a1, a2, (uint32_t)a3, now, &cost);
         break;
     case __HYPERVISOR_memory_op:
-        r = do_memory_op(v, (int)a1, a2);
+        r = do_memory_op(v, (int)a1, a2, &cost);
         break;
     case __HYPERVISOR_console_io:
         r = do_console_io(v, (int)a1, a2, a3);

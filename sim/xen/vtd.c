@@ -99,9 +99,9 @@ static int build_domain(struct machine *m, struct domain *d)
         return -1;
     d->vtd_strict = !d->privileged;
     if (d->vtd_strict)
-        return map_own(d, d->first_mfn, d->nr_pages);
+        return map_own(d, d->first_mfn, d->init_pages);
     for (int i = 0; i < m->ndoms; i++)
-        if (map_own(d, m->doms[i]->first_mfn, m->doms[i]->nr_pages) < 0)
+        if (map_own(d, m->doms[i]->first_mfn, m->doms[i]->init_pages) < 0)
             return -1;
     return 0;
 }
@@ -225,6 +225,29 @@ simtime_t vtd_grant_unmap(struct domain *d, uint64_t mfn)
     return iommu_take_inval_time(m->iommu);
 }
 
+/*
+ * A frame enters or leaves a driver domain's memory (a reservation op,
+ * memory.c): its own-memory entry follows, as Xen's p2m changes update the
+ * IOMMU tables of a strict domain (iommu_map / iommu_unmap + flush).
+ */
+void vtd_own_page(struct domain *d, uint64_t mfn, bool present)
+{
+    struct machine *m = d->m;
+    if (!m->iommu || !d->vtd_pgd || !d->vtd_strict)
+        return;
+    uint64_t *e = leaf(m, d->vtd_pgd, mfn, present);
+    if (!e)
+        return; /* out of table frames (present) or never mapped (absent) */
+    if (present) {
+        *e = (mfn << PAGE_SHIFT) | PTE_OWN | IOMMU_PTE_R | IOMMU_PTE_W;
+        return;
+    }
+    *e = 0;
+    wr64(m, IOMMU_IVA, mfn << PAGE_SHIFT);
+    wr64(m, IOMMU_IOTLB, IOMMU_IOTLB_IVT | IOMMU_IOTLB_PAGE | IOMMU_IOTLB_DID(did_of(d)));
+    iommu_take_inval_time(m->iommu);
+}
+
 void vtd_domain_dead(struct domain *d)
 {
     struct machine *m = d->m;
@@ -243,7 +266,7 @@ static struct domain *frame_owner(struct machine *m, uint64_t mfn)
 {
     for (int i = 0; i < m->ndoms; i++) {
         struct domain *d = m->doms[i];
-        if (mfn >= d->first_mfn && mfn < d->first_mfn + d->nr_pages)
+        if (m->frame_owner && mfn < m->nr_mfns && m->frame_owner[mfn] == d)
             return d;
     }
     return NULL;
@@ -258,7 +281,7 @@ static void check_foreign(struct plat_dev *pd, uint64_t pa)
 {
     struct domain *o = pd->owner;
     uint64_t mfn = pa >> PAGE_SHIFT;
-    if (mfn >= o->first_mfn && mfn < o->first_mfn + o->nr_pages)
+    if (pd->m->frame_owner && mfn < pd->m->nr_mfns && pd->m->frame_owner[mfn] == o)
         return;
     for (uint32_t h = 0; h < MAPTRACK_MAX; h++)
         if (o->maptrack[h].in_use && o->maptrack[h].mfn == mfn)

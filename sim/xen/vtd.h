@@ -41,6 +41,8 @@ void vtd_assign(struct plat_dev *pd);
 /* Grant map (writable or read-only) / unmap of mfn by d. Unmap returns the invalidation time. */
 void vtd_grant_map(struct domain *d, uint64_t mfn, bool writable);
 simtime_t vtd_grant_unmap(struct domain *d, uint64_t mfn);
+/* Frame mfn entered (present) or left d's memory: its own-memory entry follows. */
+void vtd_own_page(struct domain *d, uint64_t mfn, bool present);
 /* A domain died: its devices' contexts are cleared and the caches invalidated. */
 void vtd_domain_dead(struct domain *d);
 /* DMA of one page at most by pd's device: host pointer or NULL (fault recorded). */

@@ -243,9 +243,10 @@ START_TEST(error_typo_with_suggestion)
     expect_fail(HDR "domain { x = 1 }\n", 2,
                 "domain: unknown key 'x' (known keys: name, image, memory_mb, vcpus, cpu, "
                 "privileged, args, mode, runtime_image, rt_cpu, on_crash, "
-                "runtime_sha256, vmm)");
+                "runtime_sha256, vmm, maxmem_mb)");
     expect_fail(HDR "output { zzz = 1 }\n", 2,
-                "output: unknown key 'zzz' (known keys: trace_json, trace_csv, pcap, summary)");
+                "output: unknown key 'zzz' (known keys: trace_json, trace_csv, pcap, summary, "
+                "reservation_csv)");
     expect_fail(HDR "domain { 'a' }\n", 2,
                 "domain: unexpected positional value (write key = value)");
 }

@@ -26,11 +26,15 @@ static unsigned long hint;
 static size_t nfree;
 static spinlock_t alloc_lock = SPINLOCK_INIT;
 
-void alloc_init(unsigned long first_pfn, unsigned long end_pfn)
+static void mark(unsigned long i, unsigned long n, int used);
+
+void alloc_init(unsigned long first_pfn, unsigned long end_pfn, unsigned long max_pfn)
 {
     if (end_pfn <= first_pfn + 2)
         return;
-    unsigned long total = end_pfn - first_pfn;
+    if (max_pfn < end_pfn)
+        max_pfn = end_pfn;
+    unsigned long total = max_pfn - first_pfn;
     unsigned long words = (total + BITS_PER_LONG - 1) / BITS_PER_LONG;
     unsigned long map_pages = (2 * words * sizeof(long) + PAGE_SIZE - 1) / PAGE_SIZE;
     unsigned long map_pfn = end_pfn - map_pages;
@@ -41,6 +45,11 @@ void alloc_init(unsigned long first_pfn, unsigned long end_pfn)
     heap_pages = map_pfn - first_pfn;
     nfree = heap_pages;
     hint = 0;
+    if (max_pfn > end_pfn) {
+        /* the maps' pages and the RAM not yet populated are taken: the balloon frees the latter */
+        heap_pages = max_pfn - first_pfn;
+        mark(map_pfn - first_pfn, max_pfn - map_pfn, 1);
+    }
 }
 
 static int page_used(unsigned long i)

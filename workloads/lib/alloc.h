@@ -10,8 +10,12 @@
 
 #include <stddef.h>
 
-/* Heap = pages [first_pfn, end_pfn). */
-void alloc_init(unsigned long first_pfn, unsigned long end_pfn);
+/*
+ * Heap = pages [first_pfn, end_pfn), the populated RAM; with max_pfn above
+ * end_pfn the maps cover [first_pfn, max_pfn) and the pages from end_pfn
+ * on are taken until the balloon driver populates them and frees them in.
+ */
+void alloc_init(unsigned long first_pfn, unsigned long end_pfn, unsigned long max_pfn);
 /* n contiguous pages, page aligned; contents undefined. NULL when out of memory. */
 void *page_alloc(size_t n);
 /* Same, zero-filled (pages never used before are zero already and cost no stores). */

@@ -280,8 +280,32 @@ void do_hypervisor_callback(void)
     events_scan();
 }
 
+static int (*idle_pending)(void);
+static void (*idle_work)(void);
+static int idle_running;
+
+void events_set_idle_work(int (*pending)(void), void (*work)(void))
+{
+    idle_pending = pending;
+    idle_work = work;
+}
+
 void events_block(void)
 {
+    /*
+     * Deferred work runs here, where program context would otherwise wait
+     * (as a kernel's worker runs when its CPU would idle): asked with
+     * delivery still off, run with it on, then back to the caller's
+     * WAIT_UNTIL as a spurious wake-up, so an event handled meanwhile is
+     * never slept through.
+     */
+    if (idle_work && !idle_running && smp_id() == 0 && idle_pending()) {
+        idle_running = 1;
+        irq_enable();
+        idle_work();
+        idle_running = 0;
+        return;
+    }
     HYPERVISOR_sched_op(SCHEDOP_block, NULL);
     /* Xen re-enabled delivery; the upcall normally ran on the way back. */
     irq_enable();
@@ -312,14 +336,37 @@ uint64_t time_now_ns(void)
     return now;
 }
 
+static uint64_t timer_deadline; /* vCPU 0's armed singleshot timer, 0: none */
+
 int timer_set(uint64_t abs_ns)
 {
     struct vcpu_set_singleshot_timer t = {.timeout_abs_ns = abs_ns, .flags = 0};
+    if (smp_id() == 0)
+        timer_deadline = abs_ns;
     return HYPERVISOR_vcpu_op(VCPUOP_set_singleshot_timer, smp_id(), &t);
 }
 
 static evtchn_port_t timer_port;
 static int timer_bound;
+static void timer_handler(evtchn_port_t port, void *data);
+
+static void timer_bind(void)
+{
+    if (timer_bound)
+        return;
+    int rc = evtchn_bind_virq(VIRQ_TIMER, &timer_port);
+    if (rc)
+        panic("bind VIRQ_TIMER failed: %d", rc);
+    evtchn_attach(timer_port, timer_handler, NULL);
+    timer_bound = 1;
+}
+
+void timer_wake_by(uint64_t abs_ns)
+{
+    timer_bind();
+    if (!timer_deadline || timer_deadline <= time_now_ns() || abs_ns < timer_deadline)
+        timer_set(abs_ns);
+}
 
 static void timer_handler(evtchn_port_t port, void *data)
 {
@@ -329,13 +376,7 @@ static void timer_handler(evtchn_port_t port, void *data)
 
 void sleep_until_ns(uint64_t abs_ns)
 {
-    if (!timer_bound) {
-        int rc = evtchn_bind_virq(VIRQ_TIMER, &timer_port);
-        if (rc)
-            panic("bind VIRQ_TIMER failed: %d", rc);
-        evtchn_attach(timer_port, timer_handler, NULL);
-        timer_bound = 1;
-    }
+    timer_bind();
     while (time_now_ns() < abs_ns) {
         if (timer_set(abs_ns))
             return;

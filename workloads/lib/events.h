@@ -93,6 +93,14 @@ void events_wait(void);
 uint64_t time_now_ns(void);
 /* VCPUOP_set_singleshot_timer: VIRQ_TIMER at abs_ns. */
 int timer_set(uint64_t abs_ns);
+/* vCPU 0 wakes by abs_ns at the latest: arms VIRQ_TIMER unless it already fires sooner. */
+void timer_wake_by(uint64_t abs_ns);
+/*
+ * Deferred program-context work (the balloon driver): when vCPU 0's
+ * program would block, pending() is asked with delivery off and, if it
+ * says so, work() runs with delivery on instead of blocking.
+ */
+void events_set_idle_work(int (*pending)(void), void (*work)(void));
 /* Block until system time >= abs_ns (uses VIRQ_TIMER). */
 void sleep_until_ns(uint64_t abs_ns);
 void sleep_ns(uint64_t ns);

@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "args.h"
+#include "balloon.h"
 #include "console.h"
 #include "events.h"
 #include "gnttab.h"
@@ -78,6 +79,28 @@ static unsigned long heap_first_pfn(const start_info_t *si, unsigned long boot_r
     return end >> PAGE_SHIFT;
 }
 
+/*
+ * The end of RAM: the memory map's highest RAM entry (XENMEM_memory_map, as
+ * Linux's xen_memory_setup reads it), else nr_pages. RAM past nr_pages is
+ * unpopulated at start -- in the balloon -- and the physmap hole begins
+ * above it.
+ */
+static unsigned long ram_end_pfn(const start_info_t *si)
+{
+    struct __attribute__((packed)) {
+        uint64_t addr, size;
+        uint32_t type;
+    } e820[4];
+    struct xen_memory_map map = {.nr_entries = ARRAY_SIZE(e820)};
+    set_xen_guest_handle(map.buffer, e820);
+    unsigned long end = si->nr_pages;
+    if (HYPERVISOR_memory_op(XENMEM_memory_map, &map) == 0)
+        for (unsigned i = 0; i < map.nr_entries && i < ARRAY_SIZE(e820); i++)
+            if (e820[i].type == 1 && (e820[i].addr + e820[i].size) >> PAGE_SHIFT > end)
+                end = (unsigned long)((e820[i].addr + e820[i].size) >> PAGE_SHIFT);
+    return end;
+}
+
 void guest_start(start_info_t *si, unsigned long boot_rsp)
 {
     start_info = si;
@@ -85,7 +108,8 @@ void guest_start(start_info_t *si, unsigned long boot_rsp)
         printf("warning: start_info magic is '%.32s'\n", si->magic);
     args_init((const char *)si->cmd_line);
 
-    hole_next = si->nr_pages;
+    unsigned long max_pfn = ram_end_pfn(si);
+    hole_next = max_pfn;
     hole_end = HOPSIM_MMIO_BASE >> PAGE_SHIFT;
     map_shared_info();
     events_init();
@@ -93,11 +117,12 @@ void guest_start(start_info_t *si, unsigned long boot_rsp)
     unsigned long first = heap_first_pfn(si, boot_rsp);
     if (first + 16 > si->nr_pages)
         panic("no memory left for the heap (nr_pages %lu, heap at pfn %lu)", si->nr_pages, first);
-    alloc_init(first, si->nr_pages);
+    alloc_init(first, si->nr_pages, max_pfn);
 
     gnttab_init();
     irq_enable();
     xenbus_init();
+    balloon_init(max_pfn);
 
     guest_exit(app_main());
 }

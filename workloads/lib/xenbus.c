@@ -155,7 +155,19 @@ struct seg {
 };
 
 /* Send one request and wait for its reply: reply length (body in in_body) or -errno. */
+int xs_talking;
+
+static int xs_talk_(uint32_t type, xs_tx_t tx, const struct seg *segs, unsigned nsegs);
+
 static int xs_talk(uint32_t type, xs_tx_t tx, const struct seg *segs, unsigned nsegs)
+{
+    xs_talking++;
+    int rc = xs_talk_(type, tx, segs, nsegs);
+    xs_talking--;
+    return rc;
+}
+
+static int xs_talk_(uint32_t type, xs_tx_t tx, const struct seg *segs, unsigned nsegs)
 {
     if (!intf)
         return -XEN_ENODEV;

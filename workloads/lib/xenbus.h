@@ -24,6 +24,8 @@ typedef uint32_t xs_tx_t;
 #define XBT_NIL 0u
 
 int xenbus_init(void);
+/* Nonzero while a request waits for its reply (no other request may start). */
+extern int xs_talking;
 
 /* Value of path into buf (NUL-terminated, truncated to len-1): length, or -errno. */
 int xs_read(xs_tx_t t, const char *path, char *buf, size_t len);
