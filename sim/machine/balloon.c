@@ -164,7 +164,8 @@ static simtime_t nice_step(simtime_t x)
 }
 
 #define REPORT_ROWS 12
-#define MAX_TIMES (REPORT_ROWS + SC_MAX_MEMSETS + 4)
+#define REPORT_CHANGES 48 /* up to this many changes, each has its row */
+#define MAX_TIMES (REPORT_ROWS + SC_MAX_MEMSETS + REPORT_CHANGES + 4)
 
 static double mib(uint64_t pages)
 {
@@ -182,9 +183,15 @@ static void print_table(const struct machine *m, FILE *out, simtime_t end)
     for (int i = 0; i < m->sc->nmemsets && nt < MAX_TIMES - 1; i++)
         if (m->sc->memsets[i].at_ps < end)
             times[nt++] = m->sc->memsets[i].at_ps;
+    for (size_t k = 0; l->n <= REPORT_CHANGES && k < l->n; k++)
+        if (l->rec[k].t < end)
+            times[nt++] = l->rec[k].t;
     times[nt++] = end;
     qsort(times, (size_t)nt, sizeof(times[0]), cmp_time);
-    fprintf(out, "reservation (MiB each domain holds, tot_pages; target in brackets):\n");
+    fprintf(out,
+            "reservation (MiB each domain holds, tot_pages; target in brackets; every %.3f "
+            "ms%s):\n",
+            (double)step / PS_PER_MS, l->n <= REPORT_CHANGES ? " and at each change" : "");
     fprintf(out, "%12s", "t (ms)");
     for (int i = 0; i < m->ndoms; i++)
         if (l->shown[i])
