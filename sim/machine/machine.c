@@ -367,6 +367,7 @@ void machine_destroy(struct machine *m)
         xs_destroy(m->xs);
     balloon_fini(m);
     free(m->frame_owner);
+    free(m->frame_maps);
     free(m->free_mfns);
     evq_fini(&m->q);
     if (m->mem) {

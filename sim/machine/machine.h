@@ -433,6 +433,7 @@ struct machine {
     uint64_t *free_mfns; /* frames given back, scrubbed; reused last-in first-out */
     uint64_t nfree_mfns;
     struct domain **frame_owner; /* per machine frame: the domain holding it, NULL if none */
+    uint32_t *frame_maps;        /* per machine frame: grant mappings of it (gnttab.c) */
     struct resv_log *resv;       /* reservation over time (memory.c), NULL until it changes */
 
     struct pcpu pcpus[MAX_PCPUS];

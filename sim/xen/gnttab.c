@@ -159,6 +159,7 @@ static int16_t do_map(struct vcpu *v, struct gnttab_map_grant_ref *op)
                                        .host_addr = op->host_addr,
                                        .mfn = mfn};
     d->gnt_slot[slot_index(op->host_addr)] = ro ? GNT_SLOT_RO : GNT_SLOT_RW;
+    d->m->frame_maps[mfn]++; /* keeps the frame allocated if its owner gives it back */
     vtd_grant_map(d, mfn, !ro);
     if (ro)
         rd->gt.active[op->ref].readers++;
@@ -175,6 +176,8 @@ static simtime_t release_mapping(struct domain *d, uint32_t h)
 {
     struct maptrack *mt = &d->maptrack[h];
     simtime_t inval = vtd_grant_unmap(d, mt->mfn);
+    if (d->m->frame_maps[mt->mfn])
+        d->m->frame_maps[mt->mfn]--;
     d->gnt_slot[slot_index(mt->host_addr)] = GNT_SLOT_NONE;
     domain_window_unmap(d, mt->host_addr);
     struct domain *rd = machine_domain(d->m, mt->granter);

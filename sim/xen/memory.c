@@ -127,7 +127,8 @@ int memory_domain_init(struct domain *d)
     if (!m->frame_owner) {
         m->frame_owner = calloc(m->nr_mfns, sizeof(*m->frame_owner));
         m->free_mfns = malloc(m->nr_mfns * sizeof(*m->free_mfns));
-        if (!m->frame_owner || !m->free_mfns)
+        m->frame_maps = calloc(m->nr_mfns, sizeof(*m->frame_maps));
+        if (!m->frame_owner || !m->free_mfns || !m->frame_maps)
             return -1;
     }
     for (uint64_t g = 0; g < d->init_pages; g++)
@@ -155,14 +156,8 @@ static bool frame_pinned(const struct domain *d, uint64_t gpfn, uint64_t mfn)
 {
     struct machine *m = d->m;
     if (gpfn == d->store_gpfn || gpfn == d->console_gpfn)
-        return true; /* the xenstore service and the console read them */
-    for (int i = 0; i < m->ndoms; i++) {
-        const struct domain *o = m->doms[i];
-        for (uint32_t h = 0; o->maptrack && h < MAPTRACK_MAX; h++)
-            if (o->maptrack[h].in_use && o->maptrack[h].mfn == mfn)
-                return true;
-    }
-    return false;
+        return true;                /* the xenstore service and the console read them */
+    return m->frame_maps[mfn] != 0; /* grant mappings of it (gnttab.c) */
 }
 
 /* Xen's guest_remove_page: gpfn leaves d's physmap; its frame is freed unless still referenced. */
@@ -206,13 +201,35 @@ static void assign_page(struct domain *d, uint64_t gpfn, uint64_t mfn, simtime_t
 /* ---- the operations ---- */
 
 struct memop_args {
+    struct domain *caller;
     struct domain *d; /* whose reservation */
-    xen_pfn_t *list;  /* extent list in the caller's memory (NULL: a null handle) */
+    uint64_t list;    /* extent list in the caller's memory (0: a null handle) */
     uint64_t nr_extents;
     unsigned order;
     uint64_t limit; /* address_bits: frames below this machine frame number, 0 = any */
     uint64_t nr_done;
 };
+
+/*
+ * Extent i of the list, read when it is used (Xen's __copy_from_guest_offset):
+ * a decrease may take away the very page the list lies in, and the next
+ * read then fails instead of touching it.
+ */
+static bool get_extent(const struct memop_args *a, uint64_t i, uint64_t *gpfn)
+{
+    const xen_pfn_t *p = guest_ram(a->caller, a->list + i * sizeof(xen_pfn_t), sizeof(xen_pfn_t));
+    if (!p)
+        return false;
+    *gpfn = *p;
+    return true;
+}
+
+static void put_extent(const struct memop_args *a, uint64_t i, uint64_t v)
+{
+    xen_pfn_t *p = guest_ram(a->caller, a->list + i * sizeof(xen_pfn_t), sizeof(xen_pfn_t));
+    if (p)
+        *p = v;
+}
 
 /* Can d take n more frames: max_pages and the host's free RAM. */
 static bool may_allocate(const struct domain *d, uint64_t n)
@@ -232,7 +249,7 @@ static void increase_reservation(struct memop_args *a, simtime_t *cost)
             assign_page(d, P2M_INVALID, mfn + j, cost);
         /* a translated guest is not told the machine frame (Xen: !paging_mode_translate) */
         if (a->list && d->p2m_machine)
-            a->list[i] = mfn;
+            put_extent(a, i, mfn);
     }
 }
 
@@ -241,8 +258,9 @@ static void populate_physmap(struct memop_args *a, simtime_t *cost)
     struct domain *d = a->d;
     uint64_t n = 1ull << a->order;
     for (uint64_t i = a->nr_done; i < a->nr_extents; i++, a->nr_done = i) {
-        uint64_t gpfn = a->list[i], mfn;
-        if (gpfn & (n - 1) || gpfn >= d->nr_pages || n > d->nr_pages - gpfn)
+        uint64_t gpfn, mfn;
+        if (!get_extent(a, i, &gpfn) || gpfn & (n - 1) || gpfn >= d->nr_pages ||
+            n > d->nr_pages - gpfn)
             return;
         for (uint64_t j = 0; j < n; j++)
             if (d->p2m[gpfn + j] != P2M_INVALID)
@@ -259,7 +277,7 @@ static void populate_physmap(struct memop_args *a, simtime_t *cost)
         }
         /* the frame for the guest's mfn_list: machine for a device owner, else its own gfn */
         if (d->p2m_machine)
-            a->list[i] = mfn;
+            put_extent(a, i, mfn);
     }
 }
 
@@ -269,8 +287,8 @@ static void decrease_reservation(struct memop_args *a, simtime_t *cost)
     uint64_t n = 1ull << a->order;
     bool removed = false;
     for (uint64_t i = a->nr_done; i < a->nr_extents; i++, a->nr_done = i) {
-        uint64_t gpfn = a->list[i], j = 0;
-        if (gpfn >= d->nr_pages || n > d->nr_pages - gpfn)
+        uint64_t gpfn, j = 0;
+        if (!get_extent(a, i, &gpfn) || gpfn >= d->nr_pages || n > d->nr_pages - gpfn)
             break;
         for (; j < n && remove_page(d, gpfn + j, cost); j++)
             removed = true;
@@ -299,7 +317,8 @@ static long reservation(struct vcpu *v, int op, unsigned start, uint64_t arg, si
     struct xen_memory_reservation *r = guest_ram(cd, arg, sizeof(*r));
     if (!r || r->nr_extents > (UINT_MAX >> MEMOP_EXTENT_SHIFT) || start >= r->nr_extents)
         return start;
-    struct memop_args a = {.nr_extents = r->nr_extents, .order = r->extent_order, .nr_done = start};
+    struct memop_args a = {
+        .caller = cd, .nr_extents = r->nr_extents, .order = r->extent_order, .nr_done = start};
     unsigned bits = XENMEMF_get_address_bits(r->mem_flags);
     if (bits) {
         if (bits <= PAGE_SHIFT)
@@ -323,12 +342,9 @@ static long reservation(struct vcpu *v, int op, unsigned start, uint64_t arg, si
     bool null = !base;
     if (null && op != XENMEM_increase_reservation)
         return start;
-    if (!null) {
-        uint64_t bytes = r->nr_extents * sizeof(xen_pfn_t);
-        if (!guest_ram(cd, base, bytes))
-            return start;
-        a.list = (xen_pfn_t *)guest_ram(cd, base, bytes);
-    }
+    if (!null && !guest_ram(cd, base, r->nr_extents * sizeof(xen_pfn_t)))
+        return start;
+    a.list = base;
     switch (op) {
     case XENMEM_increase_reservation:
         increase_reservation(&a, cost);
