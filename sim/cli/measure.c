@@ -61,6 +61,12 @@ static void measure_domains(struct measures *ms, const struct machine *m)
         measure_add(ms, name, UNIT_COUNT, (double)d->checks_pass);
         snprintf(name, sizeof name, "dom.%s.checks_failed", d->name);
         measure_add(ms, name, UNIT_COUNT, (double)d->checks_fail);
+        snprintf(name, sizeof name, "dom.%s.memory", d->name);
+        measure_add(ms, name, UNIT_BYTES, (double)(d->tot_pages * PAGE_SIZE));
+        snprintf(name, sizeof name, "dom.%s.pages_released", d->name);
+        measure_add(ms, name, UNIT_COUNT, (double)d->pages_released);
+        snprintf(name, sizeof name, "dom.%s.pages_populated", d->name);
+        measure_add(ms, name, UNIT_COUNT, (double)d->pages_populated);
     }
     measure_add(ms, "domains_crashed", UNIT_COUNT, crashed);
 }

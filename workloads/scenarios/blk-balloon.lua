@@ -36,4 +36,8 @@ mem_set { domain = "domu2", at_ms = second_ms, target_mb = MEM + move_mb }
 mem_set { domain = "domu2", at_ms = back_ms, target_mb = MEM }
 mem_set { domain = "domu1", at_ms = back_ms + 4, target_mb = MEM }
 output { summary = true, reservation_csv = "reservation.csv" }
-expect { "requests >= " .. 2 * requests }
+expect {
+  "requests >= " .. 2 * requests,
+  "dom.domu1.pages_released >= " .. move_mb * 256, "dom.domu2.pages_populated >= " .. move_mb * 256,
+  "dom.domu1.memory == " .. MEM .. "MiB", "dom.domu2.memory == " .. MEM .. "MiB",
+}
