@@ -333,8 +333,8 @@ static long reservation(struct vcpu *v, int op, unsigned start, uint64_t arg, si
         return start;
     if (a.d != cd && !cd->privileged)
         return -EPERM;
-    if (a.d->hvm || a.d->native || a.d->rt)
-        return start; /* hopsim balloons PV domains only (HVM: the device model maps its RAM) */
+    if (a.d->hvm || a.d->native || a.d->rt || a.d->l4 || a.d->l4_task)
+        return start; /* hopsim balloons PV domains only (HVM, L4: a model maps its RAM) */
     if (a.order > (cd->privileged ? HWDOM_MAX_ORDER : DOMU_MAX_ORDER))
         return start;
     /* guest_handle_subrange_okay: the list [start, nr_extents) in the caller's memory */
