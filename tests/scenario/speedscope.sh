@@ -22,12 +22,14 @@ cd "$WORK"
 
 # scenario -> short settings (every scenario in the folder must be listed)
 declare -A SETS=(
+  [blk-balloon]="--set requests=200"
   [blk-idd-restart]="--set requests=12 --set fault_after=16"
   [blk-malicious]=""
   [blk-randread]="--set requests=20"
   [blk-randrw-verify]="--set requests=20"
   [blk-xenfront]=""
   [gnttab-errors]=""
+  [memory-reservation]=""
   [net-idd-restart]="--set count=30 --set fault_after=60"
   [net-malicious]=""
   [net-rr]="--set count=5"
