@@ -87,11 +87,16 @@ static const char *span_name(struct json_object *ev)
     return n ? n : "?";
 }
 
-/* Write the X event as "B" (at its start) or "E" (at its end, ts = end). */
+/* Write the X event as "B" (at its start), "E" (at its end, ts = end) or "i" (an instant). */
 static void put_half(FILE *f, struct json_object *ev, char ph, uint64_t end_ps, bool *first)
 {
     json_object_object_del(ev, "dur");
-    json_object_object_add(ev, "ph", json_object_new_string(ph == 'B' ? "B" : "E"));
+    json_object_object_add(ev, "ph",
+                           json_object_new_string(ph == 'B'   ? "B"
+                                                  : ph == 'i' ? "i"
+                                                              : "E"));
+    if (ph == 'i')
+        json_object_object_add(ev, "s", json_object_new_string("t")); /* thread-scoped */
     if (ph == 'E') {
         char ts[32];
         snprintf(ts, sizeof ts, "%" PRIu64 ".%06" PRIu64, end_ps / 1000000, end_ps % 1000000);
@@ -195,6 +200,12 @@ int trace_be_main(int argc, char **argv)
                     o->start, o->end, span_name(json_object_array_get_idx(ev, xs[i].idx)),
                     xs[i].start, xs[i].end);
             rc = 1;
+        }
+        if (xs[i].start == xs[i].end) {
+            /* a zero-length span (a guest-error marker) is an instant: viewers order an E
+             * before a B at one timestamp, so as a B/E pair it would close before it opened */
+            put_half(f, json_object_array_get_idx(ev, xs[i].idx), 'i', 0, &first);
+            continue;
         }
         /* the B half keeps ts; the E half is written from the same object later */
         put_half(f, json_object_array_get_idx(ev, xs[i].idx), 'B', 0, &first);
