@@ -192,6 +192,31 @@ int elf_check(Elf *e, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: not an x86-64 ELF executable (ET_EXEC)", path);
         return -1;
     }
+    /* Both header tables must lie inside the file before anything walks them: libelf
+     * answers each gelf_getphdr() of a table that does not fit by failing, so a loop
+     * over an e_phnum (or PN_XNUM's sh_info) of billions would spin for minutes. */
+    size_t len = 0, nph = 0, nsh = 0;
+    elf_rawfile(e, &len);
+    if (elf_getphdrnum(e, &nph) != 0 || elf_getshdrnum(e, &nsh) != 0) {
+        snprintf(err, errlen, "%s: bad header table counts: %s", path, elf_errmsg(-1));
+        return -1;
+    }
+    if (nph && (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > len ||
+                nph > (len - eh.e_phoff) / sizeof(Elf64_Phdr))) {
+        snprintf(err, errlen,
+                 "%s: program header table (%zu entries of %u bytes at offset 0x%llx) lies "
+                 "outside the file's %zu bytes",
+                 path, nph, (unsigned)eh.e_phentsize, (unsigned long long)eh.e_phoff, len);
+        return -1;
+    }
+    if (nsh && (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff > len ||
+                nsh > (len - eh.e_shoff) / sizeof(Elf64_Shdr))) {
+        snprintf(err, errlen,
+                 "%s: section header table (%zu entries of %u bytes at offset 0x%llx) lies "
+                 "outside the file's %zu bytes",
+                 path, nsh, (unsigned)eh.e_shentsize, (unsigned long long)eh.e_shoff, len);
+        return -1;
+    }
     return 0;
 }
 

@@ -3,7 +3,9 @@
  * image (pingpong.elf) loads; with its hypercall page moved outside the
  * loaded segments (still page-aligned, still in RAM) it is refused, as Xen
  * refuses it; with a symbol table claiming a huge size it loads without
- * allocating by that size; truncated, it is refused with a message.
+ * allocating by that size; truncated, it is refused with a message; with a
+ * program header table claiming more entries than the file holds, or starting
+ * past its end, it is refused at once instead of walked entry by entry.
  */
 #include <check.h>
 #include <gelf.h>
@@ -133,6 +135,29 @@ START_TEST(test_truncated)
 }
 END_TEST
 
+START_TEST(test_phnum_outside_file)
+{
+    char err[256] = "";
+    Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+    eh->e_phnum = 0xfff0; /* far more entries than the file holds: libelf counts only */
+    ck_assert_int_eq(load(err, sizeof(err), NULL), -1); /* those that fit; none is PT_LOAD */
+    /* a table that starts past the end of the file (the fuzzer's minutes-long input:
+     * libelf clamps the count by the bytes after e_phoff, which underflows) */
+    eh->e_phnum = 4;
+    eh->e_phoff = img_len + 0x100000;
+    ck_assert_int_eq(load(err, sizeof(err), NULL), -1);
+    ck_assert_msg(strstr(err, "header table"), "%s", err);
+    /* the fuzzer's input itself: refused with a message, not walked for minutes */
+    FILE *f = fopen(HOPSIM_SOURCE_DIR "/tests/fuzz/corpus/elf/phnum-outside-file.elf", "rb");
+    ck_assert_ptr_nonnull(f);
+    img_len = fread(img, 1, img_len, f);
+    fclose(f);
+    ck_assert_uint_gt(img_len, 64);
+    ck_assert_int_eq(load(err, sizeof(err), NULL), -1);
+    ck_assert_msg(strstr(err, "header table"), "%s", err);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("elfload");
@@ -142,6 +167,7 @@ int main(void)
     tcase_add_test(tc, test_hypercall_page_outside_image);
     tcase_add_test(tc, test_symtab_size_bounded);
     tcase_add_test(tc, test_truncated);
+    tcase_add_test(tc, test_phnum_outside_file);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
