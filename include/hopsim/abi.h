@@ -41,6 +41,11 @@ enum hopsim_mark_op {
     HOPSIM_OP_VALUE = 7, /* a named measurement: kind = counter id, %rdi = value */
 };
 
+/* %rsi of a HOPSIM_OP_HOP mark: the ring's event channel (the marking domain's port) the
+ * request was put on, 0 if not said, or HOPSIM_HOP_MOVE: a move only, nothing put on a ring
+ * (a driver taking a completion off its device) */
+#define HOPSIM_HOP_MOVE 0xffffffffu
+
 /* Request ids are global: (frontend domid << 32) | per-frontend sequence. */
 #define HOPSIM_REQ(domid, seq) (((uint64_t)(domid) << 32) | (uint32_t)(seq))
 #define HOPSIM_NOREQ 0ull

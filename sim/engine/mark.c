@@ -82,13 +82,14 @@ void mark_handle(struct vcpu *v, uint32_t code, uint64_t req, uint64_t arg)
          * back is the hypervisor's interrupt (H7, see sim/hvm/). */
         if (v->d->hvm && hop == HOP_H4)
             hop = HOP_H2;
-        if (hop == HOP_H6 && trace_req_hop(m->tr, req) == HOP_H5)
+        if (arg == HOPSIM_HOP_MOVE || (hop == HOP_H6 && trace_req_hop(m->tr, req) == HOP_H5))
             /* the driver takes the completion off the device (maybe before its interrupt
              * arrives, found while handling another): H6 begins, but its response is not on
              * the ring yet -- a plain move, not a mark that a notify would carry */
             trace_hop(m->tr, req, (int)hop, v->d->place, now);
         else
-            trace_hop_mark(m->tr, req, (int)hop, v->d->place, now);
+            /* arg: the port the ring notifies through (trace_hop_ring), 0 if not said */
+            trace_hop_mark(m->tr, req, (int)hop, v->d->place, now, (uint32_t)arg);
         v->ctx_req = req;
         return;
     case HOPSIM_OP_BEGIN:

@@ -191,6 +191,7 @@ static void hop_enter(struct trace *t, struct req *r, int hop, uint16_t place, s
     r->hop = (uint8_t)hop;
     r->place = place;
     r->posted = false;
+    r->ring = 0;
     if (!bucket_link(t, r))
         t->dropped++; /* still traced; only a notification will not move it */
     r->start = now;
@@ -295,30 +296,33 @@ void trace_hop(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t
     hop_enter(t, r, hop, place, now);
 }
 
-void trace_hop_mark(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t now)
+void trace_hop_mark(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t now,
+                    uint32_t ring)
 {
     trace_hop(t, req, hop, place, now);
     struct req *r = t && hop_ok(hop) ? req_find(t, req) : NULL;
-    if (r && r->hop == hop && r->place == place)
+    if (r && r->hop == hop && r->place == place) {
         r->posted = true;
+        r->ring = ring;
+    }
 }
 
 static int advance(struct trace *t, uint16_t at, int from, int to, uint16_t place, simtime_t now,
-                   bool posted_only);
+                   bool posted_only, uint32_t ring);
 
 int trace_hop_advance(struct trace *t, uint16_t at, int from, int to, uint16_t place, simtime_t now)
 {
-    return advance(t, at, from, to, place, now, false);
+    return advance(t, at, from, to, place, now, false, 0);
 }
 
 int trace_hop_advance_posted(struct trace *t, uint16_t at, int from, int to, uint16_t place,
-                             simtime_t now)
+                             simtime_t now, uint32_t ring)
 {
-    return advance(t, at, from, to, place, now, true);
+    return advance(t, at, from, to, place, now, true, ring);
 }
 
 static int advance(struct trace *t, uint16_t at, int from, int to, uint16_t place, simtime_t now,
-                   bool posted_only)
+                   bool posted_only, uint32_t ring)
 {
     if (!t || !hop_ok(from) || !hop_ok(to) || !place_ok(t, at) || !place_ok(t, place))
         return 0;
@@ -333,6 +337,9 @@ static int advance(struct trace *t, uint16_t at, int from, int to, uint16_t plac
         /* a request that enters `from` only later (its completion interrupt is still on the
          * way) is not covered by this move */
         if (r->hop != from || r->place != at || r->start > now || (posted_only && !r->posted))
+            continue;
+        /* a notify through one ring's event channel carries that ring's entries, not another's */
+        if (posted_only && ring && r->ring && r->ring != ring)
             continue;
         simtime_t at_time = hop_leave_time(r, now);
         if (!r->held && ((from == HOP_H2 && to == HOP_H3) || (from == HOP_H6 && to == HOP_H7))) {

@@ -110,17 +110,22 @@ int trace_hop_advance(struct trace *t, uint16_t at, int from, int to, uint16_t p
  * A guest's own hop mark (mark.c): trace_hop, and the request counts as
  * put on its ring in that hop, even when it was already in it (a backend
  * marks H6 when it writes the response; the completion interrupt had
- * moved the request into H6 before).
+ * moved the request into H6 before). `ring` is the event channel (the
+ * domain's port) that ring's notify goes through, 0 if the guest did not
+ * say.
  */
-void trace_hop_mark(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t now);
+void trace_hop_mark(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t now,
+                    uint32_t ring);
 /*
- * trace_hop_advance for an event-channel notify: only the requests the
- * domain has put on its ring since entering `from` (trace_hop_mark) move.
- * A completion whose response is not written yet stays in H6 when the
- * backend notifies for another one.
+ * trace_hop_advance for an event-channel notify through the domain's port
+ * `ring`: only the requests the domain has put on that port's ring since
+ * entering `from` (trace_hop_mark) move, or on a ring it did not name. A
+ * completion whose response is not written yet stays in H6 when the
+ * backend notifies for another one; a frontend's notify for one queue
+ * leaves the requests on its other queues' rings where they are.
  */
 int trace_hop_advance_posted(struct trace *t, uint16_t at, int from, int to, uint16_t place,
-                             simtime_t now);
+                             simtime_t now, uint32_t ring);
 /* The first request the latest trace_hop_advance moved (HOPSIM_NOREQ if none). */
 uint64_t trace_last_advanced(const struct trace *t);
 /* Request complete: close its open hop; the request's end-to-end latency is recorded. */

@@ -227,6 +227,7 @@ struct req {
     bool suppressed;   /* the open hop is a zero-length H3/H7: no notification of its own */
     simtime_t sub_end; /* latest end of a sub-span attributed to its open hop */
     bool posted;       /* put on its ring in the open hop (trace_hop_mark) */
+    uint32_t ring;     /* the event channel that ring notifies through, 0 if not said */
     /*
      * The H2 (H6) a notification closed, written only when the hop after it
      * closes: the other side may poll the ring and take the request before

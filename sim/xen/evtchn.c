@@ -241,10 +241,10 @@ static long op_send(struct vcpu *v, uint32_t port, simtime_t now, simtime_t *cos
         {
             uint64_t moved = HOPSIM_NOREQ;
             if (trace_hop_advance_posted(m->tr, d->place, HOP_H2, HOP_H3, m->pcpus[v->pcpu].place,
-                                         now + *cost))
+                                         now + *cost, port))
                 moved = trace_last_advanced(m->tr);
             if (trace_hop_advance_posted(m->tr, d->place, HOP_H6, HOP_H7, m->pcpus[v->pcpu].place,
-                                         now + *cost) &&
+                                         now + *cost, port) &&
                 !moved)
                 moved = trace_last_advanced(m->tr);
             req = v->ctx_req;

@@ -284,15 +284,48 @@ static uint64_t slice_budget(const struct machine *m)
     return budget ? budget : 1000;
 }
 
+static void run_slice(struct pcpu *p, struct vcpu *v)
+{
+    vcpu_run_slice(v, slice_budget(v->d->m));
+    if (v->trap != TRAP_HANDLED) /* else sched_fast_trap handled what ended the slice */
+        evq_schedule(&v->d->m->q, vcpu_now(v), pcpu_trap, p);
+}
+
+/* The slice a dispatch prepared, at the time the world switch and event delivery end. */
+static void pcpu_run(void *opaque, simtime_t now)
+{
+    struct pcpu *p = opaque;
+    struct vcpu *v = p->current;
+    if (v->d->dead) { /* killed while the CPU switched to it */
+        p->current = NULL;
+        p->busy = false;
+        p->idle_since = now;
+        acct_close(p, now, NULL, 0);
+        pcpu_schedule(p, v->d->m, now);
+        return;
+    }
+    run_slice(p, v);
+}
+
+/*
+ * A slice runs in one piece, ahead of the event queue: everything its vCPU
+ * does happens in the simulation before the events due meanwhile. It starts
+ * as an event at its own start, after the world switch, the runtime-service
+ * entry or the event delivery, so that what other CPUs did before that time
+ * has happened when it begins (a slice started at the dispatch would run a
+ * world switch's microseconds early, and take a lock or fill a device queue
+ * entry before work another vCPU did earlier in virtual time).
+ */
 static void pcpu_dispatch(void *opaque, simtime_t now)
 {
     struct pcpu *p = opaque;
     struct vcpu *v = dispatch_prepare(p, now);
     if (!v)
         return;
-    vcpu_run_slice(v, slice_budget(v->d->m));
-    if (v->trap != TRAP_HANDLED) /* else sched_fast_trap handled what ended the slice */
-        evq_schedule(&v->d->m->q, vcpu_now(v), pcpu_trap, p);
+    if (v->slice_start > now)
+        evq_schedule(&v->d->m->q, v->slice_start, pcpu_run, p);
+    else
+        run_slice(p, v);
 }
 
 /* After a hypercall or halt the vCPU goes on, blocks or yields. */

@@ -695,13 +695,45 @@ START_TEST(test_hop_advance_posted)
     uint16_t cpu = trace_place(t, PLACE_CPU, 0, "cpu0");
     trace_hop(t, 1, HOP_H6, d0, 10); /* completion interrupts */
     trace_hop(t, 2, HOP_H6, d0, 12);
-    trace_hop_mark(t, 1, HOP_H6, d0, 20); /* the backend writes 1's response */
-    ck_assert_int_eq(trace_hop_advance_posted(t, d0, HOP_H6, HOP_H7, cpu, 30), 1);
+    trace_hop_mark(t, 1, HOP_H6, d0, 20, 0); /* the backend writes 1's response */
+    ck_assert_int_eq(trace_hop_advance_posted(t, d0, HOP_H6, HOP_H7, cpu, 30, 0), 1);
     ck_assert_int_eq(trace_req_hop(t, 1), HOP_H7);
     ck_assert_int_eq(trace_req_hop(t, 2), HOP_H6);
-    trace_hop_mark(t, 2, HOP_H6, d0, 40);
-    ck_assert_int_eq(trace_hop_advance_posted(t, d0, HOP_H6, HOP_H7, cpu, 50), 1);
+    trace_hop_mark(t, 2, HOP_H6, d0, 40, 0);
+    ck_assert_int_eq(trace_hop_advance_posted(t, d0, HOP_H6, HOP_H7, cpu, 50, 0), 1);
     ck_assert_int_eq(trace_req_hop(t, 2), HOP_H7);
+    close_trace(t);
+}
+END_TEST
+
+/* A notify through one ring's event channel moves the entries put on that ring only: a frontend
+   with two queues notifies each for its own requests; an entry whose ring was not said (port 0)
+   goes with any notify. */
+START_TEST(test_hop_advance_posted_ring)
+{
+    struct trace *t = open_trace(NULL, "posted_ring.csv");
+    uint16_t d1 = trace_place(t, PLACE_DOMAIN, 1, "dom1");
+    uint16_t cpu0 = trace_place(t, PLACE_CPU, 0, "cpu0");
+    uint16_t cpu1 = trace_place(t, PLACE_CPU, 1, "cpu1");
+    trace_hop_mark(t, 1, HOP_H2, d1, 10, 5); /* queue 0's ring, port 5 */
+    trace_hop_mark(t, 2, HOP_H2, d1, 11, 7); /* queue 1's ring, port 7 */
+    trace_hop_mark(t, 3, HOP_H2, d1, 12, 5);
+    trace_hop_mark(t, 4, HOP_H2, d1, 13, 0); /* ring not said */
+    ck_assert_int_eq(trace_hop_advance_posted(t, d1, HOP_H2, HOP_H3, cpu0, 20, 5), 3);
+    ck_assert_uint_eq(trace_last_advanced(t), 1);
+    ck_assert_int_eq(trace_req_hop(t, 2), HOP_H2);
+    ck_assert_int_eq(trace_req_place(t, 3), cpu0);
+    ck_assert_int_eq(trace_req_place(t, 4), cpu0);
+    ck_assert_int_eq(trace_hop_advance_posted(t, d1, HOP_H2, HOP_H3, cpu1, 30, 7), 1);
+    ck_assert_uint_eq(trace_last_advanced(t), 2);
+    ck_assert_int_eq(trace_req_place(t, 2), cpu1);
+    ck_assert_int_eq(trace_hop_advance_posted(t, d1, HOP_H2, HOP_H3, cpu1, 40, 7), 0);
+    /* a move that puts nothing on a ring (hop_move) is not posted: the notify leaves it */
+    trace_hop(t, 1, HOP_H6, d1, 50);
+    ck_assert_int_eq(trace_hop_advance_posted(t, d1, HOP_H6, HOP_H7, cpu0, 60, 5), 0);
+    trace_hop_mark(t, 1, HOP_H6, d1, 70, 5);
+    ck_assert_int_eq(trace_hop_advance_posted(t, d1, HOP_H6, HOP_H7, cpu0, 80, 7), 0);
+    ck_assert_int_eq(trace_hop_advance_posted(t, d1, HOP_H6, HOP_H7, cpu0, 80, 5), 1);
     close_trace(t);
 }
 END_TEST
@@ -1081,6 +1113,7 @@ static Suite *trace_suite(void)
     tcase_add_test(tc, test_hop_advance);
     tcase_add_test(tc, test_hop_taken_before_notify);
     tcase_add_test(tc, test_hop_advance_posted);
+    tcase_add_test(tc, test_hop_advance_posted_ring);
     tcase_add_test(tc, test_hop_same_is_noop);
     tcase_add_test(tc, test_percentiles_1_to_10000);
     tcase_add_test(tc, test_percentiles_wide_range);

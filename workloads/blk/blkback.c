@@ -157,7 +157,7 @@ static void respond(struct bb_ring *r, struct bb_req *p, int16_t status)
 {
     struct vbd *v = r->v;
     if (v->state == VBD_CONNECTED && !v->broken) {
-        trace_hop(HOP_H6, p->id);
+        trace_hop_ring(HOP_H6, p->id, r->port);
         trace_begin(SPAN_RING_PUT, p->id);
         blkif_response_t *rsp = RING_GET_RESPONSE(&r->ring, r->ring.rsp_prod_pvt);
         rsp->id = p->id;

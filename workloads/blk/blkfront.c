@@ -387,7 +387,7 @@ static int bf_submit_locked(struct blkfront *bf, struct blkdev_req *r)
     blkif_front_ring_t *ring = &bf->c.q[q].ring;
     int slot = bq->free_stack[bq->nfree - 1];
     /* H2 begins with putting the request on the ring (granting its pages included) */
-    trace_hop(HOP_H2, r->id);
+    trace_hop_ring(HOP_H2, r->id, bf->c.q[q].port);
     trace_begin(SPAN_RING_PUT, r->id);
     int rc = fill_request(bf, ring, &bf->shadow[slot], r);
     if (!rc) {

@@ -426,7 +426,8 @@ static void finish(struct sas_hba *h, struct sas_done *d, unsigned n)
     for (unsigned i = 0; i < n; i++) {
         uint64_t tag = d[i].c->tag;
         if (d[i].c->done_hop)
-            trace_hop(d[i].c->done_hop, tag); /* the device is done with it, interrupt or not */
+            trace_hop_move(d[i].c->done_hop,
+                           tag); /* the device is done with it, interrupt or not */
         trace_begin(SPAN_DRIVER, tag);
         d[i].c->done(d[i].c, d[i].status);
         trace_end(SPAN_DRIVER, tag);

@@ -32,6 +32,24 @@ static inline void trace_hop(unsigned hop, uint64_t req)
     hopsim_mark(HOPSIM_MARK(HOPSIM_OP_HOP, hop, 0), req, 0);
 }
 
+/*
+ * Request `req` enters hop `hop` now, put on the ring whose notifications
+ * go through event-channel `port` (this domain's end): a notify through
+ * another port does not carry it on (H2 on a frontend's queue, H6 when a
+ * backend writes the response).
+ */
+static inline void trace_hop_ring(unsigned hop, uint64_t req, uint32_t port)
+{
+    hopsim_mark(HOPSIM_MARK(HOPSIM_OP_HOP, hop, 0), req, port);
+}
+
+/* Request `req` enters hop `hop` now without being put on a ring: a notify does not carry it
+ * on (a driver taking its device's completion, whose response is written later). */
+static inline void trace_hop_move(unsigned hop, uint64_t req)
+{
+    hopsim_mark(HOPSIM_MARK(HOPSIM_OP_HOP, hop, 0), req, HOPSIM_HOP_MOVE);
+}
+
 /* Sub-span `kind` (enum hopsim_span_kind) begins / ends for `req`. */
 static inline void trace_begin(unsigned kind, uint64_t req)
 {

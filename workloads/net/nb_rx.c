@@ -39,7 +39,7 @@ static int rx_deliver(struct nb_queue *q, const void *frame, unsigned len, int t
         trace_ctx(req);
     int st = gnttab_copy_to_ref(v->fe, gref, 0, frame, len);
     if (req) {
-        trace_hop(HOP_H6, req);
+        trace_hop_ring(HOP_H6, req, q->rx_port);
         trace_begin(SPAN_RING_PUT, req);
     }
     /* the response takes the slot of the request just copied out */

@@ -96,7 +96,7 @@ static void tx_finish(struct nb_queue *q, struct nb_tx *p, int16_t status)
     int ends = netdev_tx_ends_request(p->buf->va, p->hlen, &req);
     if (vif_live(q->v)) {
         if (ends) {
-            trace_hop(HOP_H6, req);
+            trace_hop_ring(HOP_H6, req, q->tx_port);
             trace_begin(SPAN_RING_PUT, req);
         }
         tx_put(q, p->id, status);

@@ -388,7 +388,7 @@ static int nf_xmit_locked(struct netfront *nf, struct netdev_pkt *p, uint64_t re
         return -XEN_EAGAIN;
     if (req) {
         /* H2 begins with putting the request on the ring (granting its page included) */
-        trace_hop(HOP_H2, req);
+        trace_hop_ring(HOP_H2, req, nf->c.q[q - nf->q].tx_port);
         trace_begin(SPAN_RING_PUT, req);
     }
     int rc = 0;
