@@ -71,6 +71,7 @@ struct bb_ring {
     int unpushed;       /* responses written since the last push */
     int stalled;        /* stopped taking requests for want of a slot */
     int attn;           /* on the attention list (blkback.c), under attn_lock */
+    int draining;       /* the interrupt's vCPU is visiting it from a taken list */
     unsigned long served, failed;
 };
 

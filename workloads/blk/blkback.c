@@ -202,8 +202,10 @@ static void bb_done(struct sas_cmd *c, int status)
     unmap_segs(v, p);
     r->inflight--;
     respond(r, p, st);
+    /* decided under the lock: once it is dropped, disconnect() on vCPU 0 may free the ring */
+    int last = v->state == VBD_CLOSING && !r->inflight;
     spin_unlock_irqrestore(&r->lock, f);
-    if (v->state == VBD_CLOSING && !r->inflight)
+    if (last)
         backend_kick(); /* disconnect() on vCPU 0 waits for this */
 }
 
@@ -424,8 +426,10 @@ static void ring_event(evtchn_port_t port, void *data)
     if (!vbd_live(r->v))
         return;
     int f = spin_lock_irqsave(&r->lock);
-    ring_process(r);
-    push_responses(r);
+    if (vbd_live(r->v)) { /* again under the lock: disconnect() changes the state under it */
+        ring_process(r);
+        push_responses(r);
+    }
     spin_unlock_irqrestore(&r->lock, f);
     sas_kick(hba);
 }
@@ -442,22 +446,25 @@ static void bb_batch(void *arg)
     int f = spin_lock_irqsave(&attn_lock);
     unsigned n = nattn;
     memcpy(attn_drain, attn, n * sizeof(attn[0]));
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = 0; i < n; i++) {
         attn_drain[i]->attn = 0;
+        attn_drain[i]->draining = 1; /* release() waits until we are done with it */
+    }
     nattn = 0;
     spin_unlock_irqrestore(&attn_lock, f);
     for (unsigned i = 0; i < n; i++) {
         struct bb_ring *r = attn_drain[i];
         struct vbd *v = r->v;
-        if (v->state != VBD_CONNECTED)
-            continue;
         f = spin_lock_irqsave(&r->lock);
-        push_responses(r);
-        if (vbd_live(v) && r->stalled) {
-            ring_process(r);
+        if (vbd_live(v)) {
             push_responses(r);
+            if (r->stalled) {
+                ring_process(r);
+                push_responses(r);
+            }
         }
         spin_unlock_irqrestore(&r->lock, f);
+        __atomic_store_n(&r->draining, 0, __ATOMIC_RELEASE); /* r may go away from here on */
     }
     sas_kick(hba);
 }
@@ -620,10 +627,15 @@ static void release(struct vbd *v)
 {
     for (unsigned q = 0; v->rings && q < v->nrings; q++) {
         struct bb_ring *r = &v->rings[q];
-        if (r->port)
+        if (r->port) {
+            evtchn_detach_sync(r->port); /* its worker on another vCPU is done with r */
             evtchn_unbind(r->port);
+        }
         r->port = 0;
         ring_forget(r);
+        /* the interrupt's vCPU may be visiting r from an attention list it took before */
+        while (__atomic_load_n(&r->draining, __ATOMIC_ACQUIRE))
+            HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
         int f = irq_save();
         if (r->ring_addr && gnttab_unmap(r->ring_addr, r->ring_handle))
             printf("blkback: dom%u queue %u: ring unmap failed\n", v->fe, q);
@@ -659,7 +671,9 @@ static void disconnect(struct vbd *v)
             int f = spin_lock_irqsave(&v->rings[q].lock);
             v->state = VBD_CLOSING; /* completions from now on write no response */
             spin_unlock_irqrestore(&v->rings[q].lock, f);
-            evtchn_detach(v->rings[q].port);
+            /* a worker already inside the ring's handler on another vCPU finishes first: it
+               saw the state under the lock and takes no request after it */
+            evtchn_detach_sync(v->rings[q].port);
         }
         WAIT_UNTIL(idle(v));
     }

@@ -30,7 +30,26 @@ static unsigned long events_unhandled;
 static struct {
     evtchn_handler_t fn;
     void *data;
+    volatile unsigned running; /* vCPUs inside this port's handler now */
 } handlers[NR_EVTCHN_PORTS];
+
+/*
+ * Call port's handler, if any. `running` counts the vCPUs inside it, for
+ * evtchn_detach_sync. The handler's data is read before its function:
+ * evtchn_set_handler stores the function first, so a function read here is
+ * never paired with a later, cleared data pointer (x86 keeps both orders).
+ */
+static void run_handler(evtchn_port_t port)
+{
+    __atomic_add_fetch(&handlers[port].running, 1u, __ATOMIC_SEQ_CST);
+    void *data = READ_ONCE(handlers[port].data);
+    evtchn_handler_t fn = READ_ONCE(handlers[port].fn);
+    if (fn)
+        fn(port, data);
+    else
+        events_unhandled++;
+    __atomic_sub_fetch(&handlers[port].running, 1u, __ATOMIC_SEQ_CST);
+}
 
 extern char hypervisor_callback[];
 void do_hypervisor_callback(void);
@@ -182,6 +201,17 @@ void evtchn_detach(evtchn_port_t port)
     evtchn_set_handler(port, NULL, NULL);
 }
 
+void evtchn_detach_sync(evtchn_port_t port)
+{
+    evtchn_detach(port);
+    if (port >= NR_EVTCHN_PORTS)
+        return;
+    /* Linux's free_irq -> synchronize_irq: a handler another vCPU entered before the detach
+       finishes before its data may go away; give the CPU back while it does */
+    while (__atomic_load_n(&handlers[port].running, __ATOMIC_SEQ_CST))
+        HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+}
+
 int evtchn_unbind(evtchn_port_t port)
 {
     evtchn_detach(port);
@@ -253,10 +283,7 @@ void events_scan(void)
             if (!test_and_clear_bit_ul(b, &s->evtchn_pending[w]))
                 continue; /* another vCPU took it */
             events_handled++;
-            if (handlers[port].fn)
-                handlers[port].fn(port, handlers[port].data);
-            else
-                events_unhandled++;
+            run_handler(port);
         }
     }
 }
@@ -267,10 +294,7 @@ void evtchn_run(evtchn_port_t port)
         return;
     int f = irq_save();
     events_handled++;
-    if (handlers[port].fn)
-        handlers[port].fn(port, handlers[port].data);
-    else
-        events_unhandled++;
+    run_handler(port);
     irq_restore(f);
 }
 

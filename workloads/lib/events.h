@@ -53,7 +53,10 @@ int evtchn_is_masked(evtchn_port_t port);
 void evtchn_set_handler(evtchn_port_t port, evtchn_handler_t fn, void *data);
 int evtchn_attach(evtchn_port_t port, evtchn_handler_t fn, void *data); /* set + unmask */
 void evtchn_detach(evtchn_port_t port);                                 /* mask + clear */
-int evtchn_unbind(evtchn_port_t port);                                  /* detach + close */
+/* Detach, then wait until no vCPU is still inside the port's handler (Linux's free_irq): the
+ * handler's data may be freed afterwards. Never from that handler itself. */
+void evtchn_detach_sync(evtchn_port_t port);
+int evtchn_unbind(evtchn_port_t port); /* detach + close */
 
 /* Event delivery on/off for this vCPU. */
 void irq_disable(void);
