@@ -1,7 +1,8 @@
 /*
- * blkback's private types, shared by blkback.c (rings, requests, xenstore)
- * and bb_grants.c (getting the frontend's data to and from the device:
- * per-request grant maps, persistent grants, grant copies).
+ * blkback's private types, shared by blkback.c (xenstore, a vbd's
+ * lifetime), bb_ring.c (rings, requests, completions) and bb_grants.c
+ * (getting the frontend's data to and from the device: per-request grant
+ * maps, persistent grants, grant copies).
  */
 #ifndef BLK_BB_H
 #define BLK_BB_H
@@ -92,6 +93,23 @@ struct vbd {
 
 /* grants=... for every vbd */
 extern enum grant_mode bb_mode;
+
+/* blkback.c: the HBA and the disk every vbd is served from, and the fault-injection arguments
+ * (set once at init) */
+extern struct sas_hba *bb_hba;
+extern const struct sas_target_info *bb_disk;
+extern uint8_t bb_target, bb_blk_shift;
+extern long bb_fault_after, bb_rogue_after;
+
+/* bb_ring.c: the data path */
+/* Connected and not broken: its rings take requests and write responses. */
+int vbd_live(const struct vbd *v);
+/* A ring's event (its worker, upcall context on the vCPU the ring is bound to). */
+void ring_event(evtchn_port_t port, void *data);
+/* The HBA's batch hook: after each interrupt, push responses and resume stalled rings. */
+void bb_batch(void *arg);
+/* r is going away (release()): off the attention list. */
+void ring_forget(struct bb_ring *r);
 
 /* bb_grants.c */
 /* Make the data reachable by the device: 0, or -1 (the request fails, nothing mapped). */
