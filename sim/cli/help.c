@@ -91,14 +91,6 @@ static const struct {
                "hop and sub-span it went through, in time order, with the place (CPU,\n"
                "domain, device) and duration, and draws them as a timeline, a lane per\n"
                "place. REQUEST is a request id from the trace, or 'first' / 'slowest'.\n"},
-    {"trace-be", "usage: hopsim trace-be TRACE.json OUT.json\n"
-                 "\n"
-                 "Rewrites a JSON trace's spans (complete events, ts + dur) as begin/end\n"
-                 "pairs in nesting order, each end written as its own timestamp: for\n"
-                 "viewers that compute ts + dur in floating point and build call stacks\n"
-                 "from it (speedscope), where a parent and a child ending at the same\n"
-                 "picosecond can otherwise land in the wrong order. Checks the nesting\n"
-                 "on the way (exit 1 naming two spans that overlap without nesting).\n"},
     {"disk-check", "usage: hopsim disk-check IMAGE\n"
                    "\n"
                    "Verifies every sector of a disk image written by the block test program\n"
@@ -120,7 +112,6 @@ static void overview(FILE *out)
                  "  sweep SCENARIO          a parameter study: locally (-j) or on Slurm\n"
                  "  follow TRACE.csv REQ    one request's way through the places it visits\n"
                  "  view TRACE.json         the live view (SDL2)\n"
-                 "  trace-be TRACE.json OUT a trace as nested begin/end pairs (speedscope)\n"
                  "  disk-check IMAGE        verify a disk image the block test program wrote\n"
                  "  size-report             privileged code bytes per architecture\n"
                  "  attack-matrix           security scenarios -> verdicts\n"

@@ -32,7 +32,6 @@
 #include "follow.h"
 #include "help.h"
 #include "sweep.h"
-#include "tracebe.h"
 
 #define EXIT_RUN_FAILED 1
 #define EXIT_USAGE 2
@@ -268,8 +267,6 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "follow"))
         return follow_main(argc - 2, argv + 2);
-    if (!strcmp(argv[1], "trace-be"))
-        return trace_be_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "compare")) {
         static struct compare_opts c;
         if (parse_run_args(argc - 2, argv + 2, &c.run, &c) < 0)

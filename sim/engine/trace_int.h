@@ -151,7 +151,17 @@ static inline char *put_u64(char *w, uint64_t v)
 void out_u64(struct out *o, uint64_t v);
 void out_i64(struct out *o, int64_t v);
 void out_hex(struct out *o, uint64_t v);
-void out_us(struct out *o, uint64_t ps);
+/*
+ * JSON times: microseconds on a grid of 2^-US_GRID_BITS us (0.954 ps), so
+ * that every time and duration is exact in binary floating point and a
+ * viewer's ts + dur lands exactly on the end (traces/FORMAT.md). The grid
+ * is finer than a picosecond: distinct picoseconds stay distinct, in order.
+ */
+#define US_GRID_BITS 20u
+/* ps to grid units (nearest). */
+uint64_t us_grid(uint64_t ps);
+/* Grid units as an exact decimal number of microseconds (no trailing zeros). */
+void out_grid(struct out *o, uint64_t g);
 void out_json_escape(struct out *o, const char *str);
 void out_json_str(struct out *o, const char *s);
 void out_csv_str(struct out *o, const char *s);

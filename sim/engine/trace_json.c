@@ -66,10 +66,11 @@ static void json_span_head(struct trace *t, simtime_t start, simtime_t end, uint
                            uint32_t lane)
 {
     struct out *o = &t->json;
+    uint64_t g = us_grid(start);
     OUT_LIT(o, ",\"ph\":\"X\",\"ts\":");
-    out_us(o, start);
+    out_grid(o, g);
     OUT_LIT(o, ",\"dur\":");
-    out_us(o, end - start);
+    out_grid(o, us_grid(end) - g); /* so that ts + dur is the end's grid point exactly */
     out_ch(o, ',');
     json_pid_tid(o, place, lane);
 }
@@ -84,7 +85,7 @@ static void json_flow(struct trace *t, char phase, uint64_t req, simtime_t ts, u
     OUT_LIT(o, "\",\"id\":\"");
     out_hex(o, req);
     OUT_LIT(o, "\",\"ts\":");
-    out_us(o, ts);
+    out_grid(o, us_grid(ts));
     out_ch(o, ',');
     json_pid_tid(o, place, lane);
     if (phase == 'f')
@@ -254,8 +255,11 @@ void json_sub_span(struct trace *t, const struct trace_span *s, int hop, simtime
 {
     struct out *o = &t->json;
     struct str kname = trace_kind_names[s->kind];
-    uint32_t lane =
-        sub_lane_pick(t, s->place, s->start, end, s->kind); /* may write a lane's metadata */
+    /* a zero-length span (a guest-error marker, a lock taken at once) is an instant on lane 0:
+     * it has no extent to nest, and a viewer that makes B/E pairs of complete events may close a
+     * zero-length one before opening it when another slice begins at the same time */
+    bool instant = end == s->start;
+    uint32_t lane = instant ? 0 : sub_lane_pick(t, s->place, s->start, end, s->kind);
     json_begin(t);
     OUT_LIT(o, "\"name\":\"");
     out_s(o, kname);
@@ -266,7 +270,14 @@ void json_sub_span(struct trace *t, const struct trace_span *s, int hop, simtime
     OUT_LIT(o, "\",\"cat\":\"");
     out_s(o, kname);
     out_ch(o, '"');
-    json_span_head(t, s->start, end, s->place, lane);
+    if (instant) {
+        OUT_LIT(o, ",\"ph\":\"i\",\"s\":\"t\",\"ts\":");
+        out_grid(o, us_grid(s->start));
+        out_ch(o, ',');
+        json_pid_tid(o, s->place, 0);
+    } else {
+        json_span_head(t, s->start, end, s->place, lane);
+    }
     OUT_LIT(o, ",\"args\":{");
     if (s->req != HOPSIM_NOREQ) {
         OUT_LIT(o, "\"req\":\"");
@@ -305,7 +316,7 @@ void json_counter(struct trace *t, uint16_t place, const char *name, simtime_t n
     OUT_LIT(o, "\"name\":");
     out_json_str(o, name ? name : "");
     OUT_LIT(o, ",\"cat\":\"counter\",\"ph\":\"C\",\"ts\":");
-    out_us(o, now);
+    out_grid(o, us_grid(now));
     out_ch(o, ',');
     json_pid_tid(o, place, 0);
     OUT_LIT(o, ",\"args\":{\"value\":");

@@ -88,13 +88,28 @@ void out_hex(struct out *o, uint64_t v)
     out_end(o, w + n);
 }
 
-/* Picoseconds as microseconds with exactly 6 decimals: 12345678 -> 12.345678. */
-void out_us(struct out *o, uint64_t ps)
+uint64_t us_grid(uint64_t ps)
 {
-    char *w = put_u64(out_room(o, 27), ps / PS_PER_US);
-    *w = '.';
-    put_digits(w + 7, ps % PS_PER_US, 6);
-    out_end(o, w + 7);
+    /* ps * 2^20 / 10^6 = ps * 2^14 / 15625, rounded (never a tie: 15625 is odd) */
+    if (ps < (1ull << 49))
+        return ((ps << 14) + 7812) / 15625;
+    __extension__ typedef unsigned __int128 u128;
+    return (uint64_t)((((u128)ps << 14) + 7812) / 15625);
+}
+
+void out_grid(struct out *o, uint64_t g)
+{
+    char *w = put_u64(out_room(o, 42), g >> US_GRID_BITS);
+    uint64_t f = g & ((1u << US_GRID_BITS) - 1);
+    if (f) {
+        *w++ = '.';
+        do { /* one exact decimal digit per step; stops at the last nonzero one */
+            f *= 10;
+            *w++ = (char)('0' + (f >> US_GRID_BITS));
+            f &= (1u << US_GRID_BITS) - 1;
+        } while (f);
+    }
+    out_end(o, w);
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */

@@ -257,7 +257,12 @@ int vmodel_add(struct vmodel *m, const struct trace_rec *r)
 
 /* ---- JSON replay ---- */
 
-/* A Trace Event time (µs, decimal text) in ps, exactly; -1 if not a number. */
+/*
+ * A Trace Event time (µs, decimal text) in ps: hopsim writes exact multiples
+ * of 2^-20 µs, each within half a picosecond of the time it stands for, so
+ * rounding to the nearest picosecond gives that time back exactly (digits
+ * beyond the sixth decide the rounding). -1 if not a number.
+ */
 static int json_ps(struct json_object *o, simtime_t *out)
 {
     if (!o)
@@ -282,12 +287,16 @@ static int json_ps(struct json_object *o, simtime_t *out)
             return -1;
         whole = whole * 10 + (uint64_t)(*p - '0');
     }
+    bool up = false;
     if (*p == '.')
-        for (p++; *p >= '0' && *p <= '9'; p++)
-            if (fd < 6) {
+        for (p++; *p >= '0' && *p <= '9'; p++, fd++) {
+            if (fd < 6)
                 frac = frac * 10 + (uint64_t)(*p - '0');
-                fd++;
-            }
+            else if (fd == 6)
+                up = *p >= '5';
+        }
+    if (fd > 6)
+        fd = 6;
     if (*p == 'e' || *p == 'E') { /* not what hopsim writes; fall back to the double */
         double d = json_object_get_double(o);
         if (!(d >= 0 && d < 1.8e13))
@@ -299,7 +308,7 @@ static int json_ps(struct json_object *o, simtime_t *out)
         frac *= 10;
         fd++;
     }
-    *out = whole * 1000000 + frac;
+    *out = whole * 1000000 + frac + up;
     return 0;
 }
 
@@ -370,7 +379,9 @@ static int load_event(struct vmodel *m, struct json_object *e)
         r.arg = args ? json_object_get_int64(jget(args, "value")) : 0;
         return vmodel_add(m, &r);
     }
-    if (strcmp(ph, "X") || json_ps(jget(e, "dur"), &dur) < 0 || !cat)
+    /* a zero-length sub-span is written as a thread-scoped instant */
+    bool instant = !strcmp(ph, "i");
+    if ((!instant && (strcmp(ph, "X") || json_ps(jget(e, "dur"), &dur) < 0)) || !cat)
         return 0;
     r.end = ts + dur;
     if (!strcmp(cat, "hop")) {

@@ -41,7 +41,7 @@ check "hops nest (sub-spans inside their hop)" \
 for kind in vmexit ipc map inject vmm_exit; do
   check "$kind spans" grep -Eq "^$kind +[1-9]" "$WORK/o1"
 done
-count() { jq "[.traceEvents[] | select(.ph == \"X\" and $2)] | length" "$1"; }
+count() { jq "[.traceEvents[] | select((.ph == \"X\" or .ph == \"i\") and $2)] | length" "$1"; }
 check "exits reach the VMM as IPC inside the request's H3" \
   test "$(count "$WORK/t1.json" '.cat == "ipc" and .name == "ipc:exit" and .args.hop == "H3"')" -gt 0
 check "the VMM's calls to the driver server are IPC inside H4" \

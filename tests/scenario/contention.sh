@@ -6,7 +6,7 @@
 # The traces keep the hop nesting rule and are the same for the same seed.
 source "$(dirname "$0")/lib.bash"
 cd "$WORK"
-count() { jq "[.traceEvents[] | select(.ph == \"X\" and $2)] | length" "$1"; }
+count() { jq "[.traceEvents[] | select((.ph == \"X\" or .ph == \"i\") and $2)] | length" "$1"; }
 nest_ok() { # nest_ok TRACE HOPS
   local out
   out=$(jq -r --arg hops "$2" -f "$SRC/tests/scenario/hop_nesting.jq" "$1") || return 1

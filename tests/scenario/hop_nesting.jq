@@ -5,10 +5,11 @@
 #  - every sub-span tagged with a request and a hop lies inside a span of that
 #    request in that hop.
 # Prints one line per violation (at most 20) and nothing when the trace obeys.
-# Times are microseconds with six decimals; the slack is half a picosecond.
+# Times are microseconds, exact multiples of 2^-20 us; the slack is half a
+# picosecond. A zero-length sub-span is an instant ("ph":"i", no dur).
 def slack: 0.0000005;
 ($hops | split(",") | map("H" + .)) as $need
-| [.traceEvents[] | select(.ph == "X" and .args.req != null)] as $ev
+| [.traceEvents[] | select((.ph == "X" or .ph == "i") and .args.req != null) | .dur //= 0] as $ev
 | ($ev | map(select(.cat == "hop")) | group_by(.args.req)
    | map({key: .[0].args.req, value: (sort_by(.ts, .args.hop))}) | from_entries) as $byreq
 | ($byreq | to_entries | map(.value | select(any(.[]; .args.hop == "H8")) | .[0].args.req)) as $done

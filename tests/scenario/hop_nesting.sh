@@ -14,7 +14,7 @@ nest_ok() { # nest_ok TRACE HOPS
   out=$(jq -r --arg hops "$2" -f "$SRC/tests/scenario/hop_nesting.jq" "$1") || return 1
   [ -z "$out" ] || { echo "$out" | head -5 >&2; return 1; }
 }
-count() { jq "[.traceEvents[] | select(.ph == \"X\" and $2)] | length" "$1"; }
+count() { jq "[.traceEvents[] | select((.ph == \"X\" or .ph == \"i\") and $2)] | length" "$1"; }
 # Each architecture under three loads: one request at a time from two
 # frontends; three frontends at depth 8 on a backend with four vCPUs and
 # four queues per frontend (rings and channels spread over the vCPUs,

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # speedscope, loaded in headless Chromium, imports every shipped scenario's
 # trace without an import or stack error: each scenario (workloads/scenarios,
-# short settings) writes its JSON trace, `hopsim trace-be` turns its spans
-# into nested begin/end pairs, and tests/scenario/speedscope_load.cjs loads
-# the result into speedscope (the npm package, driven through puppeteer-core;
+# short settings) writes its JSON trace (--trace-json, as it is: complete
+# events on an exact time grid, traces/FORMAT.md), and
+# tests/scenario/speedscope_load.cjs loads it into speedscope (the npm
+# package, driven through puppeteer-core;
 # both installed by scripts/setup.sh) and reports every warning speedscope's
 # Chrome importer prints ("Tried to end ... when ... was on the top of the
 # stack", frames left open, failed imports). A control trace with a
@@ -46,13 +47,11 @@ for s in "$SRC"/workloads/scenarios/*.lua; do
   set +e
   # shellcheck disable=SC2086
   "$HOPSIM" run "$s" ${SETS[$name]:-} --quiet --out "$WORK/out-$name" \
-    --trace-json "$WORK/$name.x.json" >"$WORK/$name.out" 2>&1
+    --trace-json "$WORK/$name.json" >"$WORK/$name.out" 2>&1
   rc=$?
   set -e
   check "$name: runs (exit $rc): $(tail -1 "$WORK/$name.out")" [ "$rc" -le 1 ]
-  check "$name: wrote its trace" [ -s "$WORK/$name.x.json" ]
-  check "$name: trace-be converts it (nesting exact)" \
-    "$HOPSIM" trace-be "$WORK/$name.x.json" "$WORK/$name.json"
+  check "$name: wrote its trace" [ -s "$WORK/$name.json" ]
   traces+=("$WORK/$name.json")
 done
 
@@ -65,16 +64,27 @@ cat >"$WORK/control.json" <<'EOF'
 {"name":"b","ph":"E","ts":3,"pid":1,"tid":1}
 ]}
 EOF
+# the second control: what the JSON held before its time grid -- six-decimal
+# microseconds. A parent and its child end at the same picosecond
+# (489.215504 us), but speedscope's (ts - first ts) + dur in binary floating
+# point puts the child's end after the parent's
+cat >"$WORK/float.json" <<'EOF'
+{"traceEvents":[
+{"name":"p","ph":"X","ts":487.724655,"dur":1.490849,"pid":1,"tid":1},
+{"name":"c","ph":"X","ts":488.547167,"dur":0.668337,"pid":1,"tid":1}
+]}
+EOF
 mkdir -p "$WORK/profile"
 set +e
 node "$SRC/tests/scenario/speedscope_load.cjs" "$PREFIX" "$CHROMIUM" "$WORK/profile" \
-  "${traces[@]}" "$WORK/control.json" >"$WORK/load.txt" 2>&1
+  "${traces[@]}" "$WORK/control.json" "$WORK/float.json" >"$WORK/load.txt" 2>&1
 rc=$?
 set -e
 cat "$WORK/load.txt"
 check "the loader ran (exit $rc is 0 or 1)" [ "$rc" -le 1 ]
 check "control: the misnested pair is reported" grep -q "^FAIL control.json:.*" "$WORK/load.txt"
 check "control: as speedscope's stack error" grep -q "Tried to end \"a\" when \"b\"" "$WORK/load.txt"
+check "six-decimal control: the rounded ends are reported" grep -q "^FAIL float.json:.*" "$WORK/load.txt"
 for t in "${traces[@]}"; do
   n=$(basename "$t")
   check "$n: speedscope imports it without errors" grep -qx "ok $n" "$WORK/load.txt"

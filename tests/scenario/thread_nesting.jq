@@ -3,7 +3,9 @@
 # inside the other -- a child never ends after its parent. Viewers that build
 # call stacks per thread (speedscope, chrome://tracing) rely on it.
 # Prints one line per violation (at most 20) and nothing when the trace obeys.
-# Times are microseconds with six decimals; the slack is half a picosecond.
+# Times are microseconds, exact multiples of 2^-20 us, so ts + dur is exact
+# in floating point; the slack is half a picosecond all the same.
+# Zero-length sub-spans are instants ("ph":"i"): nothing to nest.
 def slack: 0.0000005;
 [.traceEvents[] | select(.ph == "X")]
 | group_by([.pid, .tid])[]

@@ -173,13 +173,22 @@ static int64_t jint(json_object *o, const char *key)
     return json_object_get_int64(v);
 }
 
-/* ts/dur are microseconds with 6 decimals: back to integer picoseconds. */
+/* ts is microseconds on the 2^-20 us grid: the nearest picosecond is the time. */
 static uint64_t jps(json_object *o, const char *key)
 {
     json_object *v;
     ck_assert_msg(json_object_object_get_ex(o, key, &v), "missing key %s", key);
     double us = json_object_get_double(v);
     return (uint64_t)(us * 1e6 + 0.5);
+}
+
+/* A span's duration in ps: its end (ts + dur, exact in binary floating point) minus its start. */
+static uint64_t jdur(json_object *o)
+{
+    json_object *ts, *dur;
+    ck_assert(json_object_object_get_ex(o, "ts", &ts) && json_object_object_get_ex(o, "dur", &dur));
+    double end = json_object_get_double(ts) + json_object_get_double(dur);
+    return (uint64_t)(end * 1e6 + 0.5) - jps(o, "ts");
 }
 
 static json_object *jargs(json_object *o)
@@ -418,7 +427,7 @@ START_TEST(test_json_content)
     json_object *h = nth_event(ev, "X", "hop", 0);
     ck_assert_str_eq(jstr(h, "name"), "H4");
     ck_assert_uint_eq(jps(h, "ts"), 12345678);
-    ck_assert_uint_eq(jps(h, "dur"), 20000000 - 12345678);
+    ck_assert_uint_eq(jdur(h), 20000000 - 12345678);
     ck_assert_int_eq(jint(h, "pid"), 2);
     ck_assert_int_eq(jint(h, "tid"), 20001);
     ck_assert_str_eq(jstr(jargs(h), "req"), "0x100000001");
@@ -431,7 +440,7 @@ START_TEST(test_json_content)
     ck_assert_str_eq(jstr(s, "name"), "mmio:doorbell");
     ck_assert_int_eq(jint(s, "pid"), 2);
     ck_assert_int_eq(jint(s, "tid"), 20000);
-    ck_assert_uint_eq(jps(s, "dur"), 1);
+    ck_assert_uint_eq(jdur(s), 1);
     ck_assert_str_eq(jstr(jargs(s), "req"), "0x100000001");
     ck_assert_str_eq(jstr(jargs(s), "hop"), "H4");
     ck_assert_int_eq(jint(jargs(s), "arg"), 64);
@@ -439,10 +448,13 @@ START_TEST(test_json_content)
     ck_assert_int_eq(count_events(ev, "s", NULL) + count_events(ev, "f", NULL), 0);
     json_object_put(root);
 
-    /* times are printed from integers: exactly 6 decimals */
+    /* times are printed from integers, as exact multiples of 2^-20 us (12345678 ps is
+     * 12945376 / 2^20 us); dur is the end's grid point minus the start's */
     char *raw = slurp(tmp_path("content.json"), NULL);
-    ck_assert_ptr_nonnull(strstr(raw, "\"ts\":12.345678,\"dur\":7.654322,"));
-    ck_assert_ptr_nonnull(strstr(raw, "\"ts\":12.345678,\"dur\":0.000001,"));
+    ck_assert_ptr_nonnull(
+        strstr(raw, "\"ts\":12.3456783294677734375,\"dur\":7.6543216705322265625,"));
+    ck_assert_ptr_nonnull(
+        strstr(raw, "\"ts\":12.3456783294677734375,\"dur\":0.00000095367431640625,"));
     free(raw);
 }
 END_TEST
@@ -476,6 +488,68 @@ START_TEST(test_json_escaping)
 END_TEST
 
 /* ---- flows ----------------------------------------------------------------- */
+
+/*
+ * The JSON's time grid (traces/FORMAT.md): every ts and dur is an exact
+ * binary fraction, so a viewer's (ts - first ts) + dur in double precision
+ * (speedscope's arithmetic) puts a child that ends with its parent exactly
+ * at the parent's end, and ts gives the picosecond back. 2,000 parent/child
+ * pairs over times from 0 to 10^13 ps (10 s), ending together; a zero-length
+ * sub-span is an instant.
+ */
+START_TEST(test_json_time_grid)
+{
+    char err[256];
+    struct trace_opts o = {.json_path = tmp_path("grid.json")};
+    struct trace *t = trace_open(&o, err, sizeof(err));
+    ck_assert_ptr_nonnull(t);
+    uint16_t p = trace_place(t, PLACE_CPU, 0, "cpu0");
+    uint64_t x = 88172645463325252ull, at = 0;
+    enum { N = 2000 };
+    for (int i = 0; i < N; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+        at += 1 + x % 5000000000ull;             /* up to 5 ms apart */
+        uint64_t pstart = at, cstart = at + x % 977, end = cstart + 1 + (x >> 20) % 123457;
+        trace_span(t, &(struct trace_span){.req = HOPSIM_NOREQ,
+                                           .kind = SPAN_GNT_MAP,
+                                           .place = p,
+                                           .start = cstart,
+                                           .end = end});
+        trace_span(t, &(struct trace_span){.req = HOPSIM_NOREQ,
+                                           .kind = SPAN_HYPERCALL,
+                                           .place = p,
+                                           .start = pstart,
+                                           .end = end});
+        at = end;
+    }
+    trace_span(
+        t, &(struct trace_span){
+               .req = HOPSIM_NOREQ, .kind = SPAN_GUEST_ERROR, .place = p, .start = at, .end = at});
+    close_trace(t);
+    json_object *root = json_load(tmp_path("grid.json"));
+    json_object *ev = events_of(root);
+    ck_assert_int_eq(count_events(ev, "X", NULL), 2 * N);
+    double first =
+        json_object_get_double(json_object_object_get(nth_event(ev, "X", NULL, 0), "ts"));
+    for (int i = 0; i < N; i++) {
+        json_object *c = nth_event(ev, "X", "grant_map", i),
+                    *h = nth_event(ev, "X", "hypercall", i);
+        double cts = json_object_get_double(json_object_object_get(c, "ts"));
+        double hts = json_object_get_double(json_object_object_get(h, "ts"));
+        double cend = (cts - first) + json_object_get_double(json_object_object_get(c, "dur"));
+        double hend = (hts - first) + json_object_get_double(json_object_object_get(h, "dur"));
+        ck_assert_msg(cend == hend, "pair %d: child ends at %.17g, parent at %.17g", i, cend, hend);
+        ck_assert_uint_le(jps(h, "ts"), jps(c, "ts"));
+        ck_assert_uint_eq(jps(h, "ts") + jdur(h), jps(c, "ts") + jdur(c));
+    }
+    json_object *g = nth_event(ev, "i", "guest_error", 0);
+    ck_assert_ptr_nonnull(g);
+    ck_assert_str_eq(jstr(g, "s"), "t");
+    ck_assert_uint_eq(jps(g, "ts"), at);
+    ck_assert(!json_object_object_get_ex(g, "dur", NULL));
+    json_object_put(root);
+}
+END_TEST
 
 START_TEST(test_flow_events)
 {
@@ -608,12 +682,12 @@ START_TEST(test_lanes_never_overlap)
     ck_assert_int_gt(n, 100);
     for (int i = 0; i < n; i++) {
         json_object *x = nth_event(ev, "X", "hop", i);
-        uint64_t s1 = jps(x, "ts"), e1 = s1 + jps(x, "dur");
+        uint64_t s1 = jps(x, "ts"), e1 = s1 + jdur(x);
         for (int j = i + 1; j < n; j++) {
             json_object *y = nth_event(ev, "X", "hop", j);
             if (jint(x, "tid") != jint(y, "tid"))
                 continue;
-            uint64_t s2 = jps(y, "ts"), e2 = s2 + jps(y, "dur");
+            uint64_t s2 = jps(y, "ts"), e2 = s2 + jdur(y);
             ck_assert_msg(e1 <= s2 || e2 <= s1, "overlap on tid %lld: [%llu,%llu] [%llu,%llu]",
                           (long long)jint(x, "tid"), (unsigned long long)s1, (unsigned long long)e1,
                           (unsigned long long)s2, (unsigned long long)e2);
@@ -1107,6 +1181,7 @@ static Suite *trace_suite(void)
     tcase_add_test(tc, test_json_empty);
     tcase_add_test(tc, test_json_content);
     tcase_add_test(tc, test_json_escaping);
+    tcase_add_test(tc, test_json_time_grid);
     tcase_add_test(tc, test_flow_events);
     tcase_add_test(tc, test_lanes_overlap);
     tcase_add_test(tc, test_lanes_never_overlap);
