@@ -26,13 +26,22 @@ static void json_begin(struct trace *t)
         OUT_LIT(&t->json, "\n{");
 }
 
+_Static_assert(TID_STRIDE == 10000, "tid = pid's digits, then the lane's four");
+
 static void json_pid_tid(struct out *o, uint32_t place, uint32_t lane)
 {
-    uint64_t pid = (uint64_t)place + 1;
-    OUT_LIT(o, "\"pid\":");
-    out_u64(o, pid);
-    OUT_LIT(o, ",\"tid\":");
-    out_u64(o, pid * TID_STRIDE + lane);
+    uint32_t pid = place + 1;
+    int n = u64_digits(pid);
+    char *w = out_room(o, 40), *p;
+    memcpy(w, "\"pid\":", 6);
+    p = w + 6;
+    put_digits(p + n, pid, n);
+    w = p + n;
+    memcpy(w, ",\"tid\":", 7);
+    memcpy(w + 7, p, (size_t)n); /* tid = pid * 10000 + lane */
+    w += 7 + n;
+    put_digits(w + 4, lane, 4);
+    out_end(o, w + 4);
 }
 
 static void json_meta(struct trace *t, const char *what, uint32_t place, uint32_t lane,

@@ -97,17 +97,22 @@ uint64_t us_grid(uint64_t ps)
     return (uint64_t)((((u128)ps << 14) + 7812) / 15625);
 }
 
+_Static_assert(US_GRID_BITS == 20, "out_grid writes 20 decimals");
+
 void out_grid(struct out *o, uint64_t g)
 {
     char *w = put_u64(out_room(o, 42), g >> US_GRID_BITS);
-    uint64_t f = g & ((1u << US_GRID_BITS) - 1);
+    uint32_t f = (uint32_t)(g & ((1u << US_GRID_BITS) - 1));
     if (f) {
+        /* f / 2^20 has 20 decimals, f * 5^20; with f = fh * 2^10 + fl that is
+         * fh * 5^10 * 10^10 + fl * 5^20, in two 10-digit halves that fit 64 bits.
+         * The last ctz(f) decimals are zeros: not written. */
+        uint64_t b = (uint64_t)(f & 1023u) * 95367431640625ull; /* fl * 5^20 < 10^17 */
+        uint64_t hi = (uint64_t)(f >> 10) * 9765625ull + b / 10000000000ull;
         *w++ = '.';
-        do { /* one exact decimal digit per step; stops at the last nonzero one */
-            f *= 10;
-            *w++ = (char)('0' + (f >> US_GRID_BITS));
-            f &= (1u << US_GRID_BITS) - 1;
-        } while (f);
+        put_digits(w + 10, hi, 10);
+        put_digits(w + 20, b % 10000000000ull, 10);
+        w += 20 - __builtin_ctz(f);
     }
     out_end(o, w);
 }
