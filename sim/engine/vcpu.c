@@ -65,7 +65,9 @@ struct code_cache {
     int refs;
     struct blk_cost *bcache; /* all priced blocks: open addressing on (pc, size) */
     uint32_t bcache_cap, bcache_used;
-    struct blk_cost *l1[BCACHE_L1]; /* direct-mapped front cache: one compare per block */
+    /* direct-mapped front cache of copies of the blocks without a privileged instruction:
+     * the block hook's fast path reads one entry (vcpu->front) */
+    struct blk_cost front[BCACHE_L1];
 };
 
 static struct code_cache *g_code_caches; /* every cache in use, in this process */
@@ -221,7 +223,6 @@ static bool bcache_grow(struct code_cache *c)
     struct blk_cost *n = calloc(ncap, sizeof(*n));
     if (!n)
         return false;
-    memset(c->l1, 0, sizeof(c->l1)); /* entries move: drop the front cache */
     for (uint32_t i = 0; i < c->bcache_cap; i++) {
         struct blk_cost *e = &c->bcache[i];
         if (!e->size)
@@ -322,7 +323,7 @@ static void code_cache_put(struct code_cache *c)
     free(c);
 }
 
-static inline uint32_t l1_index(uint64_t pc)
+static inline uint32_t front_index(uint64_t pc)
 {
     return (uint32_t)(pc ^ (pc >> 10)) & (BCACHE_L1 - 1);
 }
@@ -380,15 +381,17 @@ static bool privop_fault(struct vcpu *v, uint64_t pc, uint64_t at)
     return true;
 }
 
-/* The hot path: runs once per executed block. */
-static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *opaque)
+/* A block the fast path does not take: not in the front cache, privileged, the slice's end,
+ * or an XIP fetch to charge. */
+static __attribute__((noinline)) void hook_block_full(uc_engine *uc, struct vcpu *v, uint64_t pc,
+                                                      uint32_t size)
 {
-    struct vcpu *v = opaque;
-    struct blk_cost **slot = &v->cc->l1[l1_index(pc)];
-    const struct blk_cost *e = *slot;
-    if (__builtin_expect(!e || e->pc != pc || e->size != size + 1, 0)) {
+    struct blk_cost *f = &v->front[front_index(pc)];
+    const struct blk_cost *e = f;
+    if (f->pc != pc || f->size != size + 1) {
         e = block_cost(v, pc, size);
-        *slot = (struct blk_cost *)e;
+        if (!e->priv_off)
+            *f = *e;
     }
     if (__builtin_expect(e->priv_off != 0, 0) && privop_fault(v, pc, pc + e->priv_off - 1)) {
         uc_emu_stop(uc);
@@ -405,6 +408,34 @@ static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *opaque)
     v->insns += e->ninsn;
     if (v->icache)
         xip_fetch(v, pc, size);
+}
+
+/*
+ * The hot path: runs once per executed block. A block in the front cache
+ * (so it holds no privileged instruction) that keeps the slice below
+ * fast_limit is charged with one entry read and two adds; everything else
+ * takes hook_block_full, which decides exactly as before.
+ */
+static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *opaque)
+{
+    struct vcpu *v = opaque;
+    const struct blk_cost *e = &v->front[front_index(pc)];
+    uint64_t s = v->slice_mcycles + e->mcycles;
+    if (__builtin_expect(e->pc == pc && e->size == size + 1 && s < v->fast_limit, 1)) {
+        v->slice_mcycles = s;
+        v->insns += e->ninsn;
+        return;
+    }
+    hook_block_full(uc, v, pc, size);
+}
+
+/* The fast path's bound for a slice of this budget: the budget itself (a block that ends
+ * exactly at it still runs), none for an XIP vCPU (every block fetches through its cache). */
+static void set_budget(struct vcpu *v, uint64_t budget_mcycles)
+{
+    v->slice_mcycles = 0;
+    v->budget_mcycles = budget_mcycles;
+    v->fast_limit = v->icache ? 0 : budget_mcycles == UINT64_MAX ? UINT64_MAX : budget_mcycles + 1;
 }
 
 static void hook_syscall(uc_engine *uc, void *opaque)
@@ -721,6 +752,7 @@ int vcpu_create(struct domain *d, int id, char *err, size_t errlen)
         goto fail_cs;
     if (add_hooks(v, uc) < 0 || !(v->cc = code_cache_get(d)))
         goto fail_cs;
+    v->front = v->cc->front;
     d->vcpus[id] = v;
     return 0;
 fail_cs:
@@ -763,8 +795,7 @@ static const char *refused_name(const struct vcpu *v)
 
 void vcpu_continue_slice(struct vcpu *v, uint64_t budget_mcycles)
 {
-    v->slice_mcycles = 0;
-    v->budget_mcycles = budget_mcycles;
+    set_budget(v, budget_mcycles);
     v->trap = TRAP_NONE;
     v->refused = false;
     v->slices++;
@@ -774,8 +805,7 @@ void vcpu_run_slice(struct vcpu *v, uint64_t budget_mcycles)
 {
     uc_engine *uc = (uc_engine *)v->uc;
     uint64_t rip = vcpu_reg(v, UC_X86_REG_RIP);
-    v->slice_mcycles = 0;
-    v->budget_mcycles = budget_mcycles;
+    set_budget(v, budget_mcycles);
     v->trap = TRAP_NONE;
     v->refused = false;
     v->slices++;

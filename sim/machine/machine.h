@@ -166,6 +166,14 @@ struct open_mark {
 };
 
 struct vcpu {
+    /* slice accounting, in 1/1000 cycles: what the block hook touches first, on one cache line */
+    uint64_t slice_mcycles, budget_mcycles;
+    /* the block hook charges a block with no further test while the slice stays within it:
+     * the budget, or 0 when every block needs the full path (vcpu.c) */
+    uint64_t fast_limit;
+    uint64_t insns;         /* executed instructions */
+    struct blk_cost *front; /* the block-price front cache (cc's, vcpu.c) */
+
     struct domain *d;
     int id;
     struct uc_struct *uc;
@@ -174,8 +182,6 @@ struct vcpu {
     bool queued; /* on its pCPU's run queue */
     struct vcpu *rq_next;
 
-    /* slice accounting, in 1/1000 cycles */
-    uint64_t slice_mcycles, budget_mcycles;
     simtime_t slice_start;
     enum vcpu_trap trap;
     uint64_t hc_rip;  /* rip of the trapping instruction */
@@ -236,8 +242,8 @@ struct vcpu {
     bool l4_wait;
     uint64_t l4_utcb;
 
-    uint64_t insns, slices; /* executed instructions, run slices */
-    uint64_t fast_traps;    /* hypercalls handled without stopping the engine */
+    uint64_t slices;     /* run slices */
+    uint64_t fast_traps; /* hypercalls handled without stopping the engine */
     uint64_t decoded_blocks;
 };
 
