@@ -532,15 +532,30 @@ static const char *access_name(uc_mem_type t)
  */
 #define RUN_UNTIL UINT64_MAX
 
+/* An engine of d is about to hold a translation of the grant-window page at va: an unmap of
+ * that slot must flush (sim/xen/domain.c). */
+static void window_tlb_note(struct domain *d, uint64_t va)
+{
+    uint64_t slot = (va - HOPSIM_GNT_WINDOW_BASE) >> PAGE_SHIFT;
+    if (d->gnt_tlb[slot])
+        return;
+    d->gnt_tlb[slot] = 1;
+    if (d->gnt_tlb_n < GNT_TLB_LIST)
+        d->gnt_tlb_list[d->gnt_tlb_n] = (uint16_t)slot;
+    if (d->gnt_tlb_n <= GNT_TLB_LIST)
+        d->gnt_tlb_n++;
+}
+
 /* Identity translation with the page's permissions; see the header comment. */
 static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e,
                           void *opaque)
 {
     (void)uc;
     struct vcpu *v = opaque;
-    const struct domain *d = v->d;
+    struct domain *d = v->d;
     uint64_t pfn = va >> PAGE_SHIFT;
     uint32_t perms;
+    bool window = false;
     if (pfn < d->nr_pages)
         /* W^X: the image's code pages are read + execute, everything else read + write, so
            a guest cannot modify translated code (nor hit Unicorn's self-modifying-code path);
@@ -549,7 +564,8 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
                 : domain_page_exec(d, pfn) ? UC_PROT_READ | UC_PROT_EXEC
                                            : UC_PROT_READ | UC_PROT_WRITE;
     else if (va >= HOPSIM_GNT_WINDOW_BASE &&
-             va < HOPSIM_GNT_WINDOW_BASE + HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE)
+             va < HOPSIM_GNT_WINDOW_BASE + HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE) {
+        window = true;
         switch (d->gnt_slot[(va - HOPSIM_GNT_WINDOW_BASE) >> PAGE_SHIFT]) {
         case GNT_SLOT_RW:
             perms = UC_PROT_READ | UC_PROT_WRITE;
@@ -560,7 +576,7 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
         default:
             perms = 0;
         }
-    else if ((va & ~(PAGE_SIZE - 1)) == (RUN_UNTIL & ~(PAGE_SIZE - 1)))
+    } else if ((va & ~(PAGE_SIZE - 1)) == (RUN_UNTIL & ~(PAGE_SIZE - 1)))
         perms = UC_PROT_READ | UC_PROT_WRITE | UC_PROT_EXEC;
     else
         perms = UC_PROT_READ | UC_PROT_WRITE;
@@ -574,6 +590,8 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
      * entry does not outlive the change: both calls flush the TLB.
      */
     if (!v->in_slice && type == UC_MEM_FETCH) {
+        if (window)
+            window_tlb_note(d, va);
         e->paddr = va;
         e->perms = perms | UC_PROT_EXEC;
         return true;
@@ -591,6 +609,8 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
         v->refused = true;
         return false;
     }
+    if (window)
+        window_tlb_note(d, va);
     e->paddr = va;
     e->perms = perms;
     return true;

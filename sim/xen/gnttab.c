@@ -46,7 +46,9 @@ int gnttab_init(struct domain *d)
     gt->active = calloc(GT_ENTRIES, sizeof(*gt->active));
     d->maptrack = calloc(MAPTRACK_MAX, sizeof(*d->maptrack));
     d->gnt_slot = calloc(HOPSIM_GNT_WINDOW_PAGES, 1);
-    return gt->active && d->maptrack && d->gnt_slot ? 0 : -1;
+    d->gnt_tlb = calloc(HOPSIM_GNT_WINDOW_PAGES, 1);
+    d->gnt_host = calloc(HOPSIM_GNT_WINDOW_PAGES, sizeof(*d->gnt_host));
+    return gt->active && d->maptrack && d->gnt_slot && d->gnt_tlb && d->gnt_host ? 0 : -1;
 }
 
 void gnttab_fini(struct domain *d)
@@ -54,6 +56,10 @@ void gnttab_fini(struct domain *d)
     free(d->gt.active);
     free(d->maptrack);
     free(d->gnt_slot);
+    free(d->gnt_tlb);
+    free(d->gnt_host);
+    d->gnt_tlb = NULL;
+    d->gnt_host = NULL;
     d->gt.active = NULL;
     d->maptrack = NULL;
     d->gnt_slot = NULL;

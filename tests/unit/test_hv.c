@@ -412,6 +412,74 @@ START_TEST(unmapped_grant_slot_faults)
 }
 END_TEST
 
+/* Run B's code that loads a byte from the address held at 0x32000 (one translation for any
+ * address): mov 0x32000,%rbx; mov (%rbx),%al; hlt. */
+static struct vcpu *run_load_via(uint64_t addr)
+{
+    static const uint8_t code[] = {0x48, 0x8b, 0x1c, 0x25, 0x00, 0x20,
+                                   0x03, 0x00, 0x8a, 0x03, 0xf4};
+    memcpy(guest_ram(B, 0x23000, sizeof(code)), code, sizeof(code));
+    domain_set_exec(B, 0x23000, sizeof(code));
+    memcpy(guest_ram(B, 0x32000, 8), &addr, 8);
+    struct vcpu *v = B->vcpus[0];
+    vcpu_set_reg(v, UC_X86_REG_RIP, 0x23000);
+    vcpu_run_slice(v, 1000000);
+    return v;
+}
+
+/*
+ * An unmap leaves the host page as it was and flushes the engines only when
+ * one of them has touched the slot (sim/xen/domain.c): the slot still faults
+ * after an unmap that flushed nothing, after many touched slots overflowed
+ * the list of them, and a map of another frame into the slot shows that
+ * frame, not the one the host page held before.
+ */
+START_TEST(grant_slot_reuse)
+{
+    uint8_t *p0 = guest_ram(A, PAGE_A_GPFN << 12, 4096);
+    uint8_t *p1 = guest_ram(A, (PAGE_A_GPFN + 1) << 12, 4096);
+    p0[0] = 0x11;
+    p1[0] = 0x22;
+    grant(A, 20, B->domid, PAGE_A_GPFN, 0);
+    grant(A, 21, B->domid, PAGE_A_GPFN + 1, 0);
+    grant_handle_t h;
+    /* mapped and unmapped untouched: no flush, and the slot faults */
+    ck_assert_int_eq(map(B, A->domid, 20, WIN(6), GNTMAP_host_map, &h), GNTST_okay);
+    ck_assert_int_eq(unmap(B, WIN(6), h), GNTST_okay);
+    struct vcpu *v = run_access(WIN(6), false);
+    ck_assert_int_eq(v->trap, TRAP_FAULT);
+    ck_assert_msg(strstr(v->fault, "read of unmapped grant slot") != NULL, "%s", v->fault);
+    /* the same frame again: read through the kept host page */
+    ck_assert_int_eq(map(B, A->domid, 20, WIN(6), GNTMAP_host_map, &h), GNTST_okay);
+    v = run_access(WIN(6), false);
+    ck_assert_int_eq(v->trap, TRAP_HALT);
+    ck_assert_uint_eq(vcpu_reg(v, UC_X86_REG_RAX) & 0xff, 0x11);
+    ck_assert_int_eq(unmap(B, WIN(6), h), GNTST_okay);
+    /* another frame in the slot: the engine sees it, not the old one */
+    ck_assert_int_eq(map(B, A->domid, 21, WIN(6), GNTMAP_host_map, &h), GNTST_okay);
+    v = run_access(WIN(6), false);
+    ck_assert_int_eq(v->trap, TRAP_HALT);
+    ck_assert_uint_eq(vcpu_reg(v, UC_X86_REG_RAX) & 0xff, 0x22);
+    ck_assert_int_eq(unmap(B, WIN(6), h), GNTST_okay);
+    v = run_access(WIN(6), false);
+    ck_assert_int_eq(v->trap, TRAP_FAULT);
+    /* more touched slots than the list of them holds: every one faults after its unmap */
+    enum { N = GNT_TLB_LIST + 8 };
+    grant_handle_t hs[N];
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(map(B, A->domid, 20, WIN(100 + i), GNTMAP_host_map, &hs[i]), GNTST_okay);
+        v = run_load_via(WIN(100 + i));
+        ck_assert_msg(v->trap == TRAP_HALT, "slot %d: %s", i, v->fault);
+    }
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(unmap(B, WIN(100 + i), hs[i]), GNTST_okay);
+    for (int i = 0; i < N; i += 7) {
+        v = run_load_via(WIN(100 + i));
+        ck_assert_msg(v->trap == TRAP_FAULT, "slot %d", i);
+    }
+}
+END_TEST
+
 /* Only the image's code pages are executable: a jump into data faults the guest. */
 START_TEST(fetch_from_data_page_faults)
 {
@@ -446,6 +514,7 @@ int main(void)
     tcase_add_test(gt_tc, grant_table_size);
     tcase_add_test(gt_tc, write_through_readonly_grant_faults);
     tcase_add_test(gt_tc, unmapped_grant_slot_faults);
+    tcase_add_test(gt_tc, grant_slot_reuse);
     tcase_add_test(gt_tc, fetch_from_data_page_faults);
     suite_add_tcase(s, gt_tc);
     SRunner *sr = srunner_create(s);
