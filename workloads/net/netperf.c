@@ -89,7 +89,11 @@ struct netperf {
     uint64_t timeout_ns;
     uint32_t next_seq;
     struct np_slot slot[NP_MAX_DEPTH];
-    volatile unsigned long events; /* callbacks so far, to wake program context */
+    /* slot i is busy / its transmit completed: bit i (program context looks at the slots
+     * that may have changed instead of walking all of them after every event) */
+    unsigned long busy_mask;
+    volatile unsigned long tx_done_mask; /* set in event context */
+    volatile unsigned long events;       /* callbacks so far, to wake program context */
     unsigned long unexpected, stray_bad;
     int broken; /* answers stopped coming: the remaining sizes are skipped */
     /* rx: filled in event context, drained in program context */
@@ -188,6 +192,7 @@ static void on_tx_done(struct netdev_pkt *p)
 {
     struct np_slot *s = (struct np_slot *)p;
     s->tx_done = 1;
+    set_bit_ul((unsigned)(s - job.slot), &job.tx_done_mask);
     job.events++;
 }
 
@@ -270,12 +275,22 @@ static int alloc_slots(struct netperf *np)
     return 0;
 }
 
+/* The lowest-numbered free slot, or NULL. */
 static struct np_slot *free_slot(struct netperf *np)
 {
-    for (unsigned i = 0; i < np->depth; i++)
-        if (!np->slot[i].busy)
-            return &np->slot[i];
-    return NULL;
+    unsigned long all = np->depth == BITS_PER_LONG ? ~0ul : (1ul << np->depth) - 1;
+    unsigned long free = all & ~np->busy_mask;
+    return free ? &np->slot[ctz_ulong(free)] : NULL;
+}
+
+static void slot_set_busy(struct netperf *np, struct np_slot *s, int busy)
+{
+    unsigned i = (unsigned)(s - np->slot);
+    s->busy = (uint8_t)busy;
+    if (busy)
+        np->busy_mask |= 1ul << i;
+    else
+        np->busy_mask &= ~(1ul << i);
 }
 
 /* Build and send one request of `size` bytes on slot s: 0, or the driver's error. */
@@ -289,7 +304,8 @@ static int send_one(struct netperf *np, struct np_slot *s, unsigned size)
     hopsim_pkt_build(s->buf, size, np->dst, np->d->mac, flags, req, 0);
     s->p.len = (uint16_t)size;
     s->req = req;
-    s->busy = 1;
+    slot_set_busy(np, s, 1);
+    clear_bit_ul((unsigned)(s - np->slot), &np->tx_done_mask);
     s->tx_done = s->answered = s->reaped = s->bad_addr = 0;
     s->bad_off = 0;
     s->t_sent = time_now_ns();
@@ -302,7 +318,7 @@ static int send_one(struct netperf *np, struct np_slot *s, unsigned size)
     if (rc) {
         printf("netperf: request 0x%llx of %u bytes refused by the driver: %d\n",
                (unsigned long long)req, size, rc);
-        s->busy = 0;
+        slot_set_busy(np, s, 0);
     }
     return rc;
 }
@@ -335,7 +351,7 @@ static void reap(struct netperf *np, struct np_slot *s)
     trace_end(SPAN_CHECK, req);
     trace_done(req);
     trace_ctx(HOPSIM_NOREQ);
-    s->busy = 0;
+    slot_set_busy(np, s, 0);
 }
 
 static int finished(const struct netperf *np, const struct np_slot *s)
@@ -343,22 +359,27 @@ static int finished(const struct netperf *np, const struct np_slot *s)
     return s->busy && s->tx_done && (np->mode == NP_STREAM || s->answered || s->p.status);
 }
 
+/*
+ * Reap every finished slot in slot order; only a busy slot whose transmit
+ * completed can be one. The masks are read again after each slot, as the
+ * walk over all slots read each slot when it came to it (a completion may
+ * arrive meanwhile).
+ */
 static unsigned reap_all(struct netperf *np)
 {
     unsigned n = 0;
-    for (unsigned i = 0; i < np->depth; i++)
+    unsigned long ahead = ~0ul; /* the slots not visited yet */
+    for (;;) {
+        unsigned long cand = np->busy_mask & np->tx_done_mask & ahead;
+        if (!cand)
+            break;
+        unsigned i = ctz_ulong(cand);
+        ahead = i + 1 == BITS_PER_LONG ? 0 : ~0ul << (i + 1);
         if (finished(np, &np->slot[i])) {
             reap(np, &np->slot[i]);
             n++;
         }
-    return n;
-}
-
-static unsigned busy_slots(const struct netperf *np)
-{
-    unsigned n = 0;
-    for (unsigned i = 0; i < np->depth; i++)
-        n += np->slot[i].busy;
+    }
     return n;
 }
 
@@ -393,7 +414,7 @@ static void give_up(struct netperf *np)
         GCHECK(s->answered);
         np->st.lost++;
         trace_done(s->req);
-        s->busy = 0; /* its transmit may still be out: the test stops here */
+        slot_set_busy(np, s, 0); /* its transmit may still be out: the test stops here */
     }
     np->broken = 1;
 }
@@ -404,7 +425,7 @@ static void run_size(struct netperf *np, unsigned size)
     unsigned sent = 0;
     uint64_t t0 = time_now_ns();
     uint64_t deadline = t0 + np->timeout_ns;
-    while (sent < np->count || busy_slots(np)) {
+    while (sent < np->count || np->busy_mask) {
         struct np_slot *s;
         unsigned queued = 0;
         while (sent < np->count && (s = free_slot(np))) {
