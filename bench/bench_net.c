@@ -10,10 +10,20 @@
  *     the cost of simulating a packet can be read against what it models.
  * Each point is the best of three runs, timed by CPU time (bench.h); the
  * ratio column is host speed relative to native.
+ *
+ * With --baseline DIR (a source tree of another revision, built in
+ * DIR/build; scripts/bench-baseline.sh makes one): the whole `hopsim run`
+ * of the stream scenario, xen-dom0, 1514-byte frames, by this tree's
+ * binary and by DIR's, alternately, best of five each, timed by the
+ * process's CPU time (user + system, its children included: wait4), and
+ * the ratio of their rates.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -71,11 +81,69 @@ static int bench(const char *title, const char *scenario, const char *sizes, int
     return 0;
 }
 
+/* One `hopsim run` of net-stream by the tree at dir (its build/hopsim): host CPU seconds of the
+ * process and its children, or -1 if it did not run or failed. */
+static double run_process(const char *binary, const char *dir, int count)
+{
+    char scenario[1024], n[32];
+    snprintf(scenario, sizeof(scenario), "%s/workloads/scenarios/net-stream.lua", dir);
+    snprintf(n, sizeof(n), "count=%d", count);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout))
+            _exit(127);
+        execl(binary, binary, "run", scenario, "--quiet", "--set", "arch=xen-dom0", "--set",
+              "sizes=1514", "--set", n, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    struct rusage ru;
+    if (wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        return -1;
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+static int bench_baseline(const char *dir, int count)
+{
+    char old_bin[1024];
+    snprintf(old_bin, sizeof(old_bin), "%s/build/hopsim", dir);
+    double best_new = 0, best_old = 0;
+    for (int rep = 0; rep < 5; rep++) { /* alternately, best of five each */
+        double a = run_process(HOPSIM_BINARY, HOPSIM_SOURCE_DIR, count);
+        double b = run_process(old_bin, dir, count);
+        if (a < 0 || b < 0) {
+            fprintf(stderr, "bench_net: a `hopsim run` of %s failed\n", a < 0 ? "this tree" : dir);
+            return -1;
+        }
+        best_new = !best_new || a < best_new ? a : best_new;
+        best_old = !best_old || b < best_old ? b : best_old;
+    }
+    printf("stream, xen-dom0, %d x 1514-byte frames: the whole `hopsim run`, this tree against "
+           "%s (best of 5, process CPU time with children)\n",
+           count, dir);
+    printf("  %-10s %10s %14s\n", "tree", "host s", "pkts / host s");
+    printf("  %-10s %10.3f %14.0f\n", "this", best_new, count / best_new);
+    printf("  %-10s %10.3f %14.0f\n", "baseline", best_old, count / best_old);
+    printf("  ratio %.2fx  (target against round 1, 4942b9a: >= 4x)\n", best_old / best_new);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    const char *baseline = NULL;
+    if (argc > 2 && !strcmp(argv[argc - 2], "--baseline")) {
+        baseline = argv[argc - 1];
+        argc -= 2;
+    }
     int count = argc > 1 ? atoi(argv[1]) : 2000;
     if (count < 1)
         count = 1;
+    if (baseline)
+        return bench_baseline(baseline, count < 10000 ? 10000 : count) < 0 ? 1 : 0;
     int rc = bench("stream: 1514-byte frames to a sink, depth 32", "net-stream.lua", "1514", count);
     /* Measured by this benchmark on main at 4942b9a (before the virtual TLB, the memfd
      * grant window and word-wise frame building), best of 3, host CPU time. */
