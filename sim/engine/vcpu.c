@@ -1,30 +1,20 @@
 /*
  * vCPUs on Unicorn: one x86-64 engine per vCPU, all driven from one host
- * thread (deterministic). The only file that calls Unicorn.
+ * thread (deterministic). The only file that calls Unicorn (blockprice.c
+ * reads code through vcpu_code).
  *
- * Cycle accounting: a UC_HOOK_BLOCK hook looks up the block's cost in a
- * per-vCPU open-addressing cache keyed by (pc, size); on a miss the block
- * is decoded once with Capstone and each instruction classified (ALU,
- * load, store, branch, mul, div, SIMD, string) and priced from the cost
- * profile. No per-instruction hook runs on the hot path. When the next
- * block would exceed the slice budget, the hook stops the engine before
- * the block executes and does not charge it (a nonzero uc_emu_start
- * count would install a per-instruction hook).
+ * Cycle accounting: a UC_HOOK_BLOCK hook charges each block its price
+ * (blockprice.c: decoded once per code image, cached by (pc, size)), from
+ * a direct-mapped front cache on its fast path. When the next block would
+ * exceed the slice budget, the hook stops the engine before the block
+ * executes and does not charge it (a nonzero uc_emu_start count would
+ * install a per-instruction hook).
  *
  * Traps: `syscall` (Xen's x86-64 PV hypercall instruction) stops the
  * engine with RIP after the syscall; `hlt` returns with RIP after it;
  * unmapped or protected accesses, invalid instructions and CPU exceptions
  * are guest faults. OUT to HOPSIM_TRACE_PORT is a trace mark, handled
  * synchronously and never stopping the engine.
- *
- * Code pages are assumed immutable after load (W^X below): the block cache
- * prices a block once by (pc, size). A block's price depends only on its
- * bytes and the cost profile, so vCPUs whose domains hold the same code at
- * the same addresses (64 domUs booted from one frontend image) share one
- * cache: it is keyed by a SHA-256 over the cost profile's values and every
- * executable page (number and contents), taken when the vCPU is created.
- * Each block is then decoded once per image instead of once per vCPU, and
- * the hot path touches one cache for all of them instead of one each.
  *
  * Memory (Unicorn 2.1's virtual TLB): every engine runs with
  * UC_TLB_VIRTUAL and a UC_HOOK_TLB_FILL hook that translates identity
@@ -41,292 +31,16 @@
  * the slow path on the pages it covers, is bounded to the addresses above
  * RAM: accesses to holes there are reported with their address.
  */
-#include "machine.h"
+#include "blockprice.h"
 
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <capstone/capstone.h>
-#include <openssl/evp.h>
 #include <unicorn/unicorn.h>
 
 struct vcpu_hooks {
     uc_hook block, sys, out, inv, intr, insn_inv;
 };
-
-static csh g_cs;
-static int g_cs_refs;
-
-/* Block prices of one code image (see the header comment). */
-struct code_cache {
-    struct code_cache *next;
-    unsigned char key[32];
-    int refs;
-    struct blk_cost *bcache; /* all priced blocks: open addressing on (pc, size) */
-    uint32_t bcache_cap, bcache_used;
-    /* direct-mapped front cache of copies of the blocks without a privileged instruction:
-     * the block hook's fast path reads one entry (vcpu->front) */
-    struct blk_cost front[BCACHE_L1];
-};
-
-static struct code_cache *g_code_caches; /* every cache in use, in this process */
-
-static int class_cost_init(void)
-{
-    if (g_cs_refs++ > 0)
-        return 0;
-    if (cs_open(CS_ARCH_X86, CS_MODE_64, &g_cs) != CS_ERR_OK)
-        return -1;
-    cs_option(g_cs, CS_OPT_DETAIL, CS_OPT_ON);
-    return 0;
-}
-
-static void class_cost_fini(void)
-{
-    if (--g_cs_refs == 0)
-        cs_close(&g_cs);
-}
-
-static bool insn_in_group(const cs_insn *in, uint8_t grp)
-{
-    for (int i = 0; i < in->detail->groups_count; i++)
-        if (in->detail->groups[i] == grp)
-            return true;
-    return false;
-}
-
-/* Cost class of one decoded instruction. */
-static enum cost_id insn_class(const cs_insn *in)
-{
-    const cs_x86 *x = &in->detail->x86;
-    switch (in->id) {
-    case X86_INS_MUL:
-    case X86_INS_IMUL:
-        return C_INSN_MUL;
-    case X86_INS_DIV:
-    case X86_INS_IDIV:
-        return C_INSN_DIV;
-    default:
-        break;
-    }
-    if (x->prefix[0] == X86_PREFIX_REP || x->prefix[0] == X86_PREFIX_REPNE)
-        return C_INSN_STRING;
-    if (insn_in_group(in, X86_GRP_JUMP) || insn_in_group(in, X86_GRP_CALL) ||
-        insn_in_group(in, X86_GRP_RET))
-        return C_INSN_BRANCH;
-    bool store = false, load = false;
-    for (int i = 0; i < x->op_count; i++) {
-        if (x->operands[i].type != X86_OP_MEM || in->id == X86_INS_LEA)
-            continue;
-        if (x->operands[i].access & CS_AC_WRITE)
-            store = true;
-        if (x->operands[i].access & CS_AC_READ)
-            load = true;
-    }
-    if (in->id == X86_INS_PUSH)
-        store = true;
-    if (in->id == X86_INS_POP)
-        load = true;
-    if (store)
-        return C_INSN_STORE;
-    if (load)
-        return C_INSN_LOAD;
-    if (insn_in_group(in, X86_GRP_SSE1) || insn_in_group(in, X86_GRP_SSE2) ||
-        insn_in_group(in, X86_GRP_SSE3) || insn_in_group(in, X86_GRP_SSSE3) ||
-        insn_in_group(in, X86_GRP_SSE41) || insn_in_group(in, X86_GRP_SSE42))
-        return C_INSN_SIMD;
-    return C_INSN_ALU;
-}
-
-/*
- * Instructions a PV guest kernel may not execute: it runs in ring 3 (x86-64
- * PV), so the CPU raises #GP for them and Xen's emulate_privileged_op hands
- * the fault to the guest's trap table (hopsim has none: the domain crashes).
- * `hlt` is left to the halt path and port I/O to the I/O hooks (the trace
- * port and I/O-privileged drivers).
- */
-static bool insn_privileged(const cs_insn *in)
-{
-    switch (in->id) {
-    case X86_INS_CLI:
-    case X86_INS_STI:
-    case X86_INS_WRMSR:
-    case X86_INS_RDMSR:
-    case X86_INS_SWAPGS:
-    case X86_INS_SYSRET:
-    case X86_INS_LGDT:
-    case X86_INS_LIDT:
-    case X86_INS_LLDT:
-    case X86_INS_LTR:
-    case X86_INS_LMSW:
-    case X86_INS_CLTS:
-    case X86_INS_INVLPG:
-    case X86_INS_INVD:
-    case X86_INS_WBINVD:
-        return true;
-    case X86_INS_MOV:
-        if (!in->detail)
-            return false;
-        for (uint8_t i = 0; i < in->detail->x86.op_count; i++) {
-            const cs_x86_op *op = &in->detail->x86.operands[i];
-            if (op->type == X86_OP_REG && ((op->reg >= X86_REG_CR0 && op->reg <= X86_REG_CR15) ||
-                                           (op->reg >= X86_REG_DR0 && op->reg <= X86_REG_DR15)))
-                return true;
-        }
-        return false;
-    default:
-        return false;
-    }
-}
-
-/* Decode the block once and price it; returns 1/1000 cycles, *ninsn instructions,
- * *priv_off 1 + the offset of its first privileged instruction (0: none). */
-static uint32_t block_price(struct vcpu *v, uint64_t pc, uint32_t size, uint32_t *ninsn,
-                            uint32_t *priv_off)
-{
-    *priv_off = 0;
-    uint8_t buf[4096];
-    if (size > sizeof(buf))
-        size = sizeof(buf);
-    *ninsn = 1;
-    v->decoded_blocks++;
-    if (uc_mem_read((uc_engine *)v->uc, pc, buf, size) != UC_ERR_OK)
-        return 1000;
-    cs_insn *insn = NULL;
-    size_t n = cs_disasm(g_cs, buf, size, pc, 0, &insn);
-    const struct cost_profile *cp = v->d->m->cost;
-    double cyc = 0;
-    for (size_t i = 0; i < n; i++) {
-        cyc += cp->value[insn_class(&insn[i])];
-        if (!*priv_off && insn_privileged(&insn[i]))
-            *priv_off = (uint32_t)(insn[i].address - pc) + 1;
-    }
-    if (n == 0)
-        cyc = cp->value[C_INSN_ALU];
-    *ninsn = n ? (uint32_t)n : 1;
-    cs_free(insn, n);
-    double mc = cyc * 1000.0 + 0.5;
-    return mc > UINT32_MAX ? UINT32_MAX : (uint32_t)mc;
-}
-
-/* Entries store size + 1 so that 0 marks an empty slot (Unicorn may report size 0). */
-static uint32_t bcache_hash(uint64_t pc, uint32_t size, uint32_t cap)
-{
-    uint64_t h = (pc ^ ((uint64_t)size << 48)) * 0x9E3779B97F4A7C15ull;
-    return (uint32_t)(h >> 32) & (cap - 1);
-}
-
-static bool bcache_grow(struct code_cache *c)
-{
-    uint32_t ncap = c->bcache_cap ? c->bcache_cap * 2 : 1024;
-    struct blk_cost *n = calloc(ncap, sizeof(*n));
-    if (!n)
-        return false;
-    for (uint32_t i = 0; i < c->bcache_cap; i++) {
-        struct blk_cost *e = &c->bcache[i];
-        if (!e->size)
-            continue;
-        uint32_t h = bcache_hash(e->pc, e->size - 1, ncap);
-        while (n[h].size)
-            h = (h + 1) & (ncap - 1);
-        n[h] = *e;
-    }
-    free(c->bcache);
-    c->bcache = n;
-    c->bcache_cap = ncap;
-    return true;
-}
-
-static const struct blk_cost *block_cost(struct vcpu *v, uint64_t pc, uint32_t size)
-{
-    struct code_cache *c = v->cc;
-    uint32_t h = bcache_hash(pc, size, c->bcache_cap);
-    for (;;) {
-        struct blk_cost *e = &c->bcache[h];
-        if (e->size == size + 1 && e->pc == pc)
-            return e;
-        if (!e->size)
-            break;
-        h = (h + 1) & (c->bcache_cap - 1);
-    }
-    uint32_t ninsn, priv_off;
-    uint32_t mc = block_price(v, pc, size, &ninsn, &priv_off);
-    if ((c->bcache_used + 1) * 4 > c->bcache_cap * 3) {
-        bool grown = bcache_grow(c);
-        assert(grown);
-        (void)grown;
-        h = bcache_hash(pc, size, c->bcache_cap);
-        while (c->bcache[h].size)
-            h = (h + 1) & (c->bcache_cap - 1);
-    }
-    c->bcache[h] = (struct blk_cost){
-        .pc = pc, .size = size + 1, .mcycles = mc, .ninsn = ninsn, .priv_off = priv_off};
-    c->bcache_used++;
-    return &c->bcache[h];
-}
-
-/* The identity of d's code under the machine's cost profile (see the header comment). */
-static bool code_key(const struct domain *d, unsigned char key[32])
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    const struct cost_profile *cp = d->m->cost;
-    ok = ok && EVP_DigestUpdate(ctx, cp->value, sizeof(cp->value));
-    for (uint64_t pfn = 0; ok && pfn < d->nr_pages; pfn++)
-        if (domain_page_exec(d, pfn))
-            ok = EVP_DigestUpdate(ctx, &pfn, sizeof(pfn)) &&
-                 EVP_DigestUpdate(ctx, d->ram + pfn * PAGE_SIZE, PAGE_SIZE);
-    unsigned int len = 0;
-    ok = ok && EVP_DigestFinal_ex(ctx, key, &len) && len == 32;
-    EVP_MD_CTX_free(ctx);
-    return ok;
-}
-
-/* The cache for d's code: an existing one with the same key, or a new one. NULL: no memory. */
-static struct code_cache *code_cache_get(const struct domain *d)
-{
-    if (d->vcpus[0] && d->vcpus[0]->cc) { /* a domain's vCPUs run one image */
-        d->vcpus[0]->cc->refs++;
-        return d->vcpus[0]->cc;
-    }
-    unsigned char key[32];
-    if (!code_key(d, key))
-        return NULL;
-    for (struct code_cache *c = g_code_caches; c; c = c->next)
-        if (!memcmp(c->key, key, sizeof(key))) {
-            c->refs++;
-            return c;
-        }
-    struct code_cache *c = calloc(1, sizeof(*c));
-    if (!c || !bcache_grow(c)) {
-        free(c);
-        return NULL;
-    }
-    memcpy(c->key, key, sizeof(key));
-    c->refs = 1;
-    c->next = g_code_caches;
-    g_code_caches = c;
-    return c;
-}
-
-static void code_cache_put(struct code_cache *c)
-{
-    if (!c || --c->refs > 0)
-        return;
-    for (struct code_cache **p = &g_code_caches; *p; p = &(*p)->next)
-        if (*p == c) {
-            *p = c->next;
-            break;
-        }
-    free(c->bcache);
-    free(c);
-}
-
-static inline uint32_t front_index(uint64_t pc)
-{
-    return (uint32_t)(pc ^ (pc >> 10)) & (BCACHE_L1 - 1);
-}
 
 /*
  * Execute-in-place what-if: code fetched from memory-mapped SPI flash
@@ -343,42 +57,6 @@ static void xip_fetch(struct vcpu *v, uint64_t pc, uint32_t size)
         v->slice_mcycles += v->xip_fill_mc;
         v->xip_fills++;
     }
-}
-
-/*
- * A PV guest's block about to run a privileged instruction at `at`: #GP in
- * ring 3 (sim/xen/traps.c bounces it to the guest's handler or crashes the
- * domain). The instructions of the block before it run first, counted
- * (vcpu_run_slice), so the handler sees the state at the instruction.
- * Native kernels, HVM guests and the runtime service (hypervisor privilege)
- * run ring-0 code legitimately.
- */
-static bool privop_fault(struct vcpu *v, uint64_t pc, uint64_t at)
-{
-    const struct domain *d = v->d;
-    if (d->native || d->rt || d->hvm || v->privop_stepping)
-        return false;
-    uint8_t buf[4096];
-    uint64_t len = at - pc + 16 <= sizeof buf ? at - pc + 16 : sizeof buf;
-    cs_insn *in = NULL;
-    size_t n = uc_mem_read((uc_engine *)v->uc, pc, buf, len) == UC_ERR_OK
-                   ? cs_disasm(g_cs, buf, len, pc, 0, &in)
-                   : 0;
-    size_t k = 0;
-    while (k < n && in[k].address < at)
-        k++;
-    bool found = k < n && in[k].address == at;
-    snprintf(v->fault, sizeof(v->fault),
-             "privileged instruction '%.8s%s%.24s' at rip 0x%llx (%.32s): #GP in a PV kernel "
-             "(ring 3), no trap table",
-             found ? in[k].mnemonic : "?", found && in[k].op_str[0] ? " " : "",
-             found ? in[k].op_str : "", (unsigned long long)at, domain_symbol(d, at));
-    if (n)
-        cs_free(in, n);
-    v->privop_at = at;
-    v->privop_steps = (uint32_t)k;
-    v->trap = TRAP_PRIVOP;
-    return true;
 }
 
 /* A block the fast path does not take: not in the front cache, privileged, the slice's end,
@@ -755,7 +433,7 @@ int vcpu_create(struct domain *d, int id, char *err, size_t errlen)
     v->d = d;
     v->id = id;
     v->state = VCPU_DOWN;
-    if (class_cost_init() < 0) {
+    if (blockprice_init() < 0) {
         snprintf(err, errlen, "%s: cannot initialise the Capstone decoder", d->name);
         free(v);
         return -1;
@@ -778,7 +456,7 @@ int vcpu_create(struct domain *d, int id, char *err, size_t errlen)
 fail_cs:
     if (uc)
         uc_close(uc);
-    class_cost_fini();
+    blockprice_fini();
 fail:
     snprintf(err, errlen, "%s: cannot create vCPU %d (Unicorn)", d->name, id);
     free(v);
@@ -790,7 +468,7 @@ void vcpu_destroy(struct vcpu *v)
     if (!v)
         return;
     uc_close((uc_engine *)v->uc);
-    class_cost_fini();
+    blockprice_fini();
     for (int i = 0; i < v->nmmio; i++)
         free(v->mmio[i]);
     free(v->icache);
@@ -899,8 +577,7 @@ void vcpu_flush_tlb(struct vcpu *v)
     uc_ctl_flush_tlb((uc_engine *)v->uc);
 }
 
-/* What the guest could read: an empty grant-window slot is no memory (its host page is PROT_NONE).
- */
+/* What the guest could read: an empty grant-window slot is no memory (the fill hook refuses it). */
 int vcpu_read(struct vcpu *v, uint64_t gpa, void *buf, size_t len)
 {
     const uint64_t wb = HOPSIM_GNT_WINDOW_BASE, we = wb + HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE;

@@ -1,0 +1,320 @@
+/*
+ * Block prices: what the vCPU's block hook charges (vcpu.c). On a miss in
+ * the hook's front cache a block is looked up in its code image's
+ * open-addressing cache keyed by (pc, size); the first time, it is
+ * decoded with Capstone and each instruction classified (ALU, load,
+ * store, branch, mul, div, SIMD, string) and priced from the cost
+ * profile. No per-instruction hook runs on the hot path.
+ *
+ * Code pages are assumed immutable after load (W^X, vcpu.c): a block is
+ * priced once by (pc, size). A block's price depends only on its bytes
+ * and the cost profile, so vCPUs whose domains hold the same code at the
+ * same addresses (64 domUs booted from one frontend image) share one
+ * cache: it is keyed by a SHA-256 over the cost profile's values and
+ * every executable page (number and contents), taken when the vCPU is
+ * created. Each block is then decoded once per image instead of once per
+ * vCPU, and the hot path touches one cache for all of them instead of
+ * one each.
+ *
+ * The decoder also names a privileged instruction a PV guest was about to
+ * run (privop_fault).
+ */
+#include "blockprice.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <capstone/capstone.h>
+#include <openssl/evp.h>
+
+static csh g_cs;
+static int g_cs_refs;
+
+static struct code_cache *g_code_caches; /* every cache in use, in this process */
+
+int blockprice_init(void)
+{
+    if (g_cs_refs++ > 0)
+        return 0;
+    if (cs_open(CS_ARCH_X86, CS_MODE_64, &g_cs) != CS_ERR_OK)
+        return -1;
+    cs_option(g_cs, CS_OPT_DETAIL, CS_OPT_ON);
+    return 0;
+}
+
+void blockprice_fini(void)
+{
+    if (--g_cs_refs == 0)
+        cs_close(&g_cs);
+}
+
+static bool insn_in_group(const cs_insn *in, uint8_t grp)
+{
+    for (int i = 0; i < in->detail->groups_count; i++)
+        if (in->detail->groups[i] == grp)
+            return true;
+    return false;
+}
+
+/* Cost class of one decoded instruction. */
+static enum cost_id insn_class(const cs_insn *in)
+{
+    const cs_x86 *x = &in->detail->x86;
+    switch (in->id) {
+    case X86_INS_MUL:
+    case X86_INS_IMUL:
+        return C_INSN_MUL;
+    case X86_INS_DIV:
+    case X86_INS_IDIV:
+        return C_INSN_DIV;
+    default:
+        break;
+    }
+    if (x->prefix[0] == X86_PREFIX_REP || x->prefix[0] == X86_PREFIX_REPNE)
+        return C_INSN_STRING;
+    if (insn_in_group(in, X86_GRP_JUMP) || insn_in_group(in, X86_GRP_CALL) ||
+        insn_in_group(in, X86_GRP_RET))
+        return C_INSN_BRANCH;
+    bool store = false, load = false;
+    for (int i = 0; i < x->op_count; i++) {
+        if (x->operands[i].type != X86_OP_MEM || in->id == X86_INS_LEA)
+            continue;
+        if (x->operands[i].access & CS_AC_WRITE)
+            store = true;
+        if (x->operands[i].access & CS_AC_READ)
+            load = true;
+    }
+    if (in->id == X86_INS_PUSH)
+        store = true;
+    if (in->id == X86_INS_POP)
+        load = true;
+    if (store)
+        return C_INSN_STORE;
+    if (load)
+        return C_INSN_LOAD;
+    if (insn_in_group(in, X86_GRP_SSE1) || insn_in_group(in, X86_GRP_SSE2) ||
+        insn_in_group(in, X86_GRP_SSE3) || insn_in_group(in, X86_GRP_SSSE3) ||
+        insn_in_group(in, X86_GRP_SSE41) || insn_in_group(in, X86_GRP_SSE42))
+        return C_INSN_SIMD;
+    return C_INSN_ALU;
+}
+
+/*
+ * Instructions a PV guest kernel may not execute: it runs in ring 3 (x86-64
+ * PV), so the CPU raises #GP for them and Xen's emulate_privileged_op hands
+ * the fault to the guest's trap table (hopsim has none: the domain crashes).
+ * `hlt` is left to the halt path and port I/O to the I/O hooks (the trace
+ * port and I/O-privileged drivers).
+ */
+static bool insn_privileged(const cs_insn *in)
+{
+    switch (in->id) {
+    case X86_INS_CLI:
+    case X86_INS_STI:
+    case X86_INS_WRMSR:
+    case X86_INS_RDMSR:
+    case X86_INS_SWAPGS:
+    case X86_INS_SYSRET:
+    case X86_INS_LGDT:
+    case X86_INS_LIDT:
+    case X86_INS_LLDT:
+    case X86_INS_LTR:
+    case X86_INS_LMSW:
+    case X86_INS_CLTS:
+    case X86_INS_INVLPG:
+    case X86_INS_INVD:
+    case X86_INS_WBINVD:
+        return true;
+    case X86_INS_MOV:
+        if (!in->detail)
+            return false;
+        for (uint8_t i = 0; i < in->detail->x86.op_count; i++) {
+            const cs_x86_op *op = &in->detail->x86.operands[i];
+            if (op->type == X86_OP_REG && ((op->reg >= X86_REG_CR0 && op->reg <= X86_REG_CR15) ||
+                                           (op->reg >= X86_REG_DR0 && op->reg <= X86_REG_DR15)))
+                return true;
+        }
+        return false;
+    default:
+        return false;
+    }
+}
+
+/* Decode the block once and price it; returns 1/1000 cycles, *ninsn instructions,
+ * *priv_off 1 + the offset of its first privileged instruction (0: none). */
+static uint32_t block_price(struct vcpu *v, uint64_t pc, uint32_t size, uint32_t *ninsn,
+                            uint32_t *priv_off)
+{
+    *priv_off = 0;
+    uint8_t buf[4096];
+    if (size > sizeof(buf))
+        size = sizeof(buf);
+    *ninsn = 1;
+    v->decoded_blocks++;
+    if (vcpu_code(v, pc, buf, size) < 0)
+        return 1000;
+    cs_insn *insn = NULL;
+    size_t n = cs_disasm(g_cs, buf, size, pc, 0, &insn);
+    const struct cost_profile *cp = v->d->m->cost;
+    double cyc = 0;
+    for (size_t i = 0; i < n; i++) {
+        cyc += cp->value[insn_class(&insn[i])];
+        if (!*priv_off && insn_privileged(&insn[i]))
+            *priv_off = (uint32_t)(insn[i].address - pc) + 1;
+    }
+    if (n == 0)
+        cyc = cp->value[C_INSN_ALU];
+    *ninsn = n ? (uint32_t)n : 1;
+    cs_free(insn, n);
+    double mc = cyc * 1000.0 + 0.5;
+    return mc > UINT32_MAX ? UINT32_MAX : (uint32_t)mc;
+}
+
+/* Entries store size + 1 so that 0 marks an empty slot (Unicorn may report size 0). */
+static uint32_t bcache_hash(uint64_t pc, uint32_t size, uint32_t cap)
+{
+    uint64_t h = (pc ^ ((uint64_t)size << 48)) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 32) & (cap - 1);
+}
+
+static bool bcache_grow(struct code_cache *c)
+{
+    uint32_t ncap = c->bcache_cap ? c->bcache_cap * 2 : 1024;
+    struct blk_cost *n = calloc(ncap, sizeof(*n));
+    if (!n)
+        return false;
+    for (uint32_t i = 0; i < c->bcache_cap; i++) {
+        struct blk_cost *e = &c->bcache[i];
+        if (!e->size)
+            continue;
+        uint32_t h = bcache_hash(e->pc, e->size - 1, ncap);
+        while (n[h].size)
+            h = (h + 1) & (ncap - 1);
+        n[h] = *e;
+    }
+    free(c->bcache);
+    c->bcache = n;
+    c->bcache_cap = ncap;
+    return true;
+}
+
+const struct blk_cost *block_cost(struct vcpu *v, uint64_t pc, uint32_t size)
+{
+    struct code_cache *c = v->cc;
+    uint32_t h = bcache_hash(pc, size, c->bcache_cap);
+    for (;;) {
+        struct blk_cost *e = &c->bcache[h];
+        if (e->size == size + 1 && e->pc == pc)
+            return e;
+        if (!e->size)
+            break;
+        h = (h + 1) & (c->bcache_cap - 1);
+    }
+    uint32_t ninsn, priv_off;
+    uint32_t mc = block_price(v, pc, size, &ninsn, &priv_off);
+    if ((c->bcache_used + 1) * 4 > c->bcache_cap * 3) {
+        bool grown = bcache_grow(c);
+        assert(grown);
+        (void)grown;
+        h = bcache_hash(pc, size, c->bcache_cap);
+        while (c->bcache[h].size)
+            h = (h + 1) & (c->bcache_cap - 1);
+    }
+    c->bcache[h] = (struct blk_cost){
+        .pc = pc, .size = size + 1, .mcycles = mc, .ninsn = ninsn, .priv_off = priv_off};
+    c->bcache_used++;
+    return &c->bcache[h];
+}
+
+/* The identity of d's code under the machine's cost profile (see the header comment). */
+static bool code_key(const struct domain *d, unsigned char key[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    const struct cost_profile *cp = d->m->cost;
+    ok = ok && EVP_DigestUpdate(ctx, cp->value, sizeof(cp->value));
+    for (uint64_t pfn = 0; ok && pfn < d->nr_pages; pfn++)
+        if (domain_page_exec(d, pfn))
+            ok = EVP_DigestUpdate(ctx, &pfn, sizeof(pfn)) &&
+                 EVP_DigestUpdate(ctx, d->ram + pfn * PAGE_SIZE, PAGE_SIZE);
+    unsigned int len = 0;
+    ok = ok && EVP_DigestFinal_ex(ctx, key, &len) && len == 32;
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+/* The cache for d's code: an existing one with the same key, or a new one. NULL: no memory. */
+struct code_cache *code_cache_get(const struct domain *d)
+{
+    if (d->vcpus[0] && d->vcpus[0]->cc) { /* a domain's vCPUs run one image */
+        d->vcpus[0]->cc->refs++;
+        return d->vcpus[0]->cc;
+    }
+    unsigned char key[32];
+    if (!code_key(d, key))
+        return NULL;
+    for (struct code_cache *c = g_code_caches; c; c = c->next)
+        if (!memcmp(c->key, key, sizeof(key))) {
+            c->refs++;
+            return c;
+        }
+    struct code_cache *c = calloc(1, sizeof(*c));
+    if (!c || !bcache_grow(c)) {
+        free(c);
+        return NULL;
+    }
+    memcpy(c->key, key, sizeof(key));
+    c->refs = 1;
+    c->next = g_code_caches;
+    g_code_caches = c;
+    return c;
+}
+
+void code_cache_put(struct code_cache *c)
+{
+    if (!c || --c->refs > 0)
+        return;
+    for (struct code_cache **p = &g_code_caches; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    free(c->bcache);
+    free(c);
+}
+
+/*
+ * A PV guest's block about to run a privileged instruction at `at`: #GP in
+ * ring 3 (sim/xen/traps.c bounces it to the guest's handler or crashes the
+ * domain). The instructions of the block before it run first, counted
+ * (vcpu_run_slice), so the handler sees the state at the instruction.
+ * Native kernels, HVM guests and the runtime service (hypervisor privilege)
+ * run ring-0 code legitimately.
+ */
+bool privop_fault(struct vcpu *v, uint64_t pc, uint64_t at)
+{
+    const struct domain *d = v->d;
+    if (d->native || d->rt || d->hvm || v->privop_stepping)
+        return false;
+    uint8_t buf[4096];
+    uint64_t len = at - pc + 16 <= sizeof buf ? at - pc + 16 : sizeof buf;
+    cs_insn *in = NULL;
+    size_t n = vcpu_code(v, pc, buf, len) == 0 ? cs_disasm(g_cs, buf, len, pc, 0, &in) : 0;
+    size_t k = 0;
+    while (k < n && in[k].address < at)
+        k++;
+    bool found = k < n && in[k].address == at;
+    snprintf(v->fault, sizeof(v->fault),
+             "privileged instruction '%.8s%s%.24s' at rip 0x%llx (%.32s): #GP in a PV kernel "
+             "(ring 3), no trap table",
+             found ? in[k].mnemonic : "?", found && in[k].op_str[0] ? " " : "",
+             found ? in[k].op_str : "", (unsigned long long)at, domain_symbol(d, at));
+    if (n)
+        cs_free(in, n);
+    v->privop_at = at;
+    v->privop_steps = (uint32_t)k;
+    v->trap = TRAP_PRIVOP;
+    return true;
+}

@@ -1,0 +1,44 @@
+/*
+ * Block prices for the vCPU's block hook (blockprice.c): the per-image
+ * caches, their front cache, and the Capstone decoder behind them.
+ * Internal to sim/engine/.
+ */
+#ifndef HOPSIM_BLOCKPRICE_H
+#define HOPSIM_BLOCKPRICE_H
+
+#include "machine.h"
+
+/* Block prices of one code image (see blockprice.c). */
+struct code_cache {
+    struct code_cache *next;
+    unsigned char key[32];
+    int refs;
+    struct blk_cost *bcache; /* all priced blocks: open addressing on (pc, size) */
+    uint32_t bcache_cap, bcache_used;
+    /* direct-mapped front cache of copies of the blocks without a privileged instruction:
+     * the block hook's fast path reads one entry (vcpu->front) */
+    struct blk_cost front[BCACHE_L1];
+};
+
+/* The decoder, shared by every vCPU: 0, or -1 if Capstone cannot start. */
+int blockprice_init(void);
+void blockprice_fini(void);
+
+/* The price of the block at pc of size bytes, decoding it on its first use. */
+const struct blk_cost *block_cost(struct vcpu *v, uint64_t pc, uint32_t size);
+
+/* The cache for d's code: an existing one with the same key, or a new one. NULL: no memory. */
+struct code_cache *code_cache_get(const struct domain *d);
+void code_cache_put(struct code_cache *c);
+
+/* The front cache's slot for a block at pc. */
+static inline uint32_t front_index(uint64_t pc)
+{
+    return (uint32_t)(pc ^ (pc >> 10)) & (BCACHE_L1 - 1);
+}
+
+/* A PV guest's block is about to run the privileged instruction at `at`: true with the fault
+ * set up (v->trap, v->fault, the instructions to step before it), false where it is legal. */
+bool privop_fault(struct vcpu *v, uint64_t pc, uint64_t at);
+
+#endif
