@@ -34,7 +34,7 @@ void code_cache_put(struct code_cache *c);
 /* The front cache's slot for a block at pc. */
 static inline uint32_t front_index(uint64_t pc)
 {
-    return (uint32_t)(pc ^ (pc >> 10)) & (BCACHE_L1 - 1);
+    return (uint32_t)((pc * 0x9E3779B97F4A7C15ull) >> 40) & (BCACHE_L1 - 1);
 }
 
 /* A PV guest's block is about to run the privileged instruction at `at`: true with the fault

@@ -99,7 +99,7 @@ struct maptrack {
 };
 
 /* ---- block cost cache ---- */
-#define BCACHE_L1 1024
+#define BCACHE_L1 4096
 #define GNT_TLB_LIST 32
 /* XIP what-if: a 32 KiB direct-mapped instruction cache of 64-byte lines */
 #define XIP_ICACHE_LINES 512
