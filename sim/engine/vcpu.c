@@ -224,6 +224,14 @@ static void window_tlb_note(struct domain *d, uint64_t va)
         d->gnt_tlb_n++;
 }
 
+/*
+ * Where every engine sees the whole machine memory (one region over the
+ * memfd's shared mapping, vcpu_create): the grant window's mapped slots
+ * translate into it. Not a canonical x86-64 address, and refused to the
+ * guest as an address of its own (hook_tlb_fill).
+ */
+#define MACHINE_ALIAS (1ull << 48)
+
 /* Identity translation with the page's permissions; see the header comment. */
 static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e,
                           void *opaque)
@@ -231,7 +239,7 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
     (void)uc;
     struct vcpu *v = opaque;
     struct domain *d = v->d;
-    uint64_t pfn = va >> PAGE_SHIFT;
+    uint64_t pfn = va >> PAGE_SHIFT, paddr = va;
     uint32_t perms;
     bool window = false;
     if (pfn < d->nr_pages)
@@ -243,8 +251,10 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
                                            : UC_PROT_READ | UC_PROT_WRITE;
     else if (va >= HOPSIM_GNT_WINDOW_BASE &&
              va < HOPSIM_GNT_WINDOW_BASE + HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE) {
+        /* a mapped slot: the granter's frame in the machine-memory alias (sim/xen/domain.c) */
+        uint64_t slot = (va - HOPSIM_GNT_WINDOW_BASE) >> PAGE_SHIFT;
         window = true;
-        switch (d->gnt_slot[(va - HOPSIM_GNT_WINDOW_BASE) >> PAGE_SHIFT]) {
+        switch (d->gnt_slot[slot]) {
         case GNT_SLOT_RW:
             perms = UC_PROT_READ | UC_PROT_WRITE;
             break;
@@ -254,7 +264,12 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
         default:
             perms = 0;
         }
-    } else if ((va & ~(PAGE_SIZE - 1)) == (RUN_UNTIL & ~(PAGE_SIZE - 1)))
+        if (perms)
+            paddr = MACHINE_ALIAS + ((uint64_t)(d->gnt_mfn[slot] - 1) << PAGE_SHIFT) +
+                    (va & (PAGE_SIZE - 1));
+    } else if (va >= MACHINE_ALIAS && va - MACHINE_ALIAS < d->m->nr_mfns * PAGE_SIZE)
+        perms = 0; /* the alias is reached through grant slots only: as unmapped as it was */
+    else if ((va & ~(PAGE_SIZE - 1)) == (RUN_UNTIL & ~(PAGE_SIZE - 1)))
         perms = UC_PROT_READ | UC_PROT_WRITE | UC_PROT_EXEC;
     else
         perms = UC_PROT_READ | UC_PROT_WRITE;
@@ -270,7 +285,7 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
     if (!v->in_slice && type == UC_MEM_FETCH) {
         if (window)
             window_tlb_note(d, va);
-        e->paddr = va;
+        e->paddr = paddr;
         e->perms = perms | UC_PROT_EXEC;
         return true;
     }
@@ -289,7 +304,7 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
     }
     if (window)
         window_tlb_note(d, va);
-    e->paddr = va;
+    e->paddr = paddr;
     e->perms = perms;
     return true;
 }
@@ -445,8 +460,8 @@ int vcpu_create(struct domain *d, int id, char *err, size_t errlen)
         uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL) != UC_ERR_OK)
         goto fail_cs;
     if (uc_mem_map_ptr(uc, 0, d->nr_pages * PAGE_SIZE, UC_PROT_ALL, d->ram) != UC_ERR_OK ||
-        uc_mem_map_ptr(uc, HOPSIM_GNT_WINDOW_BASE, HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE,
-                       UC_PROT_READ | UC_PROT_WRITE, d->gnt_window) != UC_ERR_OK)
+        uc_mem_map_ptr(uc, MACHINE_ALIAS, d->m->nr_mfns * PAGE_SIZE, UC_PROT_READ | UC_PROT_WRITE,
+                       d->m->mem) != UC_ERR_OK)
         goto fail_cs;
     if (add_hooks(v, uc) < 0 || !(v->cc = code_cache_get(d)))
         goto fail_cs;
@@ -482,6 +497,10 @@ static const char *refused_name(const struct vcpu *v)
         return v->refused_type == UC_MEM_WRITE   ? "write to unpopulated RAM page"
                : v->refused_type == UC_MEM_FETCH ? "fetch from unpopulated RAM page"
                                                  : "read of unpopulated RAM page";
+    if (!v->refused_perms && v->refused_addr >= MACHINE_ALIAS)
+        return v->refused_type == UC_MEM_WRITE   ? "write to unmapped address"
+               : v->refused_type == UC_MEM_FETCH ? "fetch from unmapped address"
+                                                 : "read of unmapped address";
     if (!v->refused_perms)
         return v->refused_type == UC_MEM_WRITE   ? "write to unmapped grant slot"
                : v->refused_type == UC_MEM_FETCH ? "fetch from unmapped grant slot"
@@ -577,18 +596,34 @@ void vcpu_flush_tlb(struct vcpu *v)
     uc_ctl_flush_tlb((uc_engine *)v->uc);
 }
 
-/* What the guest could read: an empty grant-window slot is no memory (the fill hook refuses it). */
+/*
+ * What the guest could read: an empty grant-window slot is no memory (the
+ * fill hook refuses it), a mapped one is the granter's frame; nor is an
+ * unpopulated RAM page.
+ */
 int vcpu_read(struct vcpu *v, uint64_t gpa, void *buf, size_t len)
 {
+    const struct domain *d = v->d;
     const uint64_t wb = HOPSIM_GNT_WINDOW_BASE, we = wb + HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE;
-    if (len && gpa < we && gpa + len > wb)
-        for (uint64_t a = (gpa < wb ? wb : gpa) & ~(PAGE_SIZE - 1); a < gpa + len && a < we;
-             a += PAGE_SIZE)
-            if (v->d->gnt_slot[(a - wb) >> PAGE_SHIFT] == GNT_SLOT_NONE)
+    if (len && gpa < we && gpa + len > wb) {
+        if (gpa < wb || gpa + len > we)
+            return -1; /* straddles an edge of the window */
+        for (uint8_t *out = buf; len;) {
+            uint64_t slot = (gpa - wb) >> PAGE_SHIFT, off = gpa & (PAGE_SIZE - 1);
+            size_t n = len < PAGE_SIZE - off ? len : PAGE_SIZE - off;
+            if (d->gnt_slot[slot] == GNT_SLOT_NONE)
                 return -1;
-    /* nor is an unpopulated RAM page (its host page is PROT_NONE too) */
-    uint64_t ram = v->d->nr_pages * PAGE_SIZE;
+            memcpy(out, (uint8_t *)machine_frame(d->m, d->gnt_mfn[slot] - 1) + off, n);
+            out += n;
+            gpa += n;
+            len -= n;
+        }
+        return 0;
+    }
+    uint64_t ram = d->nr_pages * PAGE_SIZE;
     if (len && gpa < ram && !guest_ram(v->d, gpa, (gpa + len > ram ? ram : gpa + len) - gpa))
+        return -1;
+    if (len && gpa >= MACHINE_ALIAS)
         return -1;
     return uc_mem_read((uc_engine *)v->uc, gpa, buf, len) == UC_ERR_OK ? 0 : -1;
 }

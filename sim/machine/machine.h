@@ -313,15 +313,13 @@ struct domain {
     struct vlock event_lock; /* Xen's d->event_lock: bind, close, allocate (lock.c) */
     struct maptrack *maptrack;
     uint8_t *gnt_slot; /* per grant-window page: GNT_SLOT_NONE, _RO or _RW (gnttab.c) */
-    /* per grant-window page: 1 + the machine frame its host page maps (bit 31: read-only), 0:
-     * an inaccessible page (domain.c) */
-    uint32_t *gnt_host;
+    /* per grant-window page: 1 + the machine frame mapped there, 0: none (domain.c) */
+    uint32_t *gnt_mfn;
     /* per grant-window page: one of the domain's engines may hold a TLB entry for it (set by
      * vcpu.c's fill hook, cleared when domain.c flushes them); the set ones listed while few */
     uint8_t *gnt_tlb;
     uint16_t gnt_tlb_list[GNT_TLB_LIST];
-    uint32_t gnt_tlb_n;  /* > GNT_TLB_LIST: more than the list holds */
-    uint8_t *gnt_window; /* host view of the grant window: one Unicorn region per engine */
+    uint32_t gnt_tlb_n; /* > GNT_TLB_LIST: more than the list holds */
 
     /* symbols for naming guest code in traces */
     struct guest_sym *syms;

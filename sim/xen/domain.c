@@ -51,54 +51,33 @@ void domain_set_exec(struct domain *d, uint64_t gpa, uint64_t len)
 }
 
 /*
- * The grant window (HOPSIM_GNT_WINDOW_BASE in the guest) is one host
- * reservation per domain, mapped once into each of its engines as one
- * Unicorn region. A grant map puts the granter's machine frame at the slot
- * with mmap(MAP_FIXED) of the machine-memory memfd -- no Unicorn region is
- * added or removed per grant. Whether the guest may touch a slot at all is
- * decided by the TLB fill hook from gnt_slot (vcpu.c), so an access to an
+ * The grant window (HOPSIM_GNT_WINDOW_BASE in the guest) has no host
+ * memory of its own. Every engine maps the whole machine memory (the
+ * memfd's shared mapping) once, as one Unicorn region at a physical
+ * address no guest address reaches (vcpu.c); a grant map only records the
+ * granter's frame for the slot (gnt_mfn), and the TLB fill hook translates
+ * the slot's guest page to that frame in the alias -- no system call and
+ * no Unicorn region change per grant. Whether the guest may touch a slot
+ * at all is decided by the same hook from gnt_slot, so an access to an
  * empty slot faults the guest as an unmapped page would.
  *
- * An unmap therefore need not change the host mapping: it must only drop
- * every translation an engine of the domain holds for the slot, so that
- * the next access asks the fill hook again. The fill hook notes each slot
- * it gives a translation for (gnt_tlb); an unmap of a slot no engine has
- * touched since the last flush flushes nothing (netback maps a frame for
- * the NIC's DMA and never touches it), and the host page keeps the frame
- * until a map of another frame or mode replaces it (gnt_host), so mapping
- * the same frame into the same slot again costs no system call either.
- * Before, each map and unmap was an mmap and each unmap a flush of all of
- * the domain's engines' TLBs (about a third of a net-stream run's host
- * time with their refills).
+ * An unmap must drop every translation an engine of the domain holds for
+ * the slot, so that the next access asks the fill hook again. The fill
+ * hook notes each slot it gives a translation for (gnt_tlb); an unmap of a
+ * slot no engine has touched since the last flush flushes nothing
+ * (netback maps a frame for the NIC's DMA and never touches it). Before,
+ * each map and unmap was an mmap(MAP_FIXED) of the slot's host page and
+ * each unmap a flush of all of the domain's engines' TLBs (about a third
+ * of a net-stream run's host time with the refills and the kernel's VMA
+ * work).
  */
-static int window_create(struct domain *d)
-{
-    void *w = mmap(NULL, HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (w == MAP_FAILED)
-        return -1;
-    d->gnt_window = w;
-    return 0;
-}
-
-static uint8_t *window_slot(struct domain *d, uint64_t host_addr)
-{
-    return d->gnt_window + (host_addr - HOPSIM_GNT_WINDOW_BASE);
-}
-
 int domain_window_map(struct domain *d, uint64_t host_addr, uint64_t mfn, bool readonly)
 {
-    uint64_t slot = (host_addr - HOPSIM_GNT_WINDOW_BASE) >> PAGE_SHIFT;
-    if (mfn >= 0x7fffffffu)
+    (void)readonly; /* the fill hook gives a read-only slot read-only translations */
+    if (mfn >= d->m->nr_mfns || mfn >= UINT32_MAX)
         return -1;
-    uint32_t want = (uint32_t)(mfn + 1) | (readonly ? 0x80000000u : 0);
-    if (d->gnt_host[slot] == want)
-        return 0;
-    int prot = PROT_READ | (readonly ? 0 : PROT_WRITE);
-    void *p = mmap(window_slot(d, host_addr), PAGE_SIZE, prot, MAP_SHARED | MAP_FIXED, d->m->mem_fd,
-                   (off_t)(mfn << PAGE_SHIFT));
-    d->gnt_host[slot] = p == MAP_FAILED ? 0 : want;
-    return p == MAP_FAILED ? -1 : 0;
+    d->gnt_mfn[(host_addr - HOPSIM_GNT_WINDOW_BASE) >> PAGE_SHIFT] = (uint32_t)(mfn + 1);
+    return 0;
 }
 
 /* Drops every engine translation of the domain's window slots (see above). */
@@ -119,6 +98,7 @@ int domain_window_unmap(struct domain *d, uint64_t host_addr)
     uint64_t slot = (host_addr - HOPSIM_GNT_WINDOW_BASE) >> PAGE_SHIFT;
     if (d->gnt_tlb[slot])
         window_tlb_flush(d);
+    d->gnt_mfn[slot] = 0;
     return 0;
 }
 
@@ -735,8 +715,7 @@ int domain_build(struct machine *m, int idx, char *err, size_t errlen)
      * so RAM is already scrubbed; not touching it keeps it unresident. */
     d->shinfo = machine_frame(m, d->shinfo_mfn);
     d->exec_pages = calloc((d->nr_pages + 7) / 8, 1);
-    if (!d->exec_pages || memory_domain_init(d) < 0 || evtchn_init(d) < 0 || gnttab_init(d) < 0 ||
-        window_create(d) < 0) {
+    if (!d->exec_pages || memory_domain_init(d) < 0 || evtchn_init(d) < 0 || gnttab_init(d) < 0) {
         snprintf(err, errlen, "%s: out of memory", sd->name);
         return -1;
     }
@@ -777,8 +756,6 @@ void domain_free(struct domain *d)
     free(d->syms);
     free(d->exec_pages);
     memory_domain_fini(d);
-    if (d->gnt_window)
-        munmap(d->gnt_window, HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE);
     free(d);
 }
 

@@ -47,8 +47,8 @@ int gnttab_init(struct domain *d)
     d->maptrack = calloc(MAPTRACK_MAX, sizeof(*d->maptrack));
     d->gnt_slot = calloc(HOPSIM_GNT_WINDOW_PAGES, 1);
     d->gnt_tlb = calloc(HOPSIM_GNT_WINDOW_PAGES, 1);
-    d->gnt_host = calloc(HOPSIM_GNT_WINDOW_PAGES, sizeof(*d->gnt_host));
-    return gt->active && d->maptrack && d->gnt_slot && d->gnt_tlb && d->gnt_host ? 0 : -1;
+    d->gnt_mfn = calloc(HOPSIM_GNT_WINDOW_PAGES, sizeof(*d->gnt_mfn));
+    return gt->active && d->maptrack && d->gnt_slot && d->gnt_tlb && d->gnt_mfn ? 0 : -1;
 }
 
 void gnttab_fini(struct domain *d)
@@ -57,9 +57,9 @@ void gnttab_fini(struct domain *d)
     free(d->maptrack);
     free(d->gnt_slot);
     free(d->gnt_tlb);
-    free(d->gnt_host);
+    free(d->gnt_mfn);
     d->gnt_tlb = NULL;
-    d->gnt_host = NULL;
+    d->gnt_mfn = NULL;
     d->gt.active = NULL;
     d->maptrack = NULL;
     d->gnt_slot = NULL;

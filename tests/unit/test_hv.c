@@ -477,6 +477,13 @@ START_TEST(grant_slot_reuse)
         v = run_load_via(WIN(100 + i));
         ck_assert_msg(v->trap == TRAP_FAULT, "slot %d", i);
     }
+    /* the engines' alias of machine memory (the slots' backing, vcpu.c) is no guest address:
+     * A's granted frame is machine frame p2m[PAGE_A_GPFN] there */
+    v = run_load_via((1ull << 48) + (A->p2m[PAGE_A_GPFN] << 12));
+    ck_assert_int_eq(v->trap, TRAP_FAULT);
+    ck_assert_msg(strstr(v->fault, "read of unmapped address") != NULL, "%s", v->fault);
+    v = run_load_via(1ull << 48);
+    ck_assert_int_eq(v->trap, TRAP_FAULT);
 }
 END_TEST
 
