@@ -31,7 +31,7 @@ wake_ipi          3      us      (est.) IPI ~1 us (secondary estimate) + C1 exit
 # --- grant tables ---
 grant_map         1000   cycles  (est.) Xen map_grant_ref: active entry, maptrack handle, PTE update; below a hypercall
 grant_unmap       800    cycles  (est.) Xen unmap_grant_ref checks + PTE clear; the batch's TLB flush is charged as tlb_flush (+ IPIs)
-tlb_flush         0.17   us      (est.) Xen flush_area_local: MOV to CR3 ~200 cycles (Agner Fog) + TLB refill, as cr3_switch: 500 cycles at 3 GHz
+tlb_flush         0.067  us      (est.) Xen flush_area_local: MOV to CR3 ~200 cycles (Agner Fog) at 3 GHz; the re-walks after it are page_walk x tlb_refill_pages
 grant_copy_op     500    cycles  (est.) xen-netback gref mapping patch (J. Martins): copy ~0.49 us/64 B pkt more than map, E5-2699v3
 memcpy_bw         8      GB/s    (est.) McCalpin: 1 core, 10 L1D misses x 64 B / 79 ns = 8.1 GB/s, Xeon E5-2680 (Sandy Bridge EP)
 
@@ -95,7 +95,7 @@ spi_cycle_overhead 1      us    (est.) PCH hardware-sequencing cycle setup: FADD
 efi_rs_lock        100    cycles  (est.) uncontended spin_lock/unlock of efi_rs_lock: one locked RMW (~20-40 cycles) + fences; Agner Fog
 fpu_save           300    cycles  (est.) XSAVE of x87/SSE/AVX state, Haswell: ~100-300 cycles (Agner Fog tables; larger with AVX-512)
 fpu_restore        300    cycles  (est.) XRSTOR, same state size as fpu_save (Agner Fog tables)
-cr3_switch         500    cycles  (est.) MOV to CR3 (~200 cycles) plus refilling the TLB entries the call touches
+cr3_switch         200    cycles  (est.) MOV to CR3 ~200 cycles (Agner Fog); the refill of the entries it drops is page_walk x tlb_refill_pages
 
 # --- TLB shootdown IPIs (sim/xen/flush.c): Xen's flush_area_mask -> send_IPI_mask, smp_invalidate_interrupt ---
 tlb_ipi_latency    1      us    (est.) IPI from the APIC ICR write to the remote handler ~1 us (secondary), as wake_ipi's IPI part
@@ -105,3 +105,8 @@ tlb_ipi_handler    1200   cycles  (est.) remote interrupt entry + EOI + iret as 
 maptrack_lock      60     cycles  (est.) Xen _get/put_maptrack_handle under v->maptrack_freelist_lock: two cmpxchg on shared lines, ~20-30 cycles each (Agner Fog)
 # --- memory reservations (ballooning): Xen's memory_op ---
 memop_page         800    cycles  (est.) Xen alloc_domheap_pages/free_domheap_pages + one p2m entry set/clear per 4 KiB page; cf. grant_map's PTE update
+
+# --- cache/TLB refill penalties (sim/xen/refill.c): after a world switch, a CR3 switch, a runtime-service entry, a flush ---
+page_walk          30     cycles  (est.) PTE load with upper levels in the paging-structure caches (Intel SDM 3A 4.10.3): L2 hit 12 cycles (Intel opt. manual, Haswell) + miss handling
+tlb_refill_pages   32     x       (est.) 4 KiB pages (code, stack, ring, request, MMIO) a driver or handler path touches per activation; half of Haswell's 64-entry L1 DTLB
+cache_refill       3500   cycles  (est.) FlexSC (Soares & Stumm, OSDI 2010) sec. 2.3: user IPC ~halves after a mode switch, ~14K cycles to recover: 0.5 x 0.5 x 14K; drawn in [0, 2x]

@@ -24,7 +24,9 @@ else
   -- the hypervisor calls the backend: efi_rs_enter / efi_rs_leave, no dom0 to schedule
   expect { string.format("span.rs_call.count >= %d", requests) }
   if rt_cpu == "notifying" then
-    expect { "H3.mean < 2us" }   -- called right there: no wake-up of another CPU
+    -- called right there: no wake-up of another CPU (wake_ipi, 3 us), but the runtime
+    -- service finds the caches full of the frontend's lines (refill, sim/xen/refill.c)
+    expect { "H3.mean < 3us" }
   else
     expect { "H3.mean > 2us" }   -- an IPI wakes the runtime service's CPU
   end

@@ -32,7 +32,7 @@
 #define HOPSIM_MARK_KIND(code) ((code) >> 16)
 
 enum hopsim_mark_op {
-    HOPSIM_OP_HOP = 1,   /* request %rdi enters hop `hop` now */
+    HOPSIM_OP_HOP = 1,   /* request %rdi enters hop `hop` now (kind: HOPSIM_HOP_*) */
     HOPSIM_OP_BEGIN = 2, /* sub-span `kind` begins on this vCPU for request %rdi */
     HOPSIM_OP_END = 3,   /* sub-span `kind` ends (innermost open one of that kind) */
     HOPSIM_OP_DONE = 4,  /* request %rdi is complete (ends its last hop) */
@@ -107,7 +107,8 @@ enum hopsim_hop {
     X(SPAN_MAP, "map")                                                                             \
     X(SPAN_INJECT, "inject")                                                                       \
     X(SPAN_VMM_EXIT, "vmm_exit")                                                                   \
-    X(SPAN_LOCK_WAIT, "lock_wait")
+    X(SPAN_LOCK_WAIT, "lock_wait")                                                                 \
+    X(SPAN_REFILL, "refill")
 
 #define HOPSIM_SPAN_ENUM_(id, name) id,
 enum hopsim_span_kind { HOPSIM_SPAN_KINDS(HOPSIM_SPAN_ENUM_) SPAN_KIND_COUNT };

@@ -91,8 +91,7 @@ enum cost_dim { DIM_CYCLES, DIM_TIME, DIM_BANDWIDTH, DIM_COUNT };
     X(C_RS_LOCK, "efi_rs_lock", DIM_CYCLES, "take or release the global runtime-services lock")    \
     X(C_FPU_SAVE, "fpu_save", DIM_CYCLES, "save the FPU/SSE state (XSAVE) before a runtime call")  \
     X(C_FPU_RESTORE, "fpu_restore", DIM_CYCLES, "restore the FPU/SSE state (XRSTOR) after it")     \
-    X(C_CR3_SWITCH, "cr3_switch", DIM_CYCLES,                                                      \
-      "write CR3 to/from the EFI page tables + TLB refill")                                        \
+    X(C_CR3_SWITCH, "cr3_switch", DIM_CYCLES, "write CR3 to/from the EFI page tables")             \
     X(C_SSD_READ_TAIL, "ssd_read_tail", DIM_TIME, "SSD read latency at ssd_tail_quantile")         \
     X(C_SSD_WRITE_TAIL, "ssd_write_tail", DIM_TIME, "SSD write latency at ssd_tail_quantile")      \
     X(C_SSD_TAIL_Q, "ssd_tail_quantile", DIM_COUNT, "SSD QoS percentile of the tail figures")      \
@@ -102,7 +101,11 @@ enum cost_dim { DIM_CYCLES, DIM_TIME, DIM_BANDWIDTH, DIM_COUNT };
     X(C_TLB_IPI_LATENCY, "tlb_ipi_latency", DIM_TIME, "flush IPI: send to the remote handler")     \
     X(C_TLB_IPI_HANDLER, "tlb_ipi_handler", DIM_CYCLES, "flush IPI handler: entry, flush, ack")    \
     X(C_MAPTRACK_LOCK, "maptrack_lock", DIM_CYCLES, "maptrack free-list critical section")         \
-    X(C_MEMOP_PAGE, "memop_page", DIM_CYCLES, "reservation op per page: heap allocator + p2m entry")
+    X(C_MEMOP_PAGE, "memop_page", DIM_CYCLES,                                                      \
+      "reservation op per page: heap allocator + p2m entry")                                       \
+    X(C_PAGE_WALK, "page_walk", DIM_CYCLES, "TLB miss: page walk, upper levels in the PSCs")       \
+    X(C_TLB_REFILL_PAGES, "tlb_refill_pages", DIM_COUNT, "pages a context re-walks when cold")     \
+    X(C_CACHE_REFILL, "cache_refill", DIM_CYCLES, "cache misses after another domain ran, mean")
 
 #define HOPSIM_COST_ENUM_(id, name, dim, desc) id,
 enum cost_id { HOPSIM_COSTS(HOPSIM_COST_ENUM_) COST_COUNT };

@@ -290,6 +290,9 @@ int machine_create(struct machine *m, const struct scenario *sc, struct trace *t
         char name[16];
         snprintf(name, sizeof(name), "cpu%d", i);
         m->pcpus[i] = (struct pcpu){.id = i, .place = trace_place(tr, PLACE_CPU, i, name), .m = m};
+        char stream[32];
+        snprintf(stream, sizeof stream, "pcpu%d.refill", i);
+        rng_stream(&m->pcpus[i].rng, sc->seed, stream);
     }
     struct xs_host_ops ops = {.opaque = m, .notify = store_notify};
     m->xs = xs_create(&ops);

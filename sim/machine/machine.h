@@ -29,6 +29,7 @@
 #include "cpuacct.h"
 #include "elfload.h"
 #include "evq.h"
+#include "rng.h"
 #include "fwboot.h"
 #include "scenario.h"
 #include "simtime.h"
@@ -209,9 +210,11 @@ struct vcpu {
     uint32_t npoll;
     evq_handle poll_timeout;
 
-    bool initialised; /* has a register context: vCPU 0 from the builder, others by
-                         VCPUOP_initialise */
-    bool in_rs_call;  /* rt domains: inside a runtime-service call */
+    bool initialised;    /* has a register context: vCPU 0 from the builder, others by
+                            VCPUOP_initialise */
+    bool in_rs_call;     /* rt domains: inside a runtime-service call */
+    simtime_t refill_ps; /* refill penalty before its slice: its domain's time (refill.c) */
+    uint32_t vpid_gen;   /* VMX: its pCPU's asid_gen + 1 while its tagged entries live */
     simtime_t rs_call_start;
 
     /* tracing */
@@ -400,6 +403,13 @@ struct pcpu {
     uint64_t flush_ipis;     /* TLB-flush IPIs taken */
     struct vcpu *rs_spinner; /* spinning for efi_rs_lock before a runtime call (sched.c) */
     bool rs_granted;         /* efi_rs_lock was handed to rs_spinner */
+    /* cache/TLB refill penalties (refill.c) */
+    const void *tlb_as;             /* whose untagged TLB entries are live: a domain, the runtime
+                                       services' page tables (refill.c), or NULL */
+    const char *tlb_lost;           /* what dropped them last (a span name) */
+    uint32_t asid_gen;              /* VPID-tagged entries valid: bumped when flushed */
+    const struct domain *cache_dom; /* whose working set the caches hold */
+    struct rng rng;                 /* stream "pcpuN.refill" of the scenario's seed */
 };
 
 /* CPU time so far, for the per-request figures (acct.c). */
@@ -685,6 +695,13 @@ uint64_t flush_dirty_mask(const struct domain *d, int self);
 simtime_t flush_tlb_domain(struct vcpu *v, uint64_t req, simtime_t t);
 /* p enters the hypervisor at t: the flush IPI time it owes, traced from t. */
 simtime_t flush_take_debt(struct pcpu *p, simtime_t t);
+
+/* refill.c: cache/TLB refill penalties after world switches, CR3 switches, runtime calls */
+/* Before v's slice on p at t: charge what it re-fetches (a `refill` span); returns the end. */
+simtime_t refill_charge(struct pcpu *p, struct vcpu *v, bool rs_entry, simtime_t t);
+/* p's untagged TLB entries were dropped (a CR3 switch), and VPID-tagged ones too if tagged_too
+ * (a flush); `why` names it. */
+void refill_tlb_lost(struct pcpu *p, const char *why, bool tagged_too);
 
 /* lock.c: Xen's locks as virtual-time locks (vlock.h); waits are charged and traced */
 /* v takes l at t for `hold` (shared: the read side); returns the wait, traced as lock_wait. */

@@ -62,6 +62,7 @@ static void remote_flush(struct machine *m, struct pcpu *p, int from, simtime_t 
 {
     simtime_t h = machine_cost(m, C_TLB_IPI_HANDLER);
     p->flush_ipis++;
+    refill_tlb_lost(p, "flush", true); /* flush_area_local in smp_invalidate_interrupt */
     if (p->busy) {
         p->ipi_debt += h; /* inside a slice or before a queued dispatch: at its next trap */
         return;
@@ -81,6 +82,7 @@ simtime_t flush_tlb_domain(struct vcpu *v, uint64_t req, simtime_t t)
     uint64_t mask = flush_dirty_mask(d, v->pcpu), remote = mask & ~(1ull << v->pcpu);
     simtime_t local = machine_cost(m, C_TLB_FLUSH);
     span_cpu(m, v->pcpu, SPAN_TLB_FLUSH, req, t, t + local, "local", 0);
+    refill_tlb_lost(&m->pcpus[v->pcpu], "flush", true);
     d->tlb_flushes++;
     if (!remote)
         return local;

@@ -186,6 +186,7 @@ static simtime_t rs_leave(struct pcpu *p, struct vcpu *v, simtime_t t0)
     t = rs_step(p, v, SPAN_RS_LEAVE, "efi_rs_unlock", C_RS_LOCK, t);
     span_cpu(v->d->m, p->id, SPAN_RS_CALL, v->ctx_req, v->rs_call_start, t, v->d->name, 0);
     v->in_rs_call = false;
+    refill_tlb_lost(p, "cr3", false); /* the EFI and the interrupted context's: refill.c */
     vmutex_unlock(&v->d->m->efi_rs_lock, t);
     return t - t0;
 }
@@ -236,6 +237,7 @@ static struct vcpu *dispatch_prepare(struct pcpu *p, simtime_t now)
     acct_open(p, now);
     if (v->d->rt && !v->in_rs_call && !v->d->dead && !rs_lock(p, v, &t))
         return NULL; /* spinning for efi_rs_lock: busy, nothing else runs here */
+    bool rs_entry = v->d->rt && !v->in_rs_call;
     if (v->d->rt) {
         t = rs_enter(p, v, t);
     } else {
@@ -267,9 +269,11 @@ static struct vcpu *dispatch_prepare(struct pcpu *p, simtime_t now)
         p->busy = false;
         p->idle_since = t;
         acct_close(p, t, NULL, 0);
+        v->refill_ps = 0;
         pcpu_schedule(p, m, t);
         return NULL;
     }
+    t = refill_charge(p, v, rs_entry, t);
     v->event_req = HOPSIM_NOREQ; /* the event has arrived */
     v->state = VCPU_RUNNING;
     p->current = v;
@@ -401,7 +405,8 @@ static simtime_t trap_handle(struct pcpu *p, simtime_t now)
     requeue(p, v, a);
     p->busy = false;
     p->idle_since = now + cost;
-    acct_close(p, now + cost, v->d, now - v->slice_start);
+    acct_close(p, now + cost, v->d, now - v->slice_start + v->refill_ps);
+    v->refill_ps = 0;
     return now + cost;
 }
 

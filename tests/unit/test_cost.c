@@ -121,9 +121,9 @@ START_TEST(default_profile_complete)
     ck_assert_double_eq(prof.value[C_VMEXIT], 784);
     ck_assert_double_eq(prof.value[C_IRQ_INJECT], 1460);
     ck_assert_double_eq(prof.value[C_WORLD_SWITCH], 10500);
-    ck_assert_double_eq_tol(prof.value[C_TLB_FLUSH], 1.7e5, 1e-6); /* 0.17 us in ps */
+    ck_assert_double_eq_tol(prof.value[C_TLB_FLUSH], 6.7e4, 1e-6); /* 0.067 us in ps */
     ck_assert_str_eq(prof.unit[C_TLB_FLUSH], "us");
-    ck_assert_double_eq_tol(prof.given[C_TLB_FLUSH], 0.17, 1e-12);
+    ck_assert_double_eq_tol(prof.given[C_TLB_FLUSH], 0.067, 1e-12);
     ck_assert_double_eq(prof.value[C_TLB_IPI_LATENCY], 1e6); /* 1 us in ps */
     ck_assert_double_eq(prof.value[C_TLB_IPI_HANDLER], 1200);
     ck_assert_ptr_nonnull(strstr(prof.source[C_VMEXIT], "Agesen"));
