@@ -59,6 +59,7 @@ static void irq_fire(struct e1000 *nic, simtime_t now)
     simtime_t when = now + dev_msi_time(&nic->env);
     bool msi = pci_msi(nic->pci, NULL, NULL);
     nic->irq_up = true;
+    nic->cnt.interrupts++;
     pci_func_set_intx(nic->pci, !msi);
     span(nic, SPAN_IRQ, HOPSIM_NOREQ, now, when, msi ? "msi" : "intx", nic->icr);
     if (nic->itr)
@@ -71,8 +72,10 @@ static void irq_deferred(void *opaque, simtime_t now)
 {
     struct e1000 *nic = opaque;
     nic->irq_ev = 0;
-    if (nic->icr & nic->ims)
+    if (nic->icr & nic->ims) {
+        nic->cnt.deferred++;
         irq_fire(nic, now);
+    }
 }
 
 /* An unmasked cause is (newly) pending at `now`: interrupt, subject to ITR. */

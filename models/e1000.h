@@ -124,6 +124,8 @@ struct e1000_counters {
     uint64_t rx_malformed; /* shorter than 14 or longer than 1522 bytes */
     uint64_t tx_errors;    /* frames dropped on transmit (too long, bad buffer address) */
     uint64_t dma_errors;   /* DMA to or from an unreachable bus address */
+    uint64_t interrupts;   /* raised (MSI or INTx assertions), ITR-throttled */
+    uint64_t deferred;     /* of those, raised at the end of an ITR interval (held back) */
 };
 
 struct e1000;

@@ -809,10 +809,11 @@ void platform_net_report(const struct machine *m, FILE *out)
         unsigned slot = pci_func_slot(pd->f);
         fprintf(out,
                 "net: e1000.%u: tx %llu frames (%llu errors), rx %llu frames, %llu dropped, "
-                "%llu malformed\n",
+                "%llu malformed, %llu interrupts (%llu deferred by ITR)\n",
                 slot, (unsigned long long)c.tx_frames, (unsigned long long)c.tx_errors,
                 (unsigned long long)c.rx_frames, (unsigned long long)c.rx_dropped,
-                (unsigned long long)c.rx_malformed);
+                (unsigned long long)c.rx_malformed, (unsigned long long)c.interrupts,
+                (unsigned long long)c.deferred);
         fprintf(
             out,
             "net: wire.%u: nic->peer %llu frames %llu bytes, peer->nic %llu frames %llu bytes\n",

@@ -513,6 +513,8 @@ START_TEST(itr_one_interrupt_per_interval)
     run();
     ck_assert_int_eq(nraise, 3);
     ck_assert_uint_eq(raise_when[2], 30 * US + interval + msi());
+    ck_assert_uint_eq(counters().interrupts, 3);
+    ck_assert_uint_eq(counters().deferred, 1); /* the one held back to the interval's end */
 }
 END_TEST
 

@@ -15,12 +15,13 @@ local backend_vcpus = param("backend_vcpus", 1, "vCPUs of the backend domain (ne
 local queues = param("queues", 1, "queues each netfront asks for (multi-queue-num-queues)")
 local flows = param("flows", 1, "flows each domU's requests are spread over (netfront picks a queue per flow)")
 local split_evtchn = param("split_evtchn", false, "netback offers feature-split-event-channels (a TX and an RX channel per queue)")
+local itr_ns = param("itr_ns", 0, "e1000 interrupt throttling (ITR, 256 ns units): at most one interrupt per this many ns; 0 off (native, xen-dom0, xen-idd, uefi-rt)")
 
 scenario { name = "net-stream", seed = 1, time_limit_ms = 10000 }
 machine { cpus = cpus, clock_ghz = 3.0, memory_mb = 64 + 16 * domus }
 net.place {
   arch = arch, cpus = cpus, domus = domus, grants = grants, backend_vcpus = backend_vcpus,
-  queues = queues, split_evtchn = split_evtchn,
+  queues = queues, split_evtchn = split_evtchn, itr_ns = itr_ns,
   nic = { link_gbps = gbps, propagation_ns = 500, peer = "sink" },
   netperf = { mode = "stream", sizes = sizes, count = count, depth = depth, flows = flows },
 }
