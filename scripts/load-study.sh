@@ -9,10 +9,17 @@
 # Every run writes its span CSV; the table is computed from it:
 #   iops          done requests / (first request start .. last completion),
 #                 the window `hopsim compare` uses
+#   iops_all      completions per second while every frontend is running:
+#                 from the last frontend's first request to the first
+#                 frontend's last completion (0 if they never all overlap:
+#                 the frontends connect one after another through xenstore,
+#                 so with few requests each the late ones start after the
+#                 early ones have finished)
 #   p50_us p99_us end-to-end latency (H1 start .. H8 end) percentiles
 #   hv_us_req     hypervisor time per request from the trace: hypercalls
 #                 (with the grant, event and flush work inside them), event
-#                 deliveries, world switches and wake IPIs on the physical CPUs
+#                 deliveries, world switches, wake IPIs and remote flush IPI
+#                 handlers on the physical CPUs
 #   fe_cpu_us be_cpu_us hv_cpu_us
 #                 CPU time per request from the simulator's CPU accounting
 #                 (sim/machine/acct.c, the run's "cpu per request" line): the
@@ -23,27 +30,37 @@
 #                 request, memcpy_req frontend memcpy spans per request
 #   spin_yields   backend spinlock contention: yields (sched_op hypercalls
 #                 made by a vCPU waiting for a lock)
-# Usage: scripts/load-study.sh [OUTDIR]   (env: HOPSIM, REQ, DEPTH)
+#   ipi_req       remote TLB-flush IPIs per request (`flush IPI` spans on
+#                 other CPUs: sim/xen/flush.c)
+#   lockwait_us_req  time spent spinning for Xen's locks per request
+#                 (`lock_wait` spans: sim/xen/lock.c, efi_rs_lock)
+#   refill_us_req cache/TLB refill penalties per request (`refill` spans:
+#                 sim/xen/refill.c)
+# Usage: scripts/load-study.sh [OUTDIR]   (env: HOPSIM, REQ (1000), DEPTH (4))
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOPSIM=${HOPSIM:-build/hopsim}
 OUT=${1:-out/load-study}
-REQ=${REQ:-100}
+REQ=${REQ:-1000}
 DEPTH=${DEPTH:-4}
 mkdir -p "$OUT"
 table="$OUT/table.csv"
-echo "frontends,grants,backend_vcpus,requests,iops,p50_us,p99_us,hv_us_req,map_req,copy_req,memcpy_req,spin_yields,fe_cpu_us,be_cpu_us,hv_cpu_us" >"$table"
+echo "frontends,grants,backend_vcpus,requests,iops,iops_all,p50_us,p99_us,hv_us_req,map_req,copy_req,memcpy_req,spin_yields,ipi_req,lockwait_us_req,refill_us_req,fe_cpu_us,be_cpu_us,hv_cpu_us" >"$table"
 
 summarise() { # summarise TRACE.csv -> the table's measured columns (POSIX awk + sort)
   awk -F, -v lat="$1.lat" '
-    $3 == "hop" && $2 == "H1" { start[$1] = $6 }
-    $3 == "hop" && $2 == "H8" { end[$1] = $7 }
+    $3 == "hop" && $2 == "H1" { start[$1] = $6; if (!($5 in fs) || $6 < fs[$5]) fs[$5] = $6 }
+    $3 == "hop" && $2 == "H8" { end[$1] = $7; fe = $5; if ($7 > le[fe]) le[fe] = $7 }
     $5 ~ /^cpu[0-9]+$/ && ($3 == "hypercall" || $3 == "event_delivery" || $3 == "world_switch" ||
-                           $3 == "ipi" || $3 == "rs_enter" || $3 == "rs_leave") { hv += $8 }
+                           $3 == "ipi" || $3 == "rs_enter" || $3 == "rs_leave" ||
+                           ($3 == "tlb_flush" && $4 == "flush IPI")) { hv += $8 }
     $3 == "grant_map" { maps++ }
     $3 == "grant_copy" { copies++ }
     $3 == "memcpy" { memcpys++ }
     $3 == "hypercall" && $4 == "sched_op" && $9 == 0 { yields++ }
+    $3 == "tlb_flush" && $4 == "flush IPI" { ipis++ }
+    $3 == "lock_wait" { lw += $8 }
+    $3 == "refill" { rf += $8 }
     END {
       n = 0; first = -1; last = 0
       for (r in end) if (r in start) {
@@ -52,18 +69,25 @@ summarise() { # summarise TRACE.csv -> the table's measured columns (POSIX awk +
         if (first < 0 || start[r] < first) first = start[r]
         if (end[r] > last) last = end[r]
       }
-      if (n == 0) { print "0,0,0,0,0,0,0"; exit }
-      printf "%d,%.0f,%.2f,%.2f,%.2f,%.2f,%d\n", n, n / ((last - first) / 1e12), hv / 1e6 / n,
-             maps / n, copies / n, memcpys / n, yields + 0
+      if (n == 0) { print "0,0,0,0,0,0,0,0,0,0,0"; exit }
+      # all frontends active: from the last one'"'"'s first request to the first one'"'"'s last completion
+      a = -1; b = -1
+      for (d in fs) if (a < 0 || fs[d] > a) a = fs[d]
+      for (d in le) if (b < 0 || le[d] < b) b = le[d]
+      k = 0
+      if (b > a) for (r in end) if (end[r] > a && end[r] <= b) k++
+      printf "%d,%.0f,%.0f,%.2f,%.2f,%.2f,%.2f,%d,%.2f,%.3f,%.3f\n", n, n / ((last - first) / 1e12),
+             (b > a ? k / ((b - a) / 1e12) : 0), hv / 1e6 / n, maps / n, copies / n, memcpys / n,
+             yields + 0, ipis / n, lw / 1e6 / n, rf / 1e6 / n
     }' "$1" >"$1.sum"
-  IFS=, read -r n iops hv maps copies memcpys yields <"$1.sum"
+  IFS=, read -r n iops iops_all hv maps copies memcpys yields ipis lw rf <"$1.sum"
   local p50=0 p99=0
   if [ "$n" -gt 0 ]; then
     p50=$(sort -n "$1.lat" | awk -v k=$(( (n - 1) * 50 / 100 + 1 )) 'NR == k')
     p99=$(sort -n "$1.lat" | awk -v k=$(( (n - 1) * 99 / 100 + 1 )) 'NR == k')
   fi
   rm -f "$1.sum" "$1.lat"
-  echo "$n,$iops,$p50,$p99,$hv,$maps,$copies,$memcpys,$yields"
+  echo "$n,$iops,$iops_all,$p50,$p99,$hv,$maps,$copies,$memcpys,$yields,$ipis,$lw,$rf"
 }
 
 for bv in 1 4; do
