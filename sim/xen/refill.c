@@ -55,11 +55,24 @@ void refill_tlb_lost(struct pcpu *p, const char *why, bool tagged_too)
         p->asid_gen++;
 }
 
+/* The address space v runs in: its domain's, or the EFI page tables for a runtime service. */
+static const void *as_of(const struct domain *d)
+{
+    return d->rt ? (const void *)&rs_page_tables : (const void *)d;
+}
+
+bool refill_due(const struct pcpu *p, const struct vcpu *v)
+{
+    const struct domain *d = v->d;
+    bool cold = d->hvm ? v->vpid_gen != p->asid_gen + 1 : p->tlb_as != as_of(d);
+    return cold || p->cache_dom != d;
+}
+
 simtime_t refill_charge(struct pcpu *p, struct vcpu *v, bool rs_entry, simtime_t t)
 {
     struct machine *m = p->m;
     const struct domain *d = v->d;
-    const void *as = d->rt ? (const void *)&rs_page_tables : (const void *)d;
+    const void *as = as_of(d);
     const char *why = rs_entry                            ? "rs_entry"
                       : p->cache_dom && p->cache_dom != d ? "world_switch"
                       : p->tlb_lost                       ? p->tlb_lost

@@ -441,7 +441,8 @@ static void fire_inline(struct machine *m, simtime_t t)
  * move the vCPU's RIP nor change Unicorn's memory map qualify: an event
  * channel send and grant-table operations; anything else, or a dispatch
  * that would deliver an upcall (it moves RIP), a world switch, a runtime
- * service, an HVM guest, the end of the run or its time limit, takes the
+ * service, a refill penalty (a grant unmap's flush left the TLB cold: refill.c), an HVM
+ * guest, the end of the run or its time limit, takes the
  * ordinary path. Returns true if the guest goes on; false with v->trap
  * TRAP_HYPERCALL (not handled: stop as always) or TRAP_HANDLED (handled,
  * its dispatch is an event: stop, and schedule no trap).
@@ -470,8 +471,8 @@ bool sched_fast_trap(struct vcpu *v)
         when = p->idle_since;
     const struct vcpu_info *vi = d->shinfo ? &d->shinfo->vcpu_info[v->id] : NULL;
     bool upcall = vi && v->event_callback && vi->evtchn_upcall_pending && !vi->evtchn_upcall_mask;
-    if (p->rq_head != v || d->dead || m->stop || upcall || evq_peek(&m->q) <= when ||
-        (limit && when > limit)) {
+    if (p->rq_head != v || d->dead || m->stop || upcall || refill_due(p, v) ||
+        evq_peek(&m->q) <= when || (limit && when > limit)) {
         p->busy = true;
         evq_schedule(&m->q, when, pcpu_dispatch, p);
         v->trap = TRAP_HANDLED;
