@@ -137,6 +137,8 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o, struct comp
             i++;
         } else if (!strcmp(a, "--rw-disk")) {
             o->rw_disks = true;
+        } else if (!strcmp(a, "--progress") && !c) {
+            o->progress = true;
         } else if (!strcmp(a, "--pcap") && next) {
             o->pcap = next;
             i++;
@@ -291,7 +293,7 @@ int main(int argc, char **argv)
         struct run_opts o = {0};
         if (parse_run_args(argc - 2, argv + 2, &o, NULL) < 0)
             return EXIT_USAGE;
-        o.progress = isatty(STDERR_FILENO) && !o.quiet;
+        o.progress = o.progress || (isatty(STDERR_FILENO) && !o.quiet); /* --progress: always */
         struct run_result r;
         int rc = run_scenario(&o, &r);
         return rc;

@@ -115,10 +115,11 @@ static void progress_goal(const struct scenario *sc, double t0)
     }
 }
 
-static void progress(struct machine *m)
+/* One progress line; at most every half second of host time unless `last` (the final one). */
+static void progress_line(struct machine *m, bool last)
 {
     double now = host_now();
-    if (now - goal.last < 0.5)
+    if (now - goal.last < 0.5 && !last)
         return;
     goal.last = now;
     uint64_t done = trace_requests_done(m->tr);
@@ -141,6 +142,11 @@ static void progress(struct machine *m)
             (double)evq_now(&m->q) / PS_PER_MS, goal.kind == GOAL_TIME ? what : "",
             (unsigned long long)m->q.fired, (unsigned long long)done,
             goal.kind == GOAL_REQUESTS ? what : "", eta);
+}
+
+static void progress(struct machine *m)
+{
+    progress_line(m, false);
 }
 
 static void collect(struct machine *m, struct run_result *r)
@@ -331,8 +337,10 @@ int run_scenario(const struct run_opts *o, struct run_result *r)
         m.progress = progress;
     }
     machine_run(&m);
-    if (o->progress)
+    if (o->progress) { /* where the run ended (a terminal sees it only until it is cleared) */
+        progress_line(&m, true);
         fprintf(stderr, "\r%110s\r", "");
+    }
     r->host_seconds = host_now() - t0;
     collect(&m, r);
     report(&m, &sc, r);

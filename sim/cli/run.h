@@ -25,7 +25,7 @@ struct run_opts {
     bool rw_disks;       /* --rw-disk: disks the scenario does not create are writable */
     const char *stats;   /* --stats FILE.json (stats.h), NULL: none */
     bool quiet;
-    bool progress;
+    bool progress; /* the progress line on stderr (run: a terminal, or --progress) */
     bool no_summary;
     bool view;            /* watch the run in the SDL2 view */
     bool view_close;      /* close the view when the run ends */
