@@ -42,6 +42,9 @@ set -e
 check "unwritable trace exits 2" [ "$rc" -eq 2 ]
 "$HOPSIM" size-report "$BUILD/guest" >"$WORK/sz"
 check "size-report lists native (block, network), xen-dom0 and uefi-rt" [ "$(grep -Ec '^(native|xen-dom0|uefi-rt) ' "$WORK/sz")" -eq 4 ]
+check "size-report counts l4-vmm's microkernel by its sourced size" \
+  grep -Eq '^l4-vmm +kernel \(sourced\) +- +- +microkernel .*: 9300 source lines \(8700 C \+ 600 assembly' "$WORK/sz"
+check "size-report measures l4-vmm's VMM and driver server" [ "$(grep -Ec '^l4-vmm +(vmm|drvsrv)\.elf +[1-9][0-9]* ' "$WORK/sz")" -eq 2 ]
 set +e
 "$HOPSIM" size-report /nonexistent >/dev/null 2>&1; rc=$?
 set -e
