@@ -39,12 +39,26 @@ enum hopsim_mark_op {
     HOPSIM_OP_CTX = 5,   /* this vCPU now works for request %rdi (0: none) */
     HOPSIM_OP_TEST = 6,  /* guest test assertion: %rsi != 0 passed, %rdi = source line */
     HOPSIM_OP_VALUE = 7, /* a named measurement: kind = counter id, %rdi = value */
+    HOPSIM_OP_PROBE = 8, /* a hostile component's attempt (attack-matrix): kind = target
+                            (enum hopsim_probe), hop field = access (1 read, 2 write),
+                            %rdi = what the model answered: 0 reached, < 0 its refusal */
 };
 
 /* %rsi of a HOPSIM_OP_HOP mark: the ring's event channel (the marking domain's port) the
  * request was put on, 0 if not said, or HOPSIM_HOP_MOVE: a move only, nothing put on a ring
  * (a driver taking a completion off its device) */
 #define HOPSIM_HOP_MOVE 0xffffffffu
+
+/* What a compromised device-emulation component tries to reach (HOPSIM_OP_PROBE). */
+enum hopsim_probe {
+    PROBE_MEM = 1,    /* another guest's memory */
+    PROBE_DISK = 2,   /* another guest's disk data */
+    PROBE_KERNEL = 3, /* the hypervisor / microkernel */
+    PROBE_DMA = 4,    /* the device's DMA aimed at memory not granted to the component */
+    PROBE_TARGETS = 5
+};
+#define PROBE_READ 1u
+#define PROBE_WRITE 2u
 
 /* Request ids are global: (frontend domid << 32) | per-frontend sequence. */
 #define HOPSIM_REQ(domid, seq) (((uint64_t)(domid) << 32) | (uint32_t)(seq))

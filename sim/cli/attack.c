@@ -479,6 +479,72 @@ static void idd_fault_row(bool restart)
                    : "dom0 and the domUs keep running; their disk I/O waits for a restart");
 }
 
+/* "R+W reached", "R reached, W refused (-13)", "refused (-1)", ...: one target's attempts. */
+static void probe_text(const struct run_result *r, int target, char *out, size_t len)
+{
+    const struct machine_probe *rd = &r->probe[target][PROBE_READ];
+    const struct machine_probe *wr = &r->probe[target][PROBE_WRITE];
+    bool rr = rd->tried && rd->reached == rd->tried, wrr = wr->tried && wr->reached == wr->tried;
+    bool rn = rd->tried && !rd->reached, wn = wr->tried && !wr->reached;
+    if (!rd->tried && !wr->tried)
+        snprintf(out, len, "not tried");
+    else if ((rr || !rd->tried) && (wrr || !wr->tried))
+        snprintf(out, len, "%s%s%s reached", rd->tried ? "read" : "",
+                 rd->tried && wr->tried ? "+" : "", wr->tried ? "write" : "");
+    else if ((rn || !rd->tried) && (wn || !wr->tried))
+        snprintf(out, len, "refused (%lld)", (long long)(wr->tried ? wr->refusal : rd->refusal));
+    else
+        snprintf(out, len, "read %s, write %s (%u/%u, %u/%u reached)", rr ? "reached" : "refused",
+                 wrr ? "reached" : "refused", rd->reached, rd->tried, wr->reached, wr->tried);
+}
+
+/*
+ * Hostile code where the device emulation runs (compromise_after): in the
+ * backend that serves guest 1 (xen-dom0: dom0; xen-idd: the driver domain
+ * behind the IOMMU; uefi-rt: the runtime service), or in VM 1's user-level
+ * VMM (l4-vmm). It tries guest 2's memory and disk data, the hypervisor's
+ * or the kernel's, and DMA into memory not granted to it; the row reports
+ * each attempt's answer from the models (hypervisor, microkernel, driver
+ * server, SAS HBA) and the platform's count of DMA writes that landed.
+ */
+static void compromise_row(const char *arch)
+{
+    bool l4 = !strcmp(arch, "l4-vmm"), iommu = !l4;
+    const char *const sets[][2] = {{"arch", arch},
+                                   {"disk_type", "ssd"},
+                                   {"requests", "30"},
+                                   {"domus", "2"},
+                                   {"compromise_after", l4 ? "40" : "10"},
+                                   {"iommu", iommu ? "true" : "false"}};
+    struct run_result r;
+    int rc = run_case(HOPSIM_SCENARIO_DIR "/blk-randread.lua", sets, 6, &r);
+    char mem[96], disk[96], kern[96], dma[128];
+    probe_text(&r, PROBE_MEM, mem, sizeof(mem));
+    probe_text(&r, PROBE_DISK, disk, sizeof(disk));
+    probe_text(&r, PROBE_KERNEL, kern, sizeof(kern));
+    if (l4)
+        probe_text(&r, PROBE_DMA, dma, sizeof(dma));
+    else
+        snprintf(dma, sizeof(dma), "%llu write(s) landed, %llu IOMMU fault(s)%s",
+                 (unsigned long long)r.foreign_dma_writes, (unsigned long long)r.iommu_faults,
+                 r.foreign_dma_writes ? " (the hardware domain's tables map all RAM)" : "");
+    bool tried = r.probe[PROBE_MEM][PROBE_READ].tried && r.probe[PROBE_DISK][PROBE_READ].tried &&
+                 r.probe[PROBE_KERNEL][PROBE_WRITE].tried;
+    uint64_t reached = r.foreign_dma_writes;
+    for (int t = PROBE_MEM; t < PROBE_TARGETS; t++)
+        reached += r.probe[t][PROBE_READ].reached + r.probe[t][PROBE_WRITE].reached;
+    const char *verdict = rc != 0 || !tried || r.requests_done < 60 ? "FAILED"
+                          : reached                                 ? "compromised"
+                                                                    : "contained";
+    printf("%-9s %-54s %-12s other guest's memory: %s; its disk data: %s; %s: %s; DMA: %s; "
+           "%llu of 60 requests completed\n",
+           arch,
+           l4 ? "compromised VMM of VM 1 (2 VMs, one driver server)"
+              : "compromised backend serving domU 1 (2 domUs)",
+           verdict, mem, disk, l4 ? "microkernel" : "hypervisor", kern, dma,
+           (unsigned long long)r.requests_done);
+}
+
 /* A malicious frontend beside two verified domUs, against this backend. */
 static void malicious_row(const char *arch)
 {
@@ -548,6 +614,13 @@ int attack_matrix(const char *flash_image, const char *backend_elf)
     idd_fault_row(true);
     malicious_row("xen-dom0");
     malicious_row("uefi-rt");
+    printf("%-9s %-54s %-12s the guest's kernel drives the device itself: no emulation or "
+           "backend to compromise\n",
+           "native", "device-emulation compromise", "n/a");
+    compromise_row("xen-dom0");
+    compromise_row("xen-idd");
+    compromise_row("uefi-rt");
+    compromise_row("l4-vmm");
     rogue_row("xen-dom0", false);
     rogue_row("xen-dom0", true);
     rogue_row("xen-idd", false);

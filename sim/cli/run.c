@@ -183,6 +183,7 @@ static void collect(struct machine *m, struct run_result *r)
             snprintf(list + len, cap - len, "%s%s", len ? ", " : "", d->name);
     }
     r->foreign_dma_writes = vtd_foreign_writes(m);
+    memcpy(r->probe, m->probe, sizeof(r->probe));
     machine_cpu_stats(m, &r->cpu);
 }
 

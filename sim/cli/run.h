@@ -53,6 +53,7 @@ struct run_result {
     int restarts;                         /* driver domains the toolstack rebuilt */
     char crashed_names[160], poweroff_names[160]; /* "a, b": who crashed, who ended normally */
     struct machine_cpu_stats cpu;                 /* busy/idle per pCPU, CPU time per request */
+    struct machine_probe probe[PROBE_TARGETS][3]; /* a hostile component's attempts */
 };
 
 /* Load (and check) the scenario without running it: 0, or 2 with the error printed. */

@@ -112,6 +112,25 @@ void mark_handle(struct vcpu *v, uint32_t code, uint64_t req, uint64_t arg)
     case HOPSIM_OP_TEST:
         mark_test(v, req, arg, now);
         return;
+    case HOPSIM_OP_PROBE:
+        if (kind < PROBE_MEM || kind >= PROBE_TARGETS || hop < PROBE_READ || hop > PROBE_WRITE) {
+            mark_error(v, now, "bad probe mark", code);
+            return;
+        }
+        m->probe[kind][hop].tried++;
+        if ((int64_t)req == 0)
+            m->probe[kind][hop].reached++;
+        else
+            m->probe[kind][hop].refusal = (int64_t)req;
+        if (!m->quiet)
+            fprintf(m->console_out, "[%s] probe %s %s: %s (%lld)\n", v->d->name,
+                    kind == PROBE_MEM      ? "memory"
+                    : kind == PROBE_DISK   ? "disk"
+                    : kind == PROBE_KERNEL ? "kernel"
+                                           : "dma",
+                    hop == PROBE_READ ? "read" : "write", req ? "refused" : "reached",
+                    (long long)(int64_t)req);
+        return;
     case HOPSIM_OP_VALUE:
         trace_counter(m->tr, v->d->place, "guest_value", now, (int64_t)req);
         return;

@@ -489,7 +489,12 @@ struct machine {
     bool drain_wire;   /* a NIC exists: after the last domain, run until the queue drains */
     bool bars_dirty;
 
-    int restarts;        /* driver domains the toolstack rebuilt (restart.c) */
+    int restarts; /* driver domains the toolstack rebuilt (restart.c) */
+    /* a hostile component's attempts (HOPSIM_OP_PROBE) by target and access (1 read, 2 write) */
+    struct machine_probe {
+        uint32_t tried, reached;
+        int64_t refusal; /* the last refusal's code (0: none) */
+    } probe[PROBE_TARGETS][3];
     struct iommu *iommu; /* DMA remapping unit, NULL when the scenario has none */
     uint64_t vtd_root, vtd_ctx;
     struct acct_snap acct_first, acct_last; /* CPU time at the request window's ends */

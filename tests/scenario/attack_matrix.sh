@@ -25,5 +25,14 @@ check "VMM fault, l4-vmm: that VM only, the other VM, its VMM and the driver ser
 check "device-emulation fault, hosted: that VM only, the host runs on" bash -c "grep -F 'fault in the device emulation' '$WORK/m' | grep '^hosted ' | grep -q ' VM lost .*29 of 100.*host OS and its other processes run on'"
 check "IDD fault without restart: I/O lost, only the IDD crashed" bash -c "grep -F \"fault inside the IDD's backend (request 70)\" '$WORK/m' | grep -q ' I/O lost .*1 IDD crashed, no other domain'"
 check "IDD fault with restart: recovered, 120 of 120" bash -c "grep -F 'on_crash=restart' '$WORK/m' | grep -q ' recovered .*120 of 120 requests completed'"
+# device-emulation compromise: what hostile code where the emulation runs reached, per design
+comp() { grep -E "^$1 +compromised (backend|VMM)" "$WORK/m"; }
+check "compromise, native: no emulation" bash -c "grep -E '^native +device-emulation compromise +n/a ' '$WORK/m'"
+check "compromise, xen-dom0: memory, disk data and DMA reached, hypervisor refused" bash -c "$(declare -f comp); WORK=$WORK; comp xen-dom0 | grep -q ' compromised  other guest.s memory: read+write reached; its disk data: read+write reached; hypervisor: refused (-3); DMA: 1 write(s) landed.*60 of 60'"
+check "compromise, xen-idd: memory refused (not privileged), disk data reached, DMA faulted" bash -c "$(declare -f comp); WORK=$WORK; comp xen-idd | grep -q ' compromised  other guest.s memory: refused (-1); its disk data: read+write reached; hypervisor: refused (-1); DMA: 0 write(s) landed, 1 IOMMU fault(s); 60 of 60'"
+check "compromise, uefi-rt: memory, disk data and DMA reached" bash -c "$(declare -f comp); WORK=$WORK; comp uefi-rt | grep -q ' compromised  other guest.s memory: read+write reached; its disk data: read+write reached; .*DMA: 1 write(s) landed.*60 of 60'"
+l4line=$(comp l4-vmm || true)
+check "compromise, l4-vmm: contained" grep -Eq '^l4-vmm .* contained +other' <<<"$l4line"
+check "compromise, l4-vmm: every attempt refused, both VMs complete" grep -qF "memory: refused (-2); its disk data: refused (-13); microkernel: refused (-2); DMA: refused (-14); 60 of 60" <<<"$l4line"
 check "the build's flash is untouched" "$HOPSIM" flash inspect "$BUILD/platform.fd"
 finish

@@ -99,7 +99,10 @@ extern enum grant_mode bb_mode;
 extern struct sas_hba *bb_hba;
 extern const struct sas_target_info *bb_disk;
 extern uint8_t bb_target, bb_blk_shift;
-extern long bb_fault_after, bb_rogue_after;
+extern long bb_fault_after, bb_rogue_after, bb_compromise_after, bb_victim_sector;
+/* The first connected frontend other than `fe` (the compromise probe's victim), or
+ * DOMID_INVALID. */
+domid_t bb_other_frontend(domid_t fe);
 
 /* bb_ring.c: the data path */
 /* Connected and not broken: its rings take requests and write responses. */

@@ -10,6 +10,7 @@
 
 #include "../back/backend.h"
 #include "bb.h"
+#include "bb_probe.h"
 #include "dma.h"
 #include "sas.h"
 #include "smp.h"
@@ -168,7 +169,7 @@ static int16_t check(struct vbd *v, struct bb_req *p)
     return st;
 }
 
-static long issued;
+static long issued, reads;
 
 static void rogue_done(struct sas_cmd *c, int status)
 {
@@ -181,12 +182,11 @@ static void rogue_done(struct sas_cmd *c, int status)
  * the device's DMA anywhere on the bus; whether that lands is the
  * platform's (IOMMU's) business, not the driver's.
  */
-static void rogue_dma(const struct bb_req *p)
+void bb_rogue_dma(uint64_t victim)
 {
     struct sas_cmd *c = sas_cmd_alloc(bb_hba);
     if (!c)
         return;
-    uint64_t victim = (p->seg[0].bus & ~(uint64_t)(PAGE_SIZE - 1)) + PAGE_SIZE;
     c->tag = HOPSIM_NOREQ; /* no request of any frontend */
     c->target = bb_target;
     c->done = rogue_done;
@@ -200,6 +200,12 @@ static void rogue_dma(const struct bb_req *p)
            (unsigned long long)victim);
     if (sas_cmd_submit(bb_hba, c))
         sas_cmd_free(bb_hba, c);
+}
+
+/* The page after the request's first segment: the frontend's, never granted to us. */
+static uint64_t next_page(const struct bb_req *p)
+{
+    return (p->seg[0].bus & ~(uint64_t)(PAGE_SIZE - 1)) + PAGE_SIZE;
 }
 
 /* Build and queue the HBA command: 0, or -1 (grants already released). */
@@ -237,7 +243,10 @@ static int issue(struct bb_ring *r, struct bb_req *p)
     }
     r->inflight++;
     if (bb_rogue_after > 0 && c->opcode == SAS_OP_READ && ++issued == bb_rogue_after)
-        rogue_dma(p);
+        bb_rogue_dma(next_page(p));
+    if (bb_compromise_after > 0 && c->opcode == SAS_OP_READ && ++reads == bb_compromise_after)
+        bb_probe(bb_hba, bb_target, bb_disk, bb_other_frontend(v->fe), (uint64_t)bb_victim_sector,
+                 next_page(p));
     return 0;
 }
 

@@ -20,6 +20,10 @@
  *                       regions (fio's offset/size).
  *   sas_qsize=N         HBA queue entries (256)
  *   fault_after=N       fault on taking the N-th request (security scenarios)
+ *   compromise_after=N victim_sector=S  hostile code in the backend (attack-
+ *                       matrix): with its N-th read it tries another frontend's
+ *                       memory, its disk region from sector S and the
+ *                       hypervisor's memory (bb_probe.c), and aims its DMA
  *   rogue_after=N       a rogue driver (security scenarios): with its N-th
  *                       read, also program the HBA to read one 4 KiB block
  *                       into the machine frame after the request's first
@@ -102,7 +106,15 @@ static int nvbds;
 struct sas_hba *bb_hba;
 const struct sas_target_info *bb_disk;
 uint8_t bb_target, bb_blk_shift;
-long bb_fault_after, bb_rogue_after;
+long bb_fault_after, bb_rogue_after, bb_compromise_after, bb_victim_sector;
+
+domid_t bb_other_frontend(domid_t fe)
+{
+    for (int i = 0; i < nvbds; i++)
+        if (vbds[i].fe != fe && vbds[i].state == VBD_CONNECTED)
+            return vbds[i].fe;
+    return DOMID_INVALID;
+}
 enum grant_mode bb_mode;
 static unsigned max_queues; /* multi-queue-max-queues we offer: one per vCPU, as Linux */
 static unsigned next_cpu;   /* the vCPU the next ring is bound to (round robin) */
@@ -413,6 +425,9 @@ ARG_INT(max_queues, 1, MAX_QUEUES,
 ARG_INT(irq_cpu, 0, SMP_MAX_CPUS - 1, "the vCPU the HBA's interrupt is bound to");
 ARG_INT(sas_qsize, 1, 65536, "SAS HBA queue entries (clamped to the HBA's maximum)");
 ARG_INT(fault_after, 0, INT64_MAX, "fault on the N-th request (0: never)");
+ARG_INT(compromise_after, 0, INT64_MAX,
+        "hostile code in the backend probes what it can reach with its N-th read (0: never)");
+ARG_INT(victim_sector, 0, INT64_MAX, "the other frontend's first disk sector (the probe's aim)");
 ARG_INT(rogue_after, 0, INT64_MAX,
         "rogue DMA into the frontend's memory with the N-th read (0: never)");
 ARG_NAMED_INT(vbd_start, "vbd#_start", 0, INT64_MAX, 0, "first sector of dom#'s window");
@@ -463,6 +478,8 @@ int blkback_init(void)
 {
     bb_fault_after = arg_int("fault_after", 0);
     bb_rogue_after = arg_int("rogue_after", 0);
+    bb_compromise_after = arg_int("compromise_after", 0);
+    bb_victim_sector = arg_int("victim_sector", 0);
     if (parse_mode())
         return -1;
     long mq = arg_int("max_queues", (long)smp_ncpus);

@@ -6,6 +6,10 @@
  * client's DMA pages come as flexpage mappings into the server's receive
  * window; the server asks the kernel for each page's bus address when it
  * arrives, and issues only SG entries whose pages the client mapped. The
+ * Each client (a session) gets its own partition of every target -- slot
+ * i's is the i-th of SRV_MAX_CLIENTS equal extents -- and addresses it from
+ * block 0; a command outside it is refused, so a VMM (compromised or not)
+ * reaches no other VM's disk data. The
  * HBA's completion interrupt arrives as IPC to this task's thread, which
  * runs the driver's handler; each completion is queued for its client,
  * whose software interrupt is then triggered (it fetches them with a
@@ -39,7 +43,7 @@ struct client {
     } cq[CQ_SIZE];
     unsigned cq_head, cq_tail;
     int notify;
-    unsigned long submitted, completed, refused;
+    unsigned long submitted, completed, refused, outside;
 };
 
 static struct client clients[SRV_MAX_CLIENTS];
@@ -118,7 +122,7 @@ static long op_open(uint32_t from, struct l4_msg *m)
         m->mr[3] = n;
         for (unsigned t = 0; t < n; t++) {
             const struct sas_target_info *ti = sas_target(hba, t);
-            m->mr[4 + 2 * t] = ti ? ti->blocks : 0;
+            m->mr[4 + 2 * t] = ti ? SRV_PART(ti->blocks) : 0;
             m->mr[5 + 2 * t] = ti ? (ti->blksz | (uint64_t)ti->type << 32) : 0;
         }
         m->nmr = 4 + 2 * n;
@@ -152,14 +156,27 @@ static long op_submit(struct client *c, const struct l4_msg *m)
     unsigned nsg = (unsigned)(m->mr[2] >> 48) & 0xff;
     if (nsg > SAS_MAX_SG || m->nmr < 3 + nsg)
         return -XEN_EINVAL;
+    uint64_t lba = m->mr[1], nblocks = (uint32_t)m->mr[2];
+    uint8_t opcode = (uint8_t)(m->mr[2] >> 32), target = (uint8_t)(m->mr[2] >> 40);
+    const struct sas_target_info *ti = sas_target(hba, target);
+    uint64_t part = ti ? SRV_PART(ti->blocks) : 0;
+    if (opcode != SAS_OP_FLUSH && (!ti || lba >= part || nblocks > part - lba)) {
+        if (!c->outside++)
+            printf("drvsrv: client %u: blocks %llu+%llu of target %u are outside its partition "
+                   "(%llu blocks): refused\n",
+                   (unsigned)(c - clients), (unsigned long long)lba, (unsigned long long)nblocks,
+                   target, (unsigned long long)part);
+        c->refused++;
+        return -XEN_EACCES;
+    }
     struct sas_cmd *rc = sas_cmd_alloc(hba);
     if (!rc)
         return -XEN_EBUSY;
     rc->tag = m->mr[0];
-    rc->lba = m->mr[1];
-    rc->nblocks = (uint32_t)m->mr[2];
-    rc->opcode = (uint8_t)(m->mr[2] >> 32);
-    rc->target = (uint8_t)(m->mr[2] >> 40);
+    rc->lba = opcode == SAS_OP_FLUSH ? lba : (uint64_t)(c - clients) * part + lba;
+    rc->nblocks = (uint32_t)nblocks;
+    rc->opcode = opcode;
+    rc->target = target;
     rc->nsg = (uint16_t)nsg;
     rc->done = done;
     rc->arg = c;

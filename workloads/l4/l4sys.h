@@ -39,12 +39,17 @@ static inline int l4_is_irq(uint32_t from)
  * reply's mr[0] is 0 or a negative Xen errno):
  *   OPEN    -> mr[1] the client's slot, mr[2] its software interrupt (attach
  *              it: "completions are ready"), mr[3] targets, then per target
- *              blocks and blksz | type << 32.
+ *              blocks and blksz | type << 32: the blocks of the client's own
+ *              partition of that target (SRV_PART), which the server gives
+ *              each session as a real L4 block server would: the client's
+ *              block 0 is the partition's first.
  *   MAP     a flexpage of the client's DMA memory (mapped, read-write) into
  *              the server's window at SRV_CLIENT_BASE(slot) + its address.
  *   SUBMIT  mr[0] tag, mr[1] lba, mr[2] nblocks | opcode << 32 | target << 40 |
  *              nsg << 48, mr[3 + i] SG entry i: page address | (len - 1). The
- *              server issues it to the real HBA (and rings the doorbell).
+ *              server issues it to the real HBA (and rings the doorbell); a
+ *              range outside the client's partition is refused (-XEN_EACCES),
+ *              an SG page the client did not map (-XEN_EFAULT).
  *   FETCH   -> mr[1] n | more << 16, then n pairs (tag, status).
  *   CLOSE   (a send, no reply) the client is done.
  * The server's PING (a send with timeout 0, learning whether a client still
@@ -57,6 +62,8 @@ enum { SRV_OPEN = 1, SRV_MAP = 2, SRV_SUBMIT = 3, SRV_FETCH = 4, SRV_CLOSE = 5, 
 #define SRV_WINDOW_ORDER 15          /* SRV_MAX_CLIENTS * SRV_CLIENT_SPAN in pages: 2^27 / 2^12 */
 #define SRV_CLIENT_BASE(slot) ((uint64_t)(slot)*SRV_CLIENT_SPAN)
 #define SRV_FETCH_MAX ((L4_MRS - 2) / 2)
+/* slot i's partition of a target of `blocks` blocks: SRV_MAX_CLIENTS equal extents */
+#define SRV_PART(blocks) ((blocks) / SRV_MAX_CLIENTS)
 
 /*
  * The network driver server (netsrv.c) speaks OPEN (mr[0]: the client's MAC,

@@ -19,6 +19,7 @@
 #include "guest.h"
 #include "l4sys.h"
 #include "sas_client.h"
+#include "trace.h"
 #include "vmm.h"
 
 #define CL_SLOTS 64
@@ -273,4 +274,68 @@ void l4_sas_irq(void)
     }
     if (cl.batch)
         cl.batch(cl.batch_arg);
+}
+
+/* One SUBMIT of a block of target 0 at `lba` whose SG entry names page `page` (as the client
+ * addresses it), bypassing the checks this file makes: the server's answer. */
+static long probe_submit(uint64_t lba, uint8_t opcode, uint64_t page)
+{
+    memset(&cu.msg, 0, sizeof(cu.msg));
+    cu.msg.label = SRV_SUBMIT;
+    cu.msg.nmr = 4;
+    cu.msg.mr[0] = HOPSIM_NOREQ;
+    cu.msg.mr[1] = lba;
+    uint32_t n = cl.tgt[0].blksz ? (uint32_t)(PAGE_SIZE / cl.tgt[0].blksz) : 1;
+    cu.msg.mr[2] = n | (uint64_t)opcode << 32 | 1ull << 48;
+    cu.msg.mr[3] = page | (PAGE_SIZE - 1);
+    return srv_call();
+}
+
+/*
+ * The compromised VMM's attempts. What it holds: its own task, the VM
+ * whose exception handler it is, its session with the driver server. What
+ * it tries, each through the only interface it has -- the kernel's system
+ * calls and the server's protocol:
+ *   memory  the other VM's RAM mapped into this task (L4_SYS_VM_MEM naming
+ *           the other VM's vCPU: the kernel maps a VM's RAM only to its own
+ *           exception handler)
+ *   disk    the blocks past the end of its own partition -- the next
+ *           client's -- read and written through the driver server
+ *   kernel  the kernel's own task-death interrupt raised (forged), and the
+ *           other VM killed (L4_SYS_VM_KILL)
+ *   DMA     a command whose SG entry names a page it never mapped to the
+ *           server (a bus address of its choosing)
+ */
+void l4_sas_probe(const char *victim)
+{
+    printf("vmm: compromised: probing what this VMM can reach (victim %s)\n", victim);
+    uint32_t vt = l4_task_thread(victim);
+    /* room for a VM of this VM's size, so that only the kernel's rights can refuse it */
+    unsigned long room = (unsigned long)arg_int("guest_pages", 1);
+    struct l4_utcb q = {.dest = vt,
+                        .window = {.base = (uint64_t)physmap_hole_alloc(room) << PAGE_SHIFT}};
+    q.msg.mr[0] = room;
+    long r = vt ? l4_sys(L4_SYS_VM_MEM, &q) : -L4_ENOPARTNER;
+    if (r == 0) { /* mapped: read a word of it, write it back */
+        volatile uint64_t *w = (volatile uint64_t *)(uintptr_t)q.window.base;
+        *w = *w;
+    }
+    trace_probe(PROBE_MEM, PROBE_READ, r);
+    trace_probe(PROBE_MEM, PROBE_WRITE, r);
+    uint64_t bus;
+    uint8_t *page = dma_alloc(1, &bus);
+    long m = page ? map_page(bus) : -XEN_ENOMEM;
+    uint64_t past = cl.tgt[0].blocks; /* the first block after this client's partition */
+    trace_probe(PROBE_DISK, PROBE_READ, m ? m : probe_submit(past, SAS_OP_READ, bus_page(bus)));
+    trace_probe(PROBE_DISK, PROBE_WRITE, m ? m : probe_submit(past, SAS_OP_WRITE, bus_page(bus)));
+    struct l4_utcb t = {.dest = L4_IRQ_TASK_DEATH};
+    trace_probe(PROBE_KERNEL, PROBE_WRITE, l4_sys(L4_SYS_IRQ_TRIGGER, &t));
+    struct l4_utcb k = {.dest = vt};
+    trace_probe(PROBE_KERNEL, PROBE_WRITE, vt ? l4_sys(L4_SYS_VM_KILL, &k) : -L4_ENOPARTNER);
+    /* a page of this task's address space it never mapped to the server: the server has no
+     * bus address for it, and the client has no way to name a bus address directly */
+    uint64_t never = (uint64_t)(start_info->nr_pages - 1) << PAGE_SHIFT;
+    trace_probe(PROBE_DMA, PROBE_WRITE, probe_submit(0, SAS_OP_READ, never));
+    if (page)
+        dma_free(page, 1);
 }

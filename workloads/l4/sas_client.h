@@ -14,4 +14,8 @@ void l4_sas_irq(void);
 /* Tell the server this client is done (CLOSE). */
 void l4_sas_close(void);
 
+/* Hostile code in this VMM (attack-matrix): tries to reach the VM `victim`'s memory, the other
+ * clients' disk data, the kernel and DMA; each attempt's answer goes to the simulator. */
+void l4_sas_probe(const char *victim);
+
 #endif

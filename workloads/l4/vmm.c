@@ -19,7 +19,9 @@
  * Arguments: vm=NAME (its VM), server=NAME (the driver server), dev=sas|e1000,
  * mac=N (e1000: the last byte of the VM's MAC 00:16:3e:00:00:N),
  * guest_pages=N (the VM's RAM), fault_after=N (the emulation faults at its
- * N-th command: the VMM task crashes).
+ * N-th command: the VMM task crashes), compromise_after=N victim=NAME (hostile
+ * code in this VMM: after its N-th exit it tries to reach the VM NAME's
+ * memory, the other clients' disk data, the kernel and DMA -- attack-matrix).
  */
 #include "../hvm/emu_sas.h"
 #include "../hvm/ioserv.h"
@@ -41,6 +43,9 @@ ARG_INT(guest_pages, 1, 1 << 24, "the VM's RAM, in 4 KiB pages");
 ARG_INT(fault_after, 0, 1000000, "the device emulation faults at its N-th command (0: never)");
 ARG_ENUM(dev, "sas|e1000", "the device it emulates: the SAS HBA or the e1000");
 ARG_INT(mac, 1, 255, "e1000: the last byte of the VM's MAC address 00:16:3e:00:00:N");
+ARG_INT(compromise_after, 0, 1000000,
+        "hostile code in this VMM probes what it can reach after its N-th exit (0: never)");
+ARG_STR(victim, "the other VM (its domain name) the hostile code aims at");
 
 static struct {
     uint32_t vm;
@@ -53,6 +58,7 @@ static struct {
 } vmm;
 
 static struct l4_utcb u;
+static long compromise_after;
 static uint64_t posted[256]; /* completions posted to the VM since its INTx line was low */
 static unsigned nposted;
 
@@ -261,6 +267,7 @@ int app_main(void)
     int nic = !strcmp(arg_str("dev", "sas"), "e1000");
     const uint8_t mac[6] = {0x00, 0x16, 0x3e, 0x00, 0x00, (uint8_t)arg_int("mac", 1)};
     emu_sas_fault(arg_int("fault_after", 0), 0); /* a fault here is this task's crash */
+    compromise_after = arg_int("compromise_after", 0);
     if (nic ? l4_e1k_init(E1000_SLOT, mac, arg_str("server", "")) : emu_sas_init(SAS_SLOT, &sas))
         return 1;
     for (unsigned i = 0; i < vmm.nfns; i++)
@@ -292,6 +299,8 @@ int app_main(void)
             break;
         }
         uint64_t val = serve(w, u.msg.mr[1], u.msg.mr[2]);
+        if (!nic && vmm.served == (unsigned long)compromise_after)
+            l4_sas_probe(arg_str("victim", ""));
         memset(&u.msg, 0, sizeof(u.msg));
         u.msg.nmr = 1;
         u.msg.mr[0] = val;

@@ -79,6 +79,13 @@ static inline void trace_value(unsigned kind, uint64_t value)
     hopsim_mark(HOPSIM_MARK(HOPSIM_OP_VALUE, 0, kind), value, 0);
 }
 
+/* A hostile component's attempt on `target` (enum hopsim_probe) with `access` (PROBE_READ,
+ * PROBE_WRITE) and the answer the model gave it: 0 reached, < 0 the refusal. */
+static inline void trace_probe(unsigned target, unsigned access, long answer)
+{
+    hopsim_mark(HOPSIM_MARK(HOPSIM_OP_PROBE, access, target), (uint64_t)answer, 0);
+}
+
 /* Test assertions: counted here, reported by marks, failures printed. */
 extern unsigned long gcheck_passed, gcheck_failed;
 int gcheck_fail_(const char *file, int line, const char *expr);

@@ -82,7 +82,8 @@ end
 -- a task whose vCPU's exits go, as IPC, to its own user-level VMM task "vmmI"
 -- (vmm.elf), which emulates the device and reaches the driver server by IPC.
 -- args_for(i): VM i's arguments. o.fault_after: VMM 1's emulation faults at that
--- command. Returns "drv".
+-- command; o.compromise_after: hostile code in VMM 1 probes what it can reach (VM 2
+-- its victim) after that exit. Returns "drv".
 function M.l4(o, image, args_for, dev)
   local mb = o.memory_mb or 32
   local n = M.count("domus", o.domus, 1, 1, 4)
@@ -94,7 +95,9 @@ function M.l4(o, image, args_for, dev)
     local cpu = cpus > 1 and 1 + (i - 1) % (cpus - 1) or 0
     domain { name = "vmm" .. i, image = "vmm.elf", memory_mb = 16, cpu = cpu, mode = "l4",
              args = { vm = "vm" .. i, server = "drv", guest_pages = mb * 256, dev = dev, mac = i,
-                      fault_after = i == 1 and (o.fault_after or 0) or 0 } }
+                      fault_after = i == 1 and (o.fault_after or 0) or 0,
+                      compromise_after = i == 1 and n > 1 and (o.compromise_after or 0) or 0,
+                      victim = n > 1 and "vm2" or nil } }
     domain { name = "vm" .. i, image = image, memory_mb = mb, mode = "hvm", vmm = "vmm" .. i,
              cpu = cpu, args = args_for(i) }
   end

@@ -44,8 +44,10 @@ function M.place(o)
   end
   if o.arch == "l4-vmm" then
     local slice = o.slice_bytes or 0
+    -- the driver server gives each VM its own partition of the disk (drvsrv.c): a VM's
+    -- region starts at its partition's block 0
     local drv = backend.l4(o, "blk_native.elf", function(i)
-      local a = copy(o.fio, { target = 0, offset = (o.fio.offset or 0) + (i - 1) * slice })
+      local a = copy(o.fio, { target = 0, offset = o.fio.offset or 0 })
       if slice > 0 then a.size = slice end
       return a
     end)
@@ -59,7 +61,9 @@ function M.place(o)
   end
   local back = backend.declare(copy(o, {
     args = { target = 0, grants = o.grants or "map", fault_after = o.fault_after or 0,
-             rogue_after = o.rogue_after or 0 } }))
+             rogue_after = o.rogue_after or 0, compromise_after = o.compromise_after or 0,
+             -- the probe's aim: domu2's region of the disk
+             victim_sector = ((o.fio.offset or 0) + (o.slice_bytes or 0)) // 512 } }))
   device { kind = "sas_hba", owner = back, msi = o.msi ~= false, disks = { o.disk } }
   -- each domU works on its own slice of the disk
   local slice = o.slice_bytes or 0
