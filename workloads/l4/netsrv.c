@@ -23,46 +23,24 @@
 #include "dma.h"
 #include "guest.h"
 #include "l4sys.h"
+#include "srv.h"
 
 #define PMAP_SIZE 512
 #define CQ_SIZE 512
 
-struct pmap_ent {
-    uint64_t page; /* client address + 1; 0: empty */
-    uint64_t bus;
-};
-
 struct client {
-    int used, closed;
-    uint32_t tid;
-    unsigned irq;
+    struct srv_client s; /* first: the session (srv.h) */
     uint8_t mac[6];
-    struct pmap_ent pmap[PMAP_SIZE];
+    struct srv_pmap_ent pmap[PMAP_SIZE];
     uint64_t rx_page[NET_RX_PAGES];
     unsigned nrx, rx_prod, rx_cons;
     uint64_t cq[CQ_SIZE]; /* NET_CQ_* entries */
     unsigned cq_head, cq_tail;
-    int notify;
     unsigned long tx, rx, rx_dropped;
 };
 
 static struct client clients[SRV_MAX_CLIENTS];
 static struct e1k *nic;
-static struct l4_utcb u;
-static unsigned opened;
-
-static struct pmap_ent *pmap_slot(struct client *c, uint64_t page, int insert)
-{
-    unsigned h = (unsigned)((page >> 12) * 2654435761u) % PMAP_SIZE;
-    for (unsigned i = 0; i < PMAP_SIZE; i++) {
-        struct pmap_ent *e = &c->pmap[(h + i) % PMAP_SIZE];
-        if (e->page == page + 1)
-            return e;
-        if (!e->page)
-            return insert ? e : NULL;
-    }
-    return NULL;
-}
 
 static void cq_put(struct client *c, uint64_t e)
 {
@@ -70,13 +48,13 @@ static void cq_put(struct client *c, uint64_t e)
         return; /* cannot happen: entries are bounded by frames in flight and receive pages */
     c->cq[c->cq_tail] = e;
     c->cq_tail = (c->cq_tail + 1) % CQ_SIZE;
-    c->notify = 1;
+    c->s.notify = 1;
 }
 
 static void tx_done(void *arg, int status)
 {
     struct client *c = arg;
-    if (c->used && !c->closed)
+    if (c->s.used && !c->s.closed)
         cq_put(c, NET_CQ_TX(status));
 }
 
@@ -87,7 +65,7 @@ static void rx(void *ctx, const void *frame, unsigned len)
     const uint8_t *dst = frame;
     for (unsigned i = 0; i < SRV_MAX_CLIENTS; i++) {
         struct client *c = &clients[i];
-        if (!c->used || c->closed || !c->nrx || memcmp(dst, c->mac, 6))
+        if (!c->s.used || c->s.closed || !c->nrx || memcmp(dst, c->mac, 6))
             continue;
         uint64_t req = hopsim_pkt_req(frame, len);
         if (req != HOPSIM_NOREQ) {
@@ -111,65 +89,23 @@ static void rx(void *ctx, const void *frame, unsigned len)
     }
 }
 
-static void batch(void *arg)
+static struct srv_client *client(unsigned slot)
 {
-    (void)arg;
-    for (unsigned i = 0; i < SRV_MAX_CLIENTS; i++) {
-        struct client *c = &clients[i];
-        if (!c->used || !c->notify)
-            continue;
-        c->notify = 0;
-        struct l4_utcb t = {.dest = c->irq};
-        l4_sys(L4_SYS_IRQ_TRIGGER, &t);
-    }
+    return &clients[slot].s;
 }
 
-static struct client *client_of(uint32_t tid)
+/* OPEN: mr[0] the client's MAC (big-endian, low 48 bits). */
+static long op_open(unsigned slot, uint32_t from, const struct l4_msg *in, struct l4_msg *m)
 {
-    for (unsigned i = 0; i < SRV_MAX_CLIENTS; i++)
-        if (clients[i].used && !clients[i].closed && clients[i].tid == tid)
-            return &clients[i];
-    return NULL;
-}
-
-static long op_open(uint32_t from, const struct l4_msg *in, struct l4_msg *m)
-{
-    if (client_of(from))
-        return -XEN_EEXIST;
-    for (unsigned i = 0; i < SRV_MAX_CLIENTS; i++) {
-        struct client *c = &clients[i];
-        if (c->used)
-            continue;
-        memset(c, 0, sizeof(*c));
-        c->used = 1;
-        c->tid = from;
-        c->irq = L4_IRQ_TASK_DEATH + 1 + i;
-        for (unsigned b = 0; b < 6; b++)
-            c->mac[b] = (uint8_t)(in->mr[0] >> (8 * (5 - b)));
-        opened++;
-        m->mr[1] = i;
-        m->mr[2] = c->irq;
-        m->nmr = 3;
-        printf("netsrv: client %u is thread 0x%x, MAC %02x:%02x:%02x:%02x:%02x:%02x\n", i, from,
-               c->mac[0], c->mac[1], c->mac[2], c->mac[3], c->mac[4], c->mac[5]);
-        return 0;
-    }
-    return -XEN_ENOSPC;
-}
-
-static long op_map(struct client *c, const struct l4_msg *m)
-{
-    if (m->item != L4_ITEM_MAP || m->fpage.order != 0)
-        return -XEN_EINVAL;
-    uint64_t page = m->send_base - SRV_CLIENT_BASE(c - clients);
-    struct l4_utcb q = {.window = {.base = SRV_WINDOW_BASE + m->send_base}};
-    if (l4_sys(L4_SYS_PHYS, &q) || !(q.msg.mr[1] & L4_W))
-        return -XEN_EFAULT;
-    struct pmap_ent *e = pmap_slot(c, page, 1);
-    if (!e)
-        return -XEN_ENOSPC;
-    e->page = page + 1;
-    e->bus = q.msg.mr[0];
+    (void)m;
+    struct client *c = &clients[slot];
+    memset(c, 0, sizeof(*c));
+    c->s.pmap = c->pmap;
+    c->s.pmap_size = PMAP_SIZE;
+    for (unsigned b = 0; b < 6; b++)
+        c->mac[b] = (uint8_t)(in->mr[0] >> (8 * (5 - b)));
+    printf("netsrv: client %u is thread 0x%x, MAC %02x:%02x:%02x:%02x:%02x:%02x\n", slot, from,
+           c->mac[0], c->mac[1], c->mac[2], c->mac[3], c->mac[4], c->mac[5]);
     return 0;
 }
 
@@ -180,7 +116,7 @@ static long op_rxring(struct client *c, const struct l4_msg *m)
     if (!n || n > NET_RX_PAGES || m->nmr < 1 + n)
         return -XEN_EINVAL;
     for (unsigned k = 0; k < n; k++) {
-        if (!pmap_slot(c, m->mr[1 + k], 0))
+        if (!srv_pmap_slot(&c->s, m->mr[1 + k], 0))
             return -XEN_EFAULT;
         c->rx_page[k] = m->mr[1 + k];
     }
@@ -199,7 +135,7 @@ static long op_xmit(struct client *c, const struct l4_msg *m)
         return -XEN_EINVAL;
     for (unsigned i = 0; i < nseg; i++) {
         uint64_t w = m->mr[2 + i];
-        const struct pmap_ent *e = pmap_slot(c, w & ~0xfffull, 0);
+        const struct srv_pmap_ent *e = srv_pmap_slot(&c->s, w & ~0xfffull, 0);
         if (!e)
             return -XEN_EFAULT; /* not a page the client mapped to us */
         bus[i] = e->bus;
@@ -233,50 +169,19 @@ static void op_fetch(struct client *c, const struct l4_msg *in, struct l4_msg *m
     m->nmr = 2 + n;
 }
 
-static void serve(uint32_t from)
+/* Every call but OPEN and MAP. */
+static long call(unsigned slot, const struct l4_msg *in, struct l4_msg *out)
 {
-    struct l4_msg in = u.msg;
-    struct client *c = client_of(from);
-    memset(&u.msg, 0, sizeof(u.msg));
-    u.msg.nmr = 1;
-    long rc;
-    if (in.label == SRV_OPEN)
-        rc = op_open(from, &in, &u.msg);
-    else if (!c)
-        rc = -XEN_EPERM;
-    else if (in.label == SRV_MAP)
-        rc = op_map(c, &in);
-    else if (in.label == NET_RXRING)
-        rc = op_rxring(c, &in);
-    else if (in.label == NET_XMIT)
-        rc = op_xmit(c, &in);
-    else if (in.label == SRV_FETCH) {
-        op_fetch(c, &in, &u.msg);
-        rc = 0;
-    } else
-        rc = -XEN_ENOSYS;
-    u.msg.mr[0] = (uint64_t)rc;
-}
-
-static void reap(void)
-{
-    for (unsigned i = 0; i < SRV_MAX_CLIENTS; i++) {
-        struct client *c = &clients[i];
-        if (!c->used || c->closed)
-            continue;
-        struct l4_utcb p = {.dest = c->tid, .from = L4_NILTHREAD, .timeout = 0};
-        p.msg.label = SRV_PING;
-        if (l4_sys(L4_SYS_IPC, &p) == -L4_ENOPARTNER)
-            c->closed = 1;
+    struct client *c = &clients[slot];
+    if (in->label == NET_RXRING)
+        return op_rxring(c, in);
+    if (in->label == NET_XMIT)
+        return op_xmit(c, in);
+    if (in->label == SRV_FETCH) {
+        op_fetch(c, in, out);
+        return 0;
     }
-}
-
-static int live_clients(void)
-{
-    int n = 0;
-    for (unsigned i = 0; i < SRV_MAX_CLIENTS; i++)
-        n += clients[i].used && !clients[i].closed;
-    return n;
+    return -XEN_ENOSYS;
 }
 
 int app_main(void)
@@ -286,44 +191,16 @@ int app_main(void)
         printf("netsrv: no usable e1000: %d\n", rc);
         return 1;
     }
+    static const struct srv_ops ops = {
+        .name = "netsrv", .client = client, .open = op_open, .call = call};
     e1k_set_rx(nic, rx, NULL);
-    e1k_set_batch_hook(nic, batch, NULL);
+    e1k_set_batch_hook(nic, srv_batch, NULL);
     unsigned port = e1k_irq_port(nic);
-    struct l4_utcb a = {.dest = port};
-    struct l4_utcb d = {.dest = L4_IRQ_TASK_DEATH};
-    if (l4_sys(L4_SYS_IRQ_ATTACH, &a) || l4_sys(L4_SYS_IRQ_ATTACH, &d)) {
-        printf("netsrv: cannot attach the NIC's interrupt (port %u)\n", port);
-        return 1;
-    }
     printf("netsrv: serving the e1000 (interrupt %u as IPC)\n", port);
-    u.window = (struct l4_fpage){
-        .base = SRV_WINDOW_BASE, .order = SRV_WINDOW_ORDER, .rights = L4_R | L4_W};
-    u.dest = L4_NILTHREAD;
-    for (;;) {
-        u.from = L4_ANY;
-        u.timeout = L4_NEVER;
-        long r = l4_sys(L4_SYS_IPC, &u);
-        u.dest = L4_NILTHREAD;
-        if (r < 0)
-            continue;
-        if (l4_is_irq(u.from)) {
-            if (u.msg.mr[0] == port)
-                evtchn_run(port);
-            else if (u.msg.mr[0] == L4_IRQ_TASK_DEATH)
-                reap();
-        } else if (u.msg.label == SRV_CLOSE) {
-            struct client *c = client_of(u.from);
-            if (c)
-                c->closed = 1;
-        } else {
-            serve(u.from);
-            u.dest = u.from;
-        }
-        if (opened && !live_clients())
-            break;
-    }
+    if (srv_run(&ops, port))
+        return 1;
     for (unsigned i = 0; i < SRV_MAX_CLIENTS; i++)
-        if (clients[i].used)
+        if (clients[i].s.used)
             printf("netsrv: client %u: %lu frames sent, %lu received, %lu dropped\n", i,
                    clients[i].tx, clients[i].rx, clients[i].rx_dropped);
     e1k_shutdown(nic);
