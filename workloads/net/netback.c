@@ -433,9 +433,11 @@ static void disconnect(struct vif *v)
             int f = spin_lock_irqsave(&q->lock);
             v->state = VIF_CLOSING; /* completions from now on write no response; rx skips it */
             spin_unlock_irqrestore(&q->lock, f);
-            evtchn_detach(q->tx_port);
+            /* a handler another vCPU entered before the detach finishes before release()
+               unmaps the rings it reads (Linux: free_irq -> synchronize_irq) */
+            evtchn_detach_sync(q->tx_port);
             if (q->rx_port != q->tx_port)
-                evtchn_detach(q->rx_port);
+                evtchn_detach_sync(q->rx_port);
         }
         WAIT_UNTIL(idle(v));
     }
