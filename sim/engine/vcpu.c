@@ -38,10 +38,6 @@
 
 #include <unicorn/unicorn.h>
 
-struct vcpu_hooks {
-    uc_hook block, sys, out, inv, intr, insn_inv;
-};
-
 /*
  * Execute-in-place what-if: code fetched from memory-mapped SPI flash
  * through a direct-mapped instruction cache; every miss is a line fill
