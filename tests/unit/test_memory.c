@@ -14,7 +14,7 @@
 
 #include <xen/memory.h>
 
-#include "machine.h"
+#include "machine_fixture.h"
 
 #define SCRATCH 0x10000ull /* below the image (0x100000), inside RAM */
 #define LIST 0x11000ull    /* the extent list */
@@ -27,29 +27,11 @@ static struct domain *A, *B;
 
 static void setup(void)
 {
-    char err[512];
-    memset(&sc, 0, sizeof(sc));
-    snprintf(sc.name, sizeof(sc.name), "memory-test");
-    sc.machine.cpus = 1;
-    sc.machine.clock_hz = 3e9;
-    sc.machine.memory_bytes = 8ull << 20;
-    ck_assert_msg(
-        cost_load(&sc.cost, HOPSIM_SOURCE_DIR "/profiles/default.profile", err, sizeof(err)) == 0,
-        "%s", err);
-    for (int i = 0; i < 2; i++) {
-        struct sc_domain *d = &sc.domains[i];
-        snprintf(d->name, sizeof(d->name), "%c", 'a' + i);
-        snprintf(d->image, sizeof(d->image), "%s/pingpong.elf", HOPSIM_GUEST_DIR);
-        d->memory_bytes = 4ull << 20;
-        d->maxmem_bytes = 8ull << 20;
-        d->vcpus = 1;
-        d->cpu = 0;
-    }
-    sc.ndomains = 2;
+    fixture_scenario(&sc, "memory-test", 1, 8ull << 20, 2);
+    for (int i = 0; i < 2; i++)
+        sc.domains[i].maxmem_bytes = 8ull << 20;
     struct trace_opts to = {0};
-    tr = trace_open(&to, err, sizeof(err));
-    ck_assert_ptr_nonnull(tr);
-    ck_assert_msg(machine_create(&m, &sc, tr, true, err, sizeof(err)) == 0, "%s", err);
+    tr = fixture_machine(&m, &sc, &to);
     A = m.doms[0];
     B = m.doms[1];
 }

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "machine.h"
+#include "machine_fixture.h"
 
 static struct scenario sc;
 static struct machine m;
@@ -43,31 +43,13 @@ static void listen(void *ctx, const struct trace_rec *r)
 
 static void make(uint64_t seed)
 {
-    char err[512];
-    memset(&sc, 0, sizeof(sc));
     nseen = 0;
-    snprintf(sc.name, sizeof(sc.name), "refill-test");
+    fixture_scenario(&sc, "refill-test", 2, 64ull << 20, 3);
     sc.seed = seed;
-    sc.machine.cpus = 2;
-    sc.machine.clock_hz = 3e9;
-    sc.machine.memory_bytes = 64ull << 20;
-    ck_assert_msg(
-        cost_load(&sc.cost, HOPSIM_SOURCE_DIR "/profiles/default.profile", err, sizeof(err)) == 0,
-        "%s", err);
-    const char *names[3] = {"a", "b", "c"};
-    for (int i = 0; i < 3; i++) {
-        struct sc_domain *d = &sc.domains[i];
-        snprintf(d->name, sizeof(d->name), "%s", names[i]);
-        snprintf(d->image, sizeof(d->image), "%s/pingpong.elf", HOPSIM_GUEST_DIR);
-        d->memory_bytes = 4ull << 20;
-        d->vcpus = 1;
-        d->cpu = i == 2 ? 1 : 0;
-    }
-    sc.ndomains = 3;
+    for (int i = 0; i < 3; i++)
+        sc.domains[i].cpu = i == 2 ? 1 : 0;
     struct trace_opts to = {.listen = listen};
-    tr = trace_open(&to, err, sizeof(err));
-    ck_assert_ptr_nonnull(tr);
-    ck_assert_msg(machine_create(&m, &sc, tr, true, err, sizeof(err)) == 0, "%s", err);
+    tr = fixture_machine(&m, &sc, &to);
     A = m.doms[0];
     B = m.doms[1];
     C = m.doms[2];

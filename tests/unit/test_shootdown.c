@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "machine.h"
+#include "machine_fixture.h"
 
 #define SCRATCH 0x10000ull /* below the image (0x100000), inside RAM */
 #define PAGE_A_GPFN 0x20   /* a's pages it grants: PAGE_A_GPFN + ref */
@@ -50,31 +50,15 @@ static void listen(void *ctx, const struct trace_rec *r)
 
 static void setup(void)
 {
-    char err[512];
-    memset(&sc, 0, sizeof(sc));
     nseen = 0;
-    snprintf(sc.name, sizeof(sc.name), "shootdown-test");
-    sc.machine.cpus = 4;
-    sc.machine.clock_hz = 3e9;
-    sc.machine.memory_bytes = 64ull << 20;
-    ck_assert_msg(
-        cost_load(&sc.cost, HOPSIM_SOURCE_DIR "/profiles/default.profile", err, sizeof(err)) == 0,
-        "%s", err);
-    const char *names[3] = {"a", "b", "c"};
+    fixture_scenario(&sc, "shootdown-test", 4, 64ull << 20, 3);
     const int cpu[3] = {3, 0, 2}, vcpus[3] = {1, 2, 1};
     for (int i = 0; i < 3; i++) {
-        struct sc_domain *d = &sc.domains[i];
-        snprintf(d->name, sizeof(d->name), "%s", names[i]);
-        snprintf(d->image, sizeof(d->image), "%s/pingpong.elf", HOPSIM_GUEST_DIR);
-        d->memory_bytes = 4ull << 20;
-        d->vcpus = vcpus[i];
-        d->cpu = cpu[i];
+        sc.domains[i].vcpus = vcpus[i];
+        sc.domains[i].cpu = cpu[i];
     }
-    sc.ndomains = 3;
     struct trace_opts to = {.listen = listen};
-    tr = trace_open(&to, err, sizeof(err));
-    ck_assert_ptr_nonnull(tr);
-    ck_assert_msg(machine_create(&m, &sc, tr, true, err, sizeof(err)) == 0, "%s", err);
+    tr = fixture_machine(&m, &sc, &to);
     A = m.doms[0];
     B = m.doms[1];
     C = m.doms[2];
