@@ -506,11 +506,23 @@ int blkback_init(void)
     return 0;
 }
 
-void blkback_poll(void)
+void blkback_poll(const char *path)
 {
-    scan(base);
+    if (!path) {
+        scan(base);
+        for (int i = 0; i < nvbds; i++)
+            step(&vbds[i]);
+        return;
+    }
+    long fe, devid;
+    int depth = xenbus_backend_node(base, path, &fe, &devid);
+    if (depth == 0 || depth == 1)
+        scan(base);
+    else if (depth == 2)
+        add_vbd(base, fe, devid); /* nothing if we know it: xenbus_dev_changed */
     for (int i = 0; i < nvbds; i++)
-        step(&vbds[i]);
+        if (xenbus_path_under(vbds[i].fepath, path))
+            step(&vbds[i]); /* otherend_changed -> frontend_changed */
 }
 
 int blkback_vbds(int *closed)

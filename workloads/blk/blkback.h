@@ -12,8 +12,14 @@
  * HBA (no block backend), < 0 when the set-up failed.
  */
 int blkback_init(void);
-/* Program-context work: pick up new vbds, advance handshakes, disconnect broken ones. */
-void blkback_poll(void);
+/*
+ * Program-context work (the xenwatch callbacks): path NULL scans every
+ * vbd; otherwise path is a watch event's and only what it names is
+ * handled -- a new device under our backend directory (Linux's
+ * xenbus_dev_changed) or the state of one vbd's frontend
+ * (otherend_changed -> frontend_changed).
+ */
+void blkback_poll(const char *path);
 /* Vbds seen so far, and how many of them are Closed. */
 int blkback_vbds(int *closed);
 /* Stop watching, shut the HBA down (every vbd Closed). */

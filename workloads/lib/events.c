@@ -54,6 +54,22 @@ static void run_handler(evtchn_port_t port)
 extern char hypervisor_callback[];
 void do_hypervisor_callback(void);
 
+/*
+ * vCPU 0's program context as a thread beside the handlers (events.h,
+ * events_program_priority): while it is runnable, vCPU 0's scan leaves the
+ * other ports' work pending and masked (`deferred`) instead of running it;
+ * the program context unmasks them when it next blocks. Ports that wake the
+ * program context (`prog_port`: the store, the backend's wake channel, the
+ * timer) are never deferred. `defer_lock` orders the unmask against an
+ * explicit evtchn_mask from another vCPU (a broken ring's ports stay masked).
+ */
+static int prog_prio;
+static volatile int prog_woken;
+static volatile unsigned long deferred[NR_EVTCHN_PORTS / BITS_PER_LONG];
+static volatile unsigned long prog_port[NR_EVTCHN_PORTS / BITS_PER_LONG];
+static spinlock_t defer_lock = SPINLOCK_INIT;
+volatile unsigned long events_deferred, events_prog_wakes;
+
 /* The vCPU each port notifies (what EVTCHNOP_bind_vcpu set). */
 static uint8_t port_cpu[NR_EVTCHN_PORTS];
 
@@ -155,8 +171,17 @@ int evtchn_unmask(evtchn_port_t port)
 
 void evtchn_mask(evtchn_port_t port)
 {
-    if (port < NR_EVTCHN_PORTS)
+    if (port >= NR_EVTCHN_PORTS)
+        return;
+    if (!prog_prio) {
         set_bit_ul(port, shared_info->evtchn_mask);
+        return;
+    }
+    /* masked for good: no longer a deferred port that events_block would unmask */
+    int f = spin_lock_irqsave(&defer_lock);
+    clear_bit_ul(port, deferred);
+    set_bit_ul(port, shared_info->evtchn_mask);
+    spin_unlock_irqrestore(&defer_lock, f);
 }
 
 void evtchn_clear(evtchn_port_t port)
@@ -280,6 +305,14 @@ void events_scan(void)
                 others |= 1ul << b;
                 continue;
             }
+            if (me == 0 && prog_woken && !test_bit_ul(port, prog_port)) {
+                /* the program context runs first: this work waits, pending and masked */
+                set_bit_ul(port, shared_info->evtchn_mask);
+                set_bit_ul(port, deferred);
+                events_deferred++;
+                others |= 1ul << b;
+                continue;
+            }
             if (!test_and_clear_bit_ul(b, &s->evtchn_pending[w]))
                 continue; /* another vCPU took it */
             events_handled++;
@@ -304,6 +337,44 @@ void do_hypervisor_callback(void)
     events_scan();
 }
 
+void events_program_priority(void)
+{
+    prog_prio = 1;
+}
+
+void evtchn_program_port(evtchn_port_t port)
+{
+    if (port < NR_EVTCHN_PORTS)
+        set_bit_ul(port, prog_port);
+}
+
+void events_wake_program(void)
+{
+    if (prog_prio && smp_id() == 0 && !prog_woken) {
+        prog_woken = 1;
+        events_prog_wakes++;
+    }
+}
+
+/* vCPU 0's program context is about to block: the work it deferred runs now. */
+static void run_deferred(void)
+{
+    prog_woken = 0;
+    for (unsigned w = 0; w < ARRAY_SIZE(deferred); w++) {
+        if (!READ_ONCE(deferred[w]))
+            continue;
+        int f = spin_lock_irqsave(&defer_lock);
+        unsigned long bits = xchg_ulong(&deferred[w], 0);
+        while (bits) {
+            evtchn_port_t port = w * BITS_PER_LONG + ctz_ulong(bits);
+            bits &= bits - 1;
+            if (READ_ONCE(handlers[port].fn))
+                evtchn_unmask(port); /* Xen raises it again if it is still pending */
+        }
+        spin_unlock_irqrestore(&defer_lock, f);
+    }
+}
+
 static int (*idle_pending)(void);
 static void (*idle_work)(void);
 static int idle_running;
@@ -316,6 +387,8 @@ void events_set_idle_work(int (*pending)(void), void (*work)(void))
 
 void events_block(void)
 {
+    if (prog_prio && smp_id() == 0)
+        run_deferred();
     /*
      * Deferred work runs here, where program context would otherwise wait
      * (as a kernel's worker runs when its CPU would idle): asked with
@@ -382,6 +455,7 @@ static void timer_bind(void)
     if (rc)
         panic("bind VIRQ_TIMER failed: %d", rc);
     evtchn_attach(timer_port, timer_handler, NULL);
+    evtchn_program_port(timer_port); /* it wakes the program context: never deferred */
     timer_bound = 1;
 }
 

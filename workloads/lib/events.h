@@ -104,6 +104,27 @@ void timer_wake_by(uint64_t abs_ns);
  * says so, work() runs with delivery on instead of blocking.
  */
 void events_set_idle_work(int (*pending)(void), void (*work)(void));
+/*
+ * vCPU 0's program context as a schedulable thread beside the handlers:
+ * the backend's xenbus work (Linux's xenwatch and xenbus kthreads) must
+ * not wait behind the ring and interrupt work its vCPU's handlers do
+ * (Linux's per-ring kthreads and the device's completion work). Once
+ * events_program_priority() is called, a handler that makes the program
+ * context runnable calls events_wake_program(); from then until the
+ * program context next blocks, vCPU 0's upcall runs only the handlers of
+ * ports marked with evtchn_program_port() and leaves every other port it
+ * finds pending masked, as deferred work; blocking unmasks them
+ * (EVTCHNOP_unmask, which raises a still-pending event again) and they
+ * run. This is CFS's wakeup preemption of a mostly sleeping thread
+ * (check_preempt_wakeup; place_entity's sleeper credit): the woken
+ * xenwatch runs before the busy kthreads until it sleeps again, waiting
+ * for xenstored's reply.
+ */
+void events_program_priority(void);
+void events_wake_program(void);
+void evtchn_program_port(evtchn_port_t port);
+/* Handler runs deferred so far; wake-ups of the program context so far. */
+extern volatile unsigned long events_deferred, events_prog_wakes;
 /* Block until system time >= abs_ns (uses VIRQ_TIMER). */
 void sleep_until_ns(uint64_t abs_ns);
 void sleep_ns(uint64_t ns);

@@ -39,12 +39,13 @@ static struct {
     char token[64];
 } wq[WQ_LEN];
 static unsigned wq_head, wq_count;
-static unsigned long wq_dropped;
+unsigned long xs_watch_dropped;
 
 static void store_handler(evtchn_port_t port, void *data)
 {
     (void)port;
     (void)data;
+    events_wake_program(); /* a reply or a watch event for the program context */
 }
 
 static void store_notify(void)
@@ -58,7 +59,7 @@ static void queue_watch(const char *body, size_t len)
     size_t plen = strnlen(body, len);
     const char *token = plen < len ? body + plen + 1 : "";
     if (wq_count == WQ_LEN) {
-        wq_dropped++;
+        xs_watch_dropped++;
         return;
     }
     unsigned i = (wq_head + wq_count++) % WQ_LEN;
@@ -502,6 +503,7 @@ int xenbus_init(void)
 {
     intf = pfn_to_virt(start_info->store_mfn);
     store_port = start_info->store_evtchn;
+    evtchn_program_port(store_port);
     int rc = evtchn_attach(store_port, store_handler, NULL);
     if (rc)
         panic("xenbus: cannot attach store event channel %u: %d", store_port, rc);
@@ -572,6 +574,41 @@ int xenbus_frontend_lowest(const char *cls)
         rc = xs_wait_watch(token, NULL, 0);
     xs_unwatch(dir, token);
     return devid < 0 ? rc : (int)devid;
+}
+
+int xenbus_path_under(const char *dir, const char *path)
+{
+    size_t n = strlen(dir);
+    return !strncmp(dir, path, n) && (path[n] == '/' || !path[n]);
+}
+
+/* A decimal id at *p up to the next '/' or the end; advances *p. */
+static int path_id(const char **p, long *id)
+{
+    char *end;
+    if (**p < '0' || **p > '9')
+        return -1;
+    *id = strtol(*p, &end, 10);
+    if (*end && *end != '/')
+        return -1;
+    *p = end;
+    return 0;
+}
+
+int xenbus_backend_node(const char *base, const char *path, long *fe, long *devid)
+{
+    if (!xenbus_path_under(base, path))
+        return -1;
+    const char *p = path + strlen(base);
+    if (!*p)
+        return 0;
+    p++;
+    if (path_id(&p, fe))
+        return -1;
+    if (!*p)
+        return 1;
+    p++;
+    return path_id(&p, devid) ? -1 : 2;
 }
 
 int xenbus_backend_frontend(const char *node, long fe, char *fepath, size_t len)

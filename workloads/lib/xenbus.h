@@ -65,6 +65,8 @@ int xs_printf(xs_tx_t t, const char *path, const char *fmt, ...) __printf(3, 4);
 int xs_wait_watch(const char *token, char *path, size_t len);
 /* Same, without blocking: 1 if an event was taken, 0 if none is queued. */
 int xs_poll_watch(const char *token, char *path, size_t len);
+/* Watch events dropped so far because the queue was full (the watcher must rescan). */
+extern unsigned long xs_watch_dropped;
 
 /* ---- XenBus device handshake ---- */
 
@@ -106,6 +108,15 @@ int xenbus_backend_device(const char *cls, struct xenbus_device *dev);
  */
 void xenbus_backend_scan(const char *base,
                          void (*fn)(const char *base, long fe, long devid, void *ctx), void *ctx);
+/*
+ * Backend: where a watch event's path lies under a backend class directory
+ * `base`, as Linux's xenbus_dev_changed finds the device node in it: -1
+ * outside base, 0 base itself, 1 base/<frontend-id>, 2 the device
+ * base/<frontend-id>/<devid> or a key below it (*fe and *devid set).
+ */
+int xenbus_backend_node(const char *base, const char *path, long *fe, long *devid);
+/* 1 if path is dir or lies below it. */
+int xenbus_path_under(const char *dir, const char *path);
 /*
  * Backend: read the device directory `node`'s "frontend" path into fepath
  * and check its "frontend-id" is fe: 0, or -1 while the toolstack has not

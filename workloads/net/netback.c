@@ -638,13 +638,25 @@ int netback_init(void)
     return 0;
 }
 
-void netback_poll(void)
+void netback_poll(const char *path)
 {
     if (!nb_nic)
         return;
-    xenbus_backend_scan(base, scan_one, NULL);
+    if (!path) {
+        xenbus_backend_scan(base, scan_one, NULL);
+        for (int i = 0; i < nb_nvifs; i++)
+            step(&nb_vifs[i]);
+        return;
+    }
+    long fe, devid;
+    int depth = xenbus_backend_node(base, path, &fe, &devid);
+    if (depth == 0 || depth == 1)
+        xenbus_backend_scan(base, scan_one, NULL);
+    else if (depth == 2)
+        add_vif(base, fe, devid); /* nothing if we know it: xenbus_dev_changed */
     for (int i = 0; i < nb_nvifs; i++)
-        step(&nb_vifs[i]);
+        if (xenbus_path_under(nb_vifs[i].fepath, path))
+            step(&nb_vifs[i]); /* otherend_changed -> frontend_changed */
 }
 
 int netback_vifs(int *closed)

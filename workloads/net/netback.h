@@ -12,8 +12,14 @@
 
 /* Probe the NIC and watch the vif directory: 0, 1 when there is no NIC, < 0 on failure. */
 int netback_init(void);
-/* Program-context work: pick up new vifs, advance handshakes, disconnect broken ones. */
-void netback_poll(void);
+/*
+ * Program-context work (the xenwatch callbacks): path NULL scans every
+ * vif; otherwise path is a watch event's and only what it names is
+ * handled -- a new device under our backend directory (Linux's
+ * xenbus_dev_changed) or the state of one vif's frontend
+ * (otherend_changed -> frontend_changed).
+ */
+void netback_poll(const char *path);
 /* Vifs seen so far, and how many of them are Closed. */
 int netback_vifs(int *closed);
 /* Shut the NIC down (every vif Closed). */
