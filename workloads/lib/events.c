@@ -287,6 +287,42 @@ void irq_restore(int flags)
         irq_enable();
 }
 
+/* Port after the last one each vCPU handled: its next scan starts there. */
+static uint16_t scan_next[SMP_MAX_CPUS];
+
+/* Word w's pending, unmasked ports among `allow` (a snapshot), each handled once, in order. */
+static void scan_word(unsigned me, unsigned w, unsigned long allow)
+{
+    shared_info_t *s = shared_info;
+    unsigned long bits = READ_ONCE(s->evtchn_pending[w]) & ~READ_ONCE(s->evtchn_mask[w]) & allow;
+    while (bits) {
+        unsigned b = ctz_ulong(bits);
+        bits &= bits - 1;
+        evtchn_port_t port = w * BITS_PER_LONG + b;
+        if (port_cpu[port] != me)
+            continue;
+        if (me == 0 && prog_woken && !test_bit_ul(port, prog_port)) {
+            /* the program context runs first: this work waits, pending and masked */
+            set_bit_ul(port, shared_info->evtchn_mask);
+            set_bit_ul(port, deferred);
+            events_deferred++;
+            continue;
+        }
+        if (!test_and_clear_bit_ul(b, &s->evtchn_pending[w]))
+            continue; /* another vCPU took it */
+        events_handled++;
+        scan_next[me] = (uint16_t)((port + 1) % NR_EVTCHN_PORTS);
+        run_handler(port);
+    }
+}
+
+/*
+ * Linux's evtchn_2l_handle_events: the scan starts after the port this vCPU
+ * handled last (current_word_idx / current_bit_idx) and takes each port that
+ * was pending when its word was read once, so a busy low-numbered port cannot
+ * starve a higher one. An event raised meanwhile sets its selector bit and
+ * the upcall flag again and is taken by the next scan.
+ */
 void events_scan(void)
 {
     shared_info_t *s = shared_info;
@@ -294,30 +330,15 @@ void events_scan(void)
     vcpu_info_t *v = &s->vcpu_info[me];
     WRITE_ONCE(v->evtchn_upcall_pending, 0);
     unsigned long sel = xchg_ulong(&v->evtchn_pending_sel, 0);
-    while (sel) {
-        unsigned w = ctz_ulong(sel);
-        sel &= sel - 1;
-        unsigned long bits, others = 0; /* ports of this word bound to other vCPUs */
-        while ((bits = READ_ONCE(s->evtchn_pending[w]) & ~READ_ONCE(s->evtchn_mask[w]) & ~others)) {
-            unsigned b = ctz_ulong(bits);
-            evtchn_port_t port = w * BITS_PER_LONG + b;
-            if (port_cpu[port] != me) {
-                others |= 1ul << b;
-                continue;
-            }
-            if (me == 0 && prog_woken && !test_bit_ul(port, prog_port)) {
-                /* the program context runs first: this work waits, pending and masked */
-                set_bit_ul(port, shared_info->evtchn_mask);
-                set_bit_ul(port, deferred);
-                events_deferred++;
-                others |= 1ul << b;
-                continue;
-            }
-            if (!test_and_clear_bit_ul(b, &s->evtchn_pending[w]))
-                continue; /* another vCPU took it */
-            events_handled++;
-            run_handler(port);
-        }
+    unsigned sw = scan_next[me] / BITS_PER_LONG;
+    unsigned long from = ~0ul << (scan_next[me] % BITS_PER_LONG);
+    for (unsigned i = 0; i <= BITS_PER_LONG; i++) {
+        unsigned w = (sw + i) % BITS_PER_LONG;
+        if (!(sel & (1ul << w)))
+            continue;
+        unsigned long allow = i == 0 ? from : i == BITS_PER_LONG ? ~from : ~0ul;
+        if (allow)
+            scan_word(me, w, allow);
     }
 }
 
@@ -331,10 +352,16 @@ void evtchn_run(evtchn_port_t port)
     irq_restore(f);
 }
 
-/* Called by hypervisor_callback (start.S) with delivery masked. */
+/*
+ * Called by hypervisor_callback (start.S) with delivery masked. Scans again
+ * while an event came in meanwhile, as Linux's __xen_evtchn_do_upcall loops on
+ * evtchn_upcall_pending, rather than taking a new upcall for it.
+ */
 void do_hypervisor_callback(void)
 {
-    events_scan();
+    do
+        events_scan();
+    while (READ_ONCE(vcpu0()->evtchn_upcall_pending));
 }
 
 void events_program_priority(void)
