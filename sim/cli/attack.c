@@ -501,33 +501,41 @@ static void probe_text(const struct run_result *r, int target, char *out, size_t
 /*
  * Hostile code where the device emulation runs (compromise_after): in the
  * backend that serves guest 1 (xen-dom0: dom0; xen-idd: the driver domain
- * behind the IOMMU; uefi-rt: the runtime service), or in VM 1's user-level
- * VMM (l4-vmm). It tries guest 2's memory and disk data, the hypervisor's
- * or the kernel's, and DMA into memory not granted to it; the row reports
- * each attempt's answer from the models (hypervisor, microkernel, driver
- * server, SAS HBA) and the platform's count of DMA writes that landed.
+ * behind the IOMMU; uefi-rt: the runtime service), in VM 1's user-level
+ * VMM (l4-vmm), or in guest 1's emulation process (hvm-emul: QEMU's place
+ * in dom0, as root or deprivileged with dm_restrict; hosted: the VM's
+ * process in the host OS). It tries guest 2's memory and disk data, the
+ * hypervisor's or the kernel's, and DMA into memory not granted to it; the
+ * row reports each attempt's answer from the models (hypervisor,
+ * microkernel, host or dom0 kernel, driver server, SAS HBA) and the
+ * platform's count of DMA writes that landed.
  */
-static void compromise_row(const char *arch)
+static void compromise_row(const char *arch, bool dm_restrict)
 {
-    bool l4 = !strcmp(arch, "l4-vmm"), iommu = !l4;
+    bool l4 = !strcmp(arch, "l4-vmm"), hosted = !strcmp(arch, "hosted");
+    bool hvm = hosted || !strcmp(arch, "hvm-emul"), iommu = !l4 && !hosted;
     const char *const sets[][2] = {{"arch", arch},
                                    {"disk_type", "ssd"},
                                    {"requests", "30"},
                                    {"domus", "2"},
                                    {"compromise_after", l4 ? "40" : "10"},
-                                   {"iommu", iommu ? "true" : "false"}};
+                                   {"iommu", iommu ? "true" : "false"},
+                                   {"dm_restrict", dm_restrict ? "true" : "false"}};
     struct run_result r;
-    int rc = run_case(HOPSIM_SCENARIO_DIR "/blk-randread.lua", sets, 6, &r);
-    char mem[96], disk[96], kern[96], dma[128];
+    int rc = run_case(HOPSIM_SCENARIO_DIR "/blk-randread.lua", sets, hvm ? 7 : 6, &r);
+    char mem[96], disk[96], kern[96], dma[160];
     probe_text(&r, PROBE_MEM, mem, sizeof(mem));
     probe_text(&r, PROBE_DISK, disk, sizeof(disk));
     probe_text(&r, PROBE_KERNEL, kern, sizeof(kern));
-    if (l4)
+    /* l4-vmm and a refused hvm/hosted attempt: the answer; else what the platform saw */
+    if (l4 || r.probe[PROBE_DMA][PROBE_WRITE].tried)
         probe_text(&r, PROBE_DMA, dma, sizeof(dma));
     else
         snprintf(dma, sizeof(dma), "%llu write(s) landed, %llu IOMMU fault(s)%s",
                  (unsigned long long)r.foreign_dma_writes, (unsigned long long)r.iommu_faults,
-                 r.foreign_dma_writes ? " (the hardware domain's tables map all RAM)" : "");
+                 r.foreign_dma_writes    ? " (the hardware domain's tables map all RAM)"
+                 : hvm && r.iommu_faults ? " (aimed at the frame after its own RAM: Xen's)"
+                                         : "");
     bool tried = r.probe[PROBE_MEM][PROBE_READ].tried && r.probe[PROBE_DISK][PROBE_READ].tried &&
                  r.probe[PROBE_KERNEL][PROBE_WRITE].tried;
     uint64_t reached = r.foreign_dma_writes;
@@ -536,13 +544,18 @@ static void compromise_row(const char *arch)
     const char *verdict = rc != 0 || !tried || r.requests_done < 60 ? "FAILED"
                           : reached                                 ? "compromised"
                                                                     : "contained";
+    const char *name = l4            ? "compromised VMM of VM 1 (2 VMs, one driver server)"
+                       : hosted      ? "compromised VMM process of VM 1 (2 VMs)"
+                       : dm_restrict ? "compromised device model of guest 1, dm_restrict"
+                       : hvm         ? "compromised device model of guest 1 (root, 2 guests)"
+                                     : "compromised backend serving domU 1 (2 domUs)";
     printf("%-9s %-54s %-12s other guest's memory: %s; its disk data: %s; %s: %s; DMA: %s; "
            "%llu of 60 requests completed\n",
-           arch,
-           l4 ? "compromised VMM of VM 1 (2 VMs, one driver server)"
-              : "compromised backend serving domU 1 (2 domUs)",
-           verdict, mem, disk, l4 ? "microkernel" : "hypervisor", kern, dma,
-           (unsigned long long)r.requests_done);
+           arch, name, verdict, mem, disk,
+           l4       ? "microkernel"
+           : hosted ? "host kernel"
+                    : "hypervisor",
+           kern, dma, (unsigned long long)r.requests_done);
 }
 
 /* A malicious frontend beside two verified domUs, against this backend. */
@@ -617,10 +630,13 @@ int attack_matrix(const char *flash_image, const char *backend_elf)
     printf("%-9s %-54s %-12s the guest's kernel drives the device itself: no emulation or "
            "backend to compromise\n",
            "native", "device-emulation compromise", "n/a");
-    compromise_row("xen-dom0");
-    compromise_row("xen-idd");
-    compromise_row("uefi-rt");
-    compromise_row("l4-vmm");
+    compromise_row("xen-dom0", false);
+    compromise_row("xen-idd", false);
+    compromise_row("uefi-rt", false);
+    compromise_row("l4-vmm", false);
+    compromise_row("hvm-emul", false);
+    compromise_row("hvm-emul", true);
+    compromise_row("hosted", false);
     rogue_row("xen-dom0", false);
     rogue_row("xen-dom0", true);
     rogue_row("xen-idd", false);

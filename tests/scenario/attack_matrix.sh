@@ -34,5 +34,35 @@ check "compromise, uefi-rt: memory, disk data and DMA reached" bash -c "$(declar
 l4line=$(comp l4-vmm || true)
 check "compromise, l4-vmm: contained" grep -Eq '^l4-vmm .* contained +other' <<<"$l4line"
 check "compromise, l4-vmm: every attempt refused, both VMs complete" grep -qF "memory: refused (-2); its disk data: refused (-13); microkernel: refused (-2); DMA: refused (-14); 60 of 60" <<<"$l4line"
+comp_dm() { grep -E "^$1 +compromised (device model|VMM process) of $2" "$WORK/m"; }
+hvmline=$(comp_dm hvm-emul "guest 1 \\(root" || true)
+check "compromise, hvm-emul (QEMU as root in dom0): memory and disk data reached, hypervisor refused" \
+  grep -qF " compromised  other guest's memory: read+write reached; its disk data: read+write reached; hypervisor: refused (-3); DMA: 0 write(s) landed, 1 IOMMU fault(s)" <<<"$hvmline"
+rline=$(comp_dm hvm-emul "guest 1, dm_restrict" || true)
+check "compromise, hvm-emul with dm_restrict: contained, privcmd and file permissions refuse" \
+  grep -qF " contained    other guest's memory: refused (-1); its disk data: refused (-13); hypervisor: refused (-1); DMA: refused (-13); 60 of 60" <<<"$rline"
+hline=$(comp_dm hosted "VM 1" || true)
+check "compromise, hosted (the VM's process, same user): memory (ptrace) and disk image reached, host kernel and DMA refused" \
+  grep -qF " compromised  other guest's memory: read+write reached; its disk data: read+write reached; host kernel: refused (-1); DMA: refused (-13); 60 of 60" <<<"$hline"
+# the answers come from the models: the console of one run per placement
+for a in hvm-emul hosted; do
+  rm -f "$WORK/c.img"
+  "$HOPSIM" run "$SRC/workloads/scenarios/blk-randread.lua" --set arch=$a --set disk_type=ssd \
+    --set requests=30 --set domus=2 --set compromise_after=10 --set iommu=true --set disk="$WORK/c.img" \
+    >"$WORK/c-$a" 2>&1
+  check "$a compromised run: exit 0, 60 requests" grep -q "requests: 60 done, 0 in flight" "$WORK/c-$a"
+done
+check "hvm-emul: the hypervisor mapped the other guest's frame to the root device model" \
+  grep -qF "emu: compromised: privcmd mapping of a frame of d2: 0" "$WORK/c-hvm-emul"
+check "hvm-emul: the hypervisor refused its own frame (ESRCH)" \
+  grep -qF "privcmd mapping of a hypervisor frame (DOMID_XEN): -3" "$WORK/c-hvm-emul"
+check "hvm-emul: the other guest's partition read and written back through the real HBA" \
+  bash -c "grep -q 'read of block 1048576, the other VM.s disk: ok' '$WORK/c-hvm-emul' && grep -q 'write of block 1048576, the other VM.s disk: ok' '$WORK/c-hvm-emul'"
+check "hosted: ptrace of the other VM's process (same uid) allowed, /dev/mem and init_module refused" \
+  bash -c "grep -qF 'PTRACE_ATTACH to the VM process of d2: 0' '$WORK/c-hosted' && grep -qF 'open(/dev/mem): -13; init_module: -1' '$WORK/c-hosted'"
+check "hvm-emul: the root device model programs the HBA; the IOMMU refuses the frame it aimed at" \
+  grep -qF "Request device [0000:00:04.0] fault addr 2000000 (owner dom0 d0)" "$WORK/c-hvm-emul"
+check "hosted: no DMA from user space (sysfs resource0 is root's)" \
+  grep -qF "open(/sys/bus/pci/devices/0000:00:04.0/resource0, O_RDWR): -13" "$WORK/c-hosted"
 check "the build's flash is untouched" "$HOPSIM" flash inspect "$BUILD/platform.fd"
 finish

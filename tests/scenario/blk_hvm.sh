@@ -40,4 +40,18 @@ for arch in hvm-emul hosted; do
   check "$arch: disk images identical" cmp -s "$WORK/d1.img" "$WORK/d2.img"
 done
 check "hosted: the VM and the host share a CPU: world switches" grep -Eq "^world_switch +[1-9]" "$WORK/o1"
+# two guests: an emulation (ioreq server, emulated HBA) each, one partition of the disk each
+for a in hvm-emul hosted; do
+  set +e
+  "$HOPSIM" run "$SRC/workloads/scenarios/blk-randread.lua" --set arch=$a --set domus=2 \
+    --set disk_type=ssd --set requests=30 --set disk="$WORK/two.img" >"$WORK/two-$a" 2>&1
+  rc=$?
+  set -e
+  check "$a, two guests: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+  check "$a, two guests: 60 requests done" grep -q "requests: 60 done, 0 in flight" "$WORK/two-$a"
+  check "$a, two guests: one server per guest" \
+    bash -c "grep -q 'devmodel: serving d1' '$WORK/two-$a' && grep -q 'devmodel: serving d2' '$WORK/two-$a'"
+  check "$a, two guests: each emulation carried its guest's commands" \
+    bash -c "[ \$(grep -Ec 'emu_sas: guest [12]: 30 commands issued to the real HBA, 30 completed' '$WORK/two-$a') = 2 ]"
+done
 finish

@@ -48,7 +48,7 @@ static struct {
 static void *host_dma(void *ctx, uint64_t gpa, uint64_t len)
 {
     (void)ctx;
-    return ioserv_guest(gpa, len);
+    return ioserv_guest(&dm.fn, gpa, len);
 }
 
 static void host_set_irq(void *ctx, int level)

@@ -1,7 +1,7 @@
 /*
  * The ioreq server and the emulated PCI functions (see ioserv.h).
  *
- * Assumptions: one guest vCPU (one ioreq slot, one event channel); ioreqs
+ * Assumptions: one vCPU per guest (one ioreq slot, one event channel); ioreqs
  * are synchronous (no buffered ring); every ioreq is one access
  * (count 1, data_is_ptr 0), as the hypervisor sends for MOV and IN/OUT.
  * An ioreq for nothing the server claims (a stale BAR) reads all ones.
@@ -15,12 +15,13 @@
 #include "pci.h"
 
 #define MAX_FNS 4
+#define MAX_SERVERS 4
 /* where hvmloader would put BARs: high in the guest's MMIO hole */
 #define BAR_BASE 0xc8000000u
 
 HC_DEFINE_(dm_op, __HYPERVISOR_dm_op)
 
-static struct {
+struct srv {
     domid_t guest;
     shared_iopage_t *page;
     evtchn_port_t port;
@@ -29,51 +30,71 @@ static struct {
     struct emu_fn *fns[MAX_FNS];
     unsigned nfns;
     unsigned long served;
-} srv;
+};
 
-static int dm_op(struct xen_dm_op *op)
+/* servers[nstarted] collects the functions of the next start */
+static struct srv servers[MAX_SERVERS];
+static unsigned nstarted;
+
+static int dm_op(struct srv *s, struct xen_dm_op *op)
 {
     struct xen_dm_op_buf buf = {.size = sizeof(*op)};
     set_xen_guest_handle(buf.h, op);
-    return (int)hc_dm_op(srv.guest, 1, (unsigned long)&buf, 0, 0);
+    return (int)hc_dm_op(s->guest, 1, (unsigned long)&buf, 0, 0);
 }
 
 int ioserv_add(struct emu_fn *f)
 {
-    if (srv.nfns == MAX_FNS || f->slot > 31 || f->bar_size < 4096 ||
+    if (nstarted == MAX_SERVERS)
+        return -XEN_ENOSPC;
+    struct srv *s = &servers[nstarted];
+    if (s->nfns == MAX_FNS || f->slot > 31 || f->bar_size < 4096 ||
         (f->bar_size & (f->bar_size - 1)))
         return -XEN_EINVAL;
-    srv.fns[srv.nfns++] = f;
+    s->fns[s->nfns++] = f;
+    f->srv = s;
     return 0;
 }
 
-void *ioserv_guest(uint64_t gpa, uint64_t len)
+void *ioserv_guest(struct emu_fn *f, uint64_t gpa, uint64_t len)
 {
-    uint64_t end = (uint64_t)srv.pages << PAGE_SHIFT;
-    if (!srv.ram || len > end || gpa > end - len)
+    struct srv *s = f->srv;
+    uint64_t end = (uint64_t)s->pages << PAGE_SHIFT;
+    if (!s->ram || len > end || gpa > end - len)
         return NULL;
-    return srv.ram + gpa;
+    return s->ram + gpa;
+}
+
+static int alive(struct srv *s)
+{
+    struct xen_dm_op op = {.op = XEN_DMOP_get_ioreq_server_info};
+    op.u.get_ioreq_server_info.flags = XEN_DMOP_no_gfns;
+    return dm_op(s, &op) != -XEN_ESRCH;
 }
 
 int ioserv_guest_alive(void)
 {
-    struct xen_dm_op op = {.op = XEN_DMOP_get_ioreq_server_info};
-    op.u.get_ioreq_server_info.flags = XEN_DMOP_no_gfns;
-    return dm_op(&op) != -XEN_ESRCH;
+    for (unsigned i = 0; i < nstarted; i++)
+        if (alive(&servers[i]))
+            return 1;
+    return 0;
 }
 
-void ioserv_kill_guest(void)
+void ioserv_kill_guest(struct emu_fn *f)
 {
     struct xen_dm_op op = {.op = XEN_DMOP_remote_shutdown};
     op.u.remote_shutdown.reason = SHUTDOWN_crash;
-    int rc = dm_op(&op);
+    int rc = dm_op(f->srv, &op);
     if (rc)
         printf("ioserv: remote_shutdown: %d\n", rc);
 }
 
 unsigned long ioserv_count(void)
 {
-    return srv.served;
+    unsigned long n = 0;
+    for (unsigned i = 0; i < nstarted; i++)
+        n += servers[i].served;
+    return n;
 }
 
 void ioserv_set_intx(struct emu_fn *f, int level)
@@ -84,7 +105,7 @@ void ioserv_set_intx(struct emu_fn *f, int level)
     struct xen_dm_op op = {.op = XEN_DMOP_set_pci_intx_level};
     op.u.set_pci_intx_level = (xen_dm_op_set_pci_intx_level_t){
         .device = (uint8_t)f->slot, .intx = 0, .level = (uint8_t)level};
-    int rc = dm_op(&op);
+    int rc = dm_op(f->srv, &op);
     if (rc)
         printf("ioserv: set_pci_intx_level(%u, %d): %d\n", f->slot, level, rc);
 }
@@ -105,13 +126,13 @@ static uint32_t cfg_get(const uint8_t *c, unsigned off, unsigned size)
     return v;
 }
 
-static int claim(uint32_t type, uint64_t start, uint64_t end, int map)
+static int claim(struct srv *s, uint32_t type, uint64_t start, uint64_t end, int map)
 {
     struct xen_dm_op op = {.op = map ? XEN_DMOP_map_io_range_to_ioreq_server
                                      : XEN_DMOP_unmap_io_range_from_ioreq_server};
     op.u.map_io_range_to_ioreq_server =
         (xen_dm_op_ioreq_server_range_t){.id = 0, .type = type, .start = start, .end = end};
-    return dm_op(&op);
+    return dm_op(s, &op);
 }
 
 static void cfg_init(struct emu_fn *f)
@@ -132,12 +153,12 @@ static void bar_write(struct emu_fn *f, uint32_t v)
 {
     uint32_t addr = v & ~(f->bar_size - 1) & ~0xfu;
     if (f->bar)
-        claim(XEN_DMOP_IO_RANGE_MEMORY, f->bar, f->bar + f->bar_size - 1, 0);
+        claim(f->srv, XEN_DMOP_IO_RANGE_MEMORY, f->bar, f->bar + f->bar_size - 1, 0);
     f->bar = addr;
     cfg_put(f->cfg, PCI_CFG_BAR0, 4, addr);
     /* a sizing write (all ones) reads back the size mask; it is not an address to claim */
     if (addr && addr != (~(f->bar_size - 1) & ~0xfu))
-        claim(XEN_DMOP_IO_RANGE_MEMORY, addr, addr + f->bar_size - 1, 1);
+        claim(f->srv, XEN_DMOP_IO_RANGE_MEMORY, addr, addr + f->bar_size - 1, 1);
 }
 
 static void cfg_write(struct emu_fn *f, unsigned off, unsigned size, uint32_t v)
@@ -155,29 +176,29 @@ static void cfg_write(struct emu_fn *f, unsigned off, unsigned size, uint32_t v)
 
 /* ---- serving ioreqs ---- */
 
-static struct emu_fn *fn_by_sbdf(uint32_t sbdf)
+static struct emu_fn *fn_by_sbdf(struct srv *s, uint32_t sbdf)
 {
-    for (unsigned i = 0; i < srv.nfns; i++)
-        if (sbdf == (srv.fns[i]->slot << 3))
-            return srv.fns[i];
+    for (unsigned i = 0; i < s->nfns; i++)
+        if (sbdf == (s->fns[i]->slot << 3))
+            return s->fns[i];
     return NULL;
 }
 
-static struct emu_fn *fn_by_addr(uint64_t a)
+static struct emu_fn *fn_by_addr(struct srv *s, uint64_t a)
 {
-    for (unsigned i = 0; i < srv.nfns; i++) {
-        struct emu_fn *f = srv.fns[i];
+    for (unsigned i = 0; i < s->nfns; i++) {
+        struct emu_fn *f = s->fns[i];
         if (f->bar && a >= f->bar && a - f->bar < f->bar_size)
             return f;
     }
     return NULL;
 }
 
-static uint64_t serve(ioreq_t *p)
+static uint64_t serve(struct srv *s, ioreq_t *p)
 {
     unsigned size = p->size;
     if (p->type == IOREQ_TYPE_PCI_CONFIG) {
-        struct emu_fn *f = fn_by_sbdf((uint32_t)(p->addr >> 32));
+        struct emu_fn *f = fn_by_sbdf(s, (uint32_t)(p->addr >> 32));
         unsigned off = (unsigned)(p->addr & 0xfff);
         if (!f || off + size > sizeof(f->cfg))
             return ~0ull;
@@ -188,7 +209,7 @@ static uint64_t serve(ioreq_t *p)
         return cfg_get(f->cfg, off, size);
     }
     if (p->type == IOREQ_TYPE_COPY) {
-        struct emu_fn *f = fn_by_addr(p->addr);
+        struct emu_fn *f = fn_by_addr(s, p->addr);
         if (!f)
             return ~0ull;
         if (p->dir == IOREQ_WRITE) {
@@ -203,28 +224,28 @@ static uint64_t serve(ioreq_t *p)
 static void ioreq_event(evtchn_port_t port, void *data)
 {
     (void)port;
-    (void)data;
-    ioreq_t *p = &srv.page->vcpu_ioreq[0];
+    struct srv *s = data;
+    ioreq_t *p = &s->page->vcpu_ioreq[0];
     barrier(); /* the state is a bit-field: no READ_ONCE; the compiler barrier orders it */
     if (p->state != STATE_IOREQ_READY)
         return;
     rmb(); /* the request's fields after its state */
     p->state = STATE_IOREQ_INPROCESS;
-    uint64_t v = serve(p);
+    uint64_t v = serve(s, p);
     if (p->dir == IOREQ_READ)
         p->data = v;
-    srv.served++;
+    s->served++;
     wmb(); /* the answer before its state */
     p->state = STATE_IORESP_READY;
-    evtchn_send(srv.port);
+    evtchn_send(s->port);
 }
 
 /* ---- start-up ---- */
 
-static int acquire_ioreq_page(void)
+static int acquire_ioreq_page(struct srv *s)
 {
     xen_pfn_t gfn = physmap_hole_alloc(1);
-    struct xen_mem_acquire_resource r = {.domid = srv.guest,
+    struct xen_mem_acquire_resource r = {.domid = s->guest,
                                          .type = XENMEM_resource_ioreq_server,
                                          .id = 0,
                                          .nr_frames = 1,
@@ -232,20 +253,20 @@ static int acquire_ioreq_page(void)
     set_xen_guest_handle(r.frame_list, &gfn);
     int rc = HYPERVISOR_memory_op(XENMEM_acquire_resource, &r);
     if (!rc)
-        srv.page = pfn_to_virt(gfn);
+        s->page = pfn_to_virt(gfn);
     return rc;
 }
 
 /* The guest's RAM, in batches of one page table's worth of frames. */
-static int map_guest_ram(void)
+static int map_guest_ram(struct srv *s)
 {
     enum { BATCH = 512 };
     static xen_ulong_t idx[BATCH];
     static xen_pfn_t gpfn[BATCH];
     static int errs[BATCH];
-    unsigned long base = physmap_hole_alloc(srv.pages);
-    for (unsigned long done = 0; done < srv.pages;) {
-        unsigned n = srv.pages - done < BATCH ? (unsigned)(srv.pages - done) : BATCH;
+    unsigned long base = physmap_hole_alloc(s->pages);
+    for (unsigned long done = 0; done < s->pages;) {
+        unsigned n = s->pages - done < BATCH ? (unsigned)(s->pages - done) : BATCH;
         for (unsigned i = 0; i < n; i++) {
             idx[i] = done + i;
             gpfn[i] = base + done + i;
@@ -253,7 +274,7 @@ static int map_guest_ram(void)
         struct xen_add_to_physmap_batch b = {.domid = DOMID_SELF,
                                              .space = XENMAPSPACE_gmfn_foreign,
                                              .size = (uint16_t)n,
-                                             .u.foreign_domid = srv.guest};
+                                             .u.foreign_domid = s->guest};
         set_xen_guest_handle(b.idxs, idx);
         set_xen_guest_handle(b.gpfns, gpfn);
         set_xen_guest_handle(b.errs, errs);
@@ -264,7 +285,7 @@ static int map_guest_ram(void)
             return rc;
         done += n;
     }
-    srv.ram = pfn_to_virt(base);
+    s->ram = pfn_to_virt(base);
     return 0;
 }
 
@@ -277,32 +298,35 @@ static int step(const char *what, int rc)
 
 int ioserv_start(domid_t guest, unsigned long guest_pages)
 {
-    srv.guest = guest;
-    srv.pages = guest_pages;
+    if (nstarted == MAX_SERVERS)
+        return -XEN_ENOSPC;
+    struct srv *s = &servers[nstarted++];
+    s->guest = guest;
+    s->pages = guest_pages;
     struct xen_dm_op op = {.op = XEN_DMOP_create_ioreq_server};
-    int rc = step("create_ioreq_server", dm_op(&op));
+    int rc = step("create_ioreq_server", dm_op(s, &op));
     if (!rc) {
         op = (struct xen_dm_op){.op = XEN_DMOP_get_ioreq_server_info};
         op.u.get_ioreq_server_info.flags = XEN_DMOP_no_gfns;
-        rc = step("get_ioreq_server_info", dm_op(&op));
+        rc = step("get_ioreq_server_info", dm_op(s, &op));
     }
     if (!rc)
-        rc = step("acquire_resource(ioreq page)", acquire_ioreq_page());
+        rc = step("acquire_resource(ioreq page)", acquire_ioreq_page(s));
     if (!rc)
-        rc = step("mapping the guest's RAM", map_guest_ram());
+        rc = step("mapping the guest's RAM", map_guest_ram(s));
     if (!rc)
         rc = step("binding the ioreq channel",
-                  evtchn_bind_interdomain(guest, srv.page->vcpu_ioreq[0].vp_eport, &srv.port));
+                  evtchn_bind_interdomain(guest, s->page->vcpu_ioreq[0].vp_eport, &s->port));
     if (!rc)
-        rc = step("attaching the ioreq channel", evtchn_attach(srv.port, ioreq_event, NULL));
-    for (unsigned i = 0; !rc && i < srv.nfns; i++) {
-        struct emu_fn *f = srv.fns[i];
+        rc = step("attaching the ioreq channel", evtchn_attach(s->port, ioreq_event, s));
+    for (unsigned i = 0; !rc && i < s->nfns; i++) {
+        struct emu_fn *f = s->fns[i];
         cfg_init(f);
         uint32_t sbdf = f->slot << 3;
-        rc = step("claiming configuration space", claim(XEN_DMOP_IO_RANGE_PCI, sbdf, sbdf, 1));
+        rc = step("claiming configuration space", claim(s, XEN_DMOP_IO_RANGE_PCI, sbdf, sbdf, 1));
         if (!rc)
             rc = step("claiming BAR0",
-                      claim(XEN_DMOP_IO_RANGE_MEMORY, f->bar, f->bar + f->bar_size - 1, 1));
+                      claim(s, XEN_DMOP_IO_RANGE_MEMORY, f->bar, f->bar + f->bar_size - 1, 1));
         if (!rc)
             printf("ioserv: %s emulated in slot %u, BAR0 0x%x, INTx GSI %u\n", f->name, f->slot,
                    f->bar, f->cfg[PCI_CFG_INTERRUPT_LINE]);
@@ -310,7 +334,7 @@ int ioserv_start(domid_t guest, unsigned long guest_pages)
     if (!rc) {
         op = (struct xen_dm_op){.op = XEN_DMOP_set_ioreq_server_state};
         op.u.set_ioreq_server_state.enabled = 1;
-        rc = step("enabling the server", dm_op(&op));
+        rc = step("enabling the server", dm_op(s, &op));
     }
     return rc;
 }

@@ -11,6 +11,10 @@
  * INPROCESS, handed to the function that claimed it, answered
  * IORESP_READY and notified, all in the event handler.
  *
+ * A device model may serve several guests (QEMU's one process per HVM
+ * domain): each ioserv_start() starts one server, for the guest it names,
+ * with the functions ioserv_add() registered since the previous start.
+ *
  * An emulated function: a type-0 header with BAR0 (32-bit memory, placed
  * as hvmloader would), INTx pin A wired to the GSI Xen's hvm_pci_intx_gsi()
  * gives its slot, no MSI capability. Its register accesses reach ops.
@@ -39,21 +43,23 @@ struct emu_fn {
     uint8_t cfg[256];
     uint32_t bar; /* BAR0 address (0: unassigned) */
     int intx;     /* the line's level as last told to the hypervisor */
+    void *srv;    /* the server it belongs to (ioserv_add) */
 };
 
-/* Register a function before ioserv_start (at most 4). */
+/* Register a function for the next ioserv_start (at most 4 per server). */
 int ioserv_add(struct emu_fn *f);
-/* 0, or a negative Xen errno from the step that failed (printed). */
+/* Start a server for `guest` with the functions added since the last start (at most 4
+ * servers): 0, or a negative Xen errno from the step that failed (printed). */
 int ioserv_start(domid_t guest, unsigned long guest_pages);
-/* Guest RAM [gpa, gpa+len) as the device model sees it, NULL if outside it. */
-void *ioserv_guest(uint64_t gpa, uint64_t len);
+/* The RAM [gpa, gpa+len) of the guest f serves as the device model sees it, NULL if outside. */
+void *ioserv_guest(struct emu_fn *f, uint64_t gpa, uint64_t len);
 /* Drive the function's INTx pin (a change of level is one dm_op). */
 void ioserv_set_intx(struct emu_fn *f, int level);
-/* Whether the guest still exists (a dm_op on a destroyed domain fails with ESRCH). */
+/* Whether any served guest still exists (a dm_op on a destroyed domain fails with ESRCH). */
 int ioserv_guest_alive(void);
-/* End the guest: XEN_DMOP_remote_shutdown(SHUTDOWN_crash). */
-void ioserv_kill_guest(void);
-/* ioreqs served so far. */
+/* End the guest f serves: XEN_DMOP_remote_shutdown(SHUTDOWN_crash). */
+void ioserv_kill_guest(struct emu_fn *f);
+/* ioreqs served so far, all servers together. */
 unsigned long ioserv_count(void);
 
 #endif

@@ -90,8 +90,9 @@ int ioserv_start(domid_t guest, unsigned long guest_pages)
     return -XEN_ENOSYS; /* the VMM's loop is app_main's */
 }
 
-void *ioserv_guest(uint64_t gpa, uint64_t len)
+void *ioserv_guest(struct emu_fn *f, uint64_t gpa, uint64_t len)
 {
+    (void)f; /* a VMM serves one VM */
     uint64_t end = (uint64_t)vmm.pages << PAGE_SHIFT;
     if (!vmm.ram || len > end || gpa > end - len)
         return NULL;
@@ -122,8 +123,9 @@ int ioserv_guest_alive(void)
     return vmm.vm != 0;
 }
 
-void ioserv_kill_guest(void)
+void ioserv_kill_guest(struct emu_fn *f)
 {
+    (void)f;
     struct l4_utcb q = {.dest = vmm.vm};
     l4_sys(L4_SYS_VM_KILL, &q);
 }

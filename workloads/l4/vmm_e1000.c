@@ -78,7 +78,7 @@ static long map_page(const void *p)
 static void *host_dma(void *ctx, uint64_t gpa, uint64_t len)
 {
     (void)ctx;
-    return ioserv_guest(gpa, len);
+    return ioserv_guest(&ve.fn, gpa, len);
 }
 
 static void host_set_irq(void *ctx, int level)

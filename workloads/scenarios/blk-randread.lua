@@ -13,11 +13,12 @@ local flash_image = param("flash_image", "", "uefi-rt: platform flash image (def
 local setvariable_ms = param("setvariable_ms", 0, "uefi-rt: a SetVariable erasing flash this many ms after the runtime service starts (0: none)")
 local fault_after = param("fault_after", 0, "the backend faults on its N-th request (0: never)")
 local rogue_after = param("rogue_after", 0, "a rogue backend driver DMAs into the frontend's memory with its N-th read (0: never)")
-local compromise_after = param("compromise_after", 0, "hostile code in the first guest's device emulation or backend probes what it can reach after its N-th request (l4-vmm: VMM 1's N-th exit; 0: never; needs domus >= 2)")
+local compromise_after = param("compromise_after", 0, "hostile code in the first guest's device emulation or backend probes what it can reach after its N-th request (l4-vmm: VMM 1's N-th exit; hvm-emul, hosted: the emulation's N-th command; 0: never; needs domus >= 2)")
+local dm_restrict = param("dm_restrict", false, "hvm-emul: each guest's device emulation deprivileged (its own uid, privcmd restricted to its domain), as xl.cfg's dm_restrict")
 local iommu = param("iommu", false, "DMA remapping (VT-d) on: devices reach only what their owner may")
 local rt_cpu = param("rt_cpu", "dedicated", "uefi-rt: runtime calls on a dedicated or the notifying CPU")
 local xip = param("xip", false, "uefi-rt what-if: the runtime service executes in place from flash")
-local domus = param("domus", 1, "domUs sharing the backend (xen-dom0)")
+local domus = param("domus", 1, "domUs sharing the backend (xen-dom0); VMs, each with its own emulation (hvm-emul, hosted, l4-vmm)")
 local cpus = param("cpus", 2, "physical CPUs")
 local vanish = param("vanish", false, "the domUs power off without closing their vbd (the toolstack's clean-up)")
 local grants = param("grants", "map", "blkback grant handling: map | copy | persistent")
@@ -27,7 +28,7 @@ local queues = param("queues", 1, "rings each blkfront asks for (multi-queue-num
 scenario { name = "blk-randread", seed = 1, time_limit_ms = 60000 }
 machine { cpus = cpus, clock_ghz = 3.0, memory_mb = 64 + 32 * domus, iommu = iommu }
 blk.place {
-  arch = arch, rt_cpu = rt_cpu, xip = xip, fault_after = fault_after, rogue_after = rogue_after, compromise_after = compromise_after, flash_image = flash_image, setvariable_ms = setvariable_ms, cpus = cpus, domus = domus,
+  arch = arch, rt_cpu = rt_cpu, xip = xip, fault_after = fault_after, rogue_after = rogue_after, compromise_after = compromise_after, dm_restrict = dm_restrict, flash_image = flash_image, setvariable_ms = setvariable_ms, cpus = cpus, domus = domus,
   grants = grants, backend_vcpus = backend_vcpus, queues = queues,
   disk = { type = disk_type, image = disk, size_mb = 1024, create = true },
   fio = { rw = "randread", bs = bs, iodepth = iodepth, requests = requests,

@@ -63,16 +63,30 @@ end
 -- device emulation (devmodel.elf: the host's drivers and the emulating process);
 -- the VM ("vm", mode "hvm") runs on the host's CPU, so every exit that needs the
 -- emulation is a world switch to the host and back.
-function M.hvm(o, image, args)
+--
+-- o.domus (block path): that many guests ("hvm1", "hvm2", ... / "vm1", ...; one is
+-- "hvm" / "vm"), domids 1..N, each with its own emulation in the device model (QEMU's
+-- process per HVM domain; a hosted VMM's process per VM) and its own partition of the
+-- disk; args_for(i) gives guest i's arguments. o.compromise_after: hostile code in the
+-- first guest's emulation probes what its process can reach (needs domus >= 2);
+-- o.dm_restrict (hvm-emul): each emulation deprivileged as xl.cfg's dm_restrict does.
+function M.hvm(o, image, args_for)
   local mb = o.memory_mb or 32
   local hosted = o.arch == "hosted"
   local dm = hosted and "host" or "dom0"
+  local n = M.count("domus", o.domus, 1, 1, 4)
   domain { name = dm, image = "devmodel.elf", memory_mb = 32, cpu = 0, privileged = true,
            mode = hosted and "native" or "pv",
            args = { guest = 1, guest_pages = mb * 256, fault_after = o.fault_after or 0,
-                    role = hosted and "host" or "dom0" } }
-  domain { name = hosted and "vm" or "hvm", image = image, memory_mb = mb, mode = "hvm",
-           cpu = (not hosted and (o.cpus or 1) > 1) and 1 or 0, args = args }
+                    role = hosted and "host" or "dom0", guests = n,
+                    compromise_after = n > 1 and (o.compromise_after or 0) or 0,
+                    dm_restrict = (not hosted and o.dm_restrict) and 1 or 0 } }
+  for i = 1, n do
+    local cpu = 0
+    if not hosted and (o.cpus or 1) > 1 then cpu = 1 + (i - 1) % (o.cpus - 1) end
+    domain { name = (hosted and "vm" or "hvm") .. (n > 1 and i or ""), image = image,
+             memory_mb = mb, mode = "hvm", cpu = cpu, args = args_for(i) }
+  end
   return dm
 end
 

@@ -55,7 +55,14 @@ function M.place(o)
     return
   end
   if o.arch == "hvm-emul" or o.arch == "hosted" then
-    local dm = backend.hvm(o, "blk_native.elf", copy(o.fio, { target = 0 }))
+    -- with several guests each emulation gives its guest a partition of the disk
+    -- (emu_sas.c) that starts at block 0, as a VM's own disk image does
+    local slice = domus > 1 and (o.slice_bytes or 0) or 0
+    local dm = backend.hvm(o, "blk_native.elf", function(i)
+      local a = copy(o.fio, { target = 0 })
+      if slice > 0 then a.size = slice end
+      return a
+    end)
     device { kind = "sas_hba", owner = dm, msi = o.msi ~= false, disks = { o.disk } }
     return
   end
