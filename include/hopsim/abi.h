@@ -48,6 +48,9 @@ enum hopsim_mark_op {
  * request was put on, 0 if not said, or HOPSIM_HOP_MOVE: a move only, nothing put on a ring
  * (a driver taking a completion off its device) */
 #define HOPSIM_HOP_MOVE 0xffffffffu
+/* The "ring" an HVM guest's emulated device posts its completions on: the guest's INTx edge
+ * (XEN_DMOP_set_pci_intx_level) carries those, not another guest's (sim/hvm/dmop.c). */
+#define HOPSIM_HVM_RING(domid) (0x40000000u | (uint32_t)(domid))
 
 /* What a compromised device-emulation component tries to reach (HOPSIM_OP_PROBE). */
 enum hopsim_probe {

@@ -129,7 +129,11 @@ static long set_intx(struct vcpu *v, struct domain *d, const xen_dm_op_set_pci_i
     if (edge <= 0)
         return edge;
     /* the device model's completed requests now travel through the hypervisor to the guest */
-    trace_hop_advance(m->tr, v->d->place, HOP_H6, HOP_H7, m->pcpus[v->pcpu].place, now);
+    /* the device model's completed requests of this guest now travel through the hypervisor to
+     * it: those its emulation posted (a device model serving several guests posts each on
+     * its guest's ring) */
+    trace_hop_advance_posted(m->tr, v->d->place, HOP_H6, HOP_H7, m->pcpus[v->pcpu].place, now,
+                             HOPSIM_HVM_RING(d->domid));
     hvm_intx_raise(d, l->device, l->intx, now, trace_last_advanced(m->tr));
     return 0;
 }

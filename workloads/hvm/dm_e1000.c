@@ -108,6 +108,7 @@ static void real_rx(void *ctx, const void *frame, unsigned len)
         trace_hop(HOP_H6, req);
         /* the frame goes onto the emulated NIC's receive ring: this device model's response,
          * which its next INTx edge carries to the guest (sim/hvm/dmop.c) */
+        trace_hop_ring(HOP_H6, req, ioserv_ring(&dm.fn));
         trace_begin(SPAN_RING_PUT, req);
     }
     emu_e1k_receive(&dm.emu, frame, len);

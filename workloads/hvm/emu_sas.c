@@ -187,8 +187,16 @@ static void real_done(struct sas_cmd *rc, int status)
             else
                 status = SAS_ST_DMA_ERROR;
         }
-    if (e->status & SAS_STATUS_READY) /* after a reset the guest no longer waits for it */
+    if (e->status & SAS_STATUS_READY) { /* after a reset the guest no longer waits for it */
+        /* in H6 (taken off the real device), now posted on this guest's ring: its INTx edge
+         * carries it on, another guest's does not (0: the host tracks it itself, l4 VMM) */
+        uint32_t ring = ioserv_ring(&e->fn);
+        if (ring) {
+            trace_hop_move(HOP_H6, c->tag);
+            trace_hop_ring(HOP_H6, c->tag, ring);
+        }
         post(e, c->tag, (uint16_t)(status == SAS_ST_ABORTED ? SAS_ST_MEDIA : status));
+    }
     cmd_put(c);
 }
 

@@ -89,6 +89,11 @@ void ioserv_kill_guest(struct emu_fn *f)
         printf("ioserv: remote_shutdown: %d\n", rc);
 }
 
+uint32_t ioserv_ring(struct emu_fn *f)
+{
+    return HOPSIM_HVM_RING(((struct srv *)f->srv)->guest);
+}
+
 unsigned long ioserv_count(void)
 {
     unsigned long n = 0;

@@ -59,6 +59,9 @@ void ioserv_set_intx(struct emu_fn *f, int level);
 int ioserv_guest_alive(void);
 /* End the guest f serves: XEN_DMOP_remote_shutdown(SHUTDOWN_crash). */
 void ioserv_kill_guest(struct emu_fn *f);
+/* The ring id f's guest's completions are posted on (HOPSIM_HVM_RING; trace_hop_ring), 0
+ * when the host marks the hops itself. */
+uint32_t ioserv_ring(struct emu_fn *f);
 /* ioreqs served so far, all servers together. */
 unsigned long ioserv_count(void);
 

@@ -74,7 +74,7 @@ function M.place(o)
     if o.evil then
       error(string.format("arch: '%s' runs one unmodified guest; a malicious netfront needs a netback", o.arch), 2)
     end
-    local dm = backend.hvm(o, "net_native.elf", function() return copy(o.netperf) end)
+    local dm = backend.hvm(copy(o, { domus = 1 }), "net_native.elf", function() return copy(o.netperf) end)
     device(copy(o.nic, { kind = "e1000", owner = dm }))
     return
   end
