@@ -142,6 +142,8 @@ static int revoke(struct l4_kernel *k, int n, bool self)
         child_unlink(k, n);
         k->maps[n].used = false;
         count++;
+        if (k->unmapped)
+            k->unmapped(k->obs, k->maps[n].task, k->maps[n].vpn * L4_PAGE);
     }
     return count;
 }
@@ -217,6 +219,8 @@ static int transfer_item(struct l4_kernel *k, struct l4_thread *s, struct l4_thr
             revoke(k, old, true);
         uint8_t rights = k->maps[sn].rights & m->fpage.rights;
         if (m->item == L4_ITEM_GRANT) {
+            if (k->unmapped) /* the granter loses it */
+                k->unmapped(k->obs, st, k->maps[sn].vpn * L4_PAGE);
             k->maps[sn].task = rt;
             k->maps[sn].vpn = dst + i;
             k->maps[sn].rights = rights;

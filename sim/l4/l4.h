@@ -101,6 +101,9 @@ struct l4_kernel {
     /* told of every message transfer (an interrupt's: from = L4_IRQ_SENDER(n)), for tracing */
     void (*observe)(void *obs, uint32_t from, uint32_t to, int64_t label, simtime_t start,
                     int pages);
+    /* told of every mapping that leaves a task's address space -- revoked (recursively), granted
+     * away, replaced -- so that what the task's CPU reaches follows the database */
+    void (*unmapped)(void *obs, uint32_t task, uint64_t vaddr);
     void *obs;
 };
 

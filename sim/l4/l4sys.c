@@ -69,6 +69,27 @@ static void observe(void *obs, uint32_t from, uint32_t to, int64_t label, simtim
     }
 }
 
+/*
+ * A mapping left `task`'s address space (l4.c: revoked, granted away, replaced): a page
+ * observe() mapped into its hole is unmapped from its vCPU, so a later access faults. The
+ * task's own RAM, which enters the database as sigma0's roots when first sent, stays: it is
+ * the task's memory, not a mapping.
+ */
+static void unmapped(void *obs, uint32_t task, uint64_t va)
+{
+    struct machine *m = obs;
+    for (int i = 0; i < m->ndoms; i++) {
+        struct domain *d = m->doms[i];
+        if (!d->l4 || d->l4_task != (int)task)
+            continue;
+        if (d->dead || va / PAGE_SIZE < d->nr_pages || va + PAGE_SIZE > HOPSIM_MMIO_BASE)
+            return;
+        for (int c = 0; c < d->nvcpus; c++)
+            vcpu_unmap(d->vcpus[c], va, PAGE_SIZE);
+        return;
+    }
+}
+
 /* A task's thread: its system call completed (or failed) while it was blocked. */
 static void task_wake(struct l4_kernel *k, struct l4_thread *t, void *arg)
 {
@@ -127,6 +148,7 @@ int l4sys_setup(struct machine *m, char *err, size_t errlen)
     }
     l4_init_profile(k, &m->q, m->cost, m->hz);
     k->observe = observe;
+    k->unmapped = unmapped;
     k->obs = m;
     m->l4 = k;
     /* the tasks first, so a VM names its VMM's thread as its exception handler */
