@@ -11,10 +11,9 @@
 #                 the window `hopsim compare` uses
 #   iops_all      completions per second while every frontend is running:
 #                 from the last frontend's first request to the first
-#                 frontend's last completion (0 if they never all overlap:
-#                 the frontends connect one after another through xenstore,
-#                 so with few requests each the late ones start after the
-#                 early ones have finished)
+#                 frontend's last completion (0 if they never all overlap)
+#   fe_peak       the most frontends with a request in flight (H1 start ..
+#                 H8 end) at one instant: the concurrency the row measures
 #   p50_us p99_us end-to-end latency (H1 start .. H8 end) percentiles
 #   hv_us_req     hypervisor time per request from the trace: hypercalls
 #                 (with the grant, event and flush work inside them), event
@@ -45,7 +44,7 @@ REQ=${REQ:-1000}
 DEPTH=${DEPTH:-4}
 mkdir -p "$OUT"
 table="$OUT/table.csv"
-echo "frontends,grants,backend_vcpus,requests,iops,iops_all,p50_us,p99_us,hv_us_req,map_req,copy_req,memcpy_req,spin_yields,ipi_req,lockwait_us_req,refill_us_req,fe_cpu_us,be_cpu_us,hv_cpu_us" >"$table"
+echo "frontends,grants,backend_vcpus,requests,iops,iops_all,fe_peak,p50_us,p99_us,hv_us_req,map_req,copy_req,memcpy_req,spin_yields,ipi_req,lockwait_us_req,refill_us_req,fe_cpu_us,be_cpu_us,hv_cpu_us" >"$table"
 
 summarise() { # summarise TRACE.csv -> the table's measured columns (POSIX awk + sort)
   awk -F, -v lat="$1.lat" '
@@ -86,8 +85,14 @@ summarise() { # summarise TRACE.csv -> the table's measured columns (POSIX awk +
     p50=$(sort -n "$1.lat" | awk -v k=$(( (n - 1) * 50 / 100 + 1 )) 'NR == k')
     p99=$(sort -n "$1.lat" | awk -v k=$(( (n - 1) * 99 / 100 + 1 )) 'NR == k')
   fi
+  # frontends with a request in flight, swept over time: the most at once
+  local peak
+  peak=$(awk -F, '$3 == "hop" && $2 == "H1" { print $6, 1, $5 } $3 == "hop" && $2 == "H8" { print $7, 0, $5 }' "$1" |
+    sort -k1,1n -k2,2n |
+    awk '{ if ($2) { if (!n[$3]++) busy++ } else if (!--n[$3]) busy--; if (busy > peak) peak = busy }
+         END { print peak + 0 }')
   rm -f "$1.sum" "$1.lat"
-  echo "$n,$iops,$iops_all,$p50,$p99,$hv,$maps,$copies,$memcpys,$yields,$ipis,$lw,$rf"
+  echo "$n,$iops,$iops_all,$peak,$p50,$p99,$hv,$maps,$copies,$memcpys,$yields,$ipis,$lw,$rf"
 }
 
 for bv in 1 4; do
