@@ -173,8 +173,13 @@ static void post_done(struct sas_cmd *c, simtime_t now)
         return;
     }
     h->completed++;
+    h->cnt.completions++;
     uint64_t tag = c->sqe.tag;
     cmd_free(c);
+    if (sas_coal_hold(h, tag, now)) {
+        sas_kick_fetch(h, now);
+        return;
+    }
     simtime_t seen = sas_isr_set(h, SAS_ISR_CQ, now, tag);
     /* the device's hop ends with its completion interrupt (or the CQE, when masked) */
     if (tag != HOPSIM_NOREQ && h->env.irq.complete)

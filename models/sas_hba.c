@@ -42,7 +42,14 @@
  * - Interrupts: each CQE posting with ISR.CQ unmasked raises the line (an
  *   MSI each time; for INTx the platform treats repeated raises as one
  *   level). The line is lowered when no unmasked cause is left in ISR.
- *   No interrupt moderation.
+ * - Reply coalescing (COAL_TIMEOUT != 0, MPI2 IOC Page 1's
+ *   CoalescingTimeout / CoalescingDepth): a CQE posted with ISR.CQ
+ *   unmasked sets ISR.CQ but holds its interrupt; one interrupt is raised
+ *   when COAL_DEPTH CQEs are held or COAL_TIMEOUT us after the first held
+ *   one landed (or when SAS_HBA_MAX_QUEUE are held). A CQ_HEAD write that
+ *   leaves the CQ empty drops the held interrupt: the driver, handling an earlier one, has consumed
+ * every completion it would have reported. Masking ISR.CQ while completions are held delivers them
+ * as masked ones (the driver polls).
  * - Registers are 32-bit: reads of 1, 2 or 4 bytes return that part of
  *   the register; writes must be 4 bytes, aligned (others are ignored).
  * - Guest mistakes never crash the host: they end in a status code or a
@@ -63,6 +70,7 @@ static simtime_t irq_raise(struct sas_hba *h, simtime_t now, uint64_t req)
     simtime_t when = now + dev_msi_time(&h->env);
     bool msi = pci_msi(h->pci, NULL, NULL);
     h->irq_up = true;
+    h->cnt.interrupts++;
     pci_func_set_intx(h->pci, !msi);
     h->irq_name = msi ? "msi" : "intx";
     if (req == HOPSIM_NOREQ || !h->env.irq.complete) /* else the platform traces it */
@@ -96,6 +104,71 @@ simtime_t sas_isr_set(struct sas_hba *h, uint32_t bits, simtime_t now, uint64_t 
     return now;
 }
 
+/* ---- reply coalescing ------------------------------------------------------- */
+
+static void coal_clear(struct sas_hba *h)
+{
+    if (h->coal_ev)
+        evq_cancel(h->env.q, h->coal_ev);
+    h->coal_ev = 0;
+    h->ncoal = 0;
+}
+
+/* The held interrupt is due at `now`: raise it, report what it carries. */
+static void coal_fire(struct sas_hba *h, simtime_t now)
+{
+    unsigned n = h->ncoal;
+    h->ncoal = 0;
+    if (h->coal_ev)
+        evq_cancel(h->env.q, h->coal_ev);
+    h->coal_ev = 0;
+    if (!n)
+        return;
+    simtime_t seen = now;
+    const char *irq = NULL;
+    if ((h->isr & SAS_ISR_CQ) && !(h->imr & SAS_ISR_CQ)) {
+        uint64_t first = HOPSIM_NOREQ;
+        for (unsigned i = 0; i < n && first == HOPSIM_NOREQ; i++)
+            first = h->coal_tag[i];
+        seen = irq_raise(h, now, first);
+        irq = h->irq_name;
+    }
+    if (!h->env.irq.complete)
+        return;
+    for (unsigned i = 0; i < n; i++)
+        if (h->coal_tag[i] != HOPSIM_NOREQ)
+            h->env.irq.complete(h->env.irq.opaque, h->coal_tag[i], now, seen, irq, h->isr);
+}
+
+static void coal_timeout(void *opaque, simtime_t now)
+{
+    struct sas_hba *h = opaque;
+    h->coal_ev = 0;
+    coal_fire(h, now);
+}
+
+bool sas_coal_hold(struct sas_hba *h, uint64_t tag, simtime_t now)
+{
+    if (!h->coal_us || (h->imr & SAS_ISR_CQ))
+        return false;
+    h->isr |= SAS_ISR_CQ;
+    if (!h->ncoal)
+        h->coal_first = now;
+    h->coal_tag[h->ncoal++] = tag;
+    h->cnt.held++;
+    /* a driver that keeps the CQ from ever emptying under a long timeout cannot make the
+     * device hold more than its largest queue's worth */
+    if ((h->coal_depth && h->ncoal >= h->coal_depth) || h->ncoal == SAS_HBA_MAX_QUEUE) {
+        coal_fire(h, now);
+        return true;
+    }
+    if (!h->coal_ev) {
+        simtime_t due = h->coal_first + (simtime_t)h->coal_us * PS_PER_US;
+        h->coal_ev = evq_schedule(h->env.q, later(due, evq_now(h->env.q)), coal_timeout, h);
+    }
+    return true;
+}
+
 /* ---- control ----------------------------------------------------------------- */
 
 static void hba_enable(struct sas_hba *h, simtime_t now)
@@ -119,6 +192,7 @@ static void hba_enable(struct sas_hba *h, simtime_t now)
 
 static void hba_disable(struct sas_hba *h, simtime_t now)
 {
+    coal_clear(h);
     sas_abort_all(h);
     sas_queues_clear(h);
     h->status = 0;
@@ -130,6 +204,7 @@ static void hba_reset(struct sas_hba *h, simtime_t now)
 {
     hba_disable(h, now);
     h->ctrl = h->imr = h->err = h->completed = h->tgt_sel = h->qsize = 0;
+    h->coal_us = h->coal_depth = 0;
     h->sq_base = h->cq_base = 0;
 }
 
@@ -171,6 +246,8 @@ static void cq_doorbell(struct sas_hba *h, uint32_t head, simtime_t now)
         return;
     }
     h->cq_head = head;
+    if (h->cq_head == h->cq_tail && h->ncoal) /* all consumed: nothing left to report */
+        coal_clear(h);
     sas_release_held(h, now);
 }
 
@@ -178,6 +255,8 @@ static void imr_write(struct sas_hba *h, uint32_t v, simtime_t now)
 {
     uint32_t unmasked = h->imr & ~v & h->isr; /* pending causes this write reveals */
     h->imr = v & (SAS_ISR_CQ | SAS_ISR_FATAL);
+    if ((h->imr & SAS_ISR_CQ) && h->ncoal) /* held completions: now masked ones */
+        coal_fire(h, now);
     if (unmasked)
         irq_raise(h, now, HOPSIM_NOREQ);
     irq_sync(h, now);
@@ -241,6 +320,10 @@ static uint32_t reg_read(const struct sas_hba *h, uint64_t off)
         return h->err;
     case SAS_REG_COMPLETED:
         return h->completed;
+    case SAS_REG_COAL_TIMEOUT:
+        return h->coal_us;
+    case SAS_REG_COAL_DEPTH:
+        return h->coal_depth;
     default: /* write-only doorbells and unused offsets */
         return 0;
     }
@@ -296,6 +379,12 @@ static void sas_mmio_write(void *opaque, uint64_t offset, uint64_t value, unsign
     case SAS_REG_TGT_SEL:
         h->tgt_sel = v;
         break;
+    case SAS_REG_COAL_TIMEOUT:
+        h->coal_us = h->cnt.coal_us = v > SAS_COAL_TIMEOUT_MAX ? SAS_COAL_TIMEOUT_MAX : v;
+        break;
+    case SAS_REG_COAL_DEPTH:
+        h->coal_depth = h->cnt.coal_depth = v > SAS_COAL_DEPTH_MAX ? SAS_COAL_DEPTH_MAX : v;
+        break;
     default: /* read-only and unused offsets */
         break;
     }
@@ -346,6 +435,7 @@ void sas_hba_destroy(struct sas_hba *h)
 {
     if (!h)
         return;
+    coal_clear(h);
     sas_abort_all(h);
     for (unsigned i = 0; i < h->ntargets; i++)
         disk_close(h->disk[i]);
@@ -365,4 +455,9 @@ int sas_hba_attach(struct sas_hba *h, struct disk *d)
 struct pci_func *sas_hba_pci(const struct sas_hba *h)
 {
     return h->pci;
+}
+
+void sas_hba_get_counters(const struct sas_hba *h, struct sas_hba_counters *out)
+{
+    *out = h->cnt;
 }

@@ -26,6 +26,15 @@
 
 struct sas_hba;
 
+/* What the HBA did over the run (the run's report). */
+struct sas_hba_counters {
+    uint64_t completions; /* CQEs posted */
+    uint64_t interrupts;  /* interrupts raised (MSI messages or INTx assertions) */
+    uint64_t held;        /* completions whose interrupt reply coalescing held back */
+    uint32_t coal_us,
+        coal_depth; /* the coalescing registers as last written (a reset is no write) */
+};
+
 /*
  * A HBA on `bus` at `slot`, INTA# routed to `gsi`. The env is copied.
  * NULL with a message in err if the slot is taken.
@@ -37,6 +46,7 @@ void sas_hba_destroy(struct sas_hba *h);
 /* Attach a disk as the next target; the HBA owns it from now on. Target index, or -1 if full. */
 int sas_hba_attach(struct sas_hba *h, struct disk *d);
 struct pci_func *sas_hba_pci(const struct sas_hba *h);
+void sas_hba_get_counters(const struct sas_hba *h, struct sas_hba_counters *out);
 /* The register callbacks of BAR0 (also reachable through pci_bar_mmio). */
 const struct mmio_ops *sas_hba_mmio_ops(void);
 

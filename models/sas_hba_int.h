@@ -57,6 +57,13 @@ struct sas_hba {
     struct sas_cmd *held_head, *held_tail;
     bool irq_up;
     const char *irq_name; /* of the latest interrupt raised: "msi" or "intx" */
+    /* reply coalescing (SAS_REG_COAL_*): completions whose interrupt is held */
+    uint32_t coal_us, coal_depth;
+    evq_handle coal_ev; /* the timeout, while completions are held */
+    unsigned ncoal;
+    simtime_t coal_first;                 /* when the first held CQE landed */
+    uint64_t coal_tag[SAS_HBA_MAX_QUEUE]; /* their tags, in posting order */
+    struct sas_hba_counters cnt;
     unsigned nfree;
     uint16_t free_stack[SAS_HBA_CONTEXTS];
     struct sas_cmd cmd[SAS_HBA_CONTEXTS];
@@ -89,6 +96,12 @@ static inline void span(const struct sas_hba *h, uint64_t req, int kind, simtime
 
 /* Defined in sas_hba.c. */
 simtime_t sas_isr_set(struct sas_hba *h, uint32_t bits, simtime_t now, uint64_t req);
+/*
+ * A completion (CQE of `tag`) landed at `now`. True when reply coalescing
+ * holds its interrupt back: the completion is then reported to the platform
+ * (env.irq.complete) when the interrupt it shares is raised.
+ */
+bool sas_coal_hold(struct sas_hba *h, uint64_t tag, simtime_t now);
 
 /* Defined in sas_cmd.c. */
 void sas_abort_all(struct sas_hba *h);

@@ -45,6 +45,19 @@
 #define SAS_REG_TGT_TYPE 0x54   /* RO: SAS_TGT_* */
 #define SAS_REG_ERR 0x58        /* RO: SAS_ERR_* of the last fatal error */
 #define SAS_REG_COMPLETED 0x5c  /* RO: commands completed since enable (wraps) */
+/*
+ * Reply coalescing, after MPI2's IOC Page 1 (CoalescingTimeout in
+ * microseconds, CoalescingDepth in replies; the REPLY_COALESCING flag is
+ * "timeout != 0" here): with COAL_TIMEOUT != 0 a completion's interrupt is
+ * held until COAL_DEPTH completions wait for one (0: no depth limit) or
+ * COAL_TIMEOUT us have passed since the first of them was posted, whichever
+ * comes first. Writes take effect for completions posted afterwards; 0
+ * after reset (every completion interrupts at once).
+ */
+#define SAS_REG_COAL_TIMEOUT 0x60 /* RW: microseconds, 0 = off */
+#define SAS_REG_COAL_DEPTH 0x64   /* RW: replies, 0..255 (0 = the timeout alone) */
+#define SAS_COAL_TIMEOUT_MAX 65535u
+#define SAS_COAL_DEPTH_MAX 255u
 
 #define SAS_ID_VALUE 0x53415348u
 #define SAS_VERSION_VALUE 0x00010000u

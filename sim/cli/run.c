@@ -270,6 +270,7 @@ static void report(struct machine *m, const struct scenario *sc, struct run_resu
             printf("xip: %s executed in place from flash: %llu cache-line fills\n", d->name,
                    (unsigned long long)d->vcpus[0]->xip_fills);
     }
+    platform_blk_report(m, stdout);
     platform_net_report(m, stdout);
     vtd_report(m, stdout);
     report_cpu(m, r);

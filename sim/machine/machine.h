@@ -609,6 +609,8 @@ struct platform_net_stats {
 void platform_net_stats(const struct machine *m, struct platform_net_stats *s);
 /* One line per NIC, its wire and its peer. */
 void platform_net_report(const struct machine *m, FILE *out);
+/* One line per SAS HBA: completions, interrupts, reply coalescing (blk_report.c). */
+void platform_blk_report(const struct machine *m, FILE *out);
 /* Flush and close the capture file: 0, or -1 with err filled. */
 int platform_pcap_close(struct machine *m, char *err, size_t errlen);
 void platform_sync_bars(struct machine *m);

@@ -541,6 +541,74 @@ START_TEST(isr_and_imr)
 }
 END_TEST
 
+/* Reply coalescing (SAS_REG_COAL_*, MPI2 IOC Page 1): depth, timeout, the CQ emptied, reset. */
+START_TEST(reply_coalescing)
+{
+    enable(16, 0);
+    wr(SAS_REG_COAL_TIMEOUT, 70000, 0); /* clamped to the register's range */
+    ck_assert_uint_eq(rd(SAS_REG_COAL_TIMEOUT), SAS_COAL_TIMEOUT_MAX);
+    wr(SAS_REG_COAL_DEPTH, 4, 0);
+    /* depth first: 8 completions, 2 interrupts, each at its 4th completion */
+    for (unsigned i = 0; i < 8; i++)
+        put_cmd(i, 100 + i, SAS_OP_READ, 0, i, 1, DATA_BUS + i * 0x1000ull, 4096);
+    wr(SAS_REG_SQ_TAIL, 8, 0);
+    run();
+    for (unsigned i = 0; i < 8; i++)
+        ck_assert_uint_eq(cqe(i).tag, 100 + i);
+    ck_assert_int_eq(nraise, 2);
+    /* firmware is serial: the 8th completion lands 4 firmware slots after the 4th */
+    ck_assert_uint_eq(raise_when[1] - raise_when[0], 4 * fw());
+    struct sas_hba_counters c;
+    sas_hba_get_counters(hba, &c);
+    ck_assert_uint_eq(c.completions, 8);
+    ck_assert_uint_eq(c.interrupts, 2);
+    ck_assert_uint_eq(c.held, 8);
+    wr(SAS_REG_CQ_HEAD, 8, evq_now(&q));
+    wr(SAS_REG_ISR, SAS_ISR_CQ, evq_now(&q));
+
+    /* the timeout alone: one completion waits COAL_TIMEOUT us for its interrupt */
+    wr(SAS_REG_COAL_DEPTH, 0, evq_now(&q));
+    wr(SAS_REG_COAL_TIMEOUT, 50, evq_now(&q));
+    simtime_t t0 = evq_now(&q) + US;
+    put_cmd(8, 200, SAS_OP_FLUSH, 0, 0, 0, 0, 0);
+    wr(SAS_REG_SQ_TAIL, 9, t0);
+    run();
+    ck_assert_int_eq(nraise, 3);
+    simtime_t landed = raise_when[2] - msi() - 50 * US;
+    ck_assert_uint_gt(landed, t0);
+    ck_assert_uint_lt(landed, t0 + 10 * US); /* a flush of an idle disk: firmware and DMA */
+    wr(SAS_REG_CQ_HEAD, 9, evq_now(&q));
+    wr(SAS_REG_ISR, SAS_ISR_CQ, evq_now(&q));
+
+    /* a driver that empties the CQ before the timeout gets no interrupt for it */
+    t0 = evq_now(&q) + US;
+    put_cmd(9, 201, SAS_OP_FLUSH, 0, 0, 0, 0, 0);
+    wr(SAS_REG_SQ_TAIL, 10, t0);
+    while (cqe(9).tag != 201 && evq_step(&q))
+        ;
+    ck_assert_uint_eq(cqe(9).tag, 201);
+    ck_assert_uint_eq(rd(SAS_REG_ISR), SAS_ISR_CQ);
+    wr(SAS_REG_CQ_HEAD, 10, evq_now(&q));
+    run();
+    ck_assert_int_eq(nraise, 3);
+
+    /* held completions become masked ones when ISR.CQ is masked */
+    put_cmd(10, 202, SAS_OP_FLUSH, 0, 0, 0, 0, 0);
+    wr(SAS_REG_SQ_TAIL, 11, evq_now(&q) + US);
+    while (cqe(10).tag != 202 && evq_step(&q))
+        ;
+    wr(SAS_REG_IMR, SAS_ISR_CQ, evq_now(&q));
+    run();
+    ck_assert_int_eq(nraise, 3);
+    ck_assert_uint_eq(rd(SAS_REG_ISR) & SAS_ISR_CQ, SAS_ISR_CQ);
+
+    /* reset clears both registers: every completion interrupts at once again */
+    wr(SAS_REG_CTRL, SAS_CTRL_RESET, evq_now(&q));
+    ck_assert_uint_eq(rd(SAS_REG_COAL_TIMEOUT), 0);
+    ck_assert_uint_eq(rd(SAS_REG_COAL_DEPTH), 0);
+}
+END_TEST
+
 /* ---- command errors ---------------------------------------------------------------------- */
 
 START_TEST(command_error_statuses)
@@ -868,6 +936,7 @@ static Suite *hba_suite(void)
     tcase_add_test(tc, phase_flips_on_wrap);
     tcase_add_test(tc, completion_held_while_cq_full);
     tcase_add_test(tc, isr_and_imr);
+    tcase_add_test(tc, reply_coalescing);
     tcase_add_test(tc, command_error_statuses);
     tcase_add_test(tc, media_error_status);
     tcase_add_test(tc, fatal_bad_qsize);

@@ -19,6 +19,9 @@
  *                       windows, or let their test programs use disjoint
  *                       regions (fio's offset/size).
  *   sas_qsize=N         HBA queue entries (256)
+ *   sas_coal_us=N sas_coal_depth=N
+ *                       HBA reply coalescing: one interrupt per N completions
+ *                       or N us after the first (0: off; sas.h)
  *   fault_after=N       fault on taking the N-th request (security scenarios)
  *   compromise_after=N victim_sector=S  hostile code in the backend (attack-
  *                       matrix): with its N-th read it tries another frontend's
@@ -424,6 +427,8 @@ ARG_INT(max_queues, 1, MAX_QUEUES,
         "multi-queue-max-queues offered (default: the vCPUs brought up)");
 ARG_INT(irq_cpu, 0, SMP_MAX_CPUS - 1, "the vCPU the HBA's interrupt is bound to");
 ARG_INT(sas_qsize, 1, 65536, "SAS HBA queue entries (clamped to the HBA's maximum)");
+ARG_INT(sas_coal_us, 0, SAS_COAL_TIMEOUT_MAX, "HBA reply coalescing timeout, us (0: off)");
+ARG_INT(sas_coal_depth, 0, SAS_COAL_DEPTH_MAX, "HBA reply coalescing depth (0: the timeout alone)");
 ARG_INT(fault_after, 0, INT64_MAX, "fault on the N-th request (0: never)");
 ARG_INT(compromise_after, 0, INT64_MAX,
         "hostile code in the backend probes what it can reach with its N-th read (0: never)");
@@ -464,6 +469,12 @@ static int setup_disk(void)
     bb_disk = t >= 0 ? sas_target(bb_hba, (unsigned)t) : NULL;
     if (!bb_disk || (bb_disk->blksz != 512 && bb_disk->blksz != 4096)) {
         printf("blkback: target=%ld: no such disk\n", t);
+        return -1;
+    }
+    rc = sas_set_coalescing(bb_hba, (unsigned)arg_int("sas_coal_us", 0),
+                            (unsigned)arg_int("sas_coal_depth", 0));
+    if (rc) {
+        printf("blkback: reply coalescing refused: %d\n", rc);
         return -1;
     }
     bb_target = (uint8_t)t;

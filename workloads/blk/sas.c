@@ -257,6 +257,19 @@ int sas_probe(unsigned qsize, struct sas_hba **out)
     return 0;
 }
 
+int sas_set_coalescing(struct sas_hba *h, unsigned us, unsigned depth)
+{
+    if (us > SAS_COAL_TIMEOUT_MAX || depth > SAS_COAL_DEPTH_MAX)
+        return -XEN_EINVAL;
+    wr32(h, SAS_REG_COAL_DEPTH, depth);
+    wr32(h, SAS_REG_COAL_TIMEOUT, us);
+    if (rd32(h, SAS_REG_COAL_TIMEOUT) != us || rd32(h, SAS_REG_COAL_DEPTH) != depth)
+        return -XEN_EIO;
+    if (us)
+        printf("sas: reply coalescing %u us, depth %u\n", us, depth);
+    return 0;
+}
+
 unsigned sas_ntargets(const struct sas_hba *h)
 {
     return h->ntargets;

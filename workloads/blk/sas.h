@@ -91,6 +91,15 @@ void sas_set_batch_hook(struct sas_hba *h, sas_batch_fn fn, void *arg);
 unsigned sas_irq_port(const struct sas_hba *h);
 /* Interrupt affinity: the completion interrupt's upcall goes to vCPU cpu (EVTCHNOP_bind_vcpu). */
 int sas_irq_affinity(struct sas_hba *h, unsigned cpu);
+/*
+ * Reply coalescing (SAS_REG_COAL_TIMEOUT / _DEPTH, MPI2 IOC Page 1's
+ * CoalescingTimeout and CoalescingDepth): one interrupt per `depth`
+ * completions or `us` microseconds after the first one it holds, whichever
+ * comes first; us = 0 turns it off. Linux's mpt3sas programs the same pair
+ * (_base_update_ioc_page1_inlinewith_perf_mode: 10 us in its latency mode).
+ * 0, or -XEN_EINVAL out of range, -XEN_EIO when the HBA did not take it.
+ */
+int sas_set_coalescing(struct sas_hba *h, unsigned us, unsigned depth);
 /* Disable the HBA, release the interrupt. Nothing may be in flight. */
 void sas_shutdown(struct sas_hba *h);
 

@@ -19,8 +19,10 @@
 --        evil = false, msi = true (false: the HBA offers INTx only),
 --        backend_vcpus = 1 (the backend's vCPUs, on pCPUs 0..N-1; blkback offers
 --        multi-queue-max-queues = N and binds its rings to them in turn),
---        queues = 1 (rings each blkfront asks for) } declares the domains, the
---        device and the connections. DomUs go on the pCPUs after the backend's
+--        queues = 1 (rings each blkfront asks for),
+--        sas_coal_us = 0, sas_coal_depth = 0 (the HBA's reply coalescing, programmed
+--        by the native SAS driver that owns it: native, xen-dom0, xen-idd, uefi-rt) }
+--        declares the domains, the device and the connections. DomUs go on the pCPUs after the backend's
 --        when there are any.
 local M = {}
 local backend = import "lib/backend.lua"
@@ -31,14 +33,29 @@ local VBD = 51712 -- xvda: major 202, minor 0
 
 local copy = backend.copy
 
+-- the HBA's reply coalescing, for the placements whose native SAS driver takes arguments
+local function coalescing(o)
+  local us, depth = o.sas_coal_us or 0, o.sas_coal_depth or 0
+  if (us ~= 0 or depth ~= 0) and o.arch ~= "native" and o.arch ~= "xen-dom0"
+     and o.arch ~= "xen-idd" and o.arch ~= "uefi-rt" then
+    error(string.format("sas_coal_us: not for arch '%s' (native, xen-dom0, xen-idd, uefi-rt)", o.arch), 3)
+  end
+  if us == 0 and depth ~= 0 then
+    error("sas_coal_depth: needs sas_coal_us > 0 (the timeout turns coalescing on)", 3)
+  end
+  if us == 0 then return {} end -- the driver's defaults: off
+  return { sas_coal_us = us, sas_coal_depth = depth }
+end
+
 function M.place(o)
   backend.check(o.arch)
+  local coal = coalescing(o)
   local cpus = o.cpus or 1
   local domus = backend.count("domus", o.domus, 1, 1, 64)
   local bv = backend.count("backend_vcpus", o.backend_vcpus, 1, 1, 8)
   if o.arch == "native" then
     domain { name = "native", image = "blk_native.elf", memory_mb = o.memory_mb or 32, cpu = 0,
-             mode = "native", privileged = true, args = copy(o.fio, { target = 0 }) }
+             mode = "native", privileged = true, args = copy(o.fio, copy(coal, { target = 0 })) }
     device { kind = "sas_hba", owner = "native", msi = o.msi ~= false, disks = { o.disk } }
     return
   end
@@ -68,6 +85,7 @@ function M.place(o)
   end
   local back = backend.declare(copy(o, {
     args = { target = 0, grants = o.grants or "map", fault_after = o.fault_after or 0,
+             sas_coal_us = coal.sas_coal_us, sas_coal_depth = coal.sas_coal_depth,
              rogue_after = o.rogue_after or 0, compromise_after = o.compromise_after or 0,
              -- the probe's aim: domu2's region of the disk
              victim_sector = ((o.fio.offset or 0) + (o.slice_bytes or 0)) // 512 } }))
