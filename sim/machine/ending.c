@@ -71,7 +71,7 @@ static void put_sources(struct text *t, struct vcpu *v)
                 continue;
         }
         if (c->state != ECS_INTERDOMAIN && c->state != ECS_PIRQ && c->state != ECS_VIRQ &&
-            c->state != ECS_UNBOUND)
+            c->state != ECS_UNBOUND && c->state != ECS_IPI)
             continue;
         if (shown == 6) {
             more++;
@@ -90,6 +90,9 @@ static void put_sources(struct text *t, struct vcpu *v)
             break;
         case ECS_VIRQ:
             put(t, "virq %u)", c->virq);
+            break;
+        case ECS_IPI:
+            put(t, "IPI from its own vCPUs)");
             break;
         default:
             put(t, "unbound, for %s)", dom_name(d->m, c->remote_dom));

@@ -62,7 +62,15 @@ struct l4_kernel;
 #define P2M_INVALID UINT64_MAX
 
 /* ---- event channels ---- */
-enum evtchn_state { ECS_FREE = 0, ECS_RESERVED, ECS_UNBOUND, ECS_INTERDOMAIN, ECS_VIRQ, ECS_PIRQ };
+enum evtchn_state {
+    ECS_FREE = 0,
+    ECS_RESERVED,
+    ECS_UNBOUND,
+    ECS_INTERDOMAIN,
+    ECS_VIRQ,
+    ECS_PIRQ,
+    ECS_IPI
+};
 
 struct evtchn {
     uint8_t state;

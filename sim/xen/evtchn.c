@@ -201,6 +201,25 @@ static long op_bind_virq(struct vcpu *v, struct evtchn_bind_virq *b)
     return 0;
 }
 
+/*
+ * Xen's evtchn_bind_ipi: a port of this domain whose sends raise it on one
+ * of its own vCPUs (-ENOENT for a vCPU it does not have). The guest kicks
+ * another of its vCPUs with it, as Linux's xen_send_IPI_one does for its
+ * per-CPU IPI ports; the vCPU is fixed (EVTCHNOP_bind_vcpu refuses it).
+ */
+static long op_bind_ipi(struct vcpu *v, struct evtchn_bind_ipi *b)
+{
+    struct domain *d = v->d;
+    if (b->vcpu >= (uint32_t)d->nvcpus)
+        return -ENOENT;
+    long p = get_free_port(d);
+    if (p < 0)
+        return p;
+    d->evtchn[p] = (struct evtchn){.state = ECS_IPI, .notify_vcpu = (uint8_t)b->vcpu};
+    b->port = (evtchn_port_t)p;
+    return 0;
+}
+
 void evtchn_send_virq(struct domain *d, int vcpu, uint32_t virq, simtime_t when)
 {
     for (uint32_t p = 1; p < EVTCHN_NR; p++)
@@ -264,6 +283,10 @@ static long op_send(struct vcpu *v, uint32_t port, simtime_t now, simtime_t *cos
             if (rd && !rd->dead)
                 evtchn_set_pending(rd, c->remote_port, now + *cost, req);
         }
+        return 0;
+    case ECS_IPI:
+        /* to one of our own vCPUs: the work it starts there is for the sender's request */
+        evtchn_set_pending(d, port, now + *cost, v->ctx_req);
         return 0;
     case ECS_UNBOUND:
         return 0; /* Xen silently drops a send on an unbound port */
@@ -399,6 +422,9 @@ static long op_status(struct vcpu *v, struct evtchn_status *st)
         st->status = EVTCHNSTAT_pirq;
         st->u.pirq = c->virq;
         break;
+    case ECS_IPI:
+        st->status = EVTCHNSTAT_ipi;
+        break;
     }
     return 0;
 }
@@ -427,6 +453,7 @@ long evtchn_op(struct vcpu *v, int cmd, uint64_t arg, simtime_t now, simtime_t *
     case EVTCHNOP_bind_interdomain:
     case EVTCHNOP_bind_pirq:
     case EVTCHNOP_bind_virq:
+    case EVTCHNOP_bind_ipi:
         control_locks(v, 0, now, cost);
         break;
     case EVTCHNOP_close:
@@ -454,6 +481,10 @@ long evtchn_op(struct vcpu *v, int cmd, uint64_t arg, simtime_t now, simtime_t *
     case EVTCHNOP_bind_virq: {
         ARG(struct evtchn_bind_virq, b);
         return op_bind_virq(v, b);
+    }
+    case EVTCHNOP_bind_ipi: {
+        ARG(struct evtchn_bind_ipi, b);
+        return op_bind_ipi(v, b);
     }
     case EVTCHNOP_send: {
         ARG(struct evtchn_send, s);

@@ -163,6 +163,36 @@ START_TEST(evtchn_close_and_mask)
 }
 END_TEST
 
+/* EVTCHNOP_bind_ipi: a port raised on one of the domain's own vCPUs, as Xen's evtchn_bind_ipi. */
+START_TEST(evtchn_ipi)
+{
+    struct evtchn_bind_ipi bi = {.vcpu = 0};
+    ck_assert_int_eq(ev(A, EVTCHNOP_bind_ipi, &bi, sizeof(bi)), 0);
+    ck_assert_uint_gt(bi.port, 0);
+    uint32_t p = bi.port;
+    clear_pending(A, p);
+    struct evtchn_send s = {.port = p};
+    ck_assert_int_eq(ev(A, EVTCHNOP_send, &s, sizeof(s)), 0);
+    ck_assert(pending(A, p));
+    ck_assert_uint_eq(A->shinfo->vcpu_info[0].evtchn_upcall_pending, 1);
+    struct evtchn_status st = {.dom = DOMID_SELF, .port = p};
+    ck_assert_int_eq(ev(A, EVTCHNOP_status, &st, sizeof(st)), 0);
+    ck_assert_uint_eq(st.status, EVTCHNSTAT_ipi);
+    ck_assert_uint_eq(st.vcpu, 0);
+    /* a vCPU the domain does not have; an IPI port does not move (evtchn_bind_vcpu) */
+    struct evtchn_bind_ipi bad = {.vcpu = (uint32_t)A->nvcpus};
+    ck_assert_int_eq(ev(A, EVTCHNOP_bind_ipi, &bad, sizeof(bad)), -ENOENT);
+    struct evtchn_bind_vcpu bv = {.port = p, .vcpu = 0};
+    ck_assert_int_eq(ev(A, EVTCHNOP_bind_vcpu, &bv, sizeof(bv)), -EINVAL);
+    struct evtchn_close cl = {.port = p};
+    ck_assert_int_eq(ev(A, EVTCHNOP_close, &cl, sizeof(cl)), 0);
+    ck_assert_int_eq(ev(A, EVTCHNOP_send, &s, sizeof(s)), -EINVAL);
+    st = (struct evtchn_status){.dom = DOMID_SELF, .port = p};
+    ck_assert_int_eq(ev(A, EVTCHNOP_status, &st, sizeof(st)), 0);
+    ck_assert_uint_eq(st.status, EVTCHNSTAT_closed);
+}
+END_TEST
+
 /* ---- grant tables ---- */
 
 #define PAGE_A_GPFN 0x20 /* a page of a's RAM it grants */
@@ -492,6 +522,7 @@ int main(void)
     tcase_add_test(ev_tc, evtchn_bind_send_status);
     tcase_add_test(ev_tc, evtchn_errors);
     tcase_add_test(ev_tc, evtchn_close_and_mask);
+    tcase_add_test(ev_tc, evtchn_ipi);
     suite_add_tcase(s, ev_tc);
     TCase *gt_tc = tcase_create("gnttab");
     tcase_add_checked_fixture(gt_tc, setup, teardown);

@@ -131,6 +131,18 @@ int evtchn_close(evtchn_port_t port)
     return rc;
 }
 
+int evtchn_bind_ipi(unsigned cpu, evtchn_port_t *port)
+{
+    struct evtchn_bind_ipi op = {.vcpu = cpu};
+    int rc = HYPERVISOR_event_channel_op(EVTCHNOP_bind_ipi, &op);
+    if (!rc) {
+        *port = op.port;
+        if (op.port < NR_EVTCHN_PORTS)
+            port_cpu[op.port] = (uint8_t)cpu;
+    }
+    return rc;
+}
+
 int evtchn_bind_vcpu(evtchn_port_t port, unsigned cpu)
 {
     struct evtchn_bind_vcpu op = {.port = port, .vcpu = cpu};

@@ -36,6 +36,8 @@ int evtchn_bind_virq(uint32_t virq, evtchn_port_t *port);
 int evtchn_close(evtchn_port_t port);
 int evtchn_send(evtchn_port_t port);
 int evtchn_status(domid_t dom, evtchn_port_t port, struct evtchn_status *st);
+/* EVTCHNOP_bind_ipi: a port whose sends raise it on our own vCPU cpu (fixed: no bind_vcpu). */
+int evtchn_bind_ipi(unsigned cpu, evtchn_port_t *port);
 /* EVTCHNOP_bind_vcpu: port's events go to vCPU cpu (its handler runs there). */
 int evtchn_bind_vcpu(evtchn_port_t port, unsigned cpu);
 /* The vCPU port notifies. */

@@ -11,6 +11,9 @@
  *             bound to vCPU k: its handler runs on vCPU k (smp_id), and
  *             EVTCHNOP_status reports vcpu k. Bad vCPU or port: -ENOENT;
  *             the per-vCPU VIRQ_TIMER cannot move: -EINVAL.
+ *   IPIs:     EVTCHNOP_bind_ipi to vCPU k: a send from vCPU 0 runs the
+ *             handler on vCPU k; EVTCHNOP_status says ipi, vcpu k; the port
+ *             cannot move (bind_vcpu -EINVAL); a vCPU past the last -ENOENT.
  *   locks:    every secondary vCPU adds to one counter ROUNDS times with a
  *             read / hypercall / write critical section (the hypercall ends
  *             the slice in the middle, so the vCPUs really interleave):
@@ -97,6 +100,30 @@ static void test_binding(unsigned n)
     evtchn_close(timer);
 }
 
+/* A port per secondary vCPU that vCPU 0 kicks it with (Linux's per-CPU IPI ports). */
+static void test_ipi(unsigned n)
+{
+    for (unsigned k = 1; k < n; k++) {
+        evtchn_port_t ipi;
+        if (!GCHECK_EQ(evtchn_bind_ipi(k, &ipi), 0))
+            return;
+        struct evtchn_status st;
+        GCHECK_EQ(evtchn_status(DOMID_SELF, ipi, &st), 0);
+        GCHECK_EQ(st.status, EVTCHNSTAT_ipi);
+        GCHECK_EQ(st.vcpu, k);
+        GCHECK_EQ(evtchn_bind_vcpu(ipi, 0), -XEN_EINVAL);
+        evtchn_attach(ipi, work_handler, NULL);
+        unsigned before = runs;
+        ran_on = ~0u;
+        evtchn_send(ipi);
+        WAIT_UNTIL(runs != before);
+        GCHECK_EQ(ran_on, k);
+        GCHECK_EQ(evtchn_unbind(ipi), 0);
+    }
+    evtchn_port_t bad;
+    GCHECK_EQ(evtchn_bind_ipi(n, &bad), -XEN_ENOENT);
+}
+
 /* Each secondary vCPU runs the counter loop from its own channel. */
 static void test_locks(unsigned n)
 {
@@ -131,6 +158,7 @@ int app_main(void)
     evtchn_attach(work_port, work_handler, NULL);
     test_bringup(n);
     test_binding(n);
+    test_ipi(n);
     test_locks(n);
     return 0;
 }
