@@ -9,6 +9,7 @@
 # the others do -- all eight at once, from the trace -- and the last one's first
 # request must come within a bounded time of the first one's, not after the
 # first frontends have finished (the waves of docs/load-study.md before this).
+# The same for eight netfronts on one netback vCPU.
 source "$(dirname "$0")/lib.bash"
 RR="$SRC/workloads/scenarios/blk-randread.lua"
 N=8
@@ -49,4 +50,19 @@ check "8 frontends: ring/interrupt work deferred behind xenwatch (${deferred:-no
 
 "$HOPSIM" run "$RR" "${ARGS[@]}" --trace-csv "$WORK/b.csv" >/dev/null 2>&1 || true
 check "8 frontends: same seed, byte-identical trace" cmp -s "$WORK/a.csv" "$WORK/b.csv"
+
+# netback shares the loop: eight netfronts streaming through one backend vCPU at 10 GbE.
+set +e
+"$HOPSIM" run "$SRC/workloads/scenarios/net-stream.lua" --set domus=$N --set cpus=$((N + 1)) \
+  --set gbps=10 --set count=500 --trace-csv "$WORK/n.csv" >"$WORK/n.out" 2>&1
+rc=$?
+set -e
+check "8 netfronts: exit 0 ($rc)" [ "$rc" -eq 0 ]
+conn=$(grep -c "netback: dom[0-9]* vif 0 connected" "$WORK/n.out" || true)
+check "8 netfronts: every vif connected ($conn)" [ "$conn" -eq $N ]
+peak=$(awk -F, '$3 == "hop" && $2 == "H1" { print $6, 1, $5 } $3 == "hop" && $2 == "H8" { print $7, 0, $5 }' \
+  "$WORK/n.csv" | sort -k1,1n -k2,2n |
+  awk '{ if ($2) { if (!n[$3]++) busy++ } else if (!--n[$3]) busy--; if (busy > peak) peak = busy }
+       END { print peak + 0 }')
+check "8 netfronts: all 8 have frames in flight at once (peak $peak)" [ "$peak" -eq $N ]
 finish
