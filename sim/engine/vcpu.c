@@ -1,7 +1,8 @@
 /*
- * vCPUs on Unicorn: one x86-64 engine per vCPU, all driven from one host
- * thread (deterministic). The only file that calls Unicorn (blockprice.c
- * reads code through vcpu_code).
+ * vCPUs on Unicorn: an x86-64 engine per vCPU, except that the domUs of
+ * one code image share one (engine.h, vcpu_share.c), all driven from one
+ * host thread (deterministic). With vcpu_share.c the only file that calls
+ * Unicorn (blockprice.c reads code through vcpu_code).
  *
  * Cycle accounting: a UC_HOOK_BLOCK hook charges each block its price
  * (blockprice.c: decoded once per code image, cached by (pc, size)), from
@@ -32,6 +33,7 @@
  * RAM: accesses to holes there are reported with their address.
  */
 #include "blockprice.h"
+#include "engine.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +94,7 @@ static __attribute__((noinline)) void hook_block_full(uc_engine *uc, struct vcpu
  */
 static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *opaque)
 {
-    struct vcpu *v = opaque;
+    struct vcpu *v = ((const struct engine *)opaque)->cur;
     const struct blk_cost *e = &v->front[front_index(pc)];
     uint64_t s = v->slice_mcycles + e->mcycles;
     if (__builtin_expect(e->pc == pc && e->size == size + 1 && s < v->fast_limit, 1)) {
@@ -114,7 +116,7 @@ static void set_budget(struct vcpu *v, uint64_t budget_mcycles)
 
 static void hook_syscall(uc_engine *uc, void *opaque)
 {
-    struct vcpu *v = opaque;
+    struct vcpu *v = ((const struct engine *)opaque)->cur;
     uint64_t rip = 0;
     uc_reg_read(uc, UC_X86_REG_RIP, &rip);
     v->hc_rip = rip;
@@ -129,7 +131,7 @@ void mark_handle(struct vcpu *v, uint32_t code, uint64_t req, uint64_t arg);
 
 static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *opaque)
 {
-    struct vcpu *v = opaque;
+    struct vcpu *v = ((const struct engine *)opaque)->cur;
     if (port != HOPSIM_TRACE_PORT || size != 4) {
         platform_port_write(v, (uint16_t)port, size, value);
         return;
@@ -143,7 +145,7 @@ static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, voi
 static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *opaque)
 {
     (void)uc;
-    return platform_port_read(opaque, (uint16_t)port, size);
+    return platform_port_read(((const struct engine *)opaque)->cur, (uint16_t)port, size);
 }
 
 static uint64_t mmio_read_cb(uc_engine *uc, uint64_t off, unsigned size, void *opaque)
@@ -163,7 +165,7 @@ static void mmio_write_cb(uc_engine *uc, uint64_t off, unsigned size, uint64_t v
 int vcpu_mmio_map(struct vcpu *v, uint64_t gpa, uint64_t size, const struct mmio_ops *ops,
                   void *opaque, uint16_t place)
 {
-    if (v->nmmio == MAX_MMIO_BINDINGS)
+    if (v->nmmio == MAX_MMIO_BINDINGS || v->eng->shared)
         return -1;
     struct mmio_binding *b = malloc(sizeof(*b));
     if (!b)
@@ -221,32 +223,40 @@ static void window_tlb_note(struct domain *d, uint64_t va)
 }
 
 /*
- * Where every engine sees the whole machine memory (one region over the
- * memfd's shared mapping, vcpu_create): the grant window's mapped slots
- * translate into it. Not a canonical x86-64 address, and refused to the
+ * MACHINE_ALIAS (engine.h): where every engine sees the whole machine
+ * memory (one region over the memfd's shared mapping, vcpu_create): the
+ * grant window's mapped slots translate into it, and on a shared engine
+ * every RAM page. Not a canonical x86-64 address, and refused to the
  * guest as an address of its own (hook_tlb_fill).
  */
-#define MACHINE_ALIAS (1ull << 48)
 
 /* Identity translation with the page's permissions; see the header comment. */
 static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e,
                           void *opaque)
 {
     (void)uc;
-    struct vcpu *v = opaque;
+    const struct engine *eng = opaque;
+    struct vcpu *v = eng->cur;
     struct domain *d = v->d;
     uint64_t pfn = va >> PAGE_SHIFT, paddr = va;
     uint32_t perms;
     bool window = false;
     if (pfn < d->nr_pages)
-        /* W^X: the image's code pages are read + execute, everything else read + write, so
-           a guest cannot modify translated code (nor hit Unicorn's self-modifying-code path);
-           an unpopulated page (ballooned out, sim/xen/memory.c) is no memory at all */
+    /* W^X: the image's code pages are read + execute, everything else read + write, so
+       a guest cannot modify translated code (nor hit Unicorn's self-modifying-code path);
+       an unpopulated page (ballooned out, sim/xen/memory.c) is no memory at all */
+    {
         perms = d->p2m[pfn] == P2M_INVALID ? 0
                 : domain_page_exec(d, pfn) ? UC_PROT_READ | UC_PROT_EXEC
                                            : UC_PROT_READ | UC_PROT_WRITE;
-    else if (va >= HOPSIM_GNT_WINDOW_BASE &&
-             va < HOPSIM_GNT_WINDOW_BASE + HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE) {
+        /* a shared engine (engine.h): code from the image's copy, data from the domain's frame */
+        if (eng->shared && perms)
+            paddr =
+                (va & (PAGE_SIZE - 1)) + ((perms & UC_PROT_EXEC) && engine_code_page(eng, pfn)
+                                              ? CODE_ALIAS + ((pfn - eng->code_first) << PAGE_SHIFT)
+                                              : MACHINE_ALIAS + (d->p2m[pfn] << PAGE_SHIFT));
+    } else if (va >= HOPSIM_GNT_WINDOW_BASE &&
+               va < HOPSIM_GNT_WINDOW_BASE + HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE) {
         /* a mapped slot: the granter's frame in the machine-memory alias (sim/xen/domain.c) */
         uint64_t slot = (va - HOPSIM_GNT_WINDOW_BASE) >> PAGE_SHIFT;
         window = true;
@@ -267,8 +277,15 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
         perms = 0; /* the alias is reached through grant slots only: as unmapped as it was */
     else if ((va & ~(PAGE_SIZE - 1)) == (RUN_UNTIL & ~(PAGE_SIZE - 1)))
         perms = UC_PROT_READ | UC_PROT_WRITE | UC_PROT_EXEC;
-    else
+    else if (eng->shared && va >= MACHINE_ALIAS)
+        perms = 0; /* the code copy, like the alias, is no guest address */
+    else {
         perms = UC_PROT_READ | UC_PROT_WRITE;
+        /* a shared engine maps nothing of a domain's above RAM: a page it would is translated
+           here; any other address stays identity, unmapped, for the invalid-memory hook */
+        if (eng->shared)
+            engine_vmap_lookup(v, va, &paddr);
+    }
     /*
      * Outside a slice the only fills are Unicorn's own: uc_mem_map_ptr and
      * uc_mem_unmap invalidate translated code on the range with a code
@@ -312,7 +329,7 @@ bool hvm_mmio_exit(struct vcpu *v, uint64_t addr, int size, bool write, uint64_t
 static bool hook_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
                          void *opaque)
 {
-    struct vcpu *v = opaque;
+    struct vcpu *v = ((const struct engine *)opaque)->cur;
     /* an HVM guest's access to an emulated device: exits before the instruction executes (RIP
      * is exact, vcpu_hvm_setup) */
     if (v->d->hvm && (type == UC_MEM_READ_UNMAPPED || type == UC_MEM_WRITE_UNMAPPED) &&
@@ -372,12 +389,14 @@ int vcpu_hvm_setup(struct vcpu *v, const uint64_t *pio_sites, size_t n)
 
 int vcpu_code(struct vcpu *v, uint64_t addr, void *buf, size_t len)
 {
+    if (v->eng->shared)
+        return engine_read(v, addr, buf, len);
     return uc_mem_read((uc_engine *)v->uc, addr, buf, len) == UC_ERR_OK ? 0 : -1;
 }
 
 static void hook_intr(uc_engine *uc, uint32_t intno, void *opaque)
 {
-    struct vcpu *v = opaque;
+    struct vcpu *v = ((const struct engine *)opaque)->cur;
     uint64_t rip = 0;
     uc_reg_read(uc, UC_X86_REG_RIP, &rip);
     snprintf(v->fault, sizeof(v->fault), "CPU exception %u at rip 0x%llx (%s)", intno,
@@ -388,7 +407,7 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *opaque)
 
 static bool hook_insn_invalid(uc_engine *uc, void *opaque)
 {
-    struct vcpu *v = opaque;
+    struct vcpu *v = ((const struct engine *)opaque)->cur;
     uint64_t rip = 0;
     uc_reg_read(uc, UC_X86_REG_RIP, &rip);
     snprintf(v->fault, sizeof(v->fault), "invalid instruction at rip 0x%llx (%s)",
@@ -397,25 +416,27 @@ static bool hook_insn_invalid(uc_engine *uc, void *opaque)
     return false;
 }
 
-static int add_hooks(struct vcpu *v, uc_engine *uc)
+/* The hooks get the engine: they run for its current vCPU. */
+static int add_hooks(struct engine *eng, const struct domain *d)
 {
+    uc_engine *uc = eng->uc;
     uc_hook h;
-    uc_err e = uc_hook_add(uc, &h, UC_HOOK_BLOCK, (void *)hook_block, v, 1, 0);
+    uc_err e = uc_hook_add(uc, &h, UC_HOOK_BLOCK, (void *)hook_block, eng, 1, 0);
     if (!e)
-        e = uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_syscall, v, 1, 0, UC_X86_INS_SYSCALL);
+        e = uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_syscall, eng, 1, 0, UC_X86_INS_SYSCALL);
     if (!e)
-        e = uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_out, v, 1, 0, UC_X86_INS_OUT);
+        e = uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_out, eng, 1, 0, UC_X86_INS_OUT);
     if (!e)
-        e = uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_in, v, 1, 0, UC_X86_INS_IN);
+        e = uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_in, eng, 1, 0, UC_X86_INS_IN);
     if (!e)
-        e = uc_hook_add(uc, &h, UC_HOOK_TLB_FILL, (void *)hook_tlb_fill, v, 1, 0);
+        e = uc_hook_add(uc, &h, UC_HOOK_TLB_FILL, (void *)hook_tlb_fill, eng, 1, 0);
     if (!e)
-        e = uc_hook_add(uc, &h, UC_HOOK_MEM_INVALID, (void *)hook_invalid, v,
-                        v->d->nr_pages * PAGE_SIZE, UINT64_MAX);
+        e = uc_hook_add(uc, &h, UC_HOOK_MEM_INVALID, (void *)hook_invalid, eng,
+                        d->nr_pages * PAGE_SIZE, UINT64_MAX);
     if (!e)
-        e = uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)hook_intr, v, 1, 0);
+        e = uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)hook_intr, eng, 1, 0);
     if (!e)
-        e = uc_hook_add(uc, &h, UC_HOOK_INSN_INVALID, (void *)hook_insn_invalid, v, 1, 0);
+        e = uc_hook_add(uc, &h, UC_HOOK_INSN_INVALID, (void *)hook_insn_invalid, eng, 1, 0);
     return e ? -1 : 0;
 }
 
@@ -435,10 +456,48 @@ static uint32_t code_buffer_bytes(const struct domain *d)
     return (uint32_t)size;
 }
 
+/* A fresh engine for d: its code buffer, the virtual TLB, the machine-memory alias, and RAM at
+ * physical 0 (an engine of its own) or the image's code copy (a shared engine). */
+static struct engine *engine_open(struct domain *d, const struct code_cache *cc, bool shared)
+{
+    struct engine *e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    if (uc_open(UC_ARCH_X86, UC_MODE_64, &e->uc) != UC_ERR_OK) {
+        free(e);
+        return NULL;
+    }
+    uc_engine *uc = e->uc;
+    bool ok = uc_ctl_set_tcg_buffer_size(uc, code_buffer_bytes(d)) == UC_ERR_OK &&
+              uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL) == UC_ERR_OK &&
+              /* a shared engine also runs code there: pages made executable after it copied
+                 the image (the fill hook sets each page's permissions) */
+              uc_mem_map_ptr(uc, MACHINE_ALIAS, d->m->nr_mfns * PAGE_SIZE,
+                             shared ? UC_PROT_ALL : UC_PROT_READ | UC_PROT_WRITE,
+                             d->m->mem) == UC_ERR_OK &&
+              (shared ? engine_share_setup(e, d, cc) == 0
+                      : uc_mem_map_ptr(uc, 0, d->nr_pages * PAGE_SIZE, UC_PROT_ALL, d->ram) ==
+                            UC_ERR_OK) &&
+              add_hooks(e, d) == 0;
+    if (!ok) {
+        if (e->reset)
+            uc_context_free(e->reset);
+        uc_close(uc);
+        free(e->code);
+        free(e->code_has);
+        free(e);
+        return NULL;
+    }
+    if (shared) {
+        e->next = d->m->shared_engines;
+        d->m->shared_engines = e;
+    }
+    return e;
+}
+
 int vcpu_create(struct domain *d, int id, char *err, size_t errlen)
 {
     struct vcpu *v = calloc(1, sizeof(*v));
-    uc_engine *uc = NULL;
     if (!v)
         goto fail;
     v->d = d;
@@ -449,24 +508,26 @@ int vcpu_create(struct domain *d, int id, char *err, size_t errlen)
         free(v);
         return -1;
     }
-    if (uc_open(UC_ARCH_X86, UC_MODE_64, &uc) != UC_ERR_OK)
-        goto fail_cs;
-    v->uc = (struct uc_struct *)uc;
-    if (uc_ctl_set_tcg_buffer_size(uc, code_buffer_bytes(d)) != UC_ERR_OK ||
-        uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL) != UC_ERR_OK)
-        goto fail_cs;
-    if (uc_mem_map_ptr(uc, 0, d->nr_pages * PAGE_SIZE, UC_PROT_ALL, d->ram) != UC_ERR_OK ||
-        uc_mem_map_ptr(uc, MACHINE_ALIAS, d->m->nr_mfns * PAGE_SIZE, UC_PROT_READ | UC_PROT_WRITE,
-                       d->m->mem) != UC_ERR_OK)
-        goto fail_cs;
-    if (add_hooks(v, uc) < 0 || !(v->cc = code_cache_get(d)))
+    if (!(v->cc = code_cache_get(d)))
         goto fail_cs;
     v->front = v->cc->front;
+    bool shared = engine_shareable(d);
+    struct engine *e = shared ? engine_find_shared(d->m, v->cc, d->nr_pages) : NULL;
+    if (!e && !(e = engine_open(d, v->cc, shared)))
+        goto fail_cc;
+    v->eng = e;
+    v->uc = (struct uc_struct *)e->uc;
+    if (!shared)
+        e->cur = v;
+    else if (engine_join(e, v) < 0) {
+        engine_leave(e, v);
+        goto fail_cc;
+    }
     d->vcpus[id] = v;
     return 0;
+fail_cc:
+    code_cache_put(v->cc);
 fail_cs:
-    if (uc)
-        uc_close(uc);
     blockprice_fini();
 fail:
     snprintf(err, errlen, "%s: cannot create vCPU %d (Unicorn)", d->name, id);
@@ -478,7 +539,12 @@ void vcpu_destroy(struct vcpu *v)
 {
     if (!v)
         return;
-    uc_close((uc_engine *)v->uc);
+    if (v->eng && v->eng->shared)
+        engine_leave(v->eng, v);
+    else if (v->eng) {
+        uc_close(v->eng->uc);
+        free(v->eng);
+    }
     blockprice_fini();
     for (int i = 0; i < v->nmmio; i++)
         free(v->mmio[i]);
@@ -517,6 +583,8 @@ void vcpu_continue_slice(struct vcpu *v, uint64_t budget_mcycles)
 void vcpu_run_slice(struct vcpu *v, uint64_t budget_mcycles)
 {
     uc_engine *uc = (uc_engine *)v->uc;
+    if (v->eng->shared)
+        engine_activate(v->eng, v);
     uint64_t rip = vcpu_reg(v, UC_X86_REG_RIP);
     set_budget(v, budget_mcycles);
     v->trap = TRAP_NONE;
@@ -569,27 +637,38 @@ void vcpu_run_slice(struct vcpu *v, uint64_t budget_mcycles)
     v->trap = TRAP_HALT;
 }
 
+/* On a shared engine, a vCPU that is not the current one has its registers in its context. */
 uint64_t vcpu_reg(struct vcpu *v, int reg)
 {
     uint64_t val = 0;
-    uc_reg_read((uc_engine *)v->uc, reg, &val);
+    if (v->eng->cur == v)
+        uc_reg_read((uc_engine *)v->uc, reg, &val);
+    else
+        uc_context_reg_read(v->ctx, reg, &val);
     return val;
 }
 
 void vcpu_set_reg(struct vcpu *v, int reg, uint64_t val)
 {
-    uc_reg_write((uc_engine *)v->uc, reg, &val);
+    if (v->eng->cur == v)
+        uc_reg_write((uc_engine *)v->uc, reg, &val);
+    else
+        uc_context_reg_write(v->ctx, reg, &val);
 }
 
 int vcpu_map(struct vcpu *v, uint64_t gpa, uint64_t len, void *host, bool writable)
 {
     uint32_t prot = UC_PROT_READ | (writable ? UC_PROT_WRITE : 0);
+    if (v->eng->shared)
+        return writable ? engine_vmap_add(v, gpa, len, host) : -1;
     return uc_mem_map_ptr((uc_engine *)v->uc, gpa, len, prot, host) == UC_ERR_OK ? 0 : -1;
 }
 
+/* A shared engine holds translations of the domain it last ran only. */
 void vcpu_flush_tlb(struct vcpu *v)
 {
-    uc_ctl_flush_tlb((uc_engine *)v->uc);
+    if (!v->eng->shared || v->eng->tlb_dom == v->d)
+        uc_ctl_flush_tlb((uc_engine *)v->uc);
 }
 
 /*
@@ -621,11 +700,15 @@ int vcpu_read(struct vcpu *v, uint64_t gpa, void *buf, size_t len)
         return -1;
     if (len && gpa >= MACHINE_ALIAS)
         return -1;
+    if (v->eng->shared)
+        return engine_read(v, gpa, buf, len);
     return uc_mem_read((uc_engine *)v->uc, gpa, buf, len) == UC_ERR_OK ? 0 : -1;
 }
 
 int vcpu_unmap(struct vcpu *v, uint64_t gpa, uint64_t len)
 {
+    if (v->eng->shared)
+        return engine_vmap_remove(v, gpa, len);
     return uc_mem_unmap((uc_engine *)v->uc, gpa, len) == UC_ERR_OK ? 0 : -1;
 }
 

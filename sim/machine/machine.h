@@ -186,7 +186,11 @@ struct vcpu {
 
     struct domain *d;
     int id;
-    struct uc_struct *uc;
+    struct uc_struct *uc;   /* its engine's (shared by the domUs of one image: vcpu_share.c) */
+    struct engine *eng;     /* the engine it runs on (vcpu.c) */
+    struct uc_context *ctx; /* on a shared engine: its registers while another vCPU runs */
+    struct vmap *vmaps;     /* on a shared engine: pages mapped above RAM (vcpu_share.c) */
+    int nvmaps;
     int pcpu;
     enum vcpu_state state;
     bool queued; /* on its pCPU's run queue */
@@ -479,8 +483,10 @@ struct machine {
     char failure[1024]; /* first fatal simulation failure */
     simtime_t slice_ps;
     uint64_t total_hypercalls;
-    uint64_t engine_runs;       /* uc_emu_start calls (vcpu_run_slice) */
-    uint64_t engine_fast_traps; /* hypercalls handled inside the engine (sched_fast_trap) */
+    uint64_t engine_runs;          /* uc_emu_start calls (vcpu_run_slice) */
+    uint64_t engine_fast_traps;    /* hypercalls handled inside the engine (sched_fast_trap) */
+    uint64_t engine_switches;      /* a shared engine changed the domain it runs (vcpu_share.c) */
+    struct engine *shared_engines; /* one per code image of the domUs (vcpu_share.c) */
 
     struct spiflash *flash; /* the platform's SPI NOR chip, if the scenario has one */
     struct spictrl *spi;
