@@ -12,6 +12,10 @@
 
 bool engine_shareable(const struct domain *d)
 {
+    /* for benchmarks: every vCPU on an engine of its own (bench_blk's side-by-side) */
+    const char *off = getenv("HOPSIM_ENGINE_SHARE");
+    if (off && !strcmp(off, "0"))
+        return false;
     if (d->privileged || d->native || d->rt || d->hvm || d->device_model || d->l4 || d->l4_vmm ||
         d->xip || d->booted_from_flash || d->m->sc->domains[d->idx].vcpus != 1 ||
         d->m->sc->domains[d->idx].runtime_image[0])
