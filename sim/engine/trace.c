@@ -85,7 +85,7 @@ int trace_close(struct trace *t, char *err, size_t errlen)
                  (unsigned long long)t->dropped);
         rc = -1;
     }
-    if (t->json.f)
+    if (t->json.on)
         json_footer(t);
     rc = out_close(&t->json, err, errlen, rc);
     rc = out_close(&t->csv, err, errlen, rc);
@@ -121,7 +121,7 @@ uint16_t trace_place(struct trace *t, enum trace_place_kind kind, int id, const 
     }
     uint32_t pl = t->nplaces++;
     t->places[pl] = (struct place){.name = copy, .csv = csv, .kind = kind, .id = id};
-    if (t->json.f)
+    if (t->json.on)
         json_place(t, pl);
     emit(t, &(struct trace_rec){.type = TREC_PLACE,
                                 .place = (uint16_t)pl,
@@ -144,9 +144,9 @@ static bool place_ok(const struct trace *t, uint32_t place)
 static void hop_write(struct trace *t, struct req *r, const struct req *h, simtime_t end, bool last)
 {
     hist_add(&t->hist[h->hop], end - h->start);
-    if (t->json.f)
+    if (t->json.on)
         json_hop_span(t, r->id, h, end, last);
-    if (t->csv.f)
+    if (t->csv.on)
         csv_row(t, r->id, h->hop, SPAN_HOP, trace_hop_names[h->hop].s, h->place, h->start, end,
                 h->suppressed);
     emit(t, &(struct trace_rec){.type = TREC_HOP,
@@ -413,9 +413,9 @@ void trace_span(struct trace *t, const struct trace_span *s)
             r->sub_end = end; /* the open hop ends no earlier (hop_leave_time) */
     }
     hist_add(&t->hist[HOP_COUNT + s->kind], end - s->start);
-    if (t->json.f)
+    if (t->json.on)
         json_sub_span(t, s, hop, end);
-    if (t->csv.f)
+    if (t->csv.on)
         csv_row(t, s->req, hop, s->kind, s->name, s->place, s->start, end, s->arg);
     emit(t, &(struct trace_rec){.type = TREC_SPAN,
                                 .place = s->place,
@@ -440,6 +440,6 @@ void trace_counter(struct trace *t, uint16_t place, const char *name, simtime_t 
                                 .start = now,
                                 .end = now,
                                 .arg = value});
-    if (t->json.f)
+    if (t->json.on)
         json_counter(t, place, name, now, value);
 }

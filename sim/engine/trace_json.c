@@ -216,7 +216,7 @@ static uint32_t sub_lane_pick(struct trace *t, uint32_t place, simtime_t s, simt
             p->subcap = cap;
         }
         p->sub[p->nsub++] = (struct sublane){0};
-        if (j > 0 && t->json.f) {
+        if (j > 0 && t->json.on) {
             char name[48];
             snprintf(name, sizeof(name), "%s (overlapping %u)", lane0_names[p->kind], (unsigned)j);
             json_meta(t, "thread_name", place, SUB_LANE_BASE + j, name, 0);

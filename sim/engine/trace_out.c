@@ -1,15 +1,18 @@
 /*
- * The trace's file output: a buffer of our own per file, flushed with
- * fwrite (the stdio buffer is turned off; the first write error is latched
- * and reported at close), and every number and string formatted by hand
+ * The trace's file output: a buffer of our own per file, written with
+ * write(2), O_DIRECT for regular files (trace_int.h; the first write error
+ * is latched and reported at close), and every number and string formatted by hand
  * from integers, so output is byte-identical across runs and hosts.
  */
 #include "trace_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define KIND_NAME_(id, name) STR(name),
 const struct str trace_kind_names[SPAN_KIND_COUNT] = {HOPSIM_SPAN_KINDS(KIND_NAME_)};
@@ -33,26 +36,58 @@ const char *trace_hop_name(int hop)
     return trace_hop_names[hop].s;
 }
 
+/* Writes n bytes at p; the first error is latched and later writes are skipped. */
+static void out_write(struct out *o, const char *p, size_t n)
+{
+    while (n && !o->err) {
+        ssize_t w = write(o->fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno == EINVAL && o->direct) {
+            /* the file system takes no O_DIRECT here after all: plain writes from now on */
+            o->direct = false;
+            if (fcntl(o->fd, F_SETFL, fcntl(o->fd, F_GETFL) & ~O_DIRECT) != 0)
+                o->err = errno ? errno : EIO;
+            continue;
+        }
+        if (w <= 0) {
+            o->err = w < 0 && errno ? errno : EIO;
+            break;
+        }
+        if (o->direct && (size_t)w % OUT_ALIGN != 0 && (size_t)w != n) {
+            /* a short direct write leaves the file offset unaligned: plain writes from now on */
+            o->direct = false;
+            if (fcntl(o->fd, F_SETFL, fcntl(o->fd, F_GETFL) & ~O_DIRECT) != 0)
+                o->err = errno ? errno : EIO;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Writes what the buffer holds; with O_DIRECT the whole blocks, the rest (< OUT_ALIGN) stays. */
 void out_flush(struct out *o)
 {
-    if (o->len && !o->err && fwrite(o->buf, 1, o->len, o->f) != o->len)
-        o->err = errno ? errno : EIO;
-    o->len = 0;
+    size_t n = o->direct ? o->len & ~(size_t)(OUT_ALIGN - 1) : o->len;
+    out_write(o, o->buf, n);
+    if (o->err)
+        n = o->len; /* nothing more will be written */
+    memmove(o->buf, o->buf + n, o->len - n);
+    o->len -= n;
 }
 
 /* Out of line: only when the buffer is full (or n is huge). */
 void out_put_slow(struct out *o, const char *p, size_t n)
 {
-    out_flush(o);
-    while (n > OUT_CAP) {
-        memcpy(o->buf, p, OUT_CAP);
-        o->len = OUT_CAP;
-        out_flush(o);
-        p += OUT_CAP;
-        n -= OUT_CAP;
+    while (n) {
+        if (o->len == OUT_CAP)
+            out_flush(o);
+        size_t c = OUT_CAP - o->len < n ? OUT_CAP - o->len : n;
+        memcpy(o->buf + o->len, p, c);
+        o->len += c;
+        p += c;
+        n -= c;
     }
-    memcpy(o->buf, p, n);
-    o->len = n;
 }
 
 const char trace_digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
@@ -192,31 +227,44 @@ void out_csv_str(struct out *o, const char *s)
 
 int out_open(struct out *o, const char *path, char *err, size_t errlen)
 {
-    o->f = fopen(path, "w");
+    *o = (struct out){.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)};
     int e = errno;
     o->path = strdup(path);
-    o->buf = malloc(OUT_CAP);
-    if (o->f && (!o->path || !o->buf))
+    o->buf = aligned_alloc(OUT_ALIGN, OUT_CAP);
+    if (o->fd >= 0 && (!o->path || !o->buf))
         e = ENOMEM;
-    if (!o->f || !o->path || !o->buf) {
+    if (o->fd < 0 || !o->path || !o->buf) {
         snprintf(err, errlen, "cannot open trace file '%s': %s", path, strerror(e));
+        if (o->fd >= 0)
+            close(o->fd);
+        o->fd = -1;
         return -1;
     }
-    setvbuf(o->f, NULL, _IONBF, 0); /* our own buffer is the big one */
+    o->on = true;
+    struct stat st;
+    if (fstat(o->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        fcntl(o->fd, F_SETFL, fcntl(o->fd, F_GETFL) | O_DIRECT) == 0)
+        o->direct = true;
     return 0;
 }
 
 /* Flushes and closes; the first error goes into err. Returns 0 or -1. */
 int out_close(struct out *o, char *err, size_t errlen, int rc)
 {
-    if (!o->f)
+    if (!o->on)
         goto free;
     out_flush(o);
-    if (ferror(o->f) && !o->err)
-        o->err = EIO;
-    if (fclose(o->f) != 0 && !o->err)
+    if (o->len && o->direct && !o->err) {
+        /* the tail, less than a block: a plain write */
+        o->direct = false;
+        if (fcntl(o->fd, F_SETFL, fcntl(o->fd, F_GETFL) & ~O_DIRECT) != 0)
+            o->err = errno ? errno : EIO;
+        out_flush(o);
+    }
+    if (close(o->fd) != 0 && !o->err)
         o->err = errno ? errno : EIO;
-    o->f = NULL;
+    o->on = false;
+    o->fd = -1;
     if (o->err && rc == 0) {
         snprintf(err, errlen, "error writing trace file '%s': %s", o->path, strerror(o->err));
         rc = -1;
