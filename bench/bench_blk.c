@@ -227,10 +227,16 @@ static int bench_scaling(int requests)
 int main(int argc, char **argv)
 {
     int requests = argc > 1 ? atoi(argv[1]) : 2000;
-    if (argc > 2 && !strcmp(argv[2], "domus")) /* only the 64-against-1 comparison */
-        return bench_domus(requests) < 0 ? 1 : 0;
-    if (bench_tracing(requests) < 0 || bench_domus(requests) < 0 ||
-        bench_scaling(requests / 10 > 0 ? requests / 10 : 1) < 0) {
+    const char *only = argc > 2 ? argv[2] : NULL; /* tracing | domus | scaling: that part alone */
+    bool all = !only;
+    if (only && strcmp(only, "tracing") && strcmp(only, "domus") && strcmp(only, "scaling")) {
+        fprintf(stderr, "usage: bench_blk [REQUESTS [tracing|domus|scaling]]\n");
+        return 2;
+    }
+    if (((all || !strcmp(only, "tracing")) && bench_tracing(requests) < 0) ||
+        ((all || !strcmp(only, "domus")) && bench_domus(requests) < 0) ||
+        ((all || !strcmp(only, "scaling")) &&
+         bench_scaling(requests / 10 > 0 ? requests / 10 : 1) < 0)) {
         fprintf(stderr, "bench_blk: a run failed\n");
         return 1;
     }

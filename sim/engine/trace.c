@@ -46,6 +46,7 @@ static void trace_free(struct trace *t)
     free(t->place_reqs);
     free(t->map);
     free(t->hist);
+    iname_free(t);
     free(t);
 }
 
@@ -61,6 +62,7 @@ struct trace *trace_open(const struct trace_opts *o, char *err, size_t errlen)
     t->listen = o->listen;
     t->listen_ctx = o->listen_ctx;
     int rc = 0;
+    trace_grid_low_init();
     if (o->json_path && (rc = out_open(&t->json, o->json_path, err, errlen)) == 0)
         json_header(t, o->title);
     if (rc == 0 && o->csv_path && (rc = out_open(&t->csv, o->csv_path, err, errlen)) == 0)
@@ -145,10 +147,10 @@ static void hop_write(struct trace *t, struct req *r, const struct req *h, simti
 {
     hist_add(&t->hist[h->hop], end - h->start);
     if (t->json.on)
-        json_hop_span(t, r->id, h, end, last);
+        json_hop_span(t, h, end, last);
     if (t->csv.on)
-        csv_row(t, r->id, h->hop, SPAN_HOP, trace_hop_names[h->hop].s, h->place, h->start, end,
-                h->suppressed);
+        csv_row(t, (struct str){r->hex, r->hexlen}, h->hop, SPAN_HOP, NULL, NULL, h->place,
+                h->start, end, h->suppressed);
     emit(t, &(struct trace_rec){.type = TREC_HOP,
                                 .place = h->place,
                                 .req = r->id,
@@ -405,18 +407,25 @@ void trace_span(struct trace *t, const struct trace_span *s)
         return;
     int hop = s->hop;
     simtime_t end = s->end < s->start ? s->start : s->end;
+    char hex[REQ_HEX_MAX];
+    struct str req = {hex, 0};
     if (s->req != HOPSIM_NOREQ) {
         struct req *r = req_find(t, s->req);
         if (r && hop == HOP_NONE)
             hop = hop_of_span(r, s->start, end);
         if (r && hop == r->hop && end > r->sub_end)
             r->sub_end = end; /* the open hop ends no earlier (hop_leave_time) */
+        if (r)
+            req = (struct str){r->hex, r->hexlen};
+        else if (t->json.on || t->csv.on)
+            req.len = (size_t)(put_hex(hex, s->req) - hex);
     }
     hist_add(&t->hist[HOP_COUNT + s->kind], end - s->start);
+    struct iname *in = t->json.on || t->csv.on ? iname_get(t, s->kind, s->name) : NULL;
     if (t->json.on)
-        json_sub_span(t, s, hop, end);
+        json_sub_span(t, s, hop, end, req, in);
     if (t->csv.on)
-        csv_row(t, s->req, hop, s->kind, s->name, s->place, s->start, end, s->arg);
+        csv_row(t, req, hop, s->kind, s->name, in, s->place, s->start, end, s->arg);
     emit(t, &(struct trace_rec){.type = TREC_SPAN,
                                 .place = s->place,
                                 .name = s->name,

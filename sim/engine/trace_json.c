@@ -18,6 +18,9 @@
 
 /* ---- JSON records ------------------------------------------------------- */
 
+/* Room for a hop span and its flow event, or a sub-span without its name. */
+#define JSON_RECORD_ROOM 512u
+
 static void json_begin(struct trace *t)
 {
     if (t->json_events++)
@@ -26,22 +29,31 @@ static void json_begin(struct trace *t)
         OUT_LIT(&t->json, "\n{");
 }
 
+static char *put_begin(struct trace *t, char *w)
+{
+    if (t->json_events++)
+        *w++ = ',';
+    PUT_LIT(w, "\n{");
+    return w;
+}
+
 _Static_assert(TID_STRIDE == 10000, "tid = pid's digits, then the lane's four");
 
-static void json_pid_tid(struct out *o, uint32_t place, uint32_t lane)
+/* "pid":P,"tid":T with tid = pid * 10000 + lane: the place's prefix, then four digits. */
+static char *put_pid_tid(char *w, const struct place *p, uint32_t lane)
 {
-    uint32_t pid = place + 1;
-    int n = u64_digits(pid);
-    char *w = out_room(o, 40), *p;
-    memcpy(w, "\"pid\":", 6);
-    p = w + 6;
-    put_digits(p + n, pid, n);
-    w = p + n;
-    memcpy(w, ",\"tid\":", 7);
-    memcpy(w + 7, p, (size_t)n); /* tid = pid * 10000 + lane */
-    w += 7 + n;
-    put_digits(w + 4, lane, 4);
-    out_end(o, w + 4);
+    memcpy(w, p->pidtid, sizeof(p->pidtid));
+    w += p->pidtid_len;
+    memcpy(w, trace_digit_pairs + 2 * (lane / 100 % 100), 2);
+    memcpy(w + 2, trace_digit_pairs + 2 * (lane % 100), 2);
+    return w + 4;
+}
+
+static void json_pid_tid(struct trace *t, uint32_t place, uint32_t lane)
+{
+    struct out *o = &t->json;
+    out_end(o,
+            put_pid_tid(out_room(o, sizeof(t->places[place].pidtid) + 4), &t->places[place], lane));
 }
 
 static void json_meta(struct trace *t, const char *what, uint32_t place, uint32_t lane,
@@ -52,7 +64,7 @@ static void json_meta(struct trace *t, const char *what, uint32_t place, uint32_
     OUT_LIT(o, "\"name\":");
     out_json_str(o, what);
     OUT_LIT(o, ",\"ph\":\"M\",");
-    json_pid_tid(o, place, lane);
+    json_pid_tid(t, place, lane);
     if (name) {
         OUT_LIT(o, ",\"args\":{\"name\":");
         out_json_str(o, name);
@@ -71,35 +83,41 @@ static void json_lane_meta(struct trace *t, uint32_t place, uint32_t lane)
     json_meta(t, "thread_sort_index", place, lane, NULL, lane);
 }
 
-static void json_span_head(struct trace *t, simtime_t start, simtime_t end, uint32_t place,
-                           uint32_t lane)
+/* ph, ts, dur, pid and tid of a complete event; *ts (if not NULL) gets where ts went. */
+static char *put_span_head(struct trace *t, char *w, simtime_t start, simtime_t end,
+                           const struct place *p, uint32_t lane, struct str *ts)
 {
-    struct out *o = &t->json;
     uint64_t g = us_grid(start);
-    OUT_LIT(o, ",\"ph\":\"X\",\"ts\":");
-    out_grid(o, g);
-    OUT_LIT(o, ",\"dur\":");
-    out_grid(o, us_grid(end) - g); /* so that ts + dur is the end's grid point exactly */
-    out_ch(o, ',');
-    json_pid_tid(o, place, lane);
+    PUT_LIT(w, ",\"ph\":\"X\",\"ts\":");
+    char *at = w;
+    w = put_grid(w, g);
+    if (ts)
+        *ts = (struct str){at, (size_t)(w - at)};
+    PUT_LIT(w, ",\"dur\":");
+    /* us_grid(end) - g, so that ts + dur is the end's grid point exactly */
+    w = put_dur(t->json.durs, w, us_grid(end) - g, true);
+    *w++ = ',';
+    return put_pid_tid(w, p, lane);
 }
 
-static void json_flow(struct trace *t, char phase, uint64_t req, simtime_t ts, uint32_t place,
-                      uint32_t lane)
+/* A flow event; ts is its time as already written (a grid number, at most 35 bytes). */
+static char *put_flow(struct trace *t, char *w, char phase, struct str req, struct str ts,
+                      const struct place *p, uint32_t lane)
 {
-    struct out *o = &t->json;
-    json_begin(t);
-    OUT_LIT(o, "\"name\":\"req\",\"cat\":\"request\",\"ph\":\"");
-    out_ch(o, phase);
-    OUT_LIT(o, "\",\"id\":\"");
-    out_hex(o, req);
-    OUT_LIT(o, "\",\"ts\":");
-    out_grid(o, us_grid(ts));
-    out_ch(o, ',');
-    json_pid_tid(o, place, lane);
+    w = put_begin(t, w);
+    PUT_LIT(w, "\"name\":\"req\",\"cat\":\"request\",\"ph\":\"");
+    *w++ = phase;
+    PUT_LIT(w, "\",\"id\":\"");
+    w = put_req_hex(w, req);
+    PUT_LIT(w, "\",\"ts\":");
+    memcpy(w, ts.s, 40); /* the span's text is longer: the 40 bytes are inside it */
+    w += ts.len;
+    *w++ = ',';
+    w = put_pid_tid(w, p, lane);
     if (phase == 'f')
-        OUT_LIT(o, ",\"bp\":\"e\"");
-    out_ch(o, '}');
+        PUT_LIT(w, ",\"bp\":\"e\"");
+    *w++ = '}';
+    return w;
 }
 
 /* ---- lanes -------------------------------------------------------------- */
@@ -236,41 +254,48 @@ void json_header(struct trace *t, const char *title)
     OUT_LIT(o, ",\"generator\":\"hopsim\"},\"traceEvents\":[");
 }
 
-void json_hop_span(struct trace *t, uint64_t id, const struct req *r, simtime_t end, bool last)
+void json_hop_span(struct trace *t, const struct req *r, simtime_t end, bool last)
 {
     struct out *o = &t->json;
     uint32_t lane = lane_pick(t, r->place, r->start, end);
-    json_begin(t);
-    OUT_LIT(o, "\"name\":\"");
-    out_s(o, trace_hop_names[r->hop]);
-    OUT_LIT(o, "\",\"cat\":\"hop\"");
-    json_span_head(t, r->start, end, r->place, lane);
-    OUT_LIT(o, ",\"args\":{\"req\":\"");
-    out_hex(o, id);
-    OUT_LIT(o, "\",\"hop\":\"");
-    out_s(o, trace_hop_names[r->hop]);
+    const struct place *p = &t->places[r->place];
+    struct str hop = trace_hop_names[r->hop], req = {r->hex, r->hexlen};
+    char *w = out_room(o, JSON_RECORD_ROOM);
+    w = put_begin(t, w);
+    PUT_LIT(w, "\"name\":\"");
+    w = put_str(w, hop);
+    PUT_LIT(w, "\",\"cat\":\"hop\"");
+    struct str ts;
+    w = put_span_head(t, w, r->start, end, p, lane, &ts);
+    PUT_LIT(w, ",\"args\":{\"req\":\"");
+    w = put_req_hex(w, req);
+    PUT_LIT(w, "\",\"hop\":\"");
+    w = put_str(w, hop);
     if (r->suppressed)
-        OUT_LIT(o, "\",\"notify\":\"suppressed");
-    OUT_LIT(o, "\"}}");
+        PUT_LIT(w, "\",\"notify\":\"suppressed");
+    PUT_LIT(w, "\"}}");
     /* A one-span request has nothing to link. */
     if (!last)
-        json_flow(t, r->nspans ? 't' : 's', id, r->start, r->place, lane);
+        w = put_flow(t, w, r->nspans ? 't' : 's', req, ts, p, lane);
     else if (r->nspans)
-        json_flow(t, 'f', id, r->start, r->place, lane);
+        w = put_flow(t, w, 'f', req, ts, p, lane);
+    out_end(o, w);
 }
 
-/* Writes hop h (request r's, or one it held) ending at `end`. */
-void json_sub_span(struct trace *t, const struct trace_span *s, int hop, simtime_t end)
+/* \n{"name":"KIND[:NAME]","cat":"KIND" -- kept in the cache entry the first time. */
+static void json_sub_name(struct trace *t, const struct trace_span *s, struct iname *in)
 {
     struct out *o = &t->json;
+    if (in && in->json.s) {
+        out_s(o, in->json);
+        return;
+    }
     struct str kname = trace_kind_names[s->kind];
-    /* a zero-length span (a guest-error marker, a lock taken at once) is an instant on lane 0:
-     * it has no extent to nest, and a viewer that makes B/E pairs of complete events may close a
-     * zero-length one before opening it when another slice begins at the same time */
-    bool instant = end == s->start;
-    uint32_t lane = instant ? 0 : sub_lane_pick(t, s->place, s->start, end, s->kind);
-    json_begin(t);
-    OUT_LIT(o, "\"name\":\"");
+    size_t n = s->name ? strlen(s->name) : 0, at;
+    if (in) /* the fragment, at most 6 bytes per name byte, goes in without a flush */
+        out_room(o, 2 * kname.len + 6 * n + 32);
+    at = o->len;
+    OUT_LIT(o, "\n{\"name\":\"");
     out_s(o, kname);
     if (s->name) {
         out_ch(o, ':');
@@ -279,28 +304,47 @@ void json_sub_span(struct trace *t, const struct trace_span *s, int hop, simtime
     OUT_LIT(o, "\",\"cat\":\"");
     out_s(o, kname);
     out_ch(o, '"');
-    if (instant) {
-        OUT_LIT(o, ",\"ph\":\"i\",\"s\":\"t\",\"ts\":");
-        out_grid(o, us_grid(s->start));
+    if (in)
+        iname_keep(&in->json, o->buf + at, o->len - at);
+}
+
+void json_sub_span(struct trace *t, const struct trace_span *s, int hop, simtime_t end,
+                   struct str req, struct iname *in)
+{
+    struct out *o = &t->json;
+    const struct place *p = &t->places[s->place];
+    /* a zero-length span (a guest-error marker, a lock taken at once) is an instant on lane 0:
+     * it has no extent to nest, and a viewer that makes B/E pairs of complete events may close a
+     * zero-length one before opening it when another slice begins at the same time */
+    bool instant = end == s->start;
+    uint32_t lane = instant ? 0 : sub_lane_pick(t, s->place, s->start, end, s->kind);
+    if (t->json_events++)
         out_ch(o, ',');
-        json_pid_tid(o, s->place, 0);
+    json_sub_name(t, s, in);
+    char *w = out_room(o, JSON_RECORD_ROOM);
+    if (instant) {
+        PUT_LIT(w, ",\"ph\":\"i\",\"s\":\"t\",\"ts\":");
+        w = put_grid(w, us_grid(s->start));
+        *w++ = ',';
+        w = put_pid_tid(w, p, 0);
     } else {
-        json_span_head(t, s->start, end, s->place, lane);
+        w = put_span_head(t, w, s->start, end, p, lane, NULL);
     }
-    OUT_LIT(o, ",\"args\":{");
+    PUT_LIT(w, ",\"args\":{");
     if (s->req != HOPSIM_NOREQ) {
-        OUT_LIT(o, "\"req\":\"");
-        out_hex(o, s->req);
-        OUT_LIT(o, "\",");
+        PUT_LIT(w, "\"req\":\"");
+        w = put_req_hex(w, req);
+        PUT_LIT(w, "\",");
     }
     if (hop != HOP_NONE) {
-        OUT_LIT(o, "\"hop\":\"");
-        out_s(o, trace_hop_names[hop]);
-        OUT_LIT(o, "\",");
+        PUT_LIT(w, "\"hop\":\"");
+        w = put_str(w, trace_hop_names[hop]);
+        PUT_LIT(w, "\",");
     }
-    OUT_LIT(o, "\"arg\":");
-    out_i64(o, s->arg);
-    OUT_LIT(o, "}}");
+    PUT_LIT(w, "\"arg\":");
+    w = put_i64(w, s->arg);
+    PUT_LIT(w, "}}");
+    out_end(o, w);
 }
 
 void json_footer(struct trace *t)
@@ -310,7 +354,15 @@ void json_footer(struct trace *t)
 
 void json_place(struct trace *t, uint32_t pl)
 {
-    const struct place *p = &t->places[pl];
+    struct place *p = &t->places[pl];
+    char *w = p->pidtid;
+    PUT_LIT(w, "\"pid\":");
+    char *pid = w;
+    w = put_u64(w, pl + 1u);
+    size_t n = (size_t)(w - pid);
+    PUT_LIT(w, ",\"tid\":");
+    memmove(w, pid, n);
+    p->pidtid_len = (uint8_t)(w + n - p->pidtid);
     int64_t sub = p->id < 0 ? 0 : p->id > 65535 ? 65535 : p->id;
     json_meta(t, "process_name", pl, 0, p->name, 0);
     json_meta(t, "process_sort_index", pl, 0, NULL, (int64_t)p->kind * 65536 + sub);
@@ -327,7 +379,7 @@ void json_counter(struct trace *t, uint16_t place, const char *name, simtime_t n
     OUT_LIT(o, ",\"cat\":\"counter\",\"ph\":\"C\",\"ts\":");
     out_grid(o, us_grid(now));
     out_ch(o, ',');
-    json_pid_tid(o, place, 0);
+    json_pid_tid(t, place, 0);
     OUT_LIT(o, ",\"args\":{\"value\":");
     out_i64(o, value);
     OUT_LIT(o, "}}");

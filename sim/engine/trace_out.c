@@ -95,61 +95,40 @@ const char trace_digit_pairs[201] = "0001020304050607080910111213141516171819202
                                     "50515253545556575859606162636465666768697071727374"
                                     "75767778798081828384858687888990919293949596979899";
 
+struct grid_low trace_grid_low[1024];
+
+void trace_grid_low_init(void)
+{
+    if (trace_grid_low[1].carry) /* filled (fl = 1 carries 9536) */
+        return;
+    for (uint32_t fl = 0; fl < 1024; fl++) {
+        uint64_t b = (uint64_t)fl * 95367431640625ull; /* fl * 5^20 < 10^17 */
+        uint64_t lo = b % 10000000000ull;
+        uint32_t l2 = (uint32_t)(lo / 100000000u);
+        memcpy(trace_grid_low[fl].digits, trace_digit_pairs + 2 * l2, 2);
+        put8(trace_grid_low[fl].digits + 2, digits8((uint32_t)(lo - l2 * 100000000ull)));
+        trace_grid_low[fl].carry = (uint32_t)(b / 10000000000ull);
+    }
+}
+
 void out_u64(struct out *o, uint64_t v)
 {
-    out_end(o, put_u64(out_room(o, 20), v));
+    out_end(o, put_u64(out_room(o, 20 + PUT_SLACK), v));
 }
 
 void out_i64(struct out *o, int64_t v)
 {
-    char *w = out_room(o, 21);
-    if (v < 0) {
-        *w++ = '-';
-        w = put_u64(w, 0 - (uint64_t)v);
-    } else {
-        w = put_u64(w, (uint64_t)v);
-    }
-    out_end(o, w);
+    out_end(o, put_i64(out_room(o, 21 + PUT_SLACK), v));
 }
 
 void out_hex(struct out *o, uint64_t v)
 {
-    char *w = out_room(o, 18);
-    int n = v ? (64 - __builtin_clzll(v) + 3) / 4 : 1;
-    *w++ = '0';
-    *w++ = 'x';
-    for (int i = n - 1; i >= 0; i--, v >>= 4)
-        w[i] = "0123456789abcdef"[v & 15];
-    out_end(o, w + n);
+    out_end(o, put_hex(out_room(o, 18), v));
 }
-
-uint64_t us_grid(uint64_t ps)
-{
-    /* ps * 2^20 / 10^6 = ps * 2^14 / 15625, rounded (never a tie: 15625 is odd) */
-    if (ps < (1ull << 49))
-        return ((ps << 14) + 7812) / 15625;
-    __extension__ typedef unsigned __int128 u128;
-    return (uint64_t)((((u128)ps << 14) + 7812) / 15625);
-}
-
-_Static_assert(US_GRID_BITS == 20, "out_grid writes 20 decimals");
 
 void out_grid(struct out *o, uint64_t g)
 {
-    char *w = put_u64(out_room(o, 42), g >> US_GRID_BITS);
-    uint32_t f = (uint32_t)(g & ((1u << US_GRID_BITS) - 1));
-    if (f) {
-        /* f / 2^20 has 20 decimals, f * 5^20; with f = fh * 2^10 + fl that is
-         * fh * 5^10 * 10^10 + fl * 5^20, in two 10-digit halves that fit 64 bits.
-         * The last ctz(f) decimals are zeros: not written. */
-        uint64_t b = (uint64_t)(f & 1023u) * 95367431640625ull; /* fl * 5^20 < 10^17 */
-        uint64_t hi = (uint64_t)(f >> 10) * 9765625ull + b / 10000000000ull;
-        *w++ = '.';
-        put_digits(w + 10, hi, 10);
-        put_digits(w + 20, b % 10000000000ull, 10);
-        w += 20 - __builtin_ctz(f);
-    }
-    out_end(o, w);
+    out_end(o, put_grid(out_room(o, 35 + PUT_SLACK), g));
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
@@ -231,9 +210,10 @@ int out_open(struct out *o, const char *path, char *err, size_t errlen)
     int e = errno;
     o->path = strdup(path);
     o->buf = aligned_alloc(OUT_ALIGN, OUT_CAP);
-    if (o->fd >= 0 && (!o->path || !o->buf))
+    o->durs = calloc(1u << DUR_CACHE_BITS, sizeof(*o->durs));
+    if (o->fd >= 0 && (!o->path || !o->buf || !o->durs))
         e = ENOMEM;
-    if (o->fd < 0 || !o->path || !o->buf) {
+    if (o->fd < 0 || !o->path || !o->buf || !o->durs) {
         snprintf(err, errlen, "cannot open trace file '%s': %s", path, strerror(e));
         if (o->fd >= 0)
             close(o->fd);
@@ -272,7 +252,9 @@ int out_close(struct out *o, char *err, size_t errlen, int rc)
 free:
     free(o->path);
     free(o->buf);
+    free(o->durs);
     o->path = o->buf = NULL;
+    o->durs = NULL;
     return rc;
 }
 
@@ -295,4 +277,52 @@ struct str csv_quote(const char *s)
         *w++ = '"';
     *w = 0;
     return (struct str){q, (size_t)(w - q)};
+}
+
+/* ---- cached kind and name fragments (struct iname) ---------------------- */
+
+static void iname_clear(struct iname *e)
+{
+    free(e->copy);
+    free((char *)e->json.s);
+    free((char *)e->csv.s);
+    *e = (struct iname){0};
+}
+
+struct iname *iname_get(struct trace *t, uint16_t kind, const char *name)
+{
+    if (!t->inames && !(t->inames = calloc(1u << INAME_BITS, sizeof(*t->inames))))
+        return NULL;
+    uint64_t h = ((uint64_t)(uintptr_t)name ^ (uint64_t)kind << 48) * 0x9e3779b97f4a7c15ull;
+    struct iname *e = &t->inames[h >> (64 - INAME_BITS)];
+    if (e->used && e->key == name && e->kind == kind && (!name || !strcmp(e->copy, name)))
+        return e;
+    size_t n = name ? strlen(name) : 0;
+    char *copy = name && n <= INAME_MAX ? malloc(n + 1) : NULL;
+    if (name && !copy)
+        return NULL;
+    iname_clear(e);
+    if (copy)
+        memcpy(copy, name, n + 1);
+    *e = (struct iname){.key = name, .copy = copy, .kind = kind, .used = true};
+    return e;
+}
+
+void iname_keep(struct str *frag, const char *p, size_t n)
+{
+    char *c = malloc(n ? n : 1);
+    if (!c)
+        return;
+    memcpy(c, p, n);
+    *frag = (struct str){c, n};
+}
+
+void iname_free(struct trace *t)
+{
+    if (!t->inames)
+        return;
+    for (uint32_t i = 0; i < 1u << INAME_BITS; i++)
+        iname_clear(&t->inames[i]);
+    free(t->inames);
+    t->inames = NULL;
 }

@@ -83,6 +83,7 @@ struct req *req_new(struct trace *t, uint64_t id)
     struct req *r = &t->reqs[s];
     t->freelist = r->next;
     *r = (struct req){.id = id, .prev = t->tail, .next = NIL, .bprev = NIL, .bnext = NIL};
+    r->hexlen = (uint8_t)(put_hex(r->hex, id) - r->hex);
     if (t->tail != NIL)
         t->reqs[t->tail].next = s;
     else
