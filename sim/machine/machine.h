@@ -720,8 +720,6 @@ simtime_t flush_take_debt(struct pcpu *p, simtime_t t);
 /* refill.c: cache/TLB refill penalties after world switches, CR3 switches, runtime calls */
 /* Before v's slice on p at t: charge what it re-fetches (a `refill` span); returns the end. */
 simtime_t refill_charge(struct pcpu *p, struct vcpu *v, bool rs_entry, simtime_t t);
-/* Whether refill_charge would charge v on p now (the fast trap path leaves that to an event). */
-bool refill_due(const struct pcpu *p, const struct vcpu *v);
 /* p's untagged TLB entries were dropped (a CR3 switch), and VPID-tagged ones too if tagged_too
  * (a flush); `why` names it. */
 void refill_tlb_lost(struct pcpu *p, const char *why, bool tagged_too);

@@ -61,13 +61,6 @@ static const void *as_of(const struct domain *d)
     return d->rt ? (const void *)&rs_page_tables : (const void *)d;
 }
 
-bool refill_due(const struct pcpu *p, const struct vcpu *v)
-{
-    const struct domain *d = v->d;
-    bool cold = d->hvm ? v->vpid_gen != p->asid_gen + 1 : p->tlb_as != as_of(d);
-    return cold || p->cache_dom != d;
-}
-
 simtime_t refill_charge(struct pcpu *p, struct vcpu *v, bool rs_entry, simtime_t t)
 {
     struct machine *m = p->m;

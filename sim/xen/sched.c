@@ -439,11 +439,12 @@ static void fire_inline(struct machine *m, simtime_t t)
  * with a new slice: nothing in the simulation differs, only the engine
  * stops and restarts less (docs/host-speed.md). Only calls that neither
  * move the vCPU's RIP nor change Unicorn's memory map qualify: an event
- * channel send and grant-table operations; anything else, or a dispatch
- * that would deliver an upcall (it moves RIP), a world switch, a runtime
- * service, a refill penalty (a grant unmap's flush left the TLB cold: refill.c), an HVM
- * guest, the end of the run or its time limit, takes the
- * ordinary path. Returns true if the guest goes on; false with v->trap
+ * channel send, a physical IRQ's EOI and grant-table operations; anything
+ * else, or a dispatch that would deliver an upcall (it moves RIP), a world
+ * switch, a runtime service, an HVM guest, the end of the run or its time
+ * limit, takes the ordinary path. A dispatch that charges a refill penalty
+ * (a grant unmap's flush left the TLB cold: refill.c) starts the slice
+ * after it, as pcpu_dispatch does: inline when no event is due before. Returns true if the guest goes on; false with v->trap
  * TRAP_HYPERCALL (not handled: stop as always) or TRAP_HANDLED (handled,
  * its dispatch is an event: stop, and schedule no trap).
  */
@@ -456,6 +457,7 @@ bool sched_fast_trap(struct vcpu *v)
         return false;
     uint64_t nr = vcpu_reg(v, UC_X86_REG_RAX), op = vcpu_reg(v, UC_X86_REG_RDI);
     if (!(nr == __HYPERVISOR_event_channel_op && op == EVTCHNOP_send) &&
+        !(nr == __HYPERVISOR_physdev_op && op == PHYSDEVOP_eoi) &&
         nr != __HYPERVISOR_grant_table_op)
         return false;
     simtime_t now = vcpu_now(v), limit = m->sc->time_limit_ps;
@@ -471,8 +473,8 @@ bool sched_fast_trap(struct vcpu *v)
         when = p->idle_since;
     const struct vcpu_info *vi = d->shinfo ? &d->shinfo->vcpu_info[v->id] : NULL;
     bool upcall = vi && v->event_callback && vi->evtchn_upcall_pending && !vi->evtchn_upcall_mask;
-    if (p->rq_head != v || d->dead || m->stop || upcall || refill_due(p, v) ||
-        evq_peek(&m->q) <= when || (limit && when > limit)) {
+    if (p->rq_head != v || d->dead || m->stop || upcall || evq_peek(&m->q) <= when ||
+        (limit && when > limit)) {
         p->busy = true;
         evq_schedule(&m->q, when, pcpu_dispatch, p);
         v->trap = TRAP_HANDLED;
@@ -482,6 +484,16 @@ bool sched_fast_trap(struct vcpu *v)
     fire_inline(m, when); /* the dispatch event */
     struct vcpu *next = dispatch_prepare(p, when);
     (void)next; /* v: at the head, same domain, no upcall, alive */
+    if (v->slice_start > when) {
+        /* a refill penalty came first (a grant unmap's flush left the TLB cold): the slice
+         * starts as an event after it (pcpu_dispatch), inline too if none is due before */
+        if (evq_peek(&m->q) <= v->slice_start || m->stop || (limit && v->slice_start > limit)) {
+            evq_schedule(&m->q, v->slice_start, pcpu_run, p);
+            v->trap = TRAP_HANDLED;
+            return false;
+        }
+        fire_inline(m, v->slice_start); /* the slice's start */
+    }
     v->fast_traps++;
     m->engine_fast_traps++;
     vcpu_continue_slice(v, slice_budget(m));
