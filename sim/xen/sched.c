@@ -444,9 +444,9 @@ static void fire_inline(struct machine *m, simtime_t t)
  * switch, a runtime service, an HVM guest, the end of the run or its time
  * limit, takes the ordinary path. A dispatch that charges a refill penalty
  * (a grant unmap's flush left the TLB cold: refill.c) starts the slice
- * after it, as pcpu_dispatch does: inline when no event is due before. Returns true if the guest goes on; false with v->trap
- * TRAP_HYPERCALL (not handled: stop as always) or TRAP_HANDLED (handled,
- * its dispatch is an event: stop, and schedule no trap).
+ * after it, as pcpu_dispatch does: inline when no event is due before. Returns true if the guest
+ * goes on; false with v->trap TRAP_HYPERCALL (not handled: stop as always) or TRAP_HANDLED
+ * (handled, its dispatch is an event: stop, and schedule no trap).
  */
 bool sched_fast_trap(struct vcpu *v)
 {
