@@ -51,8 +51,17 @@ struct chart_timeline {
 };
 
 /* Write to path (.svg or .png): 0, or -1 with a message printed. */
+/* Drawn by the module hopsim-chart.so (chart.c), loaded on first use (sim/cli/plugin.c). */
 int chart_lines_write(const struct chart_lines *c, const char *path);
 int chart_bars_write(const struct chart_bars *c, const char *path);
 int chart_timeline_write(const struct chart_timeline *c, const char *path);
+
+/* What the chart module exports as CHART_API_SYMBOL. */
+struct chart_api {
+    int (*lines)(const struct chart_lines *c, const char *path);
+    int (*bars)(const struct chart_bars *c, const char *path);
+    int (*timeline)(const struct chart_timeline *c, const char *path);
+};
+#define CHART_API_SYMBOL "hopsim_chart_api"
 
 #endif

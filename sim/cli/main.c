@@ -245,8 +245,15 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    if (!strcmp(argv[1], "view"))
-        return view_main(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "view")) {
+        char err[640];
+        const struct view_api *api = view_api_load(err, sizeof err);
+        if (!api) {
+            fprintf(stderr, "hopsim view: %s\n", err);
+            return EXIT_USAGE;
+        }
+        return api->main(argc - 2, argv + 2);
+    }
     if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
         return help_print(argc > 2 ? argv[2] : NULL, stdout) < 0 ? EXIT_USAGE : 0;
     if (strcmp(argv[1], "flash") != 0)

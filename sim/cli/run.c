@@ -302,14 +302,16 @@ int run_scenario(const struct run_opts *o, struct run_result *r)
             o->trace_csv ? o->trace_csv : (sc.output.trace_csv[0] ? sc.output.trace_csv : NULL),
         .title = sc.name};
     struct view_live *view = NULL;
+    const struct view_api *vapi = NULL;
     if (o->view) {
         struct view_live_opts vo = {
             .title = sc.name, .speed = o->view_speed, .close_at_end = o->view_close};
-        if (!(view = view_live_open(&vo, err, sizeof(err)))) {
+        if (!(vapi = view_api_load(err, sizeof(err))) ||
+            !(view = vapi->live_open(&vo, err, sizeof(err)))) {
             fprintf(stderr, "hopsim: %s\n", err);
             return 2;
         }
-        to.listen = view_live_listen;
+        to.listen = vapi->live_listen;
         to.listen_ctx = view;
     }
     struct trace *tr = trace_open(&to, err, sizeof(err));
@@ -320,7 +322,8 @@ int run_scenario(const struct run_opts *o, struct run_result *r)
             fprintf(stderr, "hopsim: %s:%d: output: %s\n", sc.path, sc.output.line, err);
         else
             fprintf(stderr, "hopsim: %s\n", err);
-        view_live_close(view);
+        if (view)
+            vapi->live_close(view);
         return 2;
     }
     double t0 = host_now();
@@ -398,7 +401,8 @@ int run_scenario(const struct run_opts *o, struct run_result *r)
         rc = rc ? rc : 1;
     }
 out:
-    view_live_close(view); /* the run is over: the window stays until closed */
+    if (view)
+        vapi->live_close(view); /* the run is over: the window stays until closed */
     machine_destroy(&m);
     if (trace_close(tr, err, sizeof(err)) < 0) {
         fprintf(stderr, "hopsim: %s\n", err);

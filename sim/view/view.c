@@ -29,28 +29,6 @@
 #define DEFAULT_SPEED (50ull * 1000000)  /* 50 us of virtual time per wall second */
 #define DEFAULT_WIDTH (200ull * 1000000) /* 200 us visible */
 
-int view_parse_time(const char *s, simtime_t *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || !(v >= 0))
-        return -1;
-    static const struct {
-        const char *u;
-        double ps;
-    } units[] = {{"ps", 1}, {"ns", 1e3}, {"us", 1e6}, {"ms", 1e9}, {"s", 1e12}, {"", 1}};
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (!strcmp(end, units[i].u)) {
-            double ps = v * units[i].ps;
-            if (!(ps < 1.8e19))
-                return -1;
-            *out = (simtime_t)(ps + 0.5);
-            return 0;
-        }
-    return -1;
-}
-
 struct app {
     struct vview views[VIEW_MAXV];
     struct vmodel models[VIEW_MAXV];
@@ -584,3 +562,7 @@ out:
     app_free(&a);
     return rc;
 }
+
+/* What the executable looks up when it loads this module (view.h). */
+const struct view_api hopsim_view_api = {view_live_open, view_live_listen, view_live_close,
+                                         view_main};

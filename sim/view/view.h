@@ -39,7 +39,23 @@ void view_live_close(struct view_live *v);
 /* `hopsim view ...`; returns the exit code. */
 int view_main(int argc, char **argv);
 
-/* "1ms", "250us", "1.5ms", "100ns", "42ps", "7" (ps). Returns -1 if not a time. */
+/* "1ms", "250us", "1.5ms", "100ns", "42ps", "7" (ps). Returns -1 if not a time. In the executable
+ * (sim/cli/viewtime.c): --view-speed is parsed before the view is loaded. */
 int view_parse_time(const char *s, simtime_t *out);
+
+/*
+ * The view lives in the module hopsim-view.so (sim/cli/plugin.h), which
+ * exports these entry points as VIEW_API_SYMBOL; the executable loads it
+ * for `hopsim view` and `run --view` only.
+ */
+struct view_api {
+    struct view_live *(*live_open)(const struct view_live_opts *o, char *err, size_t errlen);
+    void (*live_listen)(void *ctx, const struct trace_rec *r);
+    void (*live_close)(struct view_live *v);
+    int (*main)(int argc, char **argv);
+};
+#define VIEW_API_SYMBOL "hopsim_view_api"
+/* The loaded module's table (sim/cli/plugin.c); NULL with err filled. */
+const struct view_api *view_api_load(char *err, size_t errlen);
 
 #endif
