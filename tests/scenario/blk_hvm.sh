@@ -53,5 +53,16 @@ for a in hvm-emul hosted; do
     bash -c "grep -q 'devmodel: serving d1' '$WORK/two-$a' && grep -q 'devmodel: serving d2' '$WORK/two-$a'"
   check "$a, two guests: each emulation carried its guest's commands" \
     bash -c "[ \$(grep -Ec 'emu_sas: guest [12]: 30 commands issued to the real HBA, 30 completed' '$WORK/two-$a') = 2 ]"
+  # both guests write and read back their own data at once: partitions that overlapped would
+  # fail the guests' checks
+  rm -f "$WORK/twov.img"
+  set +e
+  "$HOPSIM" run "$SRC/workloads/scenarios/blk-randrw-verify.lua" --set arch=$a --set domus=2 \
+    --set requests=100 --set disk="$WORK/twov.img" >"$WORK/twov-$a" 2>&1
+  rc=$?
+  set -e
+  check "$a, two guests verified: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+  check "$a, two guests verified: every guest check passed" \
+    grep -Eq "guest checks: [1-9][0-9]* passed, 0 failed" "$WORK/twov-$a"
 done
 finish
