@@ -36,22 +36,10 @@ static struct {
 /* One foreign page mapped into a hole of ours, read and written back: the hypervisor's answer. */
 static long map_foreign(domid_t dom, xen_ulong_t gfn)
 {
-    static xen_ulong_t idx;
-    static xen_pfn_t gpfn;
-    static int err;
-    idx = gfn;
-    gpfn = physmap_hole_alloc(1);
-    err = 0;
-    struct xen_add_to_physmap_batch b = {
-        .domid = DOMID_SELF, .space = XENMAPSPACE_gmfn_foreign, .size = 1, .u.foreign_domid = dom};
-    set_xen_guest_handle(b.idxs, &idx);
-    set_xen_guest_handle(b.gpfns, &gpfn);
-    set_xen_guest_handle(b.errs, &err);
-    long rc = HYPERVISOR_memory_op(XENMEM_add_to_physmap_batch, &b);
-    if (!rc)
-        rc = err;
+    void *va;
+    long rc = physmap_map_foreign(dom, gfn, &va);
     if (!rc) {
-        volatile uint64_t *w = pfn_to_virt(gpfn);
+        volatile uint64_t *w = va;
         *w = *w;
     }
     return rc;
@@ -75,7 +63,9 @@ static int disk_cmd(uint8_t target, uint64_t lba, uint32_t nblocks, uint8_t opco
     sas_sg_set(&c->sg[0], pr.bus, PAGE_SIZE);
     c->nsg = 1;
     int rc = sas_cmd_submit(pr.hba, c);
-    if (!rc)
+    if (rc)
+        sas_cmd_free(pr.hba, c);
+    else
         sas_kick(pr.hba);
     return rc;
 }

@@ -40,26 +40,10 @@ int dmp_ptrace_attach(const struct dm_proc *p, const struct dm_proc *t)
 
 long dmp_privcmd_map(const struct dm_proc *p, domid_t dom, xen_ulong_t gfn, void **va)
 {
-    static xen_ulong_t idx;
-    static xen_pfn_t gpfn;
-    static int err;
     if (!p->has_privcmd)
         return -XEN_ENOENT; /* no /dev/xen/privcmd outside dom0 */
     /* privcmd_ioctl_mmap_batch: `if (data->domid != DOMID_INVALID && data->domid != m.dom)` */
     if (p->privcmd_dom != DOMID_INVALID && p->privcmd_dom != dom)
         return -XEN_EPERM;
-    idx = gfn;
-    gpfn = physmap_hole_alloc(1);
-    err = 0;
-    struct xen_add_to_physmap_batch b = {
-        .domid = DOMID_SELF, .space = XENMAPSPACE_gmfn_foreign, .size = 1, .u.foreign_domid = dom};
-    set_xen_guest_handle(b.idxs, &idx);
-    set_xen_guest_handle(b.gpfns, &gpfn);
-    set_xen_guest_handle(b.errs, &err);
-    long rc = HYPERVISOR_memory_op(XENMEM_add_to_physmap_batch, &b);
-    if (!rc)
-        rc = err;
-    if (!rc)
-        *va = pfn_to_virt(gpfn);
-    return rc;
+    return physmap_map_foreign(dom, gfn, va);
 }

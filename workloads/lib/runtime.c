@@ -51,6 +51,27 @@ long physmap_add(unsigned space, unsigned long idx, unsigned long gpfn)
     return HYPERVISOR_memory_op(XENMEM_add_to_physmap, &xatp);
 }
 
+long physmap_map_foreign(domid_t dom, xen_ulong_t gfn, void **va)
+{
+    static xen_ulong_t idx;
+    static xen_pfn_t gpfn;
+    static int err;
+    idx = gfn;
+    gpfn = physmap_hole_alloc(1);
+    err = 0;
+    struct xen_add_to_physmap_batch b = {
+        .domid = DOMID_SELF, .space = XENMAPSPACE_gmfn_foreign, .size = 1, .u.foreign_domid = dom};
+    set_xen_guest_handle(b.idxs, &idx);
+    set_xen_guest_handle(b.gpfns, &gpfn);
+    set_xen_guest_handle(b.errs, &err);
+    long rc = HYPERVISOR_memory_op(XENMEM_add_to_physmap_batch, &b);
+    if (!rc)
+        rc = err;
+    if (!rc)
+        *va = pfn_to_virt(gpfn);
+    return rc;
+}
+
 static void map_shared_info(void)
 {
     unsigned long gpfn = physmap_hole_alloc(1);

@@ -34,5 +34,11 @@ static inline int is_privileged(void)
 unsigned long physmap_hole_alloc(unsigned long n);
 /* XENMEM_add_to_physmap(DOMID_SELF, space, idx, gpfn): 0 or -errno. */
 long physmap_add(unsigned space, unsigned long idx, unsigned long gpfn);
+/*
+ * Frame `gfn` of domain `dom` mapped into one frame of our physmap hole
+ * (XENMEM_add_to_physmap_batch, XENMAPSPACE_gmfn_foreign, as a dom0 device
+ * model maps its guest's memory): 0 with *va set, or the hypervisor's -errno.
+ */
+long physmap_map_foreign(domid_t dom, xen_ulong_t gfn, void **va);
 
 #endif
