@@ -94,10 +94,15 @@ static const struct {
                "hop and sub-span it went through, in time order, with the place (CPU,\n"
                "domain, device) and duration, and draws them as a timeline, a lane per\n"
                "place. REQUEST is a request id from the trace, or 'first' / 'slowest'.\n"},
-    {"disk-check", "usage: hopsim disk-check IMAGE\n"
+    {"disk-check", "usage: hopsim disk-check IMAGE [--partitions N] [--block-size 512|4096]\n"
                    "\n"
                    "Verifies every sector of a disk image written by the block test program\n"
-                   "(a regular file of whole sectors; exit 1 if a sector is inconsistent).\n"},
+                   "(a regular file of whole sectors; exit 1 if a sector is inconsistent).\n"
+                   "--partitions N: the disk was shared by guests that each had their own\n"
+                   "equal extent addressed from block 0 (hvm-emul and hosted with domus=N,\n"
+                   "l4-vmm: 8); each sector is checked at its place within its extent.\n"
+                   "--block-size: the disk's block size (a scenario disk's block_size), which\n"
+                   "the extents are whole blocks of.\n"},
     {"size-report", "usage: hopsim size-report [GUEST_DIR]\n"
                     "\n"
                     "The code bytes that run with privilege in each architecture.\n"},

@@ -180,8 +180,16 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o, struct comp
  * created image is sparse, zero-filled); anything else that is not a
  * consistent pattern for its place -- including a pattern whose magic was
  * zeroed -- is inconsistent.
+ *
+ * With `parts` > 1 the image is a disk that several guests shared, each in
+ * its own equal partition addressed from its block 0 (the device model's
+ * split of a target among its guests under hvm-emul and hosted, the l4
+ * driver server's 8 extents): the disk's blocks of `blksz` bytes are cut
+ * into `parts` extents of blocks / parts blocks, a sector's place is its
+ * 512-byte LBA within its extent, and sectors past the last whole extent
+ * belong to no guest and must be unwritten.
  */
-static int disk_check(const char *path)
+static int disk_check(const char *path, unsigned parts, unsigned blksz)
 {
     char err[512];
     uint64_t size;
@@ -190,11 +198,21 @@ static int disk_check(const char *path)
         fprintf(stderr, "hopsim: disk-check: %s\n", err);
         return EXIT_USAGE;
     }
-    if (size % HOPSIM_SECTOR) {
+    if (size % blksz) {
         fprintf(stderr,
                 "hopsim: disk-check: %s: %llu bytes, not a whole number of %u-byte "
-                "sectors\n",
-                path, (unsigned long long)size, HOPSIM_SECTOR);
+                "%s\n",
+                path, (unsigned long long)size, blksz,
+                blksz == HOPSIM_SECTOR ? "sectors" : "blocks");
+        close(fd);
+        return EXIT_USAGE;
+    }
+    const uint64_t part = size / blksz / parts * blksz / HOPSIM_SECTOR; /* sectors per extent */
+    if (!part) {
+        fprintf(stderr,
+                "hopsim: disk-check: %s: %llu bytes cannot hold %u partitions of whole "
+                "%u-byte blocks\n",
+                path, (unsigned long long)size, parts, blksz);
         close(fd);
         return EXIT_USAGE;
     }
@@ -214,7 +232,12 @@ static int disk_check(const char *path)
             const uint8_t *sector = chunk + off;
             uint64_t magic;
             memcpy(&magic, sector, 8);
-            int r = hopsim_pattern_check(sector, lba, NULL);
+            /* its place: the LBA within its guest's extent; none past the last extent */
+            uint64_t extent = lba / part;
+            uint64_t place = extent < parts ? lba % part : UINT64_MAX;
+            int r = hopsim_pattern_check(sector, place, NULL);
+            if (extent >= parts && r > 0)
+                r = -1;
             if (magic == HOPSIM_EVIL_MAGIC) {
                 evil++;
             } else if (r > 0) {
@@ -222,7 +245,15 @@ static int disk_check(const char *path)
             } else if (r == 0) {
                 blank++;
             } else {
-                if (bad < 5)
+                if (bad < 5 && parts > 1)
+                    fprintf(stderr,
+                            "hopsim: %s: sector %llu (%s%llu of partition %llu) holds no "
+                            "consistent pattern for its place\n",
+                            path, (unsigned long long)lba,
+                            extent < parts ? "sector " : "past the end, ",
+                            (unsigned long long)(extent < parts ? place : lba - parts * part),
+                            (unsigned long long)(extent < parts ? extent : parts - 1));
+                else if (bad < 5)
                     fprintf(stderr,
                             "hopsim: %s: sector %llu holds no consistent pattern for "
                             "its place\n",
@@ -233,10 +264,52 @@ static int disk_check(const char *path)
     }
     close(fd);
     printf("%s: %llu sectors, %llu written by the test program and consistent, %llu "
-           "inconsistent, %llu from rejected requests, %llu unwritten\n",
+           "inconsistent, %llu from rejected requests, %llu unwritten",
            path, (unsigned long long)lba, (unsigned long long)good, (unsigned long long)bad,
            (unsigned long long)evil, (unsigned long long)blank);
+    if (parts > 1)
+        printf(" (%u partitions of %llu sectors)", parts, (unsigned long long)part);
+    printf("\n");
     return bad || evil ? EXIT_RUN_FAILED : 0;
+}
+
+/* `disk-check IMAGE [--partitions N] [--block-size 512|4096]` */
+static int disk_check_cmd(int argc, char **argv)
+{
+    const char *image = NULL;
+    unsigned long parts = 1, blksz = HOPSIM_SECTOR;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        unsigned long *v = !strcmp(a, "--partitions")   ? &parts
+                           : !strcmp(a, "--block-size") ? &blksz
+                                                        : NULL;
+        if (v) {
+            char *end;
+            if (i + 1 == argc) {
+                fprintf(stderr, "hopsim: disk-check: %s needs a value\n", a);
+                return EXIT_USAGE;
+            }
+            errno = 0;
+            *v = strtoul(argv[++i], &end, 10);
+            if (errno || *end || argv[i][0] < '0' || argv[i][0] > '9' ||
+                (v == &parts && (parts < 1 || parts > 4096)) ||
+                (v == &blksz && blksz != 512 && blksz != 4096)) {
+                fprintf(stderr, "hopsim: disk-check: %s %s: expected %s\n", a, argv[i],
+                        v == &parts ? "a whole number from 1 to 4096" : "512 or 4096");
+                return EXIT_USAGE;
+            }
+        } else if (a[0] == '-' || image) {
+            fprintf(stderr, "hopsim: disk-check: unexpected argument '%s'\n", a);
+            return EXIT_USAGE;
+        } else {
+            image = a;
+        }
+    }
+    if (!image) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    return disk_check(image, (unsigned)parts, (unsigned)blksz);
 }
 
 int main(int argc, char **argv)
@@ -295,7 +368,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "size-report"))
         return size_report(argc > 2 ? argv[2] : HOPSIM_GUEST_DIR);
     if (!strcmp(argv[1], "disk-check"))
-        return argc == 3 ? disk_check(argv[2]) : (usage(stderr), EXIT_USAGE);
+        return disk_check_cmd(argc - 2, argv + 2);
     if (!strcmp(argv[1], "run")) {
         struct run_opts o = {0};
         if (parse_run_args(argc - 2, argv + 2, &o, NULL) < 0)

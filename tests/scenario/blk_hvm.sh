@@ -64,5 +64,16 @@ for a in hvm-emul hosted; do
   check "$a, two guests verified: exit 0 (got $rc)" [ "$rc" -eq 0 ]
   check "$a, two guests verified: every guest check passed" \
     grep -Eq "guest checks: [1-9][0-9]* passed, 0 failed" "$WORK/twov-$a"
+  # the image afterwards: each guest's sectors at their place in its own half
+  set +e
+  "$HOPSIM" disk-check "$WORK/twov.img" --partitions 2 >"$WORK/twodc" 2>&1
+  rc=$?
+  "$HOPSIM" disk-check "$WORK/twov.img" >"$WORK/twodc1" 2>&1
+  rc1=$?
+  set -e
+  check "$a, two guests verified: disk-check --partitions 2 passes: $(cat "$WORK/twodc")" \
+    bash -c "[ $rc -eq 0 ] && grep -Eq ': 131072 sectors, [1-9][0-9]* written .*, 0 inconsistent, 0 from rejected requests, .*\(2 partitions of 65536 sectors\)' '$WORK/twodc'"
+  check "$a, two guests verified: read as one disk, the second guest's sectors are out of place (rc $rc1)" \
+    bash -c "[ $rc1 -eq 1 ] && grep -Eq ', [1-9][0-9]* inconsistent, ' '$WORK/twodc1'"
 done
 finish

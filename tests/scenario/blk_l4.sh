@@ -65,4 +65,17 @@ check "two VMs: exit 0 (got $rc)" [ "$rc" -eq 0 ]
 check "two VMs: 60 requests done" grep -q "requests: 60 done, 0 in flight" "$WORK/two"
 check "two VMs: two clients of one driver server" \
   bash -c "[ \$(grep -c 'drvsrv: client [0-9] is thread' '$WORK/two') = 2 ]"
+# two VMs writing and verifying their own data: each in its own eighth of the disk
+set +e
+"$HOPSIM" run "$SRC/workloads/scenarios/blk-randrw-verify.lua" --set arch=l4-vmm --set domus=2 \
+  --set requests=100 --set disk="$WORK/twov.img" >"$WORK/twov" 2>&1
+rc=$?
+"$HOPSIM" disk-check "$WORK/twov.img" --partitions 8 >"$WORK/twodc" 2>&1
+rc8=$?
+set -e
+check "two VMs verified: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+check "two VMs verified: every guest check passed" \
+  grep -Eq "guest checks: [1-9][0-9]* passed, 0 failed" "$WORK/twov"
+check "two VMs verified: disk-check --partitions 8 passes: $(cat "$WORK/twodc")" \
+  bash -c "[ $rc8 -eq 0 ] && grep -Eq ', [1-9][0-9]* written .*, 0 inconsistent, 0 from rejected requests, .*\(8 partitions of ' '$WORK/twodc'"
 finish

@@ -27,6 +27,20 @@ expect2 "disk-check /dev/zero" "/dev/zero: a character device" "$HOPSIM" disk-ch
 expect2 "disk-check FIFO" "disk-check: fifo: a FIFO, expected a regular file" "$HOPSIM" disk-check fifo
 head -c 1000 /dev/zero >odd
 expect2 "disk-check partial sector" "not a whole number of 512-byte sectors" "$HOPSIM" disk-check odd
+head -c 5120 /dev/zero >blocks
+expect2 "disk-check --partitions 0" "disk-check: --partitions 0: expected a whole number from 1 to 4096" \
+  "$HOPSIM" disk-check blocks --partitions 0
+expect2 "disk-check --partitions -1" "disk-check: --partitions -1: expected a whole number" \
+  "$HOPSIM" disk-check blocks --partitions -1
+expect2 "disk-check --partitions with no value" "disk-check: --partitions needs a value" \
+  "$HOPSIM" disk-check blocks --partitions
+expect2 "disk-check --block-size 1000" "disk-check: --block-size 1000: expected 512 or 4096" \
+  "$HOPSIM" disk-check blocks --block-size 1000
+expect2 "disk-check 4096-byte blocks, partial block" "5120 bytes, not a whole number of 4096-byte blocks" \
+  "$HOPSIM" disk-check blocks --block-size 4096
+expect2 "disk-check more partitions than blocks" "cannot hold 11 partitions of whole 512-byte blocks" \
+  "$HOPSIM" disk-check blocks --partitions 11
+expect2 "disk-check two images" "disk-check: unexpected argument 'odd'" "$HOPSIM" disk-check blocks odd
 
 R=$SRC/workloads/scenarios/blk-randrw-verify.lua
 expect2 "flash_image=/dev/zero" "blk-randrw-verify.lua:[0-9]*: image: flash image /dev/zero: a character device" \
