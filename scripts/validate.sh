@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Reruns the hopsim side of docs/validation.md: the runs whose end-to-end
+# results the chapter puts beside published measurements of real systems,
+# each with its seed, and prints the table's hopsim column.
+#
+#   scripts/validate.sh [--values FILE] [HOPSIM]
+#
+# HOPSIM defaults to build/hopsim. --values FILE also writes every figure as
+# `key value` lines (tests/scenario/validation.sh checks them against the
+# bands the chapter states). Deterministic: the same build prints the same
+# figures. Takes a few seconds of CPU.
+set -euo pipefail
+VALUES=
+if [ "${1:-}" = "--values" ]; then
+  VALUES=$2
+  shift 2
+fi
+HOPSIM=${1:-build/hopsim}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+SC=$SRC/workloads/scenarios
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+SEED=1
+: >"$WORK/values"
+
+val() { echo "$1 $2" >>"$WORK/values"; }
+get() { awk -v k="$1" '$1 == k { print $2 }' "$WORK/values"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# compare CSV -> values: cpu us per request (all parts), rate, Mbit/s, cpu0 busy
+csv_values() { # csv_values PREFIX CSV
+  awk -F, -v p="$1" '
+    $2 == "cpu_per_req" { cpu[$1] += $5; part[$1 "." $3] = $5 }
+    $2 == "iops" { rate[$1] = $9 }
+    $2 == "mbps_out" { mb[$1] = $10 }
+    $2 == "cpu_busy" && $3 == "cpu0" { busy[$1] = $5 }
+    END {
+      for (a in cpu) {
+        printf "%s.%s.cpu_us %.3f\n", p, a, cpu[a] / 1e6
+        printf "%s.%s.back_us %.3f\n", p, a, part[a ".back"] / 1e6
+        printf "%s.%s.rate %d\n", p, a, rate[a]
+        printf "%s.%s.mbps %.1f\n", p, a, mb[a]
+        printf "%s.%s.cpu0_busy %.4f\n", p, a, busy[a]
+      }
+    }' "$2" >>"$WORK/values"
+}
+
+compare() { # compare NAME SCENARIO ARGS...: a hopsim compare run, its CSV in $WORK/NAME.csv
+  local name=$1 scenario=$2
+  shift 2
+  "$HOPSIM" compare "$SC/$scenario" --seed $SEED --quiet --csv "$WORK/$name.csv" "$@" \
+    >"$WORK/$name.out" 2>&1 || {
+    cat "$WORK/$name.out" >&2
+    echo "validate: run $name failed" >&2
+    exit 1
+  }
+  csv_values "$name" "$WORK/$name.csv"
+}
+
+run_iops() { # run_iops KEY --set ... : one blk-randread run, its IOPS
+  local key=$1
+  shift
+  "$HOPSIM" run "$SC/blk-randread.lua" --quiet --out "$WORK/o" --seed $SEED \
+    --set arch=xen-dom0 --set disk_type=ram --set iodepth=4 --set requests=200 "$@" \
+    --stats "$WORK/s.json" >"$WORK/run.out" 2>&1 || {
+    cat "$WORK/run.out" >&2
+    echo "validate: run $key failed" >&2
+    exit 1
+  }
+  val "$key" "$(jq '.results.iops.value | floor' "$WORK/s.json")"
+}
+
+# V1, V2: hosted VMM vs native, 1514-byte stream at 1 GbE (Sugerman et al. 2001)
+compare v1 net-stream.lua --arch native,hosted --set sizes=1514 --set count=1000
+# V3: PV (netfront/netback) vs emulated e1000, 1514-byte stream at 10 GbE (Kiyanovski 2017);
+# V6: PV vs native transmit, CPU-bound (Menon et al. 2006)
+compare v3 net-stream.lua --arch xen-dom0,hvm-emul,native --set sizes=1514 --set count=1000 --set gbps=10
+# V7: PV vs native receive, 1514-byte frames every 2 us at 10 GbE: CPU-bound (Menon et al. 2006)
+compare v7 net-rx.lua --arch xen-dom0,native --set gbps=10 --set gap_ns=2000 --set count=1000
+# V4: persistent grants vs map/unmap, 16 frontends on a RAM disk (Pau Monne 2012)
+for g in map persistent; do
+  run_iops "v4.$g.iops" --set domus=16 --set cpus=20 --set backend_vcpus=4 --set grants=$g
+done
+# V5: map/unmap with one backend vCPU vs one backend vCPU per frontend (Chick 2012)
+for n in 2 4 8; do
+  run_iops "v5.n$n.bv1.iops" --set domus=$n --set cpus=$((n + 1)) --set backend_vcpus=1 --set grants=map
+  run_iops "v5.n$n.bvn.iops" --set domus=$n --set cpus=$((2 * n)) --set backend_vcpus=$n --set grants=map
+done
+
+# derived figures
+val v1.cpu_ratio "$(ratio "$(get v1.hosted.cpu_us)" "$(get v1.native.cpu_us)")"
+val v1.busy_ratio "$(ratio "$(get v1.hosted.cpu0_busy)" "$(get v1.native.cpu0_busy)")"
+val v1.mbps_ratio "$(ratio "$(get v1.hosted.mbps)" "$(get v1.native.mbps)")"
+val v2.host_kcycles "$(awk -v u="$(get v1.hosted.back_us)" 'BEGIN { printf "%.1f", u * 3 }')"
+val v3.rate_ratio "$(ratio "$(get v3.xen-dom0.rate)" "$(get v3.hvm-emul.rate)")"
+val v3.cpu_ratio "$(ratio "$(get v3.xen-dom0.cpu_us)" "$(get v3.hvm-emul.cpu_us)")"
+val v6.cpu_ratio "$(ratio "$(get v3.xen-dom0.cpu_us)" "$(get v3.native.cpu_us)")"
+val v6.rate_ratio "$(ratio "$(get v3.xen-dom0.rate)" "$(get v3.native.rate)")"
+val v7.cpu_ratio "$(ratio "$(get v7.xen-dom0.cpu_us)" "$(get v7.native.cpu_us)")"
+val v4.ratio "$(ratio "$(get v4.persistent.iops)" "$(get v4.map.iops)")"
+for n in 2 4 8; do
+  val "v5.n$n.ratio" "$(ratio "$(get "v5.n$n.bvn.iops")" "$(get "v5.n$n.bv1.iops")")"
+done
+
+k() { awk -v v="$(get "$1")" 'BEGIN { printf "%.0fk", v / 1000 }'; }
+cat <<EOF
+hopsim side of docs/validation.md (seed $SEED, source $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo "not a git checkout"))
+
+| row | quantity | hopsim |
+|---|---|---|
+| V1 | hosted / native CPU per 1514-byte frame at 1 GbE line rate | $(get v1.cpu_ratio)x ($(get v1.hosted.cpu_us) / $(get v1.native.cpu_us) us; cpu0 busy $(get v1.hosted.cpu0_busy) / $(get v1.native.cpu0_busy)) |
+| V2 | hosted / native wire throughput | $(get v1.mbps_ratio)x ($(get v1.hosted.mbps) / $(get v1.native.mbps) Mbit/s) |
+| V2 | host-side CPU per transmitted frame (hosted) | $(get v1.hosted.back_us) us = $(get v2.host_kcycles) k cycles at 3 GHz |
+| V3 | PV / emulated NIC packet rate, 1514 B at 10 GbE | $(get v3.rate_ratio)x ($(get v3.xen-dom0.rate) / $(get v3.hvm-emul.rate) frames/s) |
+| V3 | PV / emulated CPU per frame | $(get v3.cpu_ratio)x ($(get v3.xen-dom0.cpu_us) / $(get v3.hvm-emul.cpu_us) us) |
+| V6 | PV / native CPU per transmitted frame, 1514 B at 10 GbE (CPU-bound) | $(get v6.cpu_ratio)x ($(get v3.xen-dom0.cpu_us) / $(get v3.native.cpu_us) us; frame rate $(get v6.rate_ratio)x) |
+| V7 | PV / native CPU per received frame, 1514 B every 2 us at 10 GbE (CPU-bound) | $(get v7.cpu_ratio)x ($(get v7.xen-dom0.cpu_us) / $(get v7.native.cpu_us) us; cpu0 busy $(get v7.xen-dom0.cpu0_busy) / $(get v7.native.cpu0_busy)) |
+| V4 | persistent / map IOPS, 16 frontends, RAM disk, 4 backend vCPUs | $(get v4.ratio)x ($(k v4.persistent.iops) / $(k v4.map.iops)) |
+| V5 | map IOPS, a backend vCPU per frontend / one backend vCPU | 2: $(get v5.n2.ratio)x ($(k v5.n2.bvn.iops) / $(k v5.n2.bv1.iops)), 4: $(get v5.n4.ratio)x ($(k v5.n4.bvn.iops) / $(k v5.n4.bv1.iops)), 8: $(get v5.n8.ratio)x ($(k v5.n8.bvn.iops) / $(k v5.n8.bv1.iops)) |
+EOF
+[ -z "$VALUES" ] || cp "$WORK/values" "$VALUES"
