@@ -34,6 +34,7 @@ struct point {
     long json_bytes, csv_bytes;
     long records; /* CSV rows: one per span */
     uint64_t engine_runs, in_engine;
+    uint64_t switches, fills; /* shared-engine domain switches, TLB fills */
 };
 
 static long file_bytes(const char *path)
@@ -97,6 +98,8 @@ static int run_point_arch(const char *arch, int domus, int iodepth, int requests
     p->records = csv_rows(o.trace_csv);
     p->engine_runs = r.engine_runs;
     p->in_engine = r.engine_fast_traps;
+    p->switches = r.engine_switches;
+    p->fills = r.tlb_fills;
     if (real_json)
         remove(o.trace_json);
     if (o.trace_csv)
@@ -163,8 +166,13 @@ static int bench_tracing(int requests)
  * Host CPU per request, 64 domUs against 1: the marginal cost, from runs of
  * N and 2N requests per domU (the difference leaves out boot and the
  * xenstore handshake, which grow with the number of domains, not requests).
+ * Also per marginal request: shared-engine domain switches and TLB fills.
  */
-static int marginal(int domus, int per, double *us)
+struct marg {
+    double us, switches, fills;
+};
+
+static int marginal(int domus, int per, struct marg *out)
 {
     struct point a = {0}, b = {0}, p;
     for (int i = 0; i < 3; i++) {
@@ -177,7 +185,10 @@ static int marginal(int domus, int per, double *us)
         if (!b.host_s || p.host_s < b.host_s)
             b = p;
     }
-    *us = (b.host_s - a.host_s) / (double)(b.requests - a.requests) * 1e6;
+    double n = (double)(b.requests - a.requests);
+    *out = (struct marg){.us = (b.host_s - a.host_s) / n * 1e6,
+                         .switches = (double)(b.switches - a.switches) / n,
+                         .fills = (double)(b.fills - a.fills) / n};
     return 0;
 }
 
@@ -186,7 +197,7 @@ static int bench_domus(int requests)
     /* at least 200 per domU: with fewer, what is left of each engine's warm-up (translation,
      * first touches of its memory) and the run-to-run noise swamp the difference */
     int per = requests / 64 > 200 ? requests / 64 : 200;
-    double c1, c64, own;
+    struct marg c1, c64, own;
     if (marginal(1, per * 64, &c1) < 0 || marginal(64, per, &c64) < 0)
         return -1;
     setenv("HOPSIM_ENGINE_SHARE", "0", 1);
@@ -196,9 +207,15 @@ static int bench_domus(int requests)
         return -1;
     printf("host CPU per request (marginal: runs of N and 2N requests, %d more requests)\n",
            per * 64);
-    printf("  1 domU   %8.1f us / request\n", c1);
-    printf("  64 domUs %8.1f us / request   ratio %.2fx   (target <= 1.25x)\n", c64, c64 / c1);
-    printf("  64 domUs, an engine each %8.1f us / request   ratio %.2fx\n", own, own / c1);
+    printf("  1 domU   %8.1f us / request                  %5.2f engine switches, %5.1f TLB "
+           "fills / request\n",
+           c1.us, c1.switches, c1.fills);
+    printf("  64 domUs %8.1f us / request   ratio %.2fx   %5.2f engine switches, %5.1f TLB fills / "
+           "request   (target <= 1.25x)\n",
+           c64.us, c64.us / c1.us, c64.switches, c64.fills);
+    printf(
+        "  64 domUs, an engine each %8.1f us / request   ratio %.2fx   %5.1f TLB fills / request\n",
+        own.us, own.us / c1.us, own.fills);
     return 0;
 }
 

@@ -155,6 +155,8 @@ static void collect(struct machine *m, struct run_result *r)
     r->events = m->q.fired;
     r->engine_runs = m->engine_runs;
     r->engine_fast_traps = m->engine_fast_traps;
+    r->engine_switches = m->engine_switches;
+    r->tlb_fills = m->tlb_fills;
     for (int i = 0; i < m->ndoms; i++) {
         const struct domain *d = m->doms[i];
         r->checks_pass += d->checks_pass;
@@ -389,7 +391,9 @@ int run_scenario(const struct run_opts *o, struct run_result *r)
                                .failure = failure,
                                .host_seconds = r->host_seconds,
                                .engine_runs = r->engine_runs,
-                               .engine_fast_traps = r->engine_fast_traps};
+                               .engine_fast_traps = r->engine_fast_traps,
+                               .engine_switches = r->engine_switches,
+                               .tlb_fills = r->tlb_fills};
         if (o->stats && stats_write(o->stats, &st, err, sizeof(err)) < 0) {
             fprintf(stderr, "hopsim: %s\n", err);
             rc = rc ? rc : 1;

@@ -43,6 +43,7 @@ struct run_result {
     bool have_request;
     double host_seconds;
     uint64_t engine_runs, engine_fast_traps; /* host: engine starts, hypercalls in the engine */
+    uint64_t engine_switches, tlb_fills;     /* host: shared-engine domain switches, TLB fills */
     simtime_t io_first, io_last;             /* window of the completed requests */
     uint64_t bytes;                          /* reported by guests (HOPSIM_OP_VALUE), 0 if none */
     struct platform_net_stats net;           /* nics == 0: not a network run */

@@ -217,6 +217,8 @@ int stats_write(const char *path, const struct stats_run *s, char *err, size_t e
     put_num(host, "seconds", s->host_seconds);
     put_int(host, "engine_runs", (int64_t)s->engine_runs);
     put_int(host, "hypercalls_in_engine", (int64_t)s->engine_fast_traps);
+    put_int(host, "engine_switches", (int64_t)s->engine_switches);
+    put_int(host, "tlb_fills", (int64_t)s->tlb_fills);
     json_object_object_add(root, "host", host);
     int rc = json_object_to_file_ext(path, root,
                                      JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);

@@ -19,6 +19,7 @@ struct stats_run {
     const char *failure; /* "" when the run did what it was asked */
     double host_seconds;
     uint64_t engine_runs, engine_fast_traps;
+    uint64_t engine_switches, tlb_fills; /* a shared engine changed domains; TLB fills */
 };
 
 /* Write the file: 0, or -1 with err filled. */

@@ -21,14 +21,15 @@ typedef void (*evq_fn)(void *opaque, simtime_t now);
 typedef uint64_t evq_handle;
 
 struct evq_slot;
+struct evq_ent;
 
 struct evq {
     simtime_t now;
     uint64_t next_seq;
     struct evq_slot *slots; /* pool, indexed by handle slot */
     uint32_t nslots, cap_slots;
-    uint32_t free_head; /* free list through slots, UINT32_MAX = empty */
-    uint32_t *heap;     /* slot indices, min-heap on (time, seq) */
+    uint32_t free_head;   /* free list through slots, UINT32_MAX = empty */
+    struct evq_ent *heap; /* min-heap on (time, seq), the keys inline */
     uint32_t nheap, cap_heap;
     uint64_t fired;
 };

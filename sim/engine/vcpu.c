@@ -201,10 +201,12 @@ static const char *access_name(uc_mem_type t)
 }
 
 /*
- * uc_emu_start's end address: never reached (a slice ends by a trap or the
- * budget). Unicorn looks its page up as code when a run ends, so that page
- * (unmapped: a guest fetch from it still faults) is the one executable page
- * outside RAM.
+ * uc_emu_start's end address, which no engine uses: each runs with
+ * Unicorn's exit list enabled and empty (engine_open), as a slice ends by a
+ * trap or the budget. With a plain end address Unicorn would look its page
+ * up as code at the end of every run to drop the blocks translated there: a
+ * TLB fill after each flush of a shared engine's TLB, and a translation
+ * lookup per run on every engine.
  */
 #define RUN_UNTIL UINT64_MAX
 
@@ -246,7 +248,10 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
        a guest cannot modify translated code (nor hit Unicorn's self-modifying-code path);
        an unpopulated page (ballooned out, sim/xen/memory.c) is no memory at all */
     {
-        perms = d->p2m[pfn] == P2M_INVALID ? 0
+        /* a whole, never ballooned RAM is the build's contiguous frames: no p2m load (with
+           many domains that entry is a cache miss on most fills) */
+        uint64_t mfn = d->p2m_linear ? d->first_mfn + pfn : d->p2m[pfn];
+        perms = mfn == P2M_INVALID         ? 0
                 : domain_page_exec(d, pfn) ? UC_PROT_READ | UC_PROT_EXEC
                                            : UC_PROT_READ | UC_PROT_WRITE;
         /* a shared engine (engine.h): code from the image's copy, data from the domain's frame */
@@ -254,7 +259,7 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
             paddr =
                 (va & (PAGE_SIZE - 1)) + ((perms & UC_PROT_EXEC) && engine_code_page(eng, pfn)
                                               ? CODE_ALIAS + ((pfn - eng->code_first) << PAGE_SHIFT)
-                                              : MACHINE_ALIAS + (d->p2m[pfn] << PAGE_SHIFT));
+                                              : MACHINE_ALIAS + (mfn << PAGE_SHIFT));
     } else if (va >= HOPSIM_GNT_WINDOW_BASE &&
                va < HOPSIM_GNT_WINDOW_BASE + HOPSIM_GNT_WINDOW_PAGES * PAGE_SIZE) {
         /* a mapped slot: the granter's frame in the machine-memory alias (sim/xen/domain.c) */
@@ -275,8 +280,6 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
                     (va & (PAGE_SIZE - 1));
     } else if (va >= MACHINE_ALIAS && va - MACHINE_ALIAS < d->m->nr_mfns * PAGE_SIZE)
         perms = 0; /* the alias is reached through grant slots only: as unmapped as it was */
-    else if ((va & ~(PAGE_SIZE - 1)) == (RUN_UNTIL & ~(PAGE_SIZE - 1)))
-        perms = UC_PROT_READ | UC_PROT_WRITE | UC_PROT_EXEC;
     else if (eng->shared && va >= MACHINE_ALIAS)
         perms = 0; /* the code copy, like the alias, is no guest address */
     else {
@@ -317,6 +320,7 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
     }
     if (window)
         window_tlb_note(d, va);
+    d->m->tlb_fills++;
     e->paddr = paddr;
     e->perms = perms;
     return true;
@@ -468,7 +472,8 @@ static struct engine *engine_open(struct domain *d, const struct code_cache *cc,
         return NULL;
     }
     uc_engine *uc = e->uc;
-    bool ok = uc_ctl_set_tcg_buffer_size(uc, code_buffer_bytes(d)) == UC_ERR_OK &&
+    bool ok = uc_ctl_exits_enable(uc) == UC_ERR_OK && /* and none: see RUN_UNTIL */
+              uc_ctl_set_tcg_buffer_size(uc, code_buffer_bytes(d)) == UC_ERR_OK &&
               uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL) == UC_ERR_OK &&
               /* a shared engine also runs code there: pages made executable after it copied
                  the image (the fill hook sets each page's permissions) */

@@ -300,6 +300,7 @@ struct domain {
     uint64_t first_mfn;
     uint64_t init_pages;
     uint64_t *p2m;
+    bool p2m_linear;    /* p2m[g] == first_mfn + g for every g: RAM whole, never ballooned */
     uint64_t tot_pages; /* frames the domain holds (Xen's d->tot_pages) */
     uint64_t max_pages; /* XEN_DOMCTL_max_mem: tot_pages never exceeds it */
     bool p2m_machine;   /* its start_info.mfn_list holds machine frames (it owns a device) */
@@ -450,6 +451,8 @@ struct machine_cpu_stats {
     double util[MAX_PCPUS];        /* busy share of the window */
 };
 
+#define DOMID_INDEX 256 /* domids below it are found through machine.by_domid */
+
 struct machine {
     const struct scenario *sc;
     const struct cost_profile *cost;
@@ -475,6 +478,10 @@ struct machine {
     int npcpus;
     struct domain *doms[SC_MAX_DOMAINS];
     int ndoms;
+    /* machine_domain's index by domid (its first match in doms), rebuilt when doms_gen moved:
+       whatever changes doms[] or a domain's domid bumps doms_gen */
+    uint32_t doms_gen, domid_gen;
+    struct domain *by_domid[DOMID_INDEX];
     int live_doms;
 
     bool stop;
@@ -486,6 +493,7 @@ struct machine {
     uint64_t engine_runs;          /* uc_emu_start calls (vcpu_run_slice) */
     uint64_t engine_fast_traps;    /* hypercalls handled inside the engine (sched_fast_trap) */
     uint64_t engine_switches;      /* a shared engine changed the domain it runs (vcpu_share.c) */
+    uint64_t tlb_fills;            /* TLB entries the fill hook gave (vcpu.c) */
     struct engine *shared_engines; /* one per code image of the domUs (vcpu_share.c) */
 
     struct spiflash *flash; /* the platform's SPI NOR chip, if the scenario has one */

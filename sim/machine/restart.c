@@ -72,6 +72,7 @@ static void rebuild(struct domain *old, simtime_t now)
         if (m->doms[i] != d && m->doms[i]->domid >= next)
             next = (domid_t)(m->doms[i]->domid + 1);
     d->domid = next;
+    m->doms_gen++; /* machine_domain's index */
     d->restarts = old->restarts + 1;
     char name[48];
     snprintf(name, sizeof name, "d%u %s", d->domid, d->name);

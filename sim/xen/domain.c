@@ -331,6 +331,7 @@ int domain_build(struct machine *m, int idx, char *err, size_t errlen)
         return -1;
     }
     m->doms[m->ndoms++] = d;
+    m->doms_gen++;
     d->m = m;
     d->idx = idx;
     snprintf(d->name, sizeof(d->name), "%s", sd->name);

@@ -124,6 +124,7 @@ int memory_domain_init(struct domain *d)
         return -1;
     for (uint64_t g = 0; g < d->nr_pages; g++)
         d->p2m[g] = g < d->init_pages ? d->first_mfn + g : P2M_INVALID;
+    d->p2m_linear = d->init_pages == d->nr_pages;
     if (!m->frame_owner) {
         m->frame_owner = calloc(m->nr_mfns, sizeof(*m->frame_owner));
         m->free_mfns = malloc(m->nr_mfns * sizeof(*m->free_mfns));
@@ -170,6 +171,7 @@ static bool remove_page(struct domain *d, uint64_t gpfn, simtime_t *cost)
     if (host_unmap(d, gpfn) < 0)
         return false;
     d->p2m[gpfn] = P2M_INVALID;
+    d->p2m_linear = false;
     d->exec_pages[gpfn >> 3] &= (uint8_t) ~(1u << (gpfn & 7));
     *cost += machine_cost(m, C_MEMOP_PAGE);
     vtd_own_page(d, mfn, false);
@@ -194,6 +196,7 @@ static void assign_page(struct domain *d, uint64_t gpfn, uint64_t mfn, simtime_t
     if (gpfn == P2M_INVALID)
         return;
     d->p2m[gpfn] = mfn;
+    d->p2m_linear = false;
     vtd_own_page(d, mfn, true);
     d->pages_populated++;
 }
