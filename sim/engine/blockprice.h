@@ -24,6 +24,19 @@ struct code_cache {
 int blockprice_init(void);
 void blockprice_fini(void);
 
+/* The price in 1/1000 cycles of the size bytes of code at pc under cp, decoded as a block
+ * (up to the first instruction Capstone cannot decode): *ninsn instructions (at least 1),
+ * *priv_off 1 + the offset of its first privileged instruction (0: none). Needs
+ * blockprice_init. */
+uint32_t block_price_code(const uint8_t *code, uint32_t size, uint64_t pc,
+                          const struct cost_profile *cp, uint32_t *ninsn, uint32_t *priv_off);
+/* One instruction of code (avail bytes, at pc): its length, cost class and whether a PV
+ * kernel may not run it; false where Capstone cannot decode it. */
+bool blockprice_decode(const uint8_t *code, size_t avail, uint64_t pc, uint32_t *len,
+                       enum cost_id *cls, bool *priv);
+/* Tests: decode every instruction with Capstone instead of looking it up by its bytes. */
+void blockprice_memo_disable(bool off);
+
 /* The price of the block at pc of size bytes, decoding it on its first use. */
 const struct blk_cost *block_cost(struct vcpu *v, uint64_t pc, uint32_t size);
 
