@@ -63,6 +63,10 @@ static struct {
     struct insn_memo *slot;
     uint32_t cap, used; /* cap: a power of two */
     bool off;           /* tests: decode every instruction */
+    /* which lengths to try: one[b] for the 1-byte instruction b, lens[lens_index(b0, b1)]
+     * bit l for instructions of l >= 2 bytes that start with b0 b1 (or collide with them) */
+    bool one[256];
+    uint16_t lens[4096];
 } g_memo;
 
 int blockprice_init(void)
@@ -90,8 +94,7 @@ void blockprice_fini(void)
     g_insn = NULL;
     cs_close(&g_cs);
     free(g_memo.slot);
-    g_memo.slot = NULL;
-    g_memo.cap = g_memo.used = 0;
+    memset(&g_memo, 0, sizeof(g_memo));
 }
 
 void blockprice_memo_disable(bool off)
@@ -257,6 +260,11 @@ static bool memo_grow(void)
     return true;
 }
 
+static uint32_t lens_index(const uint8_t *code)
+{
+    return ((uint32_t)(code[0] << 8 | code[1]) * 0x9E3779B1u) >> 20;
+}
+
 /* Remember a decoded instruction (not found by memo_find); without memory, it is not. */
 static void memo_add(const uint8_t *code, uint32_t len, enum cost_id cls, bool priv)
 {
@@ -274,6 +282,10 @@ static void memo_add(const uint8_t *code, uint32_t len, enum cost_id cls, bool p
     e->priv = priv;
     memcpy(e->bytes, code, len);
     g_memo.used++;
+    if (len == 1)
+        g_memo.one[code[0]] = true;
+    else
+        g_memo.lens[lens_index(code)] |= (uint16_t)(1u << len);
 }
 
 /* The instruction at code (avail bytes, at address pc): its length, class and whether it
@@ -283,10 +295,15 @@ bool blockprice_decode(const uint8_t *code, size_t avail, uint64_t pc, uint32_t 
 {
     bool memo = !g_memo.off && !legacy_prefix(code[0]);
     if (memo && g_memo.cap) {
+        /* the lengths to try, shortest first: the first hit is the instruction */
+        uint32_t max = avail < 15 ? (uint32_t)avail : 15;
+        uint32_t want = (g_memo.one[code[0]] ? 2u : 0u) |
+                        (max >= 2 ? g_memo.lens[lens_index(code)] & ((2u << max) - 1) : 0u);
         uint64_t h = 0xcbf29ce484222325ull;
-        size_t max = avail < 15 ? avail : 15;
-        for (uint32_t l = 1; l <= max; l++) {
+        for (uint32_t l = 1; want >> l; l++) {
             h = memo_step(h, code[l - 1]);
+            if (!(want >> l & 1))
+                continue;
             const struct insn_memo *e = memo_find(h, l, code);
             if (e) {
                 *len = l;
