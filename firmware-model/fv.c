@@ -14,7 +14,7 @@
  */
 #include "fv_int.h"
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -89,9 +89,10 @@ bool fv_guid_is_zero(const struct fv_guid *g)
 
 int fv_sha256(const void *data, size_t len, uint8_t out[32])
 {
-    unsigned int n = 0;
-    if (!EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) || n != 32)
-        return -1;
+    struct sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, len, data);
+    sha256_digest(&c, SHA256_DIGEST_SIZE, out);
     return 0;
 }
 

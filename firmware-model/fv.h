@@ -172,7 +172,7 @@ bool fv_guid_is_zero(const struct fv_guid *g);
 /* Deterministic file GUID for a name: SHA-256("hopsim-ffs:" name), version 8 (RFC 9562). */
 int fv_guid_from_name(const char *name, struct fv_guid *g);
 
-/* SHA-256 through OpenSSL's EVP API. 0 ok, -1 libcrypto failure. */
+/* SHA-256 (Nettle). 0 ok (kept an int for its callers: it cannot fail). */
 int fv_sha256(const void *data, size_t len, uint8_t out[32]);
 
 /* Names: file types ("DRIVER", ...; "reserved" if undefined); sections ("RAW", ...; NULL). */

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #include "flashimg.h"
 #include "spi_ctrl.h"
@@ -29,14 +29,12 @@ void fwboot_hex(const uint8_t *digest, char *out)
 
 static void sha256(const void *a, size_t na, const void *b, size_t nb, uint8_t *out)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned n = 0;
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    EVP_DigestUpdate(ctx, a, na);
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    sha256_update(&ctx, na, a);
     if (b)
-        EVP_DigestUpdate(ctx, b, nb);
-    EVP_DigestFinal_ex(ctx, out, &n);
-    EVP_MD_CTX_free(ctx);
+        sha256_update(&ctx, nb, b);
+    sha256_digest(&ctx, SHA256_DIGEST_SIZE, out);
 }
 
 /* Find the payload: validate the whole image first, trust nothing unverified. */

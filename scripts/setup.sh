@@ -9,7 +9,8 @@ PACKAGES=(
   libelf-dev                         # loads guest ELF images, notes and symbols
   liblua5.4-dev                      # scenario scripts
   libxen-dev                         # Xen's public headers: the hypercall and PV protocol ABI
-  libssl-dev                         # SHA-256 for measured boot (libcrypto)
+  nettle-dev                         # SHA-256: firmware file hashes, measured boot, code-image keys
+  libssl-dev                         # tests: OpenSSL's SHA-256, to check Nettle's digests against
   zlib1g-dev                         # CRC32 of the EFI system / runtime-services table headers
   libjson-c-dev                      # reads trace JSON back in tests
   check                              # unit test framework

@@ -26,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #include "device.h"
 #include "infile.h"
@@ -281,12 +281,10 @@ out:
 static void sha256_bytes(const uint8_t *buf, size_t n, char *hex)
 {
     uint8_t md[32];
-    unsigned mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    EVP_DigestUpdate(ctx, buf, n);
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    sha256_update(&ctx, n, buf);
+    sha256_digest(&ctx, SHA256_DIGEST_SIZE, md);
     fwboot_hex(md, hex);
 }
 

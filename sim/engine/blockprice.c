@@ -44,7 +44,7 @@
 #include <string.h>
 
 #include <capstone/capstone.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 static csh g_cs;
 static cs_insn *g_insn; /* the one instruction cs_disasm_iter decodes into */
@@ -421,20 +421,18 @@ const struct blk_cost *block_cost(struct vcpu *v, uint64_t pc, uint32_t size)
 }
 
 /* The identity of d's code under the machine's cost profile (see the header comment). */
-static bool code_key(const struct domain *d, unsigned char key[32])
+static void code_key(const struct domain *d, unsigned char key[32])
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    struct sha256_ctx ctx;
     const struct cost_profile *cp = d->m->cost;
-    ok = ok && EVP_DigestUpdate(ctx, cp->value, sizeof(cp->value));
-    for (uint64_t pfn = 0; ok && pfn < d->nr_pages; pfn++)
-        if (domain_page_exec(d, pfn))
-            ok = EVP_DigestUpdate(ctx, &pfn, sizeof(pfn)) &&
-                 EVP_DigestUpdate(ctx, d->ram + pfn * PAGE_SIZE, PAGE_SIZE);
-    unsigned int len = 0;
-    ok = ok && EVP_DigestFinal_ex(ctx, key, &len) && len == 32;
-    EVP_MD_CTX_free(ctx);
-    return ok;
+    sha256_init(&ctx);
+    sha256_update(&ctx, sizeof(cp->value), (const uint8_t *)cp->value);
+    for (uint64_t pfn = 0; pfn < d->nr_pages; pfn++)
+        if (domain_page_exec(d, pfn)) {
+            sha256_update(&ctx, sizeof(pfn), (const uint8_t *)&pfn);
+            sha256_update(&ctx, PAGE_SIZE, d->ram + pfn * PAGE_SIZE);
+        }
+    sha256_digest(&ctx, SHA256_DIGEST_SIZE, key);
 }
 
 /* The cache for d's code: an existing one with the same key, or a new one. NULL: no memory. */
@@ -445,8 +443,7 @@ struct code_cache *code_cache_get(const struct domain *d)
         return d->vcpus[0]->cc;
     }
     unsigned char key[32];
-    if (!code_key(d, key))
-        return NULL;
+    code_key(d, key);
     for (struct code_cache *c = g_code_caches; c; c = c->next)
         if (!memcmp(c->key, key, sizeof(key))) {
             c->refs++;

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 /*
  * The UEFI hand-off of a runtime image read out of flash (firmware-model/efirt.h;
@@ -327,14 +327,12 @@ static int check_measurement(struct domain *d, const struct sc_domain *sd, char 
     if (!f)
         return 0; /* no build image to compare with */
     uint8_t buf[65536], md[32];
-    unsigned mdlen = 0;
     size_t n;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
     while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        EVP_DigestUpdate(ctx, buf, n);
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
+        sha256_update(&ctx, n, buf);
+    sha256_digest(&ctx, SHA256_DIGEST_SIZE, md);
     fclose(f);
     fwboot_hex(md, want);
     if (strcmp(have, want) != 0)
