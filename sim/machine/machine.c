@@ -39,7 +39,20 @@ simtime_t machine_cycles(const struct machine *m, double cycles)
 
 simtime_t machine_cost(const struct machine *m, enum cost_id id)
 {
+    if (m->cost_at_ready && id < COST_COUNT && m->cost_at[id] != UINT64_MAX)
+        return m->cost_at[id];
     return cost_ps(m->cost, id, m->hz);
+}
+
+/* The same values machine_cost would compute, for the parameters cost_ps converts. */
+static void cost_table(struct machine *m)
+{
+    for (int id = 0; id < COST_COUNT; id++) {
+        enum cost_dim dim = cost_dim((enum cost_id)id);
+        bool ok = dim == DIM_TIME || (dim == DIM_CYCLES && m->hz > 0);
+        m->cost_at[id] = ok ? cost_ps(m->cost, (enum cost_id)id, m->hz) : UINT64_MAX;
+    }
+    m->cost_at_ready = true;
 }
 
 /* Bump allocation: frames are never freed or reused in a run, so they stay zero until used. */
@@ -295,6 +308,7 @@ int machine_create(struct machine *m, const struct scenario *sc, struct trace *t
                           .quiet = quiet,
                           .console_out = stdout};
     evq_init(&m->q);
+    cost_table(m);
     m->slice_ps = cost_ps(m->cost, C_SLICE, m->hz);
     if (setup_memory(m, sc, err, errlen) < 0)
         return -1;

@@ -457,6 +457,10 @@ struct machine {
     const struct scenario *sc;
     const struct cost_profile *cost;
     double hz;
+    /* machine_cost's answers, worked out once (machine_create): every hop charges several per
+     * request; UINT64_MAX where cost_ps must be asked (and assert) */
+    simtime_t cost_at[COST_COUNT];
+    bool cost_at_ready;
     struct evq q;
     struct trace *tr;
     struct xs *xs;
