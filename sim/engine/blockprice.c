@@ -23,9 +23,10 @@
  * `mov rax,[rbp-8]` recur in every function). An instruction's class and
  * privilege depend only on its bytes, never on its address, so a
  * process-wide memo keyed by the bytes answers the repeats. The memo needs
- * the instruction's length before it can look it up; it tries each length
- * from 1 up, and the first hit is the instruction because x86 decoding reads
- * the bytes strictly in order and stops at the instruction's end: if
+ * the instruction's length before it can look it up; it tries, shortest
+ * first, the lengths memoized instructions that start with the same two
+ * bytes have, and the first hit is the instruction because x86 decoding
+ * reads the bytes strictly in order and stops at the instruction's end: if
  * Capstone decoded bytes B as one complete instruction, any stream that
  * starts with B decodes to that instruction. The exception is a legacy
  * prefix (F0, F2, F3, 2E, 36, 3E, 26, 64, 65, 66, 67): Capstone looks at the
