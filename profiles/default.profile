@@ -27,6 +27,7 @@ evtchn_send       300    cycles  (est.) Xen evtchn_send: event lock, port lookup
 virq_inject       1460   cycles  Dall et al., ISCA 2016, Table III: Xen x86 virtual IRQ completion, Haswell (est.: verify)
 world_switch      10500  cycles  Dall et al., ISCA 2016, Table III: Xen x86 VM switch, Haswell (est.: verify)
 wake_ipi          3      us      (est.) IPI ~1 us (secondary estimate) + C1 exit 2 us (Linux intel_idle hsw_cstates exit_latency)
+idle_exit         2      us      Linux drivers/idle/intel_idle.c, hsw_cstates: C1 exit_latency = 2 us (a device MSI waking a halted CPU; no IPI)
 
 # --- grant tables ---
 grant_map         1000   cycles  (est.) Xen map_grant_ref: active entry, maptrack handle, PTE update; below a hypercall

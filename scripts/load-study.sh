@@ -17,7 +17,8 @@
 #   p50_us p99_us end-to-end latency (H1 start .. H8 end) percentiles
 #   hv_us_req     hypervisor time per request from the trace: hypercalls
 #                 (with the grant, event and flush work inside them), event
-#                 deliveries, world switches, wake IPIs and remote flush IPI
+#                 deliveries, world switches, IPIs other than wake-ups (a
+#                 wake's latency is idle time) and remote flush IPI
 #                 handlers on the physical CPUs
 #   fe_cpu_us be_cpu_us hv_cpu_us
 #                 CPU time per request from the simulator's CPU accounting
@@ -51,7 +52,7 @@ summarise() { # summarise TRACE.csv -> the table's measured columns (POSIX awk +
     $3 == "hop" && $2 == "H1" { start[$1] = $6; if (!($5 in fs) || $6 < fs[$5]) fs[$5] = $6 }
     $3 == "hop" && $2 == "H8" { end[$1] = $7; fe = $5; if ($7 > le[fe]) le[fe] = $7 }
     $5 ~ /^cpu[0-9]+$/ && ($3 == "hypercall" || $3 == "event_delivery" || $3 == "world_switch" ||
-                           $3 == "ipi" || $3 == "rs_enter" || $3 == "rs_leave" ||
+                           ($3 == "ipi" && $4 != "wake") || $3 == "rs_enter" || $3 == "rs_leave" ||
                            ($3 == "tlb_flush" && $4 == "flush IPI")) { hv += $8 }
     $3 == "grant_map" { maps++ }
     $3 == "grant_copy" { copies++ }

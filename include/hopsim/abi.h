@@ -125,7 +125,8 @@ enum hopsim_hop {
     X(SPAN_INJECT, "inject")                                                                       \
     X(SPAN_VMM_EXIT, "vmm_exit")                                                                   \
     X(SPAN_LOCK_WAIT, "lock_wait")                                                                 \
-    X(SPAN_REFILL, "refill")
+    X(SPAN_REFILL, "refill")                                                                       \
+    X(SPAN_WAKE, "wake")
 
 #define HOPSIM_SPAN_ENUM_(id, name) id,
 enum hopsim_span_kind { HOPSIM_SPAN_KINDS(HOPSIM_SPAN_ENUM_) SPAN_KIND_COUNT };

@@ -43,6 +43,7 @@ enum cost_dim { DIM_CYCLES, DIM_TIME, DIM_BANDWIDTH, DIM_COUNT };
     X(C_IRQ_INJECT, "virq_inject", DIM_CYCLES, "virtual interrupt / upcall delivery to a vCPU")    \
     X(C_WORLD_SWITCH, "world_switch", DIM_CYCLES, "switch a physical CPU between domains")         \
     X(C_WAKE_IPI, "wake_ipi", DIM_TIME, "IPI to wake an idle physical CPU")                        \
+    X(C_IDLE_EXIT, "idle_exit", DIM_TIME, "idle CPU's C-state exit when an interrupt wakes it")    \
     X(C_GNT_MAP, "grant_map", DIM_CYCLES, "grant map: table checks + page table update")           \
     X(C_GNT_UNMAP, "grant_unmap", DIM_CYCLES, "grant unmap: checks + page table update")           \
     X(C_TLB_FLUSH, "tlb_flush", DIM_TIME, "local TLB flush of the unmapping CPU")                  \

@@ -2,7 +2,8 @@
  * CPU accounting: what each physical CPU spent its time on.
  *
  * The scheduler opens a busy interval when a pCPU starts work (a dispatch,
- * or the wake-up IPI that leads to one) and closes it when the pCPU goes
+ * or the handler of the wake-up that leads to one: the wake's latency, a
+ * halted CPU's IPI and C-state exit, is idle time) and closes it when the pCPU goes
  * idle, saying how much of it ran guest code and for which domain; the
  * rest (world switches, event delivery, hypercall handling, the runtime
  * call path, IPIs, spinning on efi_rs_lock) is hypervisor time. A native

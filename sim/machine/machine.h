@@ -480,6 +480,9 @@ struct machine {
 
     struct pcpu pcpus[MAX_PCPUS];
     int npcpus;
+    /* a device interrupt is being delivered (platform.c): a vCPU it wakes on an idle pCPU is
+       woken by the interrupt itself, not by another CPU's IPI (sched_wake) */
+    bool in_device_irq;
     struct domain *doms[SC_MAX_DOMAINS];
     int ndoms;
     /* machine_domain's index by domid (its first match in doms), rebuilt when doms_gen moved:

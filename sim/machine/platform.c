@@ -88,7 +88,9 @@ static void irq_deliver(void *opaque, simtime_t now)
     }
     uint64_t req = pd->irq_req;
     pd->irq_req = HOPSIM_NOREQ;
+    pd->m->in_device_irq = true;
     evtchn_set_pending(d, d->pirqs[pirq].port, now, req);
+    pd->m->in_device_irq = false;
 }
 
 static void plat_irq_raise(void *opaque, simtime_t when)

@@ -9,7 +9,14 @@
  * the head of its queue, like Xen credit's BOOST; it does not preempt a
  * slice already running (slices are at most `sched_slice` long).
  *
- * Waking an idle pCPU from another pCPU costs an IPI (`wake_ipi`).
+ * Waking an idle pCPU takes time before it runs anything: from another
+ * pCPU an IPI and the C-state exit (`wake_ipi`); by a device interrupt
+ * routed to it, the C-state exit alone (`idle_exit`; Xen moves a pirq's
+ * affinity to the vCPU it is bound to, pirq_set_affinity, and the MSI's own
+ * flight is the device's `msi_latency`). The pCPU is idle until the wake
+ * completes: a halted CPU's exit latency is idle time to Xen (the idle vCPU
+ * runs until schedule() switches) and to Linux (tick_nohz_stop_idle at
+ * irq_enter), so the busy interval opens when the handler starts.
  */
 #include "machine.h"
 #include "hvm.h"
@@ -90,10 +97,12 @@ void sched_wake(struct vcpu *v, simtime_t when)
     if (!p->busy) {
         if (when < p->idle_since)
             when = p->idle_since; /* it is still handling an IPI (flush.c) */
-        simtime_t ipi = machine_cost(m, C_WAKE_IPI);
-        acct_open(p, when); /* the target CPU takes the IPI */
-        span_cpu(m, p->id, SPAN_IPI, vcpu_trace_req(v), when, when + ipi, "wake", v->d->domid);
-        pcpu_schedule(p, m, when + ipi);
+        bool irq = m->in_device_irq;
+        simtime_t wake = machine_cost(m, irq ? C_IDLE_EXIT : C_WAKE_IPI);
+        acct_open(p, when + wake); /* the CPU is halted until then: idle, not busy */
+        span_cpu(m, p->id, irq ? SPAN_WAKE : SPAN_IPI, vcpu_trace_req(v), when, when + wake,
+                 irq ? "idle exit" : "wake", v->d->domid);
+        pcpu_schedule(p, m, when + wake);
     }
 }
 
