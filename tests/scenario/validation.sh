@@ -36,6 +36,12 @@ check "V7: native receive is CPU-bound ($(get v7.native.cpu0_busy))" within v7.n
 check "V4: persistent above map" less v4.map.iops v4.persistent.iops
 check "V4: persistent/map in [1.0, 1.5] ($(get v4.ratio))" within v4.ratio 1.0 1.5
 check "V4: persistent IOPS under the HBA's 333k ceiling" within v4.persistent.iops 0 333334
+# V4b: without the HBA's firmware time the grant paths decide, and the ratio is the published one's
+check "V4b: persistent IOPS past the HBA's ceiling ($(get v4b.persistent.iops))" within v4b.persistent.iops 333334 1e9
+check "V4b: map IOPS as with the HBA (CPU-bound: $(get v4b.map.iops) vs $(get v4.map.iops))" \
+  within v4b.map.iops "$(awk -v m="$(get v4.map.iops)" 'BEGIN { print m * 0.95 }')" \
+  "$(awk -v m="$(get v4.map.iops)" 'BEGIN { print m * 1.05 }')"
+check "V4b: persistent/map in [1.7, 2.5] ($(get v4b.ratio))" within v4b.ratio 1.7 2.5
 # V5: a backend vCPU per frontend widens the shootdown scope and costs IOPS;
 # IOPS still rise with the frontends (no decline, unlike the published curve)
 for n in 2 4 8; do
