@@ -69,6 +69,7 @@ run_iops() { # run_iops KEY --set ... : one blk-randread run, its IOPS
     exit 1
   }
   val "$key" "$(jq '.results.iops.value | floor' "$WORK/s.json")"
+  val "${key%.iops}.lock_waits" "$(jq '.results["span.lock_wait.count"].value // 0' "$WORK/s.json")"
 }
 
 # V1, V2: hosted VMM vs native, 1514-byte stream at 1 GbE (Sugerman et al. 2001)
@@ -81,15 +82,23 @@ compare v7 net-rx.lua --arch xen-dom0,native --set gbps=10 --set gap_ns=2000 --s
 # V4: persistent grants vs map/unmap, 16 frontends on a RAM disk (Pau Monne 2012)
 for g in map persistent; do
   run_iops "v4.$g.iops" --set domus=16 --set cpus=20 --set backend_vcpus=4 --set grants=$g
-  # V4b: the same without the HBA's firmware time per command, the nearest hopsim has to the
-  # published set-up's brd ramdisk in dom0 (no controller at all)
-  run_iops "v4b.$g.iops" --set domus=16 --set cpus=20 --set backend_vcpus=4 --set grants=$g \
-    --set "cost.hba_cmd_overhead=0 us"
+  # V4b: the published set-up's device, dom0's brd RAM disk (store=brd: no controller, each
+  # request served and completed on its ring's vCPU), with 1 and with 4 dom0 vCPUs (the
+  # source does not say how many it had)
+  for bv in 1 4; do
+    run_iops "v4b.bv$bv.$g.iops" --set domus=16 --set cpus=$((16 + bv)) --set backend_vcpus=$bv \
+      --set grants=$g --set store=brd
+  done
 done
 # V5: map/unmap with one backend vCPU vs one backend vCPU per frontend (Chick 2012)
 for n in 2 4 8; do
   run_iops "v5.n$n.bv1.iops" --set domus=$n --set cpus=$((n + 1)) --set backend_vcpus=1 --set grants=map
   run_iops "v5.n$n.bvn.iops" --set domus=$n --set cpus=$((2 * n)) --set backend_vcpus=$n --set grants=map
+done
+# V5b: Chick's set-up -- a 24-vCPU dom0 over a RAM disk (brd), map/unmap, 5 and 10 guests
+for n in 5 10; do
+  run_iops "v5b.n$n.iops" --set domus=$n --set cpus=$((24 + n)) --set backend_vcpus=24 \
+    --set grants=map --set store=brd
 done
 
 # derived figures
@@ -103,7 +112,10 @@ val v6.cpu_ratio "$(ratio "$(get v3.xen-dom0.cpu_us)" "$(get v3.native.cpu_us)")
 val v6.rate_ratio "$(ratio "$(get v3.xen-dom0.rate)" "$(get v3.native.rate)")"
 val v7.cpu_ratio "$(ratio "$(get v7.xen-dom0.cpu_us)" "$(get v7.native.cpu_us)")"
 val v4.ratio "$(ratio "$(get v4.persistent.iops)" "$(get v4.map.iops)")"
-val v4b.ratio "$(ratio "$(get v4b.persistent.iops)" "$(get v4b.map.iops)")"
+for bv in 1 4; do
+  val "v4b.bv$bv.ratio" "$(ratio "$(get "v4b.bv$bv.persistent.iops")" "$(get "v4b.bv$bv.map.iops")")"
+done
+val v5b.ratio "$(ratio "$(get v5b.n10.iops)" "$(get v5b.n5.iops)")"
 for n in 2 4 8; do
   val "v5.n$n.ratio" "$(ratio "$(get "v5.n$n.bvn.iops")" "$(get "v5.n$n.bv1.iops")")"
 done
@@ -122,7 +134,8 @@ docs/validation.md, the hopsim column rerun (seed $SEED, source $(git -C "$SRC" 
 | V6 | PV / native CPU per transmitted frame, 1514 B at 10 GbE (CPU-bound) | 5.0x Xen 2.0, 1.14x optimized (Menon et al. 2006, if CPU-bound) | $(get v6.cpu_ratio)x ($(get v3.xen-dom0.cpu_us) / $(get v3.native.cpu_us) us; frame rate $(get v6.rate_ratio)x) |
 | V7 | PV / native CPU per received frame, 1514 B every 2 us at 10 GbE (CPU-bound) | 3.0x Xen 2.0, 2.6x optimized (same) | $(get v7.cpu_ratio)x ($(get v7.xen-dom0.cpu_us) / $(get v7.native.cpu_us) us; cpu0 busy $(get v7.xen-dom0.cpu0_busy) / $(get v7.native.cpu0_busy)) |
 | V4 | persistent / map IOPS, 16 frontends, RAM disk, 4 backend vCPUs | 2.04x (Pau Monne 2012, 15 NetBSD domUs) | $(get v4.ratio)x ($(k v4.persistent.iops) / $(k v4.map.iops)) |
-| V4b | the same, the HBA's per-command firmware time 0 (a ramdisk with no controller, as brd) | 2.04x (same) | $(get v4b.ratio)x ($(k v4b.persistent.iops) / $(k v4b.map.iops)) |
+| V4b | the same on dom0's brd RAM disk (store=brd), 1 / 4 dom0 vCPUs | 2.04x (same; 337k -> 686k) | 1 vCPU: $(get v4b.bv1.ratio)x ($(k v4b.bv1.persistent.iops) / $(k v4b.bv1.map.iops)), 4: $(get v4b.bv4.ratio)x ($(k v4b.bv4.persistent.iops) / $(k v4b.bv4.map.iops)) |
 | V5 | map IOPS, a backend vCPU per frontend / one backend vCPU | falls past 5 guests: 650k -> 400k at 10 (Chick 2012, 24-vCPU dom0) | 2: $(get v5.n2.ratio)x ($(k v5.n2.bvn.iops) / $(k v5.n2.bv1.iops)), 4: $(get v5.n4.ratio)x ($(k v5.n4.bvn.iops) / $(k v5.n4.bv1.iops)), 8: $(get v5.n8.ratio)x ($(k v5.n8.bvn.iops) / $(k v5.n8.bv1.iops)) |
+| V5b | map IOPS, 24-vCPU dom0 on brd, 10 guests / 5 guests | 400k / 650k = 0.62x (Chick 2012) | $(get v5b.ratio)x ($(k v5b.n10.iops) / $(k v5b.n5.iops); Xen lock waits (flush_lock) $(get v5b.n5.lock_waits) -> $(get v5b.n10.lock_waits)) |
 EOF
 [ -z "$VALUES" ] || cp "$WORK/values" "$VALUES"

@@ -37,7 +37,7 @@
 #include "vlock.h"
 #include "xenstore.h"
 
-#define MAX_VCPUS 8
+#define MAX_VCPUS 32
 #define MAX_PCPUS 64
 #define EVTCHN_NR 4096 /* EVTCHN_2L_NR_CHANNELS for a 64-bit guest */
 #define GNT_MAX_FRAMES 4

@@ -25,7 +25,7 @@
 
 #define SC_MAX_PARAMS 64
 #define SC_MAX_CPUS 64
-#define SC_MAX_VCPUS 8
+#define SC_MAX_VCPUS 32
 #define SC_MAX_MEMORY_MB (1 << 20) /* 1 TiB */
 /* A domain's RAM lies below HOPSIM_MMIO_BASE (3 GiB) with room above it for the
    physmap hole (shared_info, grant-table frames): include/hopsim/abi.h. */

@@ -25,6 +25,9 @@
 
 #include <unicorn/unicorn.h>
 
+/* every vCPU has its vcpu_info in shared_info (no VCPUOP_register_vcpu_info placement) */
+_Static_assert(MAX_VCPUS <= XEN_LEGACY_MAX_VCPUS, "a vCPU beyond shared_info's vcpu_info[]");
+
 static void pcpu_dispatch(void *opaque, simtime_t now);
 static void pcpu_trap(void *opaque, simtime_t now);
 

@@ -287,8 +287,8 @@ START_TEST(error_ranges)
                 "clock_mhz: 1e-20 is out of range (0: the profile's, else 1..200 MHz)");
     expect_fail("flash { setvariable_ms = 1e300 }\n", 1,
                 "setvariable_ms: 1e+300 is out of range (0: none, at most 1e+06 s)");
-    expect_fail(HDR "domain { name = 'a', image = 'a.elf', vcpus = 9 }\n", 2,
-                "vcpus: 9 is out of range (1..8)");
+    expect_fail(HDR "domain { name = 'a', image = 'a.elf', vcpus = 33 }\n", 2,
+                "vcpus: 33 is out of range (1..32)");
     /* cpu beyond the machine: checked against cpus, whatever the order */
     expect_fail(HDR "\ndomain { name = 'a', image = 'a.elf', cpu = 5 }\n", 3,
                 "cpu: 5 is out of range (-1..1: the machine has 2 CPUs)");

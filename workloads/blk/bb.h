@@ -10,8 +10,8 @@
 #include "blkfront.h"
 #include "smp.h"
 
-#define MAX_QUEUES 16 /* rings per vbd we accept to offer */
-#define MAX_VBDS 128  /* frontends one backend serves (the bench runs 64 domUs) */
+#define MAX_QUEUES SMP_MAX_CPUS /* rings per vbd we accept to offer: one per vCPU at most */
+#define MAX_VBDS 128            /* frontends one backend serves (the bench runs 64 domUs) */
 #define SEGS BLKIF_MAX_SEGMENTS_PER_REQUEST
 #define PG_SLOTS 1024 /* persistent grants per vbd: open addressing, insert-only */
 #define PG_MAX 512
@@ -93,6 +93,9 @@ struct vbd {
 
 /* grants=... for every vbd */
 extern enum grant_mode bb_mode;
+/* store=...: the HBA's disk, or a RAM disk in our memory (bb_brd.c) */
+enum bb_store { STORE_HBA, STORE_BRD };
+extern enum bb_store bb_store;
 
 /* blkback.c: the HBA and the disk every vbd is served from, and the fault-injection arguments
  * (set once at init) */
@@ -124,5 +127,10 @@ int copy_segs(struct vbd *v, struct bb_req *p, int to_frontend);
 /* Unmap every persistent grant of a ring and free its table. */
 void pg_release(struct bb_ring *r);
 void bounce_release(struct bb_req *p);
+
+/* bb_brd.c: store=brd */
+int brd_init(void);
+/* Serve p from the RAM disk at once (its grants are reachable): the response's status. */
+int16_t brd_serve(struct vbd *v, struct bb_req *p);
 
 #endif

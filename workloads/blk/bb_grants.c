@@ -126,9 +126,10 @@ static int map_persistent(struct bb_ring *r, struct bb_req *p)
     for (unsigned i = 0; i < p->nseg; i++) {
         struct bb_seg *s = &p->seg[i];
         const struct pgnt *e = pg_slot(r, s->gref);
-        if (e->key)
+        if (e->key) {
             s->bus = e->bus + (uint64_t)s->first * 512;
-        else
+            s->addr = e->addr;
+        } else
             miss[n++] = (uint8_t)i;
     }
     /* Persistent grants are granted read-write by the frontend: map them so. */

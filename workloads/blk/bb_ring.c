@@ -250,11 +250,25 @@ static int issue(struct bb_ring *r, struct bb_req *p)
     return 0;
 }
 
+/* store=brd: the bio ends in the submitter's context (brd_submit_bio), so the completion --
+ * __end_block_io_op's unmap and response -- runs here, on the ring's vCPU, under r->lock. */
+static void serve_brd(struct bb_ring *r, struct bb_req *p)
+{
+    struct vbd *v = r->v;
+    int16_t st = brd_serve(v, p);
+    unmap_segs(v, p);
+    respond(r, p, st);
+}
+
 static void dispatch(struct bb_ring *r, struct bb_req *p)
 {
     int16_t st = check(r->v, p);
     if (st == BLKIF_RSP_OKAY && p->op != BLKIF_OP_FLUSH_DISKCACHE && grants_get(r, p))
         st = BLKIF_RSP_ERROR;
+    if (st == BLKIF_RSP_OKAY && bb_store == STORE_BRD) {
+        serve_brd(r, p);
+        return;
+    }
     if (st == BLKIF_RSP_OKAY && issue(r, p))
         st = BLKIF_RSP_ERROR;
     if (st != BLKIF_RSP_OKAY)
@@ -318,7 +332,7 @@ static void ring_process(struct bb_ring *r)
         }
         while (ring->req_cons != rp) {
             /* No free request slot <=> RING_REQUEST_CONS_OVERFLOW: RING_SIZE unanswered. */
-            if (!r->free_mask || !sas_free_slots(bb_hba)) {
+            if (!r->free_mask || (bb_store == STORE_HBA && !sas_free_slots(bb_hba))) {
                 r->stalled = 1;
                 ring_attend(r);
                 return;

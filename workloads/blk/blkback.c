@@ -34,6 +34,11 @@
  *   max_queues=N        multi-queue-max-queues we offer (default: our
  *                       vCPUs, as Linux's xenblk_max_queues)
  *   irq_cpu=N           the vCPU the HBA's interrupt is bound to (0)
+ *   store=hba|brd       where the vbds' data lives: the HBA's disk (hba), or
+ *                       a RAM disk in our own memory, as a dom0 exporting
+ *                       Linux's brd (bb_brd.c): served and completed at once
+ *                       on the ring's vCPU, no device and no interrupt; the
+ *                       vbd windows are still cut from the HBA disk's size
  *
  * Handshake, per vbd (the toolstack wrote /local/domain/<self>/backend/
  * vbd/<fe>/<devid> with frontend, frontend-id, online=1, state=1): write
@@ -119,6 +124,7 @@ domid_t bb_other_frontend(domid_t fe)
     return DOMID_INVALID;
 }
 enum grant_mode bb_mode;
+enum bb_store bb_store;
 static unsigned max_queues; /* multi-queue-max-queues we offer: one per vCPU, as Linux */
 static unsigned next_cpu;   /* the vCPU the next ring is bound to (round robin) */
 
@@ -426,6 +432,7 @@ ARG_INT(target, 0, 255, "the disk (SAS target) to serve");
 ARG_INT(max_queues, 1, MAX_QUEUES,
         "multi-queue-max-queues offered (default: the vCPUs brought up)");
 ARG_INT(irq_cpu, 0, SMP_MAX_CPUS - 1, "the vCPU the HBA's interrupt is bound to");
+ARG_ENUM(store, "hba|brd", "the vbds' data: the HBA's disk, or a RAM disk in our memory (brd)");
 ARG_INT(sas_qsize, 1, 65536, "SAS HBA queue entries (clamped to the HBA's maximum)");
 ARG_INT(sas_coal_us, 0, SAS_COAL_TIMEOUT_MAX, "HBA reply coalescing timeout, us (0: off)");
 ARG_INT(sas_coal_depth, 0, SAS_COAL_DEPTH_MAX, "HBA reply coalescing depth (0: the timeout alone)");
@@ -492,6 +499,14 @@ int blkback_init(void)
     bb_compromise_after = arg_int("compromise_after", 0);
     bb_victim_sector = arg_int("victim_sector", 0);
     if (parse_mode())
+        return -1;
+    const char *store = arg_str("store", "hba");
+    if (strcmp(store, "hba") && strcmp(store, "brd")) {
+        printf("blkback: store=%s: expected hba or brd\n", store);
+        return -1;
+    }
+    bb_store = strcmp(store, "brd") ? STORE_HBA : STORE_BRD;
+    if (bb_store == STORE_BRD && brd_init())
         return -1;
     long mq = arg_int("max_queues", (long)smp_ncpus);
     if (mq < 1 || mq > MAX_QUEUES) {

@@ -30,7 +30,7 @@
 
 #include "arch.h"
 
-#define SMP_MAX_CPUS 8
+#define SMP_MAX_CPUS 32
 #define CPU_STACK_SIZE (128 * 1024) /* start.S's RUNTIME_STACK_SIZE */
 
 struct cpu_area {

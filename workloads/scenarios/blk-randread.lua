@@ -24,6 +24,7 @@ local vanish = param("vanish", false, "the domUs power off without closing their
 local grants = param("grants", "map", "blkback grant handling: map | copy | persistent")
 local backend_vcpus = param("backend_vcpus", 1, "vCPUs of the backend domain (blkback binds its rings to them in turn)")
 local queues = param("queues", 1, "rings each blkfront asks for (multi-queue-num-queues)")
+local store = param("store", "hba", "hba | brd: blkback serves the disk behind the HBA, or a RAM disk in its own memory as a dom0 exporting Linux's brd (xen-dom0, xen-idd, uefi-rt)")
 local sas_coal_us = param("sas_coal_us", 0, "HBA reply coalescing: an interrupt at most this many us after the first completion it holds; 0 off (native, xen-dom0, xen-idd, uefi-rt)")
 local sas_coal_depth = param("sas_coal_depth", 0, "HBA reply coalescing: or once this many completions are held (0: the timeout alone)")
 
@@ -31,7 +32,7 @@ scenario { name = "blk-randread", seed = 1, time_limit_ms = 60000 }
 machine { cpus = cpus, clock_ghz = 3.0, memory_mb = 64 + 32 * domus, iommu = iommu }
 blk.place {
   arch = arch, rt_cpu = rt_cpu, xip = xip, fault_after = fault_after, rogue_after = rogue_after, compromise_after = compromise_after, dm_restrict = dm_restrict, flash_image = flash_image, setvariable_ms = setvariable_ms, cpus = cpus, domus = domus,
-  grants = grants, backend_vcpus = backend_vcpus, queues = queues,
+  grants = grants, backend_vcpus = backend_vcpus, queues = queues, store = store,
   sas_coal_us = sas_coal_us, sas_coal_depth = sas_coal_depth,
   disk = { type = disk_type, image = disk, size_mb = 1024, create = true },
   fio = { rw = "randread", bs = bs, iodepth = iodepth, requests = requests,

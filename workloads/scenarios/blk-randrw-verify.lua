@@ -15,12 +15,13 @@ local runtime_sha256 = param("runtime_sha256", "", "uefi-rt: the runtime image's
 local msi = param("msi", true, "the HBA offers MSI (false: INTx only, the drivers' fallback)")
 local backend_vcpus = param("backend_vcpus", 1, "vCPUs of the backend domain")
 local queues = param("queues", 1, "rings each blkfront asks for")
+local store = param("store", "hba", "hba | brd: the disk behind the HBA, or a RAM disk in blkback's own memory (Linux's brd)")
 local cpus = param("cpus", 2, "physical CPUs")
 
 scenario { name = "blk-verify", seed = 1, time_limit_ms = 60000 }
 machine { cpus = cpus, clock_ghz = 3.0, memory_mb = 64 + 32 * domus }
 blk.place {
-  arch = arch, flash_image = flash_image, runtime_sha256 = runtime_sha256, cpus = cpus, domus = domus, grants = grants, msi = msi,
+  arch = arch, flash_image = flash_image, runtime_sha256 = runtime_sha256, cpus = cpus, domus = domus, grants = grants, msi = msi, store = store,
   backend_vcpus = backend_vcpus, queues = queues,
   disk = { type = "ssd", image = disk, size_mb = 64, create = true },
   fio = { rw = rw, bs = bs, iodepth = iodepth, requests = requests, verify = 1,

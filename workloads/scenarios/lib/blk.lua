@@ -52,7 +52,15 @@ function M.place(o)
   local coal = coalescing(o)
   local cpus = o.cpus or 1
   local domus = backend.count("domus", o.domus, 1, 1, 64)
-  local bv = backend.count("backend_vcpus", o.backend_vcpus, 1, 1, 8)
+  local bv = backend.count("backend_vcpus", o.backend_vcpus, 1, 1, 32)
+  if o.store and o.store ~= "hba" and o.store ~= "brd" then
+    error(string.format("store: expected hba or brd, got '%s'", tostring(o.store)), 3)
+  end
+  if o.store == "brd" and (o.arch == "native" or o.arch == "l4-vmm" or o.arch == "hvm-emul"
+                           or o.arch == "hosted") then
+    error(string.format("store=brd: not for arch '%s' (blkback's: xen-dom0, xen-idd, uefi-rt)",
+                        o.arch), 3)
+  end
   if o.arch == "native" then
     domain { name = "native", image = "blk_native.elf", memory_mb = o.memory_mb or 32, cpu = 0,
              mode = "native", privileged = true, args = copy(o.fio, copy(coal, { target = 0 })) }
@@ -84,7 +92,8 @@ function M.place(o)
     return
   end
   local back = backend.declare(copy(o, {
-    args = { target = 0, grants = o.grants or "map", fault_after = o.fault_after or 0,
+    args = { target = 0, grants = o.grants or "map", store = o.store or "hba",
+             fault_after = o.fault_after or 0,
              sas_coal_us = coal.sas_coal_us, sas_coal_depth = coal.sas_coal_depth,
              rogue_after = o.rogue_after or 0, compromise_after = o.compromise_after or 0,
              -- the probe's aim: domu2's region of the disk

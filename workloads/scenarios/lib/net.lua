@@ -78,7 +78,7 @@ function M.place(o)
     device(copy(o.nic, { kind = "e1000", owner = dm }))
     return
   end
-  local bv = backend.count("backend_vcpus", o.backend_vcpus, 1, 1, 8)
+  local bv = backend.count("backend_vcpus", o.backend_vcpus, 1, 1, 32)
   local back = backend.declare(copy(o, { args = { grants = o.grants or "map",
     split_evtchn = o.split_evtchn and 1 or 0, fault_after = o.fault_after or 0, itr_ns = itr } }))
   device(copy(o.nic, { kind = "e1000", owner = back }))
