@@ -36,13 +36,18 @@
 #                 (`lock_wait` spans: sim/xen/lock.c, efi_rs_lock)
 #   refill_us_req cache/TLB refill penalties per request (`refill` spans:
 #                 sim/xen/refill.c)
-# Usage: scripts/load-study.sh [OUTDIR]   (env: HOPSIM, REQ (1000), DEPTH (4))
+# Usage: scripts/load-study.sh [OUTDIR]   (env: HOPSIM, REQ (1000), DEPTH (4),
+#   STORE: hba (default: the RAM-backed disk behind the SAS HBA) or brd (blkback
+#   serves a RAM disk in dom0's own memory, as Linux's brd: no device, each request
+#   completed on its ring's vCPU))
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOPSIM=${HOPSIM:-build/hopsim}
 OUT=${1:-out/load-study}
 REQ=${REQ:-1000}
 DEPTH=${DEPTH:-4}
+STORE=${STORE:-hba}
+case "$STORE" in hba | brd) ;; *) echo "load-study.sh: STORE=$STORE: expected hba or brd" >&2; exit 2 ;; esac
 mkdir -p "$OUT"
 table="$OUT/table.csv"
 echo "frontends,grants,backend_vcpus,requests,iops,iops_all,fe_peak,p50_us,p99_us,hv_us_req,map_req,copy_req,memcpy_req,spin_yields,ipi_req,lockwait_us_req,refill_us_req,fe_cpu_us,be_cpu_us,hv_cpu_us" >"$table"
@@ -101,7 +106,7 @@ for bv in 1 4; do
     for n in 1 2 4 8 16; do
       t="$OUT/trace-$n-$g-$bv.csv"
       "$HOPSIM" run workloads/scenarios/blk-randread.lua --quiet \
-        --set disk_type=ram --set disk="$OUT/disk.img" --set domus="$n" --set cpus=$((bv + n)) \
+        --set disk_type=ram --set store="$STORE" --set disk="$OUT/disk.img" --set domus="$n" --set cpus=$((bv + n)) \
         --set backend_vcpus="$bv" --set grants="$g" --set iodepth="$DEPTH" --set requests="$REQ" \
         --trace-csv "$t" >"$OUT/run-$n-$g-$bv.out"
       cpu=$(sed -n 's/^cpu per request .*: frontend \([0-9.]*\) us, backend \([0-9.]*\) us, hypervisor \([0-9.]*\) us.*/\1,\2,\3/p' \

@@ -58,18 +58,28 @@ compare() { # compare NAME SCENARIO ARGS...: a hopsim compare run, its CSV in $W
   csv_values "$name" "$WORK/$name.csv"
 }
 
-run_iops() { # run_iops KEY --set ... : one blk-randread run, its IOPS
+# run_steady KEY --set ... : one blk-randread run, its IOPS while every frontend runs (from the
+# last frontend's first request to the first one's last completion: the domUs start one after
+# another, and a published aggregate is a steady state) and its Xen lock waits
+run_steady() {
   local key=$1
   shift
   "$HOPSIM" run "$SC/blk-randread.lua" --quiet --out "$WORK/o" --seed $SEED \
-    --set arch=xen-dom0 --set disk_type=ram --set iodepth=4 --set requests=200 "$@" \
-    --stats "$WORK/s.json" >"$WORK/run.out" 2>&1 || {
+    --set arch=xen-dom0 --set iodepth=4 --set requests=3000 "$@" \
+    --trace-csv "$WORK/t.csv" >"$WORK/run.out" 2>&1 || {
     cat "$WORK/run.out" >&2
     echo "validate: run $key failed" >&2
     exit 1
   }
-  val "$key" "$(jq '.results.iops.value | floor' "$WORK/s.json")"
-  val "${key%.iops}.lock_waits" "$(jq '.results["span.lock_wait.count"].value // 0' "$WORK/s.json")"
+  val "$key" "$(awk -F, '
+    $3 == "hop" && $2 == "H1" { if (!($5 in fs) || $6 < fs[$5]) fs[$5] = $6 }
+    $3 == "hop" && $2 == "H8" { e[++n] = $7; if ($7 > le[$5]) le[$5] = $7 }
+    END { a = -1; b = -1
+          for (d in fs) if (a < 0 || fs[d] > a) a = fs[d]
+          for (d in le) if (b < 0 || le[d] < b) b = le[d]
+          for (i = 1; i <= n; i++) if (e[i] > a && e[i] <= b) k++
+          printf "%.0f", (b > a ? k / ((b - a) / 1e12) : 0) }' "$WORK/t.csv")"
+  val "${key%.iops}.lock_waits" "$(awk -F, '$3 == "lock_wait"' "$WORK/t.csv" | wc -l)"
 }
 
 # V1, V2: hosted VMM vs native, 1514-byte stream at 1 GbE (Sugerman et al. 2001)
@@ -81,23 +91,26 @@ compare v3 net-stream.lua --arch xen-dom0,hvm-emul,native --set sizes=1514 --set
 compare v7 net-rx.lua --arch xen-dom0,native --set gbps=10 --set gap_ns=2000 --set count=1000
 # V4: persistent grants vs map/unmap, 16 frontends on a RAM disk (Pau Monne 2012)
 for g in map persistent; do
-  run_iops "v4.$g.iops" --set domus=16 --set cpus=20 --set backend_vcpus=4 --set grants=$g
+  run_steady "v4.$g.iops" --set disk_type=ram --set domus=16 --set cpus=20 --set backend_vcpus=4 \
+    --set grants=$g
   # V4b: the published set-up's device, dom0's brd RAM disk (store=brd: no controller, each
   # request served and completed on its ring's vCPU), with 1 and with 4 dom0 vCPUs (the
-  # source does not say how many it had)
+  # source does not say how many it had); steady state
   for bv in 1 4; do
-    run_iops "v4b.bv$bv.$g.iops" --set domus=16 --set cpus=$((16 + bv)) --set backend_vcpus=$bv \
+    run_steady "v4b.bv$bv.$g.iops" --set disk_type=ram --set domus=16 --set cpus=$((16 + bv)) --set backend_vcpus=$bv \
       --set grants=$g --set store=brd
   done
 done
 # V5: map/unmap with one backend vCPU vs one backend vCPU per frontend (Chick 2012)
 for n in 2 4 8; do
-  run_iops "v5.n$n.bv1.iops" --set domus=$n --set cpus=$((n + 1)) --set backend_vcpus=1 --set grants=map
-  run_iops "v5.n$n.bvn.iops" --set domus=$n --set cpus=$((2 * n)) --set backend_vcpus=$n --set grants=map
+  run_steady "v5.n$n.bv1.iops" --set disk_type=ram --set domus=$n --set cpus=$((n + 1)) \
+    --set backend_vcpus=1 --set grants=map
+  run_steady "v5.n$n.bvn.iops" --set disk_type=ram --set domus=$n --set cpus=$((2 * n)) \
+    --set backend_vcpus=$n --set grants=map
 done
 # V5b: Chick's set-up -- a 24-vCPU dom0 over a RAM disk (brd), map/unmap, 5 and 10 guests
 for n in 5 10; do
-  run_iops "v5b.n$n.iops" --set domus=$n --set cpus=$((24 + n)) --set backend_vcpus=24 \
+  run_steady "v5b.n$n.iops" --set disk_type=ram --set domus=$n --set cpus=$((24 + n)) --set backend_vcpus=24 \
     --set grants=map --set store=brd
 done
 
