@@ -58,28 +58,21 @@ compare() { # compare NAME SCENARIO ARGS...: a hopsim compare run, its CSV in $W
   csv_values "$name" "$WORK/$name.csv"
 }
 
-# run_steady KEY --set ... : one blk-randread run, its IOPS while every frontend runs (from the
-# last frontend's first request to the first one's last completion: the domUs start one after
-# another, and a published aggregate is a steady state) and its Xen lock waits
+# run_steady KEY --set ... : one blk-randread run, its IOPS while every frontend runs (the
+# run's iops_all_active: the domUs start one after another, and a published aggregate is a
+# steady state) and its Xen lock waits
 run_steady() {
   local key=$1
   shift
   "$HOPSIM" run "$SC/blk-randread.lua" --quiet --out "$WORK/o" --seed $SEED \
     --set arch=xen-dom0 --set iodepth=4 --set requests=3000 "$@" \
-    --trace-csv "$WORK/t.csv" >"$WORK/run.out" 2>&1 || {
+    --stats "$WORK/s.json" >"$WORK/run.out" 2>&1 || {
     cat "$WORK/run.out" >&2
     echo "validate: run $key failed" >&2
     exit 1
   }
-  val "$key" "$(awk -F, '
-    $3 == "hop" && $2 == "H1" { if (!($5 in fs) || $6 < fs[$5]) fs[$5] = $6 }
-    $3 == "hop" && $2 == "H8" { e[++n] = $7; if ($7 > le[$5]) le[$5] = $7 }
-    END { a = -1; b = -1
-          for (d in fs) if (a < 0 || fs[d] > a) a = fs[d]
-          for (d in le) if (b < 0 || le[d] < b) b = le[d]
-          for (i = 1; i <= n; i++) if (e[i] > a && e[i] <= b) k++
-          printf "%.0f", (b > a ? k / ((b - a) / 1e12) : 0) }' "$WORK/t.csv")"
-  val "${key%.iops}.lock_waits" "$(awk -F, '$3 == "lock_wait"' "$WORK/t.csv" | wc -l)"
+  val "$key" "$(jq '.results.iops_all_active.value | floor' "$WORK/s.json")"
+  val "${key%.iops}.lock_waits" "$(jq '.results["span.lock_wait.count"].value' "$WORK/s.json")"
 }
 
 # V1, V2: hosted VMM vs native, 1514-byte stream at 1 GbE (Sugerman et al. 2001)

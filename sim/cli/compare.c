@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "chart.h"
+#include "measure.h"
 #include "simtime.h"
 
 static const char *base_name(const char *path);
@@ -127,6 +128,10 @@ static void print_table(const struct compare_opts *o, const struct run_result *r
     printf("\n%-22s", net ? "requests/s" : "IOPS");
     for (int a = 0; a < o->narch; a++)
         printf(" %20.0f", iops(&r[a]));
+    /* frontends start one after another: the rate while all of them run is the steady state */
+    printf("\n%-22s", net ? "requests/s, all active" : "IOPS, all active");
+    for (int a = 0; a < o->narch; a++)
+        printf(" %20.0f", run_iops_all_active(&r[a]));
     if (net) {
         printf("\n%-22s", "packets/s (wire)");
         for (int a = 0; a < o->narch; a++)
@@ -170,6 +175,8 @@ static int write_csv(const struct compare_opts *o, const struct run_result *r)
                 (unsigned long long)s->p99, (unsigned long long)s->max);
         fprintf(f, "%s,iops,,%llu,,,,,%.0f,\n", o->arch[a], (unsigned long long)r[a].requests_done,
                 iops(&r[a]));
+        fprintf(f, "%s,iops_all_active,,%llu,,,,,%.0f,\n", o->arch[a],
+                (unsigned long long)r[a].all_done, run_iops_all_active(&r[a]));
         static const char *const role[ROLE_COUNT] = {"front", "back", "other"};
         for (int k = 0; k < ROLE_COUNT; k++)
             fprintf(f, "%s,cpu_per_req,%s,%llu,%.0f,,,\n", o->arch[a], role[k],

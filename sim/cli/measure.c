@@ -20,6 +20,12 @@ double run_iops(const struct run_result *r)
     return w ? (double)r->requests_done * 1e12 / (double)w : 0.0;
 }
 
+double run_iops_all_active(const struct run_result *r)
+{
+    simtime_t w = r->all_last > r->all_first ? r->all_last - r->all_first : 0;
+    return w ? (double)r->all_done * 1e12 / (double)w : 0.0;
+}
+
 static void add_stat(struct measures *ms, const char *prefix, const struct trace_stat *s)
 {
     char name[METRIC_NAME];
@@ -111,6 +117,7 @@ void measure_run(struct measures *ms, const struct machine *m, const struct run_
         add_stat(ms, name, &s);
     }
     measure_add(ms, "iops", UNIT_RATE, run_iops(r));
+    measure_add(ms, "iops_all_active", UNIT_RATE, run_iops_all_active(r));
     measure_add(ms, "guest_checks.passed", UNIT_COUNT, (double)r->checks_pass);
     measure_add(ms, "guest_checks.failed", UNIT_COUNT, (double)r->checks_fail);
     measure_add(ms, "sim_time", UNIT_TIME, (double)r->sim_time);

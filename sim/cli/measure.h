@@ -14,5 +14,7 @@ void measure_run(struct measures *ms, const struct machine *m, const struct run_
 
 /* Completed requests per simulated second over the request window (0 if none). */
 double run_iops(const struct run_result *r);
+/* The same over the window in which every request source runs (0 if none). */
+double run_iops_all_active(const struct run_result *r);
 
 #endif

@@ -171,6 +171,8 @@ static void collect(struct machine *m, struct run_result *r)
         r->have_hop[h] = trace_stat_hop(m->tr, h, &r->hop[h]);
     r->have_request = trace_stat_request(m->tr, &r->request);
     trace_request_window(m->tr, &r->io_first, &r->io_last);
+    if (!trace_request_window_all(m->tr, &r->all_first, &r->all_last, &r->all_done))
+        r->all_first = r->all_last = r->all_done = 0;
     platform_net_stats(m, &r->net);
     r->iommu_faults = vtd_faults(m);
     r->restarts = m->restarts;

@@ -45,9 +45,12 @@ struct run_result {
     uint64_t engine_runs, engine_fast_traps; /* host: engine starts, hypercalls in the engine */
     uint64_t engine_switches, tlb_fills;     /* host: shared-engine domain switches, TLB fills */
     simtime_t io_first, io_last;             /* window of the completed requests */
-    uint64_t bytes;                          /* reported by guests (HOPSIM_OP_VALUE), 0 if none */
-    struct platform_net_stats net;           /* nics == 0: not a network run */
-    uint64_t iommu_faults;                   /* DMA requests the IOMMU refused */
+    /* the window in which every request source (frontend) runs, and the completions in it */
+    simtime_t all_first, all_last;
+    uint64_t all_done;
+    uint64_t bytes;                       /* reported by guests (HOPSIM_OP_VALUE), 0 if none */
+    struct platform_net_stats net;        /* nics == 0: not a network run */
+    uint64_t iommu_faults;                /* DMA requests the IOMMU refused */
     uint64_t foreign_dma_writes;          /* DMA writes outside what the device's owner may reach */
     uint64_t crashed, privileged_crashed; /* domains that ended crashed (or never ended) */
     int doms_crashed, doms_running;       /* at the end; crashed incarnations included */

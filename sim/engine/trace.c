@@ -44,6 +44,7 @@ static void trace_free(struct trace *t)
     free(t->bhead);
     free(t->btail);
     free(t->place_reqs);
+    free(t->srcs);
     free(t->map);
     free(t->hist);
     iname_free(t);
@@ -265,6 +266,14 @@ void trace_hop(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t
             memset(c + t->nplace_reqs, 0, (n - t->nplace_reqs) * sizeof(*c));
             t->place_reqs = c;
             t->nplace_reqs = n;
+            struct src *s = realloc(t->srcs, n * sizeof(*s));
+            if (!s) {
+                t->dropped++;
+                return;
+            }
+            memset(s + t->nsrcs, 0, (n - t->nsrcs) * sizeof(*s));
+            t->srcs = s;
+            t->nsrcs = n;
         }
         if (t->place_reqs[place] >= TRACE_MAX_REQS_PER_PLACE) {
             t->over_cap++;
@@ -275,6 +284,12 @@ void trace_hop(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t
             r->origin = place;
             t->place_reqs[place]++;
             r->first = now;
+            struct src *s = place < t->nsrcs ? &t->srcs[place] : NULL;
+            if (s && !s->started) {
+                s->started = true;
+                s->first = now;
+                s->done_before = t->done;
+            }
             hop_enter(t, r, hop, place, now);
         }
         return;
@@ -380,6 +395,12 @@ void trace_done(struct trace *t, uint64_t req, simtime_t now)
     if (now > t->window_last)
         t->window_last = now;
     t->done++;
+    if (r->origin < t->nsrcs) {
+        struct src *s = &t->srcs[r->origin];
+        s->completed = true;
+        s->last = now;
+        s->done_upto = t->done;
+    }
     req_forget(t, r);
 }
 

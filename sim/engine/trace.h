@@ -154,6 +154,12 @@ uint64_t trace_requests_inflight(const struct trace *t);
 uint64_t trace_requests_over_cap(const struct trace *t);
 /* Earliest start and latest completion of the completed requests (for IOPS). */
 bool trace_request_window(const struct trace *t, simtime_t *first, simtime_t *last);
+/* The window in which every place that started requests and completed any is running: from the
+ * last one's first request to the first one's last completion, and the requests completed in it
+ * (several frontends start one after another; a steady-state rate is count / (last - first)).
+ * False if there is no such window (no request done, or the places never all ran at once). */
+bool trace_request_window_all(const struct trace *t, simtime_t *first, simtime_t *last,
+                              uint64_t *count);
 /* The per-hop and per-span-kind table (count, mean, p50, p99, max in us). */
 void trace_print_summary(const struct trace *t, FILE *out);
 

@@ -113,6 +113,27 @@ bool trace_request_window(const struct trace *t, simtime_t *first, simtime_t *la
     return true;
 }
 
+bool trace_request_window_all(const struct trace *t, simtime_t *first, simtime_t *last,
+                              uint64_t *count)
+{
+    const struct src *a = NULL, *b = NULL;
+    for (uint32_t i = 0; t && i < t->nsrcs; i++) {
+        const struct src *s = &t->srcs[i];
+        if (!s->started || !s->completed)
+            continue;
+        if (!a || s->first > a->first)
+            a = s;
+        if (!b || s->last < b->last)
+            b = s;
+    }
+    if (!a || b->last <= a->first || b->done_upto < a->done_before)
+        return false;
+    *first = a->first;
+    *last = b->last;
+    *count = b->done_upto - a->done_before;
+    return true;
+}
+
 uint64_t trace_requests_inflight(const struct trace *t)
 {
     return t ? t->inflight : 0;

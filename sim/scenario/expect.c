@@ -21,6 +21,8 @@ const struct metric_def metric_defs[] = {
     {"span.<kind>.<stat>", UNIT_TIME,
      "sub-spans of one kind (hypercall, grant_map, grant_copy, world_switch, ...)"},
     {"iops", UNIT_RATE, "completed requests per simulated second over the request window"},
+    {"iops_all_active", UNIT_RATE,
+     "completed requests per simulated second while every frontend runs (the steady state)"},
     {"guest_checks.passed", UNIT_COUNT, "guest-side checks that passed"},
     {"guest_checks.failed", UNIT_COUNT, "guest-side checks that failed"},
     {"domains_crashed", UNIT_COUNT, "domains that ended other than by poweroff"},
