@@ -22,12 +22,6 @@ static double us(uint64_t ps)
     return (double)ps / PS_PER_US;
 }
 
-static double iops(const struct run_result *r)
-{
-    simtime_t w = r->io_last > r->io_first ? r->io_last - r->io_first : 0;
-    return w ? (double)r->requests_done * 1e12 / (double)w : 0.0;
-}
-
 /* Wire throughput in one direction over the request window, Mbit/s (frames without FCS). */
 static double mbps(const struct run_result *r, int side)
 {
@@ -127,7 +121,7 @@ static void print_table(const struct compare_opts *o, const struct run_result *r
         net |= r[a].net.nics > 0;
     printf("\n%-22s", net ? "requests/s" : "IOPS");
     for (int a = 0; a < o->narch; a++)
-        printf(" %20.0f", iops(&r[a]));
+        printf(" %20.0f", run_iops(&r[a]));
     /* frontends start one after another: the rate while all of them run is the steady state */
     printf("\n%-22s", net ? "requests/s, all active" : "IOPS, all active");
     for (int a = 0; a < o->narch; a++)
@@ -174,7 +168,7 @@ static int write_csv(const struct compare_opts *o, const struct run_result *r)
                 (unsigned long long)(s->count ? s->sum / s->count : 0), (unsigned long long)s->p50,
                 (unsigned long long)s->p99, (unsigned long long)s->max);
         fprintf(f, "%s,iops,,%llu,,,,,%.0f,\n", o->arch[a], (unsigned long long)r[a].requests_done,
-                iops(&r[a]));
+                run_iops(&r[a]));
         fprintf(f, "%s,iops_all_active,,%llu,,,,,%.0f,\n", o->arch[a],
                 (unsigned long long)r[a].all_done, run_iops_all_active(&r[a]));
         static const char *const role[ROLE_COUNT] = {"front", "back", "other"};

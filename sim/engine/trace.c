@@ -43,7 +43,6 @@ static void trace_free(struct trace *t)
     free(t->reqs);
     free(t->bhead);
     free(t->btail);
-    free(t->place_reqs);
     free(t->srcs);
     free(t->map);
     free(t->hist);
@@ -256,36 +255,28 @@ void trace_hop(struct trace *t, uint64_t req, int hop, uint16_t place, simtime_t
     if (!r) {
         /* each place (domain, device) may hold TRACE_MAX_REQS_PER_PLACE requests in flight:
            a guest that marks ever new ids without completing them is counted, not traced */
-        if (place >= t->nplace_reqs) {
+        if (place >= t->nsrcs) {
             uint32_t n = t->nplaces > place ? t->nplaces : place + 1u;
-            uint32_t *c = realloc(t->place_reqs, n * sizeof(*c));
-            if (!c) {
+            struct src *grown = realloc(t->srcs, n * sizeof(*grown));
+            if (!grown) {
                 t->dropped++;
                 return;
             }
-            memset(c + t->nplace_reqs, 0, (n - t->nplace_reqs) * sizeof(*c));
-            t->place_reqs = c;
-            t->nplace_reqs = n;
-            struct src *s = realloc(t->srcs, n * sizeof(*s));
-            if (!s) {
-                t->dropped++;
-                return;
-            }
-            memset(s + t->nsrcs, 0, (n - t->nsrcs) * sizeof(*s));
-            t->srcs = s;
+            memset(grown + t->nsrcs, 0, (n - t->nsrcs) * sizeof(*grown));
+            t->srcs = grown;
             t->nsrcs = n;
         }
-        if (t->place_reqs[place] >= TRACE_MAX_REQS_PER_PLACE) {
+        struct src *s = &t->srcs[place];
+        if (s->inflight >= TRACE_MAX_REQS_PER_PLACE) {
             t->over_cap++;
             return;
         }
         r = req_new(t, req);
         if (r) {
             r->origin = place;
-            t->place_reqs[place]++;
+            s->inflight++;
             r->first = now;
-            struct src *s = place < t->nsrcs ? &t->srcs[place] : NULL;
-            if (s && !s->started) {
+            if (!s->started) {
                 s->started = true;
                 s->first = now;
                 s->done_before = t->done;

@@ -433,19 +433,19 @@ struct trace {
     uint64_t last_advanced;  /* first request the latest trace_hop_advance moved */
     uint32_t *bhead, *btail; /* [place * HOP_COUNT + hop]: requests there now */
     uint32_t nbuckets;
-    uint32_t *place_reqs; /* [place]: in-flight requests each place started */
-    uint32_t nplace_reqs;
-    uint64_t over_cap; /* new requests not traced: their place had TRACE_MAX_REQS_PER_PLACE */
-    simtime_t window_first, window_last; /* first start and last completion of done requests */
-    /* per place that starts requests (a frontend, a native kernel): for the window in which every
-       one of them runs (trace_request_window_all) */
+    /* [place], for the places that start requests (a frontend, a native kernel): how many of
+       its requests are in flight (capped), and for the window in which every one of them runs
+       (trace_request_window_all) */
     struct src {
+        uint32_t inflight; /* requests it started that are in flight */
+        bool started, completed;
         simtime_t first, last; /* its first request's start, its latest completion */
         uint64_t done_before;  /* completions (all places) when its first request started */
         uint64_t done_upto;    /* completions (all places) up to and with its latest one */
-        bool started, completed;
     } * srcs;
     uint32_t nsrcs;
+    uint64_t over_cap; /* new requests not traced: their place had TRACE_MAX_REQS_PER_PLACE */
+    simtime_t window_first, window_last; /* first start and last completion of done requests */
     uint64_t done, unknown_done, dropped;
 
     trace_listen_fn listen; /* the live view (trace.h), NULL if none */

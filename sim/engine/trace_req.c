@@ -113,8 +113,8 @@ void req_forget(struct trace *t, struct req *r)
 {
     uint32_t s = (uint32_t)(r - t->reqs);
     bucket_unlink(t, r);
-    if (r->origin < t->nplace_reqs && t->place_reqs[r->origin])
-        t->place_reqs[r->origin]--;
+    if (r->origin < t->nsrcs && t->srcs[r->origin].inflight)
+        t->srcs[r->origin].inflight--;
     map_erase(t, map_pos(t, r->id));
     if (r->prev != NIL)
         t->reqs[r->prev].next = r->next;
